@@ -1,0 +1,59 @@
+"""The lab's IAM step and the deployer's own access, as role assignments.
+
+The lab has the student give the Synapse workspace identity Contributor on the
+Azure ML workspace by hand (portal, Access control). Here it is declared, scoped
+to that one workspace, so the ``AzureML`` linked service works from the start.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+
+from . import roles
+
+
+@dataclass
+class AccessArgs:
+    subscription_id: pulumi.Input[str]
+    synapse_principal_id: pulumi.Input[str]
+    ml_workspace_id: pulumi.Input[str]
+    data_lake_account_id: pulumi.Input[str]
+    deployer_object_id: pulumi.Input[str]
+    deployer_principal_type: str = "User"
+
+
+class Access(pulumi.ComponentResource):
+    def __init__(self, name: str, args: AccessArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("synapse-ml-lab:access:Access", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.synapse_on_ml = roles.assign_role(
+            f"{name}-synapse-ml-contributor",
+            role_id=roles.CONTRIBUTOR,
+            principal_id=args.synapse_principal_id,
+            principal_type="ServicePrincipal",
+            scope=args.ml_workspace_id,
+            subscription_id=args.subscription_id,
+            description="Synapse workspace identity: use the Azure ML workspace (AzureML linked service)",
+            opts=child,
+        )
+        # As the lab's setup does for the signed-in user: the deployer uploads the
+        # data and can inspect the lake.
+        self.deployer_on_lake = roles.assign_role(
+            f"{name}-deployer-lake-owner",
+            role_id=roles.STORAGE_BLOB_DATA_OWNER,
+            principal_id=args.deployer_object_id,
+            principal_type=args.deployer_principal_type,
+            scope=args.data_lake_account_id,
+            subscription_id=args.subscription_id,
+            description="Deployer: manage the lab's data lake",
+            opts=child,
+        )
+        self.register_outputs(
+            {
+                "synapseOnMlAssignment": self.synapse_on_ml.name,
+                "deployerOnLakeAssignment": self.deployer_on_lake.name,
+            }
+        )

@@ -1,0 +1,99 @@
+"""The student's data lake: an ADLS Gen2 account with the lab's data in ``files/data/``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Optional
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from .naming import DATA_CONTAINER
+
+# The lab's two CSVs, pinned to the commit of the lab this project provisions so
+# every class gets the same bytes. They are public; they are not copied into
+# this repository.
+LAB_DATA_COMMIT = "424ce70c96416c6cbc6b3573d1e99b1e607340f7"
+LAB_DATA_BASE_URL = (
+    "https://raw.githubusercontent.com/MicrosoftLearning/mslearn-synapse/"
+    f"{LAB_DATA_COMMIT}/Allfiles/Labs/12/files"
+)
+LAB_DATA_FILES = ("bike-rentals-training.csv", "weather-forecast.csv")
+DATA_FOLDER = "data"
+
+
+def lab_data_assets(data_dir: Optional[Path]) -> dict[str, pulumi.Asset]:
+    """File name -> asset: the local copy when ``lab:dataDir`` is set, else the pinned public URL."""
+    if data_dir is not None:
+        return {name: pulumi.FileAsset(str(data_dir / name)) for name in LAB_DATA_FILES}
+    return {name: pulumi.RemoteAsset(f"{LAB_DATA_BASE_URL}/{name}") for name in LAB_DATA_FILES}
+
+
+@dataclass
+class DataLakeArgs:
+    resource_group_name: pulumi.Input[str]
+    location: pulumi.Input[str]
+    account_name: pulumi.Input[str]
+    tags: Mapping[str, pulumi.Input[str]]
+    data_dir: Optional[Path] = None
+
+
+class DataLake(pulumi.ComponentResource):
+    """ADLS Gen2 account ``datalake<suffix>`` with container ``files`` and the lab's data."""
+
+    def __init__(self, name: str, args: DataLakeArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("synapse-ml-lab:storage:DataLake", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.account = azure_native.storage.StorageAccount(
+            f"{name}-account",
+            account_name=args.account_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            kind="StorageV2",
+            sku=azure_native.storage.SkuArgs(name="Standard_LRS"),
+            access_tier="Hot",
+            # Hierarchical namespace is what makes it a data lake (ADLS Gen2):
+            # Synapse requires it for the workspace's default storage.
+            is_hns_enabled=True,
+            enable_https_traffic_only=True,
+            minimum_tls_version="TLS1_2",
+            allow_blob_public_access=False,
+            tags=args.tags,
+            opts=child,
+        )
+        self.container = azure_native.storage.BlobContainer(
+            f"{name}-files",
+            container_name=DATA_CONTAINER,
+            account_name=self.account.name,
+            resource_group_name=args.resource_group_name,
+            public_access="None",
+            opts=child,
+        )
+        self.blobs = [
+            azure_native.storage.Blob(
+                f"{name}-{file_name.removesuffix('.csv')}",
+                blob_name=f"{DATA_FOLDER}/{file_name}",
+                container_name=self.container.name,
+                account_name=self.account.name,
+                resource_group_name=args.resource_group_name,
+                type="Block",
+                content_type="text/csv",
+                source=asset,
+                opts=child,
+            )
+            for file_name, asset in lab_data_assets(args.data_dir).items()
+        ]
+
+        self.account_name: pulumi.Output[str] = self.account.name
+        self.account_id: pulumi.Output[str] = self.account.id
+        self.container_name: pulumi.Output[str] = self.container.name
+        self.dfs_url: pulumi.Output[str] = self.account.primary_endpoints.apply(lambda e: e.dfs.rstrip("/"))
+        self.register_outputs(
+            {
+                "accountName": self.account_name,
+                "accountId": self.account_id,
+                "dfsUrl": self.dfs_url,
+                "containerName": self.container_name,
+            }
+        )

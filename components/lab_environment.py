@@ -1,0 +1,143 @@
+"""One student's whole lab: resource group, data lake, Synapse, Azure ML and access."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from . import naming
+from .access import Access, AccessArgs
+from .config import LabSettings, Student
+from .data_lake import DataLake, DataLakeArgs
+from .machine_learning import MachineLearningWorkspace, MachineLearningWorkspaceArgs
+from .synapse import SynapseWorkspace, SynapseWorkspaceArgs
+
+
+@dataclass
+class LabEnvironmentArgs:
+    student: Student
+    settings: LabSettings
+    subscription_id: pulumi.Input[str]
+    tenant_id: pulumi.Input[str]
+    deployer_object_id: pulumi.Input[str]
+    sql_admin_password: pulumi.Input[str]
+
+
+def lab_tags(settings: LabSettings, student: Student, suffix: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
+    """The tags on every taggable resource: who it is for, until when, which deployment."""
+    return {
+        "course": settings.course,
+        "student": student.id,
+        "expires-on": settings.expires_on.isoformat(),
+        # The lab's own setup tags its resource group with the suffix as DeploymentId.
+        "DeploymentId": suffix,
+    }
+
+
+class LabEnvironment(pulumi.ComponentResource):
+    """Everything one student needs, in the resource group ``<prefix>-<suffix>``."""
+
+    def __init__(self, name: str, args: LabEnvironmentArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("synapse-ml-lab:lab:LabEnvironment", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        settings, student = args.settings, args.student
+
+        self.suffix = naming.student_suffix(student.id, opts=child)
+        names = naming.names_for(settings.resource_group_prefix, self.suffix.result)
+
+        def name_of(attribute: str) -> pulumi.Output[str]:
+            return names.apply(lambda n: getattr(n, attribute))
+
+        tags = lab_tags(settings, student, self.suffix.result)
+
+        self.resource_group = azure_native.resources.ResourceGroup(
+            f"{name}-rg",
+            resource_group_name=name_of("resource_group"),
+            location=settings.location,
+            tags=tags,
+            opts=child,
+        )
+        rg_name = self.resource_group.name
+
+        self.data_lake = DataLake(
+            f"{name}-lake",
+            DataLakeArgs(
+                resource_group_name=rg_name,
+                location=settings.location,
+                account_name=name_of("data_lake"),
+                tags=tags,
+                data_dir=settings.data_dir,
+            ),
+            opts=child,
+        )
+        self.synapse = SynapseWorkspace(
+            f"{name}-synapse",
+            SynapseWorkspaceArgs(
+                resource_group_name=rg_name,
+                location=settings.location,
+                subscription_id=args.subscription_id,
+                workspace_name=name_of("synapse_workspace"),
+                managed_resource_group_name=name_of("synapse_managed_resource_group"),
+                spark_pool_name=name_of("spark_pool"),
+                sql_pool_name=name_of("sql_pool"),
+                data_lake_dfs_url=self.data_lake.dfs_url,
+                data_lake_filesystem=self.data_lake.container_name,
+                data_lake_account_id=self.data_lake.account_id,
+                sql_admin_login=settings.sql_admin_login,
+                sql_admin_password=args.sql_admin_password,
+                spark_version=settings.spark_version,
+                dedicated_sql_pool=settings.dedicated_sql_pool,
+                allowed_ip_ranges=settings.allowed_ip_ranges,
+                deployer_ip_address=settings.deployer_ip_address,
+                tags=tags,
+            ),
+            opts=child,
+        )
+        self.machine_learning = MachineLearningWorkspace(
+            f"{name}-aml",
+            MachineLearningWorkspaceArgs(
+                resource_group_name=rg_name,
+                location=settings.location,
+                tenant_id=args.tenant_id,
+                subscription_id=args.subscription_id,
+                workspace_name=name_of("ml_workspace"),
+                storage_account_name=name_of("ml_storage"),
+                key_vault_name=name_of("key_vault"),
+                app_insights_name=name_of("app_insights"),
+                log_analytics_name=name_of("log_analytics"),
+                compute_name=naming.ML_COMPUTE_NAME,
+                compute_vm_size=settings.aml_compute_vm_size,
+                datastore_name=naming.ML_DATASTORE_NAME,
+                data_lake_account_name=self.data_lake.account_name,
+                data_lake_account_id=self.data_lake.account_id,
+                data_lake_filesystem=self.data_lake.container_name,
+                tags=tags,
+            ),
+            opts=child,
+        )
+        self.access = Access(
+            f"{name}-access",
+            AccessArgs(
+                subscription_id=args.subscription_id,
+                synapse_principal_id=self.synapse.principal_id,
+                ml_workspace_id=self.machine_learning.workspace_id,
+                data_lake_account_id=self.data_lake.account_id,
+                deployer_object_id=args.deployer_object_id,
+                deployer_principal_type=settings.deployer_principal_type,
+            ),
+            opts=child,
+        )
+
+        self.outputs: pulumi.Output[dict] = pulumi.Output.all(
+            resourceGroup=rg_name,
+            synapseWorkspace=self.synapse.workspace_name,
+            synapseStudioUrl=self.synapse.studio_url,
+            sparkPool=self.synapse.spark_pool_name,
+            sqlPool=self.synapse.sql_pool_name,
+            dataLake=self.data_lake.account_name,
+            amlWorkspace=self.machine_learning.workspace_name,
+            amlStudioUrl=self.machine_learning.studio_url,
+        )
+        self.register_outputs({"environment": self.outputs})

@@ -1,0 +1,200 @@
+"""The student's Azure Machine Learning workspace, its dependencies and AutoML compute."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from . import roles
+
+# The lab runs AutoML with 2 concurrent iterations: 2 nodes at most, none while idle.
+COMPUTE_MIN_NODES = 0
+COMPUTE_MAX_NODES = 2
+# Scale back to zero nodes 5 minutes after the last job (ISO 8601 duration).
+COMPUTE_IDLE_BEFORE_SCALE_DOWN = "PT5M"
+KEY_VAULT_SOFT_DELETE_DAYS = 7  # the minimum Azure allows
+LOG_RETENTION_DAYS = 30  # the free retention of a PerGB2018 workspace
+
+
+@dataclass
+class MachineLearningWorkspaceArgs:
+    resource_group_name: pulumi.Input[str]
+    location: pulumi.Input[str]
+    tenant_id: pulumi.Input[str]
+    subscription_id: pulumi.Input[str]
+    workspace_name: pulumi.Input[str]
+    storage_account_name: pulumi.Input[str]
+    key_vault_name: pulumi.Input[str]
+    app_insights_name: pulumi.Input[str]
+    log_analytics_name: pulumi.Input[str]
+    compute_name: str
+    compute_vm_size: str
+    datastore_name: str
+    data_lake_account_name: pulumi.Input[str]
+    data_lake_account_id: pulumi.Input[str]
+    data_lake_filesystem: pulumi.Input[str]
+    tags: Mapping[str, pulumi.Input[str]]
+
+
+class MachineLearningWorkspace(pulumi.ComponentResource):
+    """Workspace ``aml<suffix>`` with its own Key Vault, storage, monitoring, compute and lake datastore."""
+
+    def __init__(
+        self, name: str, args: MachineLearningWorkspaceArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ):
+        super().__init__("synapse-ml-lab:ml:MachineLearningWorkspace", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.storage = azure_native.storage.StorageAccount(
+            f"{name}-storage",
+            account_name=args.storage_account_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            kind="StorageV2",
+            sku=azure_native.storage.SkuArgs(name="Standard_LRS"),
+            access_tier="Hot",
+            # Azure ML's workspace storage must not have a hierarchical namespace.
+            is_hns_enabled=False,
+            enable_https_traffic_only=True,
+            minimum_tls_version="TLS1_2",
+            allow_blob_public_access=False,
+            tags=args.tags,
+            opts=child,
+        )
+        self.key_vault = azure_native.keyvault.Vault(
+            f"{name}-keyvault",
+            vault_name=args.key_vault_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            properties=azure_native.keyvault.VaultPropertiesArgs(
+                tenant_id=args.tenant_id,
+                sku=azure_native.keyvault.SkuArgs(family="A", name="standard"),
+                enable_rbac_authorization=True,
+                # Purge protection stays off (it is left unset: Key Vault refuses an
+                # explicit false) so the vault can be purged when the class ends.
+                enable_soft_delete=True,
+                soft_delete_retention_in_days=KEY_VAULT_SOFT_DELETE_DAYS,
+            ),
+            tags=args.tags,
+            opts=child,
+        )
+        # An explicit Log Analytics workspace: without one Azure creates a managed
+        # one in another resource group that outlives the lab.
+        self.log_analytics = azure_native.operationalinsights.Workspace(
+            f"{name}-logs",
+            workspace_name=args.log_analytics_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            sku=azure_native.operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
+            retention_in_days=LOG_RETENTION_DAYS,
+            tags=args.tags,
+            opts=child,
+        )
+        self.app_insights = azure_native.applicationinsights.Component(
+            f"{name}-insights",
+            resource_name_=args.app_insights_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            kind="web",
+            application_type="web",
+            ingestion_mode="LogAnalytics",
+            workspace_resource_id=self.log_analytics.id,
+            tags=args.tags,
+            opts=child,
+        )
+        self.workspace = azure_native.machinelearningservices.Workspace(
+            f"{name}-workspace",
+            workspace_name=args.workspace_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            sku=azure_native.machinelearningservices.SkuArgs(name="Basic", tier="Basic"),
+            identity=azure_native.machinelearningservices.ManagedServiceIdentityArgs(type="SystemAssigned"),
+            storage_account=self.storage.id,
+            key_vault=self.key_vault.id,
+            application_insights=self.app_insights.id,
+            friendly_name=args.workspace_name,
+            description="Azure Machine Learning workspace of the Synapse + Azure ML lab",
+            tags=args.tags,
+            opts=child,
+        )
+        self.compute = azure_native.machinelearningservices.Compute(
+            f"{name}-compute",
+            compute_name=args.compute_name,
+            workspace_name=self.workspace.name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            # Its own identity reads the lake through the identity-based datastore.
+            identity=azure_native.machinelearningservices.ManagedServiceIdentityArgs(type="SystemAssigned"),
+            properties=azure_native.machinelearningservices.AmlComputeArgs(
+                compute_type="AmlCompute",
+                description="AutoML training cluster: 0 nodes when idle",
+                properties=azure_native.machinelearningservices.AmlComputePropertiesArgs(
+                    vm_size=args.compute_vm_size,
+                    vm_priority="Dedicated",
+                    os_type="Linux",
+                    scale_settings=azure_native.machinelearningservices.ScaleSettingsArgs(
+                        min_node_count=COMPUTE_MIN_NODES,
+                        max_node_count=COMPUTE_MAX_NODES,
+                        node_idle_time_before_scale_down=COMPUTE_IDLE_BEFORE_SCALE_DOWN,
+                    ),
+                ),
+            ),
+            tags=args.tags,
+            opts=child,
+        )
+        # The data lake as a datastore with identity-based access: no account key
+        # or SAS token is stored in the workspace.
+        self.datastore = azure_native.machinelearningservices.Datastore(
+            f"{name}-datastore",
+            name=args.datastore_name,
+            workspace_name=self.workspace.name,
+            resource_group_name=args.resource_group_name,
+            properties=azure_native.machinelearningservices.AzureDataLakeGen2DatastoreArgs(
+                datastore_type="AzureDataLakeGen2",
+                account_name=args.data_lake_account_name,
+                filesystem=args.data_lake_filesystem,
+                subscription_id=args.subscription_id,
+                resource_group=args.resource_group_name,
+                credentials=azure_native.machinelearningservices.NoneDatastoreCredentialsArgs(
+                    credentials_type="None"
+                ),
+                service_data_access_auth_identity="WorkspaceSystemAssignedIdentity",
+                description="The lab's data lake (identity-based access)",
+            ),
+            opts=child,
+        )
+
+        self.principal_id: pulumi.Output[str] = self.workspace.identity.apply(lambda i: i.principal_id)
+        self.compute_principal_id: pulumi.Output[str] = self.compute.identity.apply(lambda i: i.principal_id)
+        self.lake_readers = [
+            roles.assign_role(
+                f"{name}-{who}-lake-reader",
+                role_id=roles.STORAGE_BLOB_DATA_READER,
+                principal_id=principal,
+                principal_type="ServicePrincipal",
+                scope=args.data_lake_account_id,
+                subscription_id=args.subscription_id,
+                description=f"Azure ML {who} identity: read the lab's data lake",
+                opts=child,
+            )
+            for who, principal in (("workspace", self.principal_id), ("compute", self.compute_principal_id))
+        ]
+
+        self.workspace_name: pulumi.Output[str] = self.workspace.name
+        self.workspace_id: pulumi.Output[str] = self.workspace.id
+        self.compute_name: pulumi.Output[str] = self.compute.name
+        self.datastore_name: pulumi.Output[str] = self.datastore.name
+        self.studio_url: pulumi.Output[str] = self.workspace.id.apply(
+            lambda ws_id: f"https://ml.azure.com/home?wsid={ws_id}"
+        )
+        self.register_outputs(
+            {
+                "workspaceName": self.workspace_name,
+                "workspaceId": self.workspace_id,
+                "principalId": self.principal_id,
+                "computeName": self.compute_name,
+                "datastoreName": self.datastore_name,
+            }
+        )

@@ -1,0 +1,83 @@
+"""Well-known Azure role definition IDs and one helper to assign them.
+
+Every role assignment of the project goes through ``assign_role`` so the rules
+hold everywhere: an explicit principal type (azure-native would otherwise send
+"User", which Azure refuses for a managed identity), a deterministic GUID name
+(a re-run never creates a duplicate), and never Owner or a subscription scope.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
+STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+# Synapse RBAC (data plane), not an ARM role.
+SYNAPSE_ADMINISTRATOR = "6e4bf58a-b8e1-4cc3-bbf9-d73143322b78"
+
+ROLE_NAMES = {
+    CONTRIBUTOR: "Contributor",
+    OWNER: "Owner",
+    STORAGE_BLOB_DATA_OWNER: "Storage Blob Data Owner",
+    STORAGE_BLOB_DATA_CONTRIBUTOR: "Storage Blob Data Contributor",
+    STORAGE_BLOB_DATA_READER: "Storage Blob Data Reader",
+}
+
+PRINCIPAL_TYPES = ("User", "Group", "ServicePrincipal")
+_SUBSCRIPTION_SCOPE = re.compile(r"^/subscriptions/[^/]+/?$", re.IGNORECASE)
+# Fixed namespace so a role assignment's GUID depends only on what it grants.
+_NAMESPACE = uuid.UUID("5f0d8f0e-3b59-4d7c-9a57-6a1f3e0c2b11")
+
+
+def role_definition_id(subscription_id: str, role_id: str) -> str:
+    return f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{role_id}"
+
+
+def assignment_guid(scope: str, role_id: str, principal_id: str) -> str:
+    """The same scope, role and principal always give the same assignment name."""
+    return str(uuid.uuid5(_NAMESPACE, f"{scope.lower()}|{role_id}|{principal_id.lower()}"))
+
+
+def check_scope(scope: str) -> str:
+    if _SUBSCRIPTION_SCOPE.match(scope) or scope in ("", "/"):
+        raise ValueError(f"role assignment at subscription scope or above refused: {scope!r}")
+    return scope
+
+
+def assign_role(
+    name: str,
+    *,
+    role_id: str,
+    principal_id: pulumi.Input[str],
+    principal_type: str,
+    scope: pulumi.Input[str],
+    subscription_id: pulumi.Input[str],
+    description: str,
+    opts: pulumi.ResourceOptions,
+) -> azure_native.authorization.RoleAssignment:
+    """Grant ``role_id`` to ``principal_id`` on ``scope`` (a resource or resource group id)."""
+    if role_id == OWNER:
+        raise ValueError("this project never grants Owner")
+    if principal_type not in PRINCIPAL_TYPES:
+        raise ValueError(f"principal type {principal_type!r} is not one of {PRINCIPAL_TYPES}")
+    checked_scope = pulumi.Output.from_input(scope).apply(check_scope)
+    return azure_native.authorization.RoleAssignment(
+        name,
+        scope=checked_scope,
+        principal_id=principal_id,
+        principal_type=principal_type,
+        role_definition_id=pulumi.Output.from_input(subscription_id).apply(
+            lambda sub: role_definition_id(sub, role_id)
+        ),
+        role_assignment_name=pulumi.Output.all(checked_scope, principal_id).apply(
+            lambda args: assignment_guid(args[0], role_id, args[1])
+        ),
+        description=description,
+        opts=opts,
+    )

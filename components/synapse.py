@@ -1,0 +1,172 @@
+"""The student's Synapse workspace, its firewall, Spark pool and dedicated SQL pool."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence
+from urllib.parse import quote
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from . import roles
+
+# The lab's Spark pool: the smallest memory-optimised nodes, 3 to 4 of them, and
+# paused after 15 idle minutes so a forgotten session stops costing money.
+SPARK_NODE_FAMILY = "MemoryOptimized"
+SPARK_NODE_SIZE = "Small"
+SPARK_MIN_NODES = 3
+SPARK_MAX_NODES = 4
+SPARK_AUTO_PAUSE_MINUTES = 15
+SQL_POOL_SKU = "DW100c"
+SQL_POOL_COLLATION = "SQL_Latin1_General_CP1_CI_AS"
+# 0.0.0.0-0.0.0.0 is Azure's convention for "allow Azure services" (Synapse
+# pipelines, Azure ML reading back through the workspace).
+ALLOW_AZURE_SERVICES = ("AllowAllWindowsAzureIps", "0.0.0.0", "0.0.0.0")
+ALLOW_ALL = ("allowAll", "0.0.0.0", "255.255.255.255")
+
+
+@dataclass
+class SynapseWorkspaceArgs:
+    resource_group_name: pulumi.Input[str]
+    location: pulumi.Input[str]
+    subscription_id: pulumi.Input[str]
+    workspace_name: pulumi.Input[str]
+    managed_resource_group_name: pulumi.Input[str]
+    spark_pool_name: pulumi.Input[str]
+    sql_pool_name: pulumi.Input[str]
+    data_lake_dfs_url: pulumi.Input[str]
+    data_lake_filesystem: pulumi.Input[str]
+    data_lake_account_id: pulumi.Input[str]
+    sql_admin_login: str
+    sql_admin_password: pulumi.Input[str]
+    spark_version: str
+    dedicated_sql_pool: bool
+    tags: Mapping[str, pulumi.Input[str]]
+    allowed_ip_ranges: Sequence[tuple[str, str]] = ()
+    deployer_ip_address: Optional[str] = None
+
+
+def firewall_rules(
+    allowed_ip_ranges: Sequence[tuple[str, str]], deployer_ip_address: Optional[str]
+) -> list[tuple[str, str, str]]:
+    """(rule name, start, end) for the workspace firewall.
+
+    No ranges configured means the lab's default (every address may connect);
+    the program warns about it at preview.
+    """
+    rules = [ALLOW_AZURE_SERVICES]
+    if not allowed_ip_ranges:
+        rules.append(ALLOW_ALL)
+    else:
+        rules += [(f"allowed-{i + 1}", start, end) for i, (start, end) in enumerate(allowed_ip_ranges)]
+    if deployer_ip_address:
+        # The deployment itself calls the workspace's data plane (linked service,
+        # notebooks): behind a restricted firewall it needs its own way through.
+        rules.append(("deployer", deployer_ip_address, deployer_ip_address))
+    return rules
+
+
+class SynapseWorkspace(pulumi.ComponentResource):
+    """Workspace ``synapse<suffix>`` on the data lake, Spark pool ``spark<suffix>``, SQL pool ``sql<suffix>``."""
+
+    def __init__(self, name: str, args: SynapseWorkspaceArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("synapse-ml-lab:synapse:SynapseWorkspace", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.workspace = azure_native.synapse.Workspace(
+            f"{name}-workspace",
+            workspace_name=args.workspace_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            identity=azure_native.synapse.ManagedIdentityArgs(type="SystemAssigned"),
+            default_data_lake_storage=azure_native.synapse.DataLakeStorageAccountDetailsArgs(
+                account_url=args.data_lake_dfs_url,
+                filesystem=args.data_lake_filesystem,
+                resource_id=args.data_lake_account_id,
+            ),
+            sql_administrator_login=args.sql_admin_login,
+            sql_administrator_login_password=pulumi.Output.secret(args.sql_admin_password),
+            managed_resource_group_name=args.managed_resource_group_name,
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["sqlAdministratorLoginPassword"]),
+        )
+
+        self.firewall_rules = [
+            azure_native.synapse.IpFirewallRule(
+                f"{name}-fw-{rule_name}",
+                rule_name=rule_name,
+                start_ip_address=start,
+                end_ip_address=end,
+                workspace_name=self.workspace.name,
+                resource_group_name=args.resource_group_name,
+                opts=child,
+            )
+            for rule_name, start, end in firewall_rules(args.allowed_ip_ranges, args.deployer_ip_address)
+        ]
+
+        self.spark_pool = azure_native.synapse.BigDataPool(
+            f"{name}-spark",
+            big_data_pool_name=args.spark_pool_name,
+            workspace_name=self.workspace.name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            node_size_family=SPARK_NODE_FAMILY,
+            node_size=SPARK_NODE_SIZE,
+            auto_scale=azure_native.synapse.AutoScalePropertiesArgs(
+                enabled=True, min_node_count=SPARK_MIN_NODES, max_node_count=SPARK_MAX_NODES
+            ),
+            auto_pause=azure_native.synapse.AutoPausePropertiesArgs(
+                enabled=True, delay_in_minutes=SPARK_AUTO_PAUSE_MINUTES
+            ),
+            spark_version=args.spark_version,
+            # The training notebook installs azure-ai-ml for its session.
+            session_level_packages_enabled=True,
+            tags=args.tags,
+            opts=child,
+        )
+
+        self.sql_pool: Optional[azure_native.synapse.SqlPool] = None
+        if args.dedicated_sql_pool:
+            self.sql_pool = azure_native.synapse.SqlPool(
+                f"{name}-sql",
+                sql_pool_name=args.sql_pool_name,
+                workspace_name=self.workspace.name,
+                resource_group_name=args.resource_group_name,
+                location=args.location,
+                sku=azure_native.synapse.SkuArgs(name=SQL_POOL_SKU),
+                collation=SQL_POOL_COLLATION,
+                create_mode="Default",
+                tags=args.tags,
+                opts=child,
+            )
+
+        self.principal_id: pulumi.Output[str] = self.workspace.identity.apply(lambda i: i.principal_id)
+        # The workspace reads and writes the lake as itself (Spark tables, COPY INTO).
+        self.lake_access = roles.assign_role(
+            f"{name}-lake-contributor",
+            role_id=roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
+            principal_id=self.principal_id,
+            principal_type="ServicePrincipal",
+            scope=args.data_lake_account_id,
+            subscription_id=args.subscription_id,
+            description="Synapse workspace identity: read and write the lab's data lake",
+            opts=child,
+        )
+
+        self.workspace_name: pulumi.Output[str] = self.workspace.name
+        self.workspace_id: pulumi.Output[str] = self.workspace.id
+        self.spark_pool_name: pulumi.Output[str] = self.spark_pool.name
+        self.sql_pool_name: Optional[pulumi.Output[str]] = self.sql_pool.name if self.sql_pool else None
+        self.sql_pool_id: Optional[pulumi.Output[str]] = self.sql_pool.id if self.sql_pool else None
+        self.studio_url: pulumi.Output[str] = self.workspace.id.apply(
+            lambda ws_id: f"https://web.azuresynapse.net?workspace={quote(ws_id, safe='')}"
+        )
+        self.register_outputs(
+            {
+                "workspaceName": self.workspace_name,
+                "workspaceId": self.workspace_id,
+                "principalId": self.principal_id,
+                "sparkPoolName": self.spark_pool_name,
+                "sqlPoolName": self.sql_pool_name,
+            }
+        )
