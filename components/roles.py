@@ -30,7 +30,7 @@ ROLE_NAMES = {
 }
 
 PRINCIPAL_TYPES = ("User", "Group", "ServicePrincipal")
-_SUBSCRIPTION_SCOPE = re.compile(r"^/subscriptions/[^/]+/?$", re.IGNORECASE)
+_RESOURCE_GROUP_SCOPE = re.compile(r"^/subscriptions/[^/]+/resourceGroups/[^/]+(/.*)?$", re.IGNORECASE)
 # Fixed namespace so a role assignment's GUID depends only on what it grants.
 _NAMESPACE = uuid.UUID("5f0d8f0e-3b59-4d7c-9a57-6a1f3e0c2b11")
 
@@ -45,7 +45,8 @@ def assignment_guid(scope: str, role_id: str, principal_id: str) -> str:
 
 
 def check_scope(scope: str) -> str:
-    if _SUBSCRIPTION_SCOPE.match(scope) or scope in ("", "/"):
+    """Only a resource group or something inside one: never a subscription or management group."""
+    if not _RESOURCE_GROUP_SCOPE.match(scope):
         raise ValueError(f"role assignment at subscription scope or above refused: {scope!r}")
     return scope
 

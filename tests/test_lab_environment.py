@@ -254,8 +254,10 @@ def test_assign_role_refuses_owner_and_subscription_scope():
     with pytest.raises(ValueError, match="never grants Owner"):
         roles.assign_role("x", role_id=roles.OWNER, principal_id="p", principal_type="User", scope="/x",
                           subscription_id="s", description="", opts=None)
-    with pytest.raises(ValueError, match="subscription scope"):
-        roles.check_scope(f"/subscriptions/{FAKE_SUBSCRIPTION}")
+    for scope in (f"/subscriptions/{FAKE_SUBSCRIPTION}", "/", "",
+                  "/providers/Microsoft.Management/managementGroups/school"):
+        with pytest.raises(ValueError, match="subscription scope"):
+            roles.check_scope(scope)
     assert roles.check_scope(f"/subscriptions/{FAKE_SUBSCRIPTION}/resourceGroups/rg") .endswith("/rg")
 
 
