@@ -22,6 +22,10 @@ class AccessArgs:
     data_lake_account_id: pulumi.Input[str]
     deployer_object_id: pulumi.Input[str]
     deployer_principal_type: str = "User"
+    resource_group_id: Optional[pulumi.Input[str]] = None
+    # The student's Entra ID object, when lab:students gives one.
+    student_object_id: Optional[str] = None
+    student_principal_type: str = "User"
 
 
 class Access(pulumi.ComponentResource):
@@ -51,9 +55,37 @@ class Access(pulumi.ComponentResource):
             description="Deployer: manage the lab's data lake",
             opts=child,
         )
+        # The student's own access, least privilege: their resource group only
+        # (Contributor lets them run the notebooks' Azure ML jobs and pause pools)
+        # and their lake's data (Synapse Studio browses the lake as the user).
+        # Never Owner, never anything at subscription scope.
+        self.student_roles = []
+        if args.student_object_id:
+            if args.resource_group_id is None:
+                raise ValueError("a student's access needs the resource group id")
+            grants = (
+                ("student-rg-contributor", roles.CONTRIBUTOR, args.resource_group_id,
+                 "Student: manage their own lab resource group"),
+                ("student-lake-contributor", roles.STORAGE_BLOB_DATA_CONTRIBUTOR, args.data_lake_account_id,
+                 "Student: read and write their own data lake"),
+            )
+            self.student_roles = [
+                roles.assign_role(
+                    f"{name}-{key}",
+                    role_id=role_id,
+                    principal_id=args.student_object_id,
+                    principal_type=args.student_principal_type,
+                    scope=scope,
+                    subscription_id=args.subscription_id,
+                    description=description,
+                    opts=child,
+                )
+                for key, role_id, scope, description in grants
+            ]
         self.register_outputs(
             {
                 "synapseOnMlAssignment": self.synapse_on_ml.name,
                 "deployerOnLakeAssignment": self.deployer_on_lake.name,
+                "studentAssignments": [r.name for r in self.student_roles],
             }
         )

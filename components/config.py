@@ -14,12 +14,13 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 from pulumi.runtime import config as config_runtime
 
 from .naming import PREFIX_RE, STUDENT_ID_RE, normalise_student_id
+from .placement import PlacementError, Subscription, place
 
 NAMESPACE = "lab"
 
@@ -69,6 +70,8 @@ class Student:
     id: str
     object_id: Optional[str] = None
     principal_type: str = "User"
+    # Pinned subscription (lab:students[].subscription), else placed automatically.
+    subscription: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -89,10 +92,34 @@ class LabSettings:
     deployer_principal_type: str = "User"
     aml_compute_vm_size: str = DEFAULT_AML_VM_SIZE
     data_dir: Optional[Path] = None
+    subscriptions: tuple[Subscription, ...] = ()
+    # Student id -> subscription id when lab:subscriptions is set.
+    placement: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def firewall_open_to_all(self) -> bool:
         return not self.allowed_ip_ranges
+
+    def expired(self, today: Optional[_dt.date] = None) -> bool:
+        return self.expires_on < (today or _dt.date.today())
+
+    def warnings(self, today: Optional[_dt.date] = None) -> list[str]:
+        """What preview should point out although the config is valid."""
+        found = []
+        if self.firewall_open_to_all:
+            found.append(
+                "lab:allowedIpRanges is not set: every Synapse workspace firewall allows all addresses "
+                "(0.0.0.0-255.255.255.255), as the original lab does. Set lab:allowedIpRanges to your "
+                "class's address ranges to restrict it."
+            )
+        if self.expired(today):
+            ids = ", ".join(s.id for s in self.students)
+            found.append(
+                f"lab:expiresOn ({self.expires_on.isoformat()}) has passed: the environments of "
+                f"{len(self.students)} student(s) are expired: {ids}. Run `pulumi destroy` to stop "
+                "their costs, or move lab:expiresOn if the class goes on."
+            )
+        return found
 
     @classmethod
     def from_config(cls, stack_name: Optional[str] = None) -> "LabSettings":
@@ -130,6 +157,7 @@ _CONFIG_KEYS = (
     "deployerPrincipalType",
     "amlComputeVmSize",
     "dataDir",
+    "subscriptions",
 )
 
 
@@ -161,10 +189,11 @@ def _students(value: Any, stack_name: str, problems: list[str]) -> tuple[Student
         if not isinstance(item, dict):
             problems.append(f"{where} = {json.dumps(item)} must be an object with an 'id'")
             continue
-        unknown = sorted(set(item) - {"id", "objectId", "principalType"})
+        unknown = sorted(set(item) - {"id", "objectId", "principalType", "subscription"})
         if unknown:
             problems.append(
-                f"{where} has unknown key(s) {', '.join(unknown)}; allowed: id, objectId, principalType"
+                f"{where} has unknown key(s) {', '.join(unknown)}; allowed: id, objectId, "
+                "principalType, subscription"
             )
         sid = item.get("id")
         if not isinstance(sid, str) or not STUDENT_ID_RE.fullmatch(sid) or sid.startswith("-") or sid.endswith("-"):
@@ -190,8 +219,45 @@ def _students(value: Any, stack_name: str, problems: list[str]) -> tuple[Student
                 f"{where}.principalType = {json.dumps(principal_type)} is not allowed: User or Group"
             )
             continue
-        students.append(Student(sid, object_id.lower() if object_id else None, principal_type))
+        pin = item.get("subscription")
+        if pin is not None and (not isinstance(pin, str) or not GUID_RE.fullmatch(pin)):
+            problems.append(f"{where}.subscription = {json.dumps(pin)} is not a subscription id (GUID)")
+            continue
+        students.append(Student(sid, object_id.lower() if object_id else None, principal_type,
+                                pin.lower() if pin else None))
     return tuple(students)
+
+
+def _subscriptions(value: Any, problems: list[str]) -> tuple[Subscription, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not value:
+        problems.append(
+            f"lab:subscriptions = {json.dumps(value)} must be a non-empty list of objects like "
+            '{"id": "<subscription GUID>", "capacity": 20}'
+        )
+        return ()
+    subscriptions: list[Subscription] = []
+    for index, item in enumerate(value):
+        where = f"lab:subscriptions[{index}]"
+        if not isinstance(item, dict) or set(item) - {"id", "capacity"}:
+            problems.append(f"{where} = {json.dumps(item)} must be an object with only 'id' and 'capacity'")
+            continue
+        sub_id, capacity = item.get("id"), item.get("capacity")
+        if not isinstance(sub_id, str) or not GUID_RE.fullmatch(sub_id):
+            problems.append(f"{where}.id = {json.dumps(sub_id)} is not a subscription id (GUID)")
+            continue
+        if isinstance(capacity, bool) or not isinstance(capacity, int) or not 1 <= capacity <= 1000:
+            problems.append(
+                f"{where}.capacity = {json.dumps(capacity)} is not allowed: a whole number of student "
+                "environments from 1 to 1000 (each is one Synapse workspace and a 12-vCore Spark pool)"
+            )
+            continue
+        if any(s.id == sub_id.lower() for s in subscriptions):
+            problems.append(f"{where}.id = \"{sub_id}\" is a duplicate")
+            continue
+        subscriptions.append(Subscription(sub_id.lower(), capacity))
+    return tuple(subscriptions)
 
 
 def _spark_version(value: Optional[str], problems: list[str]) -> str:
@@ -390,6 +456,20 @@ def parse(
         if weak:
             problems.append("lab:sqlAdminPassword (secret) is too weak: " + "; ".join(weak))
 
+    subscriptions = _subscriptions(_json_value("subscriptions", raw.get("subscriptions"), problems), problems)
+    placement: dict[str, str] = {}
+    pinned = {st.id: st.subscription for st in students if st.subscription}
+    if subscriptions and not problems:
+        try:
+            placement = place([st.id for st in students], subscriptions, pinned)
+        except PlacementError as exc:
+            problems.append(f"lab:subscriptions: {exc}")
+    elif pinned and not subscriptions:
+        problems.append(
+            "lab:students pins " + ", ".join(sorted(pinned)) + " to a subscription, but "
+            "lab:subscriptions is not set"
+        )
+
     if problems:
         raise ConfigError(problems)
 
@@ -408,4 +488,6 @@ def parse(
         deployer_principal_type=deployer_type,
         aml_compute_vm_size=vm_size,
         data_dir=data_dir,
+        subscriptions=subscriptions,
+        placement=placement,
     )

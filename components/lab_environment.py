@@ -126,11 +126,15 @@ class LabEnvironment(pulumi.ComponentResource):
                 data_lake_account_id=self.data_lake.account_id,
                 deployer_object_id=args.deployer_object_id,
                 deployer_principal_type=settings.deployer_principal_type,
+                resource_group_id=self.resource_group.id,
+                student_object_id=student.object_id,
+                student_principal_type=student.principal_type,
             ),
             opts=child,
         )
 
         self.outputs: pulumi.Output[dict] = pulumi.Output.all(
+            subscription=args.subscription_id,
             resourceGroup=rg_name,
             synapseWorkspace=self.synapse.workspace_name,
             synapseStudioUrl=self.synapse.studio_url,

@@ -240,7 +240,17 @@ def test_role_assignments(sim):
     check("aml-compute-lake-reader", roles.STORAGE_BLOB_DATA_READER, compute.outputs["identity"]["principalId"],
           "ServicePrincipal", lake.outputs["id"])
     check("access-deployer-lake-owner", roles.STORAGE_BLOB_DATA_OWNER, FAKE_DEPLOYER, "User", lake.outputs["id"])
-    assert len(got) == 5
+    # alice has an objectId: her own access to her resource group and lake
+    rg = only(children, f"{T}resources:ResourceGroup")
+    check("access-student-rg-contributor", roles.CONTRIBUTOR, STUDENTS[0]["objectId"], "User", rg.outputs["id"])
+    check("access-student-lake-contributor", roles.STORAGE_BLOB_DATA_CONTRIBUTOR, STUDENTS[0]["objectId"], "User",
+          lake.outputs["id"])
+    assert len(got) == 7
+    # bob has none: no student role for him
+    _, bob_children = env_resources(sim, "bob")
+    assert sorted(_assignments(bob_children)) == [
+        "access-deployer-lake-owner", "access-synapse-ml-contributor", "aml-compute-lake-reader",
+        "aml-workspace-lake-reader", "synapse-lake-contributor"]
 
 
 def test_no_owner_and_no_subscription_scope_anywhere(sim):
