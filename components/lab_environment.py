@@ -11,6 +11,7 @@ from . import naming
 from .access import Access, AccessArgs
 from .config import LabSettings, Student
 from .data_lake import DataLake, DataLakeArgs
+from .data_plane import DataPlane, DataPlaneArgs
 from .machine_learning import MachineLearningWorkspace, MachineLearningWorkspaceArgs
 from .synapse import SynapseWorkspace, SynapseWorkspaceArgs
 
@@ -127,6 +128,28 @@ class LabEnvironment(pulumi.ComponentResource):
                 deployer_object_id=args.deployer_object_id,
                 deployer_principal_type=settings.deployer_principal_type,
                 resource_group_id=self.resource_group.id,
+                student_object_id=student.object_id,
+                student_principal_type=student.principal_type,
+            ),
+            opts=child,
+        )
+
+        self.data_plane = DataPlane(
+            f"{name}-studio",
+            DataPlaneArgs(
+                subscription_id=args.subscription_id,
+                resource_group_name=rg_name,
+                synapse_workspace_name=self.synapse.workspace_name,
+                spark_pool_name=self.synapse.spark_pool_name,
+                data_lake_account_name=self.data_lake.account_name,
+                data_lake_filesystem=self.data_lake.container_name,
+                ml_workspace_name=self.machine_learning.workspace_name,
+                ml_compute_name=self.machine_learning.compute_name,
+                ml_datastore_name=self.machine_learning.datastore_name,
+                firewall_rules=self.synapse.firewall_rules,
+                synapse_ml_role=self.access.synapse_on_ml,
+                sql_pool_name=self.synapse.sql_pool_name,
+                sql_pool_id=self.synapse.sql_pool_id,
                 student_object_id=student.object_id,
                 student_principal_type=student.principal_type,
             ),

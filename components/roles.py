@@ -18,8 +18,9 @@ OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
 STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
-# Synapse RBAC (data plane), not an ARM role.
+# Synapse RBAC (data plane), not ARM roles.
 SYNAPSE_ADMINISTRATOR = "6e4bf58a-b8e1-4cc3-bbf9-d73143322b78"
+SYNAPSE_CONTRIBUTOR = "7572bffe-f453-4b66-912a-46cc5ef38fda"
 
 ROLE_NAMES = {
     CONTRIBUTOR: "Contributor",

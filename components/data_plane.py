@@ -1,0 +1,129 @@
+"""What the lab had the student click or type in Synapse Studio, declared per student.
+
+- the ``AzureML`` linked service (after the Synapse identity's Contributor role on
+  the Azure ML workspace exists: Synapse checks it when the service is used);
+- the lab's notebooks, attached to the student's Spark pool, their ``parameters``
+  cell filled with the student's names, and the lab's SQL script;
+- the dedicated SQL pool paused right after it is created (it bills by the hour);
+- Synapse Administrator for the student on their own workspace (Synapse RBAC).
+
+Four dynamic resources per student at most (see synapse_artifacts for why few).
+Every data-plane call goes through the workspace firewall, so each of them waits
+for the firewall rules, the deployer's own rule included.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence
+
+import pulumi
+
+from .roles import SYNAPSE_ADMINISTRATOR
+from .synapse_artifacts import (
+    WEATHER_FORECAST_SCRIPT_NAME,
+    AzureMLLinkedService,
+    SqlPoolPause,
+    SynapseRoleAssignmentArgs,
+    SynapseRoleAssignments,
+    WorkspaceArtifacts,
+    weather_forecast_sql_script,
+)
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def lab_notebooks(directory: Path = NOTEBOOKS_DIR) -> dict[str, str]:
+    """Synapse notebook name -> path relative to the project, for every .ipynb in notebooks/."""
+    return {p.stem: f"{directory.name}/{p.name}" for p in sorted(directory.glob("*.ipynb"))}
+
+
+@dataclass
+class DataPlaneArgs:
+    subscription_id: pulumi.Input[str]
+    resource_group_name: pulumi.Input[str]
+    synapse_workspace_name: pulumi.Input[str]
+    spark_pool_name: pulumi.Input[str]
+    data_lake_account_name: pulumi.Input[str]
+    data_lake_filesystem: pulumi.Input[str]
+    ml_workspace_name: pulumi.Input[str]
+    ml_compute_name: pulumi.Input[str]
+    ml_datastore_name: pulumi.Input[str]
+    # Resources the data-plane calls must wait for although no value says so.
+    firewall_rules: Sequence[pulumi.Resource]
+    synapse_ml_role: pulumi.Resource
+    sql_pool_name: Optional[pulumi.Input[str]] = None
+    sql_pool_id: Optional[pulumi.Input[str]] = None
+    student_object_id: Optional[str] = None
+    student_principal_type: str = "User"
+    notebooks: dict[str, str] = field(default_factory=lab_notebooks)
+
+
+class DataPlane(pulumi.ComponentResource):
+    def __init__(self, name: str, args: DataPlaneArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("synapse-ml-lab:synapse:DataPlane", name, None, opts)
+        behind_firewall = pulumi.ResourceOptions(parent=self, depends_on=list(args.firewall_rules))
+
+        self.linked_service = AzureMLLinkedService(
+            f"{name}-azureml",
+            workspace_name=args.synapse_workspace_name,
+            subscription_id=args.subscription_id,
+            resource_group_name=args.resource_group_name,
+            ml_workspace_name=args.ml_workspace_name,
+            opts=pulumi.ResourceOptions.merge(
+                behind_firewall, pulumi.ResourceOptions(depends_on=[args.synapse_ml_role])),
+        )
+
+        # The values each notebook's parameters cell receives (a notebook takes
+        # the names it declares).
+        parameters = {
+            "data_lake_account": args.data_lake_account_name,
+            "data_lake_container": args.data_lake_filesystem,
+            "subscription_id": args.subscription_id,
+            "resource_group": args.resource_group_name,
+            "aml_workspace": args.ml_workspace_name,
+            "compute_name": args.ml_compute_name,
+            "aml_datastore": args.ml_datastore_name,
+            "synapse_workspace": args.synapse_workspace_name,
+            "spark_pool": args.spark_pool_name,
+            "sql_pool": args.sql_pool_name if args.sql_pool_name is not None else "",
+        }
+        sql_scripts = {}
+        if args.sql_pool_name is not None:
+            sql_scripts[WEATHER_FORECAST_SCRIPT_NAME] = weather_forecast_sql_script(
+                args.sql_pool_name, args.data_lake_account_name, args.data_lake_filesystem)
+        # The Spark pool name is an output of the pool: the notebooks wait for it.
+        self.artifacts = WorkspaceArtifacts(
+            f"{name}-artifacts",
+            workspace_name=args.synapse_workspace_name,
+            spark_pool_name=args.spark_pool_name,
+            notebooks=args.notebooks,
+            parameters=parameters,
+            sql_scripts=sql_scripts,
+            opts=behind_firewall,
+        )
+
+        self.sql_pool_pause: Optional[SqlPoolPause] = None
+        if args.sql_pool_id is not None:
+            # An ARM action: no firewall rule needed. Only on create: a pool a
+            # student resumed is never paused by a later `pulumi up`.
+            self.sql_pool_pause = SqlPoolPause(
+                f"{name}-pause-sql", sql_pool_id=args.sql_pool_id, opts=pulumi.ResourceOptions(parent=self))
+
+        self.student_access: Optional[SynapseRoleAssignments] = None
+        if args.student_object_id:
+            self.student_access = SynapseRoleAssignments(
+                f"{name}-student-synapse-admin",
+                workspace_name=args.synapse_workspace_name,
+                assignments=[SynapseRoleAssignmentArgs(
+                    role_id=SYNAPSE_ADMINISTRATOR,
+                    principal_id=args.student_object_id,
+                    principal_type=args.student_principal_type,
+                )],
+                opts=behind_firewall,
+            )
+        self.register_outputs({
+            "linkedService": self.linked_service.id,
+            "artifacts": self.artifacts.id,
+        })
+

@@ -1,0 +1,323 @@
+"""Credentials, endpoints, clients and the one retry loop every data-plane call goes through.
+
+Retry design (one loop, the SDK's own retries off):
+- Every client is built with ``retry_total=0``: azure-core's RetryPolicy never
+  retries 403, and not every POST, so it cannot cover RBAC / firewall propagation;
+  keeping it on as well would multiply the attempts of the two loops.
+- :func:`call_with_retries` runs one whole idempotent operation (a PUT by name and
+  its long-running-operation polling, a DELETE, the pause POST) and repeats it on
+  429 (sleeping ``Retry-After`` when the service sends it), 408, 5xx, 403 and
+  connection errors / timeouts, with exponential backoff and full jitter.
+- It is bounded twice, by attempts and by total seconds (:class:`RetrySettings`);
+  when either runs out it raises :class:`DataPlaneError`, whose message names the
+  service, the artifact, what happened last and what to check.
+- Long-running operations are polled every ``polling_interval`` seconds unless the
+  service asks for longer (``Retry-After``), and never past the time budget.
+
+Nothing here holds module-level mutable state: providers are pickled with dill and
+run in another process, so they build credentials and clients inside each call.
+"""
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, TypeVar
+
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+
+SYNAPSE_SCOPE = "https://dev.azuresynapse.net/.default"
+ARM_SCOPE = "https://management.azure.com/.default"
+DEFAULT_ARM_ENDPOINT = "https://management.azure.com"
+SYNAPSE_API_VERSION = "2020-12-01"
+SQL_POOL_API_VERSION = "2021-06-01"
+
+T = TypeVar("T")
+
+
+def make_credential():
+    """The credential every provider uses. Tests replace this one function."""
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential()
+
+
+def close_quietly(obj: Any) -> None:
+    close = getattr(obj, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:  # closing is best effort; the call itself already succeeded or failed
+            pass
+
+
+def synapse_endpoint(workspace_name: str, endpoint: Optional[str] = None) -> str:
+    """``https://<workspace>.dev.azuresynapse.net`` unless an override is given."""
+    return (endpoint or f"https://{workspace_name}.dev.azuresynapse.net").rstrip("/")
+
+
+def arm_endpoint(endpoint: Optional[str] = None) -> str:
+    return (endpoint or DEFAULT_ARM_ENDPOINT).rstrip("/")
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    """Bounds of the retry loop; the defaults ride out RBAC/firewall propagation.
+
+    With full jitter the sleeps are uniform in ``[0, min(max_delay,
+    initial_delay * 2**n)]``: 8 attempts sleep at most 5+10+20+40+80+120+120 s,
+    and ``max_total_seconds`` caps the whole operation including its polling.
+    """
+
+    max_attempts: int = 8
+    max_total_seconds: float = 600.0
+    initial_delay: float = 5.0
+    max_delay: float = 120.0
+    # azure-core's default is 30 s whenever the service answers Retry-After: 0.
+    polling_interval: float = 2.0
+    connection_timeout: float = 30.0
+    read_timeout: float = 120.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("RetrySettings.max_attempts must be at least 1")
+        for field_name in ("max_total_seconds", "initial_delay", "max_delay", "polling_interval",
+                           "connection_timeout", "read_timeout"):
+            if getattr(self, field_name) < 0:
+                raise ValueError(f"RetrySettings.{field_name} must not be negative")
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """kwargs for azure-core based clients: no SDK retries, our timeouts and polling."""
+        return {
+            "retry_total": 0,
+            "polling_interval": self.polling_interval,
+            "connection_timeout": self.connection_timeout,
+            "read_timeout": self.read_timeout,
+        }
+
+
+class DataPlaneError(RuntimeError):
+    """A call failed for good (not retryable, or retries exhausted)."""
+
+    def __init__(self, message: str, status: Optional[int] = None, attempts: int = 0):
+        super().__init__(message)
+        self.status = status
+        self.attempts = attempts
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """What is being done, where: the words of the final error message."""
+
+    action: str  # e.g. "create notebook '01-load-data'"
+    target: str  # e.g. "Synapse workspace 'synapseabc1234' (https://...)"
+    service: str = "synapse"  # "synapse" (data plane) or "arm"
+    # Extra statuses worth retrying for this call (e.g. 409 while an ARM pool is busy).
+    extra_retry_statuses: tuple[int, ...] = ()
+
+
+_FIREWALL_MARKERS = ("clientipaddressnotauthorized", "ip address", "firewall", "client ip")
+
+
+def _response_text(error: HttpResponseError) -> str:
+    response = getattr(error, "response", None)
+    if response is None:
+        return str(error)
+    try:
+        return response.text()
+    except Exception:
+        return str(error)
+
+
+def is_firewall_block(error: HttpResponseError) -> bool:
+    text = _response_text(error).lower()
+    return any(marker in text for marker in _FIREWALL_MARKERS)
+
+
+def _error_summary(error: BaseException) -> str:
+    if isinstance(error, HttpResponseError) and error.status_code is not None:
+        text = _response_text(error).strip()
+        try:
+            body = json.loads(text)
+            inner = body.get("error", body) if isinstance(body, dict) else {}
+            code, message = inner.get("code"), inner.get("message")
+            if code or message:
+                text = f"{code}: {message}" if code else str(message)
+        except (ValueError, AttributeError):
+            pass
+        if len(text) > 400:
+            text = text[:400] + "..."
+        return f"HTTP {error.status_code} {error.reason or ''}".rstrip() + (f" - {text}" if text else "")
+    return f"{type(error).__name__}: {error}"
+
+
+def _hint(context: CallContext, error: BaseException) -> str:
+    status = getattr(error, "status_code", None)
+    if status == 403:
+        if context.service == "synapse" and is_firewall_block(error):  # type: ignore[arg-type]
+            return (
+                "The deployer's IP address is blocked by the workspace firewall: set config "
+                "`lab:deployerIpAddress` to the public IP address that runs `pulumi up` (it adds a "
+                "firewall rule for it), or widen `lab:allowedIpRanges`, then run `pulumi up` again."
+            )
+        if context.service == "synapse":
+            return (
+                "The identity running `pulumi up` lacks Synapse RBAC permission: it needs the Synapse "
+                "Administrator role in the workspace (the workspace creator gets it automatically). New "
+                "role assignments take several minutes to propagate; check them in Synapse Studio > "
+                "Manage > Access control and run `pulumi up` again."
+            )
+        return (
+            "Azure Resource Manager refused the call: the identity running `pulumi up` needs "
+            "Contributor (or Owner) on the resource; new Azure role assignments can take a few "
+            "minutes to propagate."
+        )
+    if status == 429:
+        return "The service kept throttling the requests; wait a few minutes and run `pulumi up` again."
+    if status is not None and status >= 500:
+        return "The service kept failing; check Azure status for the region and run `pulumi up` again."
+    if status in (400, 404, 409, 412):
+        return "The service rejected the request; check the names and values it refers to."
+    if status == 401 or isinstance(error, ClientAuthenticationError):
+        return "Authentication failed: sign in with `az login` (or configure the identity DefaultAzureCredential uses)."
+    if isinstance(error, (ServiceRequestError, ServiceResponseError)):
+        return (
+            "The endpoint could not be reached or did not answer in time; check the network, DNS and "
+            "that the workspace exists."
+        )
+    if isinstance(error, TimeoutError):
+        return "The long-running operation did not finish within the time budget."
+    return "Check the message above."
+
+
+def _retry_after_seconds(error: BaseException) -> Optional[float]:
+    response = getattr(error, "response", None)
+    headers = getattr(response, "headers", None)
+    if not headers:
+        return None
+    for header in ("retry-after-ms", "x-ms-retry-after-ms"):
+        value = headers.get(header)
+        if value:
+            try:
+                return max(0.0, float(value) / 1000.0)
+            except ValueError:
+                pass
+    value = headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, when.timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def is_retryable(error: BaseException, context: CallContext) -> bool:
+    if isinstance(error, ClientAuthenticationError) and error.status_code is None:
+        return False  # no token at all (not signed in): waiting will not help
+    if isinstance(error, HttpResponseError) and error.status_code is not None:
+        status = error.status_code
+        return status in (403, 408, 429) or status >= 500 or status in context.extra_retry_statuses
+    return isinstance(error, (ServiceRequestError, ServiceResponseError, ConnectionError, TimeoutError))
+
+
+def call_with_retries(
+    operation: Callable[[float], T],
+    context: CallContext,
+    settings: RetrySettings,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    rng: Optional[random.Random] = None,
+) -> T:
+    """Run ``operation(seconds_left)`` until it succeeds, a bound is hit, or it fails for good.
+
+    ``operation`` must be idempotent; it receives the seconds left in the budget so
+    it can bound its own long-running-operation polling.
+    """
+    rng = rng or random.Random()
+    start = clock()
+    deadline = start + settings.max_total_seconds
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return operation(max(0.0, deadline - clock()))
+        except Exception as error:  # classified below; anything else is re-raised untouched
+            if not isinstance(error, (HttpResponseError, ServiceRequestError, ServiceResponseError,
+                                      ConnectionError, TimeoutError)):
+                raise
+            retryable = is_retryable(error, context)
+            delay = None
+            if retryable and attempt < settings.max_attempts:
+                backoff = rng.uniform(0.0, min(settings.max_delay, settings.initial_delay * (2 ** (attempt - 1))))
+                retry_after = _retry_after_seconds(error)
+                delay = backoff if retry_after is None else max(retry_after, 0.0)
+                if clock() + delay > deadline:
+                    delay = None
+            if delay is None:
+                elapsed = clock() - start
+                if retryable:
+                    why = f"gave up after {attempt} attempt(s) in {elapsed:.1f}s"
+                else:
+                    why = "failed"
+                status = getattr(error, "status_code", None)
+                raise DataPlaneError(
+                    f"{context.action} in {context.target} {why}: {_error_summary(error)}. "
+                    f"{_hint(context, error)}",
+                    status=status,
+                    attempts=attempt,
+                ) from error
+            sleep(delay)
+
+
+def wait_for_poller(poller: Any, seconds_left: float, what: str) -> Any:
+    """``poller.result()`` bounded by the time budget (LROPoller waits forever otherwise)."""
+    result = poller.result(timeout=max(seconds_left, 0.001))
+    if not poller.done():
+        raise TimeoutError(f"{what}: the long-running operation was still running when the time budget ran out")
+    return result
+
+
+def artifacts_client(credential: Any, endpoint: str, settings: RetrySettings):
+    from azure.synapse.artifacts import ArtifactsClient
+
+    return ArtifactsClient(credential, endpoint, **settings.client_kwargs())
+
+
+def access_control_client(credential: Any, endpoint: str, settings: RetrySettings):
+    from azure.synapse.accesscontrol import AccessControlClient
+
+    return AccessControlClient(credential, endpoint, **settings.client_kwargs())
+
+
+def arm_pipeline_client(credential: Any, base_url: str, settings: RetrySettings):
+    """A bare azure-core client for the few ARM actions azure-native cannot express."""
+    from azure.core import PipelineClient
+    from azure.core.pipeline import policies
+
+    kwargs = settings.client_kwargs()
+    kwargs.pop("polling_interval")
+    return PipelineClient(
+        base_url=base_url,
+        policies=[
+            policies.RequestIdPolicy(),
+            policies.HeadersPolicy(),
+            policies.UserAgentPolicy(sdk_moniker="synapse-ml-lab"),
+            policies.ContentDecodePolicy(),
+            policies.RetryPolicy(**kwargs),
+            policies.BearerTokenCredentialPolicy(credential, ARM_SCOPE),
+            policies.NetworkTraceLoggingPolicy(),
+        ],
+        **kwargs,
+    )
