@@ -8,6 +8,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from . import roles
+from .synapse_artifacts import KeyVaultPurge, LogAnalyticsForceDelete, MlWorkspacePurge
 
 # The lab runs AutoML with 2 concurrent iterations: 2 nodes at most, none while idle.
 COMPUTE_MIN_NODES = 0
@@ -63,6 +64,17 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
+        # Teardown that leaves nothing: the vault depends on its purge, so on
+        # destroy the vault is deleted (soft) first, then purged (its name would
+        # stay reserved otherwise). Inputs are the vault's own names, not its outputs.
+        self.key_vault_purge = KeyVaultPurge(
+            f"{name}-keyvault-purge",
+            subscription_id=args.subscription_id,
+            location=args.location,
+            vault_name=args.key_vault_name,
+            resource_group_name=args.resource_group_name,
+            opts=child,
+        )
         self.key_vault = azure_native.keyvault.Vault(
             f"{name}-keyvault",
             vault_name=args.key_vault_name,
@@ -78,7 +90,7 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
                 soft_delete_retention_in_days=KEY_VAULT_SOFT_DELETE_DAYS,
             ),
             tags=args.tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.key_vault_purge]),
         )
         # An explicit Log Analytics workspace: without one Azure creates a managed
         # one in another resource group that outlives the lab.
@@ -92,6 +104,10 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
+        # Deleted before the Log Analytics workspace (Application Insights waits
+        # for it), it force-deletes the workspace so its name is not kept 14 days.
+        self.log_analytics_force_delete = LogAnalyticsForceDelete(
+            f"{name}-logs-force-delete", workspace_id=self.log_analytics.id, opts=child)
         self.app_insights = azure_native.applicationinsights.Component(
             f"{name}-insights",
             resource_name_=args.app_insights_name,
@@ -102,7 +118,7 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
             ingestion_mode="LogAnalytics",
             workspace_resource_id=self.log_analytics.id,
             tags=args.tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_analytics_force_delete]),
         )
         self.workspace = azure_native.machinelearningservices.Workspace(
             f"{name}-workspace",
@@ -119,6 +135,13 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
+        # Deleting the workspace permanently (no 14-day soft-deleted copy that
+        # blocks its name): everything inside the workspace, and everything that
+        # uses it, depends on this resource, so on destroy they go first, then it
+        # purges the workspace, then azure-native finds the workspace gone.
+        self.workspace_purge = MlWorkspacePurge(
+            f"{name}-workspace-purge", workspace_id=self.workspace.id, opts=child)
+        inside_workspace = pulumi.ResourceOptions(parent=self, depends_on=[self.workspace_purge])
         self.compute = azure_native.machinelearningservices.Compute(
             f"{name}-compute",
             compute_name=args.compute_name,
@@ -142,7 +165,7 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
                 ),
             ),
             tags=args.tags,
-            opts=child,
+            opts=inside_workspace,
         )
         # The data lake as a datastore with identity-based access: no account key
         # or SAS token is stored in the workspace.
@@ -163,7 +186,7 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
                 service_data_access_auth_identity="WorkspaceSystemAssignedIdentity",
                 description="The lab's data lake (identity-based access)",
             ),
-            opts=child,
+            opts=inside_workspace,
         )
 
         self.principal_id: pulumi.Output[str] = self.workspace.identity.apply(lambda i: i.principal_id)
@@ -182,8 +205,12 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
             for who, principal in (("workspace", self.principal_id), ("compute", self.compute_principal_id))
         ]
 
-        self.workspace_name: pulumi.Output[str] = self.workspace.name
-        self.workspace_id: pulumi.Output[str] = self.workspace.id
+        # What other components use of the workspace also waits for (and on
+        # destroy goes before) the purge: the Synapse role, the linked service.
+        self.workspace_name: pulumi.Output[str] = pulumi.Output.all(
+            self.workspace.name, self.workspace_purge.id).apply(lambda values: values[0])
+        self.workspace_id: pulumi.Output[str] = pulumi.Output.all(
+            self.workspace.id, self.workspace_purge.id).apply(lambda values: values[0])
         self.compute_name: pulumi.Output[str] = self.compute.name
         self.datastore_name: pulumi.Output[str] = self.datastore.name
         self.studio_url: pulumi.Output[str] = self.workspace.id.apply(
