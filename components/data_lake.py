@@ -29,6 +29,38 @@ def lab_data_assets(data_dir: Optional[Path]) -> dict[str, pulumi.Asset]:
     return {name: pulumi.RemoteAsset(f"{LAB_DATA_BASE_URL}/{name}") for name in LAB_DATA_FILES}
 
 
+def hardened_storage_account(
+    name: str,
+    *,
+    account_name: pulumi.Input[str],
+    resource_group_name: pulumi.Input[str],
+    location: pulumi.Input[str],
+    tags: Mapping[str, pulumi.Input[str]],
+    hierarchical_namespace: bool,
+    opts: pulumi.ResourceOptions,
+) -> azure_native.storage.StorageAccount:
+    """A StorageV2 / Standard_LRS / Hot account, HTTPS only, TLS 1.2, no public blob access.
+
+    Every storage account of the lab is made here, so the hardening (which the
+    policy pack checks) is written once.
+    """
+    return azure_native.storage.StorageAccount(
+        name,
+        account_name=account_name,
+        resource_group_name=resource_group_name,
+        location=location,
+        kind="StorageV2",
+        sku=azure_native.storage.SkuArgs(name="Standard_LRS"),
+        access_tier="Hot",
+        is_hns_enabled=hierarchical_namespace,
+        enable_https_traffic_only=True,
+        minimum_tls_version="TLS1_2",
+        allow_blob_public_access=False,
+        tags=tags,
+        opts=opts,
+    )
+
+
 @dataclass
 class DataLakeArgs:
     resource_group_name: pulumi.Input[str]
@@ -45,21 +77,15 @@ class DataLake(pulumi.ComponentResource):
         super().__init__("synapse-ml-lab:storage:DataLake", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        self.account = azure_native.storage.StorageAccount(
+        self.account = hardened_storage_account(
             f"{name}-account",
             account_name=args.account_name,
             resource_group_name=args.resource_group_name,
             location=args.location,
-            kind="StorageV2",
-            sku=azure_native.storage.SkuArgs(name="Standard_LRS"),
-            access_tier="Hot",
+            tags=args.tags,
             # Hierarchical namespace is what makes it a data lake (ADLS Gen2):
             # Synapse requires it for the workspace's default storage.
-            is_hns_enabled=True,
-            enable_https_traffic_only=True,
-            minimum_tls_version="TLS1_2",
-            allow_blob_public_access=False,
-            tags=args.tags,
+            hierarchical_namespace=True,
             opts=child,
         )
         self.container = azure_native.storage.BlobContainer(

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from . import roles
+from .data_lake import hardened_storage_account
 from .synapse_artifacts import KeyVaultPurge, LogAnalyticsForceDelete, MlWorkspacePurge
 
 # The lab runs AutoML with 2 concurrent iterations: 2 nodes at most, none while idle.
@@ -48,20 +49,14 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
         super().__init__("synapse-ml-lab:ml:MachineLearningWorkspace", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        self.storage = azure_native.storage.StorageAccount(
+        self.storage = hardened_storage_account(
             f"{name}-storage",
             account_name=args.storage_account_name,
             resource_group_name=args.resource_group_name,
             location=args.location,
-            kind="StorageV2",
-            sku=azure_native.storage.SkuArgs(name="Standard_LRS"),
-            access_tier="Hot",
-            # Azure ML's workspace storage must not have a hierarchical namespace.
-            is_hns_enabled=False,
-            enable_https_traffic_only=True,
-            minimum_tls_version="TLS1_2",
-            allow_blob_public_access=False,
             tags=args.tags,
+            # Azure ML's workspace storage must not have a hierarchical namespace.
+            hierarchical_namespace=False,
             opts=child,
         )
         # Teardown that leaves nothing: the vault depends on its purge, so on

@@ -321,3 +321,70 @@ def arm_pipeline_client(credential: Any, base_url: str, settings: RetrySettings)
         ],
         **kwargs,
     )
+
+
+# ----------------------------------------------------------------------------- ARM requests
+
+TERMINAL_FAILED = ("failed", "canceled", "cancelled")
+
+
+def retry_after(response: Any, default: float) -> float:
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else default
+    except ValueError:
+        return default
+
+
+def json_body(response: Any) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except Exception:  # an empty or non-JSON body says nothing more
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+class ArmSession:
+    """The pipeline client of one delete: send a request, follow a long-running operation."""
+
+    def __init__(self, client: Any, base: str, settings: RetrySettings) -> None:
+        self.client, self.base, self.settings = client, base, settings
+
+    def send(self, method: str, path_or_url: str) -> Any:
+        from azure.core.rest import HttpRequest
+
+        url = path_or_url if path_or_url.startswith("https://") else f"{self.base}{path_or_url}"
+        response = self.client.send_request(HttpRequest(method, url))
+        response.read()
+        return response
+
+    def follow(self, response: Any, deadline: float, context: CallContext) -> None:
+        """Poll a 202's ``Azure-AsyncOperation`` (or else ``Location``) until the operation ends."""
+        from azure.core.exceptions import HttpResponseError
+
+        operation = response.headers.get("Azure-AsyncOperation")
+        location = response.headers.get("Location")
+        if not operation and not location:
+            return  # accepted with nothing to follow: the service takes it from here
+        while True:
+            delay = min(retry_after(response, self.settings.polling_interval), self.settings.max_delay)
+            if time.monotonic() + delay > deadline:
+                raise TimeoutError(f"{context.action}: the operation was still running when the time budget ran out")
+            time.sleep(delay)
+            response = self.send("GET", operation or location)
+            if response.status_code >= 400:
+                raise HttpResponseError(response=response)
+            if operation:
+                body = json_body(response)
+                state = str(body.get("status", "")).lower()
+                if state == "succeeded":
+                    return
+                if state in TERMINAL_FAILED:
+                    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+                    detail = ": ".join(str(error[k]) for k in ("code", "message") if error.get(k)) or "no details"
+                    raise DataPlaneError(
+                        f"{context.action} in {context.target}: the operation ended {body.get('status')} ({detail}).",
+                        status=response.status_code,
+                    )
+            elif response.status_code != 202:
+                return

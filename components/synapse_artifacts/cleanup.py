@@ -54,7 +54,6 @@ from ._client import CallContext, DataPlaneError, RetrySettings
 ML_API_VERSION = "2025-06-01"
 LOG_ANALYTICS_API_VERSION = "2023-09-01"
 KEY_VAULT_API_VERSION = "2023-07-01"
-TERMINAL_FAILED = ("failed", "canceled", "cancelled")
 # An ARM id segment: no separators, query, fragment, escapes or blanks (the id goes into a URL as is).
 _SEGMENT = r"[^/?#%\s]+"
 
@@ -69,68 +68,6 @@ def _arm_id_pattern(namespace: str, type_name: str) -> re.Pattern:
 
 def _arm_id(value: Any) -> str:
     return "/" + str(value).strip().strip("/")
-
-
-def _retry_after(response: Any, default: float) -> float:
-    value = response.headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else default
-    except ValueError:
-        return default
-
-
-def _json(response: Any) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except Exception:  # an empty or non-JSON body says nothing more
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-class _Arm:
-    """The pipeline client of one delete: send a request, follow a long-running operation."""
-
-    def __init__(self, client: Any, base: str, settings: RetrySettings) -> None:
-        self.client, self.base, self.settings = client, base, settings
-
-    def send(self, method: str, path_or_url: str) -> Any:
-        from azure.core.rest import HttpRequest
-
-        url = path_or_url if path_or_url.startswith("https://") else f"{self.base}{path_or_url}"
-        response = self.client.send_request(HttpRequest(method, url))
-        response.read()
-        return response
-
-    def follow(self, response: Any, deadline: float, context: CallContext) -> None:
-        """Poll a 202's ``Azure-AsyncOperation`` (or else ``Location``) until the operation ends."""
-        from azure.core.exceptions import HttpResponseError
-
-        operation = response.headers.get("Azure-AsyncOperation")
-        location = response.headers.get("Location")
-        if not operation and not location:
-            return  # accepted with nothing to follow: the service takes it from here
-        while True:
-            delay = min(_retry_after(response, self.settings.polling_interval), self.settings.max_delay)
-            if time.monotonic() + delay > deadline:
-                raise TimeoutError(f"{context.action}: the operation was still running when the time budget ran out")
-            time.sleep(delay)
-            response = self.send("GET", operation or location)
-            if response.status_code >= 400:
-                raise HttpResponseError(response=response)
-            if operation:
-                body = _json(response)
-                state = str(body.get("status", "")).lower()
-                if state == "succeeded":
-                    return
-                if state in TERMINAL_FAILED:
-                    error = body.get("error") if isinstance(body.get("error"), dict) else {}
-                    detail = ": ".join(str(error[k]) for k in ("code", "message") if error.get(k)) or "no details"
-                    raise DataPlaneError(
-                        f"{context.action} in {context.target}: the operation ended {body.get('status')} ({detail}).",
-                        status=response.status_code,
-                    )
-            elif response.status_code != 202:
-                return
 
 
 class TeardownProvider(pulumi.dynamic.ResourceProvider):
@@ -173,7 +110,7 @@ class TeardownProvider(pulumi.dynamic.ResourceProvider):
         """What stays when the delete gives up, and the command that removes it by hand."""
         raise NotImplementedError
 
-    def teardown(self, arm: _Arm, inputs: Mapping[str, Any], context: CallContext, seconds_left: float) -> str:
+    def teardown(self, arm: _client.ArmSession, inputs: Mapping[str, Any], context: CallContext, seconds_left: float) -> str:
         """One idempotent attempt at the removal; returns what happened (``purged``, ``already gone``...)."""
         raise NotImplementedError
 
@@ -221,7 +158,7 @@ class TeardownProvider(pulumi.dynamic.ResourceProvider):
         credential = _client.make_credential()
         try:
             with _client.arm_pipeline_client(credential, base, settings) as client:
-                arm = _Arm(client, base, settings)
+                arm = _client.ArmSession(client, base, settings)
 
                 def attempt(seconds_left: float) -> str:
                     return self.teardown(arm, inputs, context, seconds_left)
@@ -302,7 +239,7 @@ class _ArmForceDeleteProvider(TeardownProvider):
             f"`{self.manual_command(subscription, group, name)}`{self.manual_note}, then run `pulumi destroy` again."
         )
 
-    def teardown(self, arm: _Arm, inputs: Mapping[str, Any], context: CallContext, seconds_left: float) -> str:
+    def teardown(self, arm: _client.ArmSession, inputs: Mapping[str, Any], context: CallContext, seconds_left: float) -> str:
         from azure.core.exceptions import HttpResponseError
 
         deadline = time.monotonic() + seconds_left
@@ -434,7 +371,7 @@ class KeyVaultPurgeProvider(TeardownProvider):
             f"Contributor on the subscription): a role on the resource group alone is not enough."
         )
 
-    def teardown(self, arm: _Arm, inputs: Mapping[str, Any], context: CallContext, seconds_left: float) -> str:
+    def teardown(self, arm: _client.ArmSession, inputs: Mapping[str, Any], context: CallContext, seconds_left: float) -> str:
         from azure.core.exceptions import HttpResponseError
 
         deadline = time.monotonic() + seconds_left

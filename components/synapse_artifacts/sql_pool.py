@@ -20,16 +20,6 @@ from ._client import CallContext, RetrySettings
 INPUT_KEYS = ("sql_pool_id", "arm_endpoint")
 # Another pool is another pause; a different ARM endpoint alone changes nothing.
 REPLACE_KEYS = ("sql_pool_id",)
-TERMINAL_FAILED = ("failed", "canceled", "cancelled")
-
-
-def _retry_after(response: Any, default: float) -> float:
-    value = response.headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else default
-    except ValueError:
-        return default
-
 
 class SqlPoolPauseProvider(pulumi.dynamic.ResourceProvider):
     """create = GET status, then POST /pause and poll the operation; update/delete = nothing."""
@@ -42,50 +32,28 @@ class SqlPoolPauseProvider(pulumi.dynamic.ResourceProvider):
 
     def _pause(self, inputs: Mapping[str, Any]) -> str:
         from azure.core.exceptions import HttpResponseError
-        from azure.core.rest import HttpRequest
 
         base = _client.arm_endpoint(inputs.get("arm_endpoint"))
         pool_id = "/" + str(inputs["sql_pool_id"]).strip("/")
         version = f"api-version={_client.SQL_POOL_API_VERSION}"
         settings = self.retry
+        context = CallContext(
+            action="pause dedicated SQL pool",
+            target=f"'{pool_id}' ({base})",
+            service="arm",
+            extra_retry_statuses=(409,),
+        )
 
         credential = _client.make_credential()
         try:
             with _client.arm_pipeline_client(credential, base, settings) as client:
-
-                def send(method: str, url: str) -> Any:
-                    response = client.send_request(HttpRequest(method, url))
-                    response.read()
-                    return response
+                arm = _client.ArmSession(client, base, settings)
 
                 def status() -> str:
-                    response = send("GET", f"{base}{pool_id}?{version}")
+                    response = arm.send("GET", f"{pool_id}?{version}")
                     if response.status_code != 200:
                         raise HttpResponseError(response=response)
-                    return str((response.json().get("properties") or {}).get("status") or "")
-
-                def poll(response: Any, seconds_left: float) -> None:
-                    deadline = time.monotonic() + seconds_left
-                    operation = response.headers.get("Azure-AsyncOperation")
-                    location = response.headers.get("Location")
-                    if not operation and not location:
-                        return  # 202 without a way to follow it: the pause was accepted
-                    while True:
-                        delay = min(_retry_after(response, settings.polling_interval), settings.max_delay)
-                        if time.monotonic() + delay > deadline:
-                            raise TimeoutError("the pause operation was still running when the time budget ran out")
-                        time.sleep(delay)
-                        response = send("GET", operation or location)
-                        if response.status_code >= 400:
-                            raise HttpResponseError(response=response)
-                        if operation:
-                            state = str(response.json().get("status", "")).lower()
-                            if state == "succeeded":
-                                return
-                            if state in TERMINAL_FAILED:
-                                raise HttpResponseError(message=f"pause operation {state}", response=response)
-                        elif response.status_code != 202:
-                            return
+                    return str((_client.json_body(response).get("properties") or {}).get("status") or "")
 
                 def wait_until_paused(seconds_left: float) -> None:
                     deadline = time.monotonic() + seconds_left
@@ -113,7 +81,7 @@ class SqlPoolPauseProvider(pulumi.dynamic.ResourceProvider):
                     done = settled(status(), seconds_left)
                     if done:
                         return done
-                    response = send("POST", f"{base}{pool_id}/pause?{version}")
+                    response = arm.send("POST", f"{pool_id}/pause?{version}")
                     if response.status_code == 409:
                         # Busy (creating, scaling, resuming) or already pausing: look again.
                         done = settled(status(), deadline - time.monotonic())
@@ -121,17 +89,11 @@ class SqlPoolPauseProvider(pulumi.dynamic.ResourceProvider):
                             return done
                         raise HttpResponseError(response=response)
                     if response.status_code == 202:
-                        poll(response, deadline - time.monotonic())
+                        arm.follow(response, deadline, context)
                     elif response.status_code != 200:
                         raise HttpResponseError(response=response)
                     return "paused"
 
-                context = CallContext(
-                    action="pause dedicated SQL pool",
-                    target=f"'{pool_id}' ({base})",
-                    service="arm",
-                    extra_retry_statuses=(409,),
-                )
                 return _client.call_with_retries(attempt, context, settings)
         finally:
             _client.close_quietly(credential)
