@@ -66,7 +66,9 @@ def plan(stack: str, config_path: Optional[Path] = None) -> tuple[Simulation, li
     region = str(config.get("azure-native:location", ""))
     prices = PriceTable.load()
     students = []
-    for env in simulation.of_type("synapse-ml-lab:lab:LabEnvironment"):
+    # Registrations arrive from worker threads in any order: list the roster's order.
+    roster = list(simulation.exports["environments"].value)
+    for env in sorted(simulation.of_type("synapse-ml-lab:lab:LabEnvironment"), key=lambda e: roster.index(e.name)):
         resources = [r for r in simulation.descendants_of(env) if r.custom]
         students.append(StudentPlan(env.name, resources, estimate_student(resources, prices, region)))
     return simulation, students, region
