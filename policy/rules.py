@@ -159,24 +159,23 @@ def _at_most(messages: list[str], what: str, props: Any, path: str, limit: float
         messages.append(f"{what} {path} is {_show(value)}; the limit is {_show(limit)}.")
 
 
-def _must_be_true(messages: list[str], what: str, props: Any, path: str, why: str) -> None:
+def _must_be(messages: list[str], what: str, props: Any, path: str, expected: bool, why: str) -> None:
     value = lookup(props, path)
-    if value is UNKNOWN or value is True:
+    if value is UNKNOWN or value is expected:
         return
+    word = "true" if expected else "false"
     if value is MISSING:
-        messages.append(f"{what} {path} is not set; it must be explicitly true ({why}).")
+        messages.append(f"{what} {path} is not set; it must be explicitly {word} ({why}).")
     else:
-        messages.append(f"{what} {path} is {_show(value)}; it must be true ({why}).")
+        messages.append(f"{what} {path} is {_show(value)}; it must be {word} ({why}).")
+
+
+def _must_be_true(messages: list[str], what: str, props: Any, path: str, why: str) -> None:
+    _must_be(messages, what, props, path, True, why)
 
 
 def _must_be_false(messages: list[str], what: str, props: Any, path: str, why: str) -> None:
-    value = lookup(props, path)
-    if value is UNKNOWN or value is False:
-        return
-    if value is MISSING:
-        messages.append(f"{what} {path} is not set; it must be explicitly false ({why}).")
-    else:
-        messages.append(f"{what} {path} is {_show(value)}; it must be false ({why}).")
+    _must_be(messages, what, props, path, False, why)
 
 
 # --- Validators -------------------------------------------------------------------
