@@ -9,6 +9,7 @@ stops at once with nothing created.
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import ipaddress
 import json
 import re
@@ -43,6 +44,20 @@ DEFAULT_COURSE = "mslearn-synapse-ml"
 DEFAULT_AML_VM_SIZE = "Standard_DS3_v2"
 PRINCIPAL_TYPES = ("User", "Group", "ServicePrincipal")
 
+# Public Azure regions (ARM names). Used to catch typos only: a name close to
+# one of these but not in the list is refused with a suggestion; a name unlike
+# any of them (a region newer than this list) is let through to Azure.
+KNOWN_REGIONS = frozenset("""
+eastus eastus2 southcentralus westus westus2 westus3 centralus northcentralus westcentralus
+canadacentral canadaeast brazilsouth brazilsoutheast mexicocentral chilecentral
+northeurope westeurope uksouth ukwest francecentral francesouth germanywestcentral germanynorth
+switzerlandnorth switzerlandwest norwayeast norwaywest swedencentral swedensouth polandcentral
+italynorth spaincentral austriaeast belgiumcentral
+australiaeast australiasoutheast australiacentral australiacentral2 newzealandnorth
+southeastasia eastasia japaneast japanwest koreacentral koreasouth centralindia southindia westindia
+jioindiawest jioindiacentral indonesiacentral malaysiawest
+uaenorth uaecentral qatarcentral israelcentral southafricanorth southafricawest
+""".split())
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 VM_SIZE_RE = re.compile(r"^Standard_[A-Za-z0-9_]+$")
 LOCATION_RE = re.compile(r"^[a-z][a-z0-9]+$")
@@ -393,6 +408,12 @@ def parse(
             f"azure-native:location = {location!r} is not an Azure region name "
             "(lowercase, no spaces, e.g. westeurope, eastus2)"
         )
+    elif location not in KNOWN_REGIONS:
+        close = difflib.get_close_matches(location, sorted(KNOWN_REGIONS), n=1, cutoff=0.85)
+        if close:
+            problems.append(
+                f"azure-native:location = {location!r} is not an Azure region: did you mean {close[0]!r}?"
+            )
 
     spark_version = _spark_version(raw.get("sparkVersion"), problems)
 

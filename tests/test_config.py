@@ -199,12 +199,22 @@ def test_data_dir_must_hold_the_lab_files(tmp_path: Path):
     assert settings(dataDir=str(tmp_path)).data_dir == tmp_path
 
 
-@pytest.mark.parametrize("location, message", [(None, "azure-native:location is not set"),
-                                               ("West Europe", "is not an Azure region name")])
+@pytest.mark.parametrize("location, message", [
+    (None, "azure-native:location is not set"),
+    ("West Europe", "is not an Azure region name"),
+    ("westeurop", "azure-native:location = 'westeurop' is not an Azure region: did you mean 'westeurope'?"),
+    ("uksouht", "did you mean 'uksouth'?"),
+])
 def test_location(location, message):
     with pytest.raises(ConfigError) as info:
         parse(GOOD, location=location, stack_name="dev")
     assert message in info.value.problems[0]
+
+
+@pytest.mark.parametrize("location", ["westeurope", "swedencentral", "brandnewregion"])
+def test_known_and_unlisted_regions_are_accepted(location):
+    # an unlisted name unlike any known region may be newer than the list: Azure decides
+    assert parse(GOOD, location=location, stack_name="dev").location == location
 
 
 def test_every_problem_is_reported_at_once():
