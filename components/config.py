@@ -20,6 +20,7 @@ from typing import Any, Mapping, Optional, Sequence
 import pulumi
 from pulumi.runtime import config as config_runtime
 
+from .data_lake import lab_data_problems
 from .naming import PREFIX_RE, STUDENT_ID_RE, normalise_student_id
 from .placement import PlacementError, Subscription, place
 
@@ -68,7 +69,6 @@ RESERVED_SQL_LOGINS = {
     "guest", "public", "sys", "information_schema", "azure_superuser", "db_owner",
 }
 SQL_LOGIN_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
-LAB_DATA_FILES = ("bike-rentals-training.csv", "weather-forecast.csv")
 
 
 class ConfigError(Exception):
@@ -459,11 +459,11 @@ def parse(
     data_dir = None
     if raw.get("dataDir"):
         data_dir = Path(raw["dataDir"]).expanduser()
-        missing = [name for name in LAB_DATA_FILES if not (data_dir / name).is_file()]
-        if missing:
+        wrong = lab_data_problems(data_dir)
+        if wrong:
             problems.append(
-                f"lab:dataDir = {raw['dataDir']!r} does not hold the lab's data: missing "
-                f"{', '.join(missing)} (unset it to upload the lab's public copies)"
+                f"lab:dataDir = {raw['dataDir']!r} does not hold the lab's data: "
+                f"{'; '.join(wrong)} (unset it to upload the lab's public copies)"
             )
 
     password = raw.get("sqlAdminPassword")

@@ -191,12 +191,26 @@ def test_dedicated_sql_pool_can_be_turned_off():
     assert settings(dedicatedSqlPool="false").dedicated_sql_pool is False
 
 
+FEATURES = "season,mnth,holiday,weekday,workingday,weathersit,temp,atemp,hum,windspeed"
+
+
 def test_data_dir_must_hold_the_lab_files(tmp_path: Path):
-    (tmp_path / "bike-rentals-training.csv").write_text("x\n")
+    (tmp_path / "bike-rentals-training.csv").write_text(f"instant,dteday,{FEATURES},rentals\n1,1/1/2011\n")
     found = problems(dataDir=str(tmp_path))
     assert "missing weather-forecast.csv" in found[0]
-    (tmp_path / "weather-forecast.csv").write_text("x\n")
+    (tmp_path / "weather-forecast.csv").write_text("season,mnth,temp\n1,1,0.2\n")
+    found = problems(dataDir=str(tmp_path))
+    assert "weather-forecast.csv has no column(s) holiday, weekday, workingday, weathersit, atemp, hum, windspeed" in found[0]
+    (tmp_path / "weather-forecast.csv").write_text(f"{FEATURES}\n")
     assert settings(dataDir=str(tmp_path)).data_dir == tmp_path
+
+
+def test_shared_lab_data_is_accepted_as_data_dir():
+    from tests.conftest import SHARED_DATA
+
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"lab data not present at {SHARED_DATA}")
+    assert settings(dataDir=str(SHARED_DATA)).data_dir == SHARED_DATA
 
 
 @pytest.mark.parametrize("location, message", [

@@ -1,6 +1,7 @@
 """The real program under Pulumi's mocks: each fact of the lab environment, asserted on real values."""
 from __future__ import annotations
 
+import pulumi
 import pytest
 
 from components import roles
@@ -82,6 +83,12 @@ def test_data_lake_properties_and_uploads(sim):
     for blob in (r for r in children if r.type == f"{T}storage:Blob"):
         assert blob.inputs["containerName"] == "files"
         assert blob.inputs["contentType"] == "text/csv"
+        # By default the lab's public files, pinned to the lab's commit.
+        assert isinstance(blob.inputs["source"], pulumi.RemoteAsset)
+        assert blob.inputs["source"].uri == (
+            "https://raw.githubusercontent.com/MicrosoftLearning/mslearn-synapse/"
+            "424ce70c96416c6cbc6b3573d1e99b1e607340f7/Allfiles/Labs/12/files/"
+            + blob.inputs["blobName"].removeprefix("data/"))
 
 
 def test_synapse_workspace_uses_the_data_lake_outputs(sim):
@@ -354,8 +361,9 @@ def test_without_dedicated_sql_pool(base_config):
 
 
 def test_single_student_from_stack_name_and_options(base_config, tmp_path):
-    for name in ("bike-rentals-training.csv", "weather-forecast.csv"):
-        (tmp_path / name).write_text("a,b\n1,2\n")
+    features = "season,mnth,holiday,weekday,workingday,weathersit,temp,atemp,hum,windspeed"
+    (tmp_path / "bike-rentals-training.csv").write_text(f"{features},rentals\n")
+    (tmp_path / "weather-forecast.csv").write_text(f"{features}\n")
     sim = run_program({**base_config, "lab:resourceGroupPrefix": "ml-class", "lab:sqlAdminLogin": "labadmin",
                        "lab:amlComputeVmSize": "Standard_E4ds_v4", "lab:sparkVersion": "3.5",
                        "lab:deployerPrincipalType": "ServicePrincipal", "lab:dataDir": str(tmp_path)},
@@ -369,6 +377,12 @@ def test_single_student_from_stack_name_and_options(base_config, tmp_path):
     owner = sim.one(f"{T}authorization:RoleAssignment", "deployer")
     assert owner.inputs["principalType"] == "ServicePrincipal"
     assert sim.exports["sqlAdminLogin"].value == "labadmin"
+    # lab:dataDir: the local files are uploaded instead of the public copies
+    sources = {b.inputs["blobName"]: b.inputs["source"] for b in sim.of_type(f"{T}storage:Blob")}
+    assert {name: (type(a), a.path) for name, a in sources.items()} == {
+        "data/bike-rentals-training.csv": (pulumi.FileAsset, str(tmp_path / "bike-rentals-training.csv")),
+        "data/weather-forecast.csv": (pulumi.FileAsset, str(tmp_path / "weather-forecast.csv")),
+    }
 
 
 def test_configured_password_is_used_and_secret(base_config):
