@@ -22,7 +22,7 @@ from typing import Any, Mapping, Optional, Sequence, Union
 import pulumi
 import pulumi.dynamic
 
-from ..roles import SYNAPSE_ADMINISTRATOR, SYNAPSE_CONTRIBUTOR  # role ids live in roles.py
+from ..roles import SYNAPSE_ADMINISTRATOR, SYNAPSE_CONTRIBUTOR  # noqa: F401  re-exported; role ids live in roles.py
 from . import _client
 from ._base import LabDiffResult, LabDynamicResource, contains_unknown, diff_inputs, from_wire, inputs_of
 from ._client import CallContext, RetrySettings
