@@ -416,6 +416,21 @@ class KeyVaultPurgeProvider(TeardownProvider):
 
 # ----------------------------------------------------------------------------- the resources
 
+def _init_force_delete(
+    resource: LabDynamicResource,
+    provider: pulumi.dynamic.ResourceProvider,
+    name: str,
+    workspace_id: pulumi.Input[str],
+    opts: Optional[pulumi.ResourceOptions],
+    arm_endpoint: Optional[pulumi.Input[str]],
+    extra_outputs: tuple[str, ...] = (),
+) -> None:
+    """The shared construction of the two ARM force-delete resources (outputs they add start unknown)."""
+    props: dict[str, Any] = {"workspace_id": workspace_id, "arm_endpoint": arm_endpoint}
+    props.update(dict.fromkeys(extra_outputs))
+    LabDynamicResource.__init__(resource, provider, name, props, opts)
+
+
 class MlWorkspacePurge(LabDynamicResource, module="synapse-ml-lab", name="MlWorkspacePurge"):
     """On delete, permanently deletes (purges) the Azure ML workspace ``workspace_id``.
 
@@ -453,12 +468,8 @@ class MlWorkspacePurge(LabDynamicResource, module="synapse-ml-lab", name="MlWork
         arm_endpoint: Optional[pulumi.Input[str]] = None,
         retry: Optional[RetrySettings] = None,
     ) -> None:
-        super().__init__(
-            MlWorkspacePurgeProvider(retry),
-            name,
-            {"workspace_id": workspace_id, "arm_endpoint": arm_endpoint, "workspace_name": None},
-            opts,
-        )
+        _init_force_delete(self, MlWorkspacePurgeProvider(retry), name, workspace_id, opts, arm_endpoint,
+                           extra_outputs=("workspace_name",))
 
 
 class LogAnalyticsForceDelete(LabDynamicResource, module="synapse-ml-lab", name="LogAnalyticsForceDelete"):
@@ -488,12 +499,7 @@ class LogAnalyticsForceDelete(LabDynamicResource, module="synapse-ml-lab", name=
         arm_endpoint: Optional[pulumi.Input[str]] = None,
         retry: Optional[RetrySettings] = None,
     ) -> None:
-        super().__init__(
-            LogAnalyticsForceDeleteProvider(retry),
-            name,
-            {"workspace_id": workspace_id, "arm_endpoint": arm_endpoint},
-            opts,
-        )
+        _init_force_delete(self, LogAnalyticsForceDeleteProvider(retry), name, workspace_id, opts, arm_endpoint)
 
 
 class KeyVaultPurge(LabDynamicResource, module="synapse-ml-lab", name="KeyVaultPurge"):
