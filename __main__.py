@@ -7,7 +7,7 @@ is placed in, and exports where each lives.
 import pulumi
 import pulumi_azure_native as azure_native
 
-from components.config import LabSettings
+from lab.config import LabSettings
 from components.credentials import sql_admin_password
 from components.lab_environment import LabEnvironment, LabEnvironmentArgs
 

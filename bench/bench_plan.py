@@ -45,7 +45,7 @@ def roster(n: int) -> list[dict]:
 
 
 def measure_program(students: int) -> dict:
-    from components.simulate import run_program
+    from classroom.simulate import run_program
 
     config = {"azure-native:location": "westeurope", "lab:expiresOn": "2026-12-31",
               "lab:students": roster(students)}
@@ -57,7 +57,7 @@ def measure_program(students: int) -> dict:
 
 
 def measure_minimal(kind: str, count: int) -> dict:
-    from components.simulate import run_program
+    from classroom.simulate import run_program
 
     with tempfile.TemporaryDirectory() as tmp:
         program = Path(tmp) / "__main__.py"

@@ -11,7 +11,9 @@ from typing import Optional
 
 import pulumi
 
-from . import roles
+from lab import roles
+
+from .roles import assign_role
 
 
 @dataclass
@@ -33,7 +35,7 @@ class Access(pulumi.ComponentResource):
         super().__init__("synapse-ml-lab:access:Access", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        self.synapse_on_ml = roles.assign_role(
+        self.synapse_on_ml = assign_role(
             f"{name}-synapse-ml-contributor",
             role_id=roles.CONTRIBUTOR,
             principal_id=args.synapse_principal_id,
@@ -45,7 +47,7 @@ class Access(pulumi.ComponentResource):
         )
         # As the lab's setup does for the signed-in user: the deployer uploads the
         # data and can inspect the lake.
-        self.deployer_on_lake = roles.assign_role(
+        self.deployer_on_lake = assign_role(
             f"{name}-deployer-lake-owner",
             role_id=roles.STORAGE_BLOB_DATA_OWNER,
             principal_id=args.deployer_object_id,
@@ -70,7 +72,7 @@ class Access(pulumi.ComponentResource):
                  "Student: read and write their own data lake"),
             )
             self.student_roles = [
-                roles.assign_role(
+                assign_role(
                     f"{name}-{key}",
                     role_id=role_id,
                     principal_id=args.student_object_id,

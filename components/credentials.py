@@ -4,7 +4,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_random as random
 
-from .config import LabSettings
+from lab.config import LabSettings
 
 # Symbols that Azure SQL accepts and that survive shells and connection strings
 # unquoted (no quotes, backslash, semicolon, dollar, ampersand or at-sign).

@@ -19,8 +19,8 @@ from typing import Optional, Sequence
 
 import pulumi
 
-from .roles import SYNAPSE_ADMINISTRATOR
-from .synapse_artifacts import (
+from lab.roles import SYNAPSE_ADMINISTRATOR
+from providers.synapse import (
     WEATHER_FORECAST_SCRIPT_NAME,
     AzureMLLinkedService,
     SqlPoolPause,

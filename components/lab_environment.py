@@ -6,14 +6,32 @@ from typing import Optional
 
 import pulumi
 import pulumi_azure_native as azure_native
+import pulumi_random as random
 
-from . import naming
+from lab import naming
+from lab.config import LabSettings, Student
 from .access import Access, AccessArgs
-from .config import LabSettings, Student
 from .data_lake import DataLake, DataLakeArgs
 from .data_plane import DataPlane, DataPlaneArgs
 from .machine_learning import MachineLearningWorkspace, MachineLearningWorkspaceArgs
 from .synapse import SynapseWorkspace, SynapseWorkspaceArgs
+
+
+def student_suffix(student_id: str, opts: pulumi.ResourceOptions | None = None) -> random.RandomString:
+    """The student's random suffix: 7 lowercase letters and digits, as the lab's setup.
+
+    A pulumi-random resource keyed by the student id, so it is chosen once and stays
+    the same on every later ``pulumi up`` (it lives in the stack's state).
+    """
+    return random.RandomString(
+        f"{student_id}-suffix",
+        length=naming.SUFFIX_LENGTH,
+        lower=True,
+        upper=False,
+        numeric=True,
+        special=False,
+        opts=opts,
+    )
 
 
 @dataclass
@@ -45,7 +63,7 @@ class LabEnvironment(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         settings, student = args.settings, args.student
 
-        self.suffix = naming.student_suffix(student.id, opts=child)
+        self.suffix = student_suffix(student.id, opts=child)
         names = naming.names_for(settings.resource_group_prefix, self.suffix.result)
 
         def name_of(attribute: str) -> pulumi.Output[str]:

@@ -7,9 +7,11 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_azure_native as azure_native
 
-from . import roles
+from lab import roles
+
+from .roles import assign_role
 from .data_lake import hardened_storage_account
-from .synapse_artifacts import KeyVaultPurge, LogAnalyticsForceDelete, MlWorkspacePurge
+from providers.arm import KeyVaultPurge, LogAnalyticsForceDelete, MlWorkspacePurge
 
 # The lab runs AutoML with 2 concurrent iterations: 2 nodes at most, none while idle.
 COMPUTE_MIN_NODES = 0
@@ -187,7 +189,7 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
         self.principal_id: pulumi.Output[str] = self.workspace.identity.apply(lambda i: i.principal_id)
         self.compute_principal_id: pulumi.Output[str] = self.compute.identity.apply(lambda i: i.principal_id)
         self.lake_readers = [
-            roles.assign_role(
+            assign_role(
                 f"{name}-{who}-lake-reader",
                 role_id=roles.STORAGE_BLOB_DATA_READER,
                 principal_id=principal,

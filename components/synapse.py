@@ -8,7 +8,9 @@ from urllib.parse import quote
 import pulumi
 import pulumi_azure_native as azure_native
 
-from . import roles
+from lab import roles
+
+from .roles import assign_role
 
 # The lab's Spark pool: the smallest memory-optimised nodes, 3 to 4 of them, and
 # paused after 15 idle minutes so a forgotten session stops costing money.
@@ -142,7 +144,7 @@ class SynapseWorkspace(pulumi.ComponentResource):
 
         self.principal_id: pulumi.Output[str] = self.workspace.identity.apply(lambda i: i.principal_id)
         # The workspace reads and writes the lake as itself (Spark tables, COPY INTO).
-        self.lake_access = roles.assign_role(
+        self.lake_access = assign_role(
             f"{name}-lake-contributor",
             role_id=roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
             principal_id=self.principal_id,

@@ -1,0 +1,33 @@
+"""python -m classroom <command> [options]: the instructor's tools beside `pulumi`.
+
+Each command lives in its own module, which adds its sub-parser in
+``register(subparsers)`` and sets ``func`` (arguments -> exit code).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Optional
+
+SUBCOMMANDS = (
+    "classroom.plan",
+    "classroom.update_prices",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m classroom", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        importlib.import_module(name).register(commands)
+    return parser
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

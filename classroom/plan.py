@@ -1,0 +1,173 @@
+"""Offline plan: what the program declares for a stack's roster, and what it will cost.
+
+    python -m classroom plan [--stack dev] [--hours 3] [--days N] [--json]
+
+Runs the real program with the stack's config (Pulumi.<stack>.yaml) under
+Pulumi's mock engine: no Azure credentials, no Pulumi CLI, no network. It is a
+plan of what the program declares, not a diff against Azure: `pulumi preview`
+shows the real changes.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+from lab.config import ConfigError
+from .costs import PriceError, PriceTable, StudentCost, estimate_student
+from .simulate import PROJECT_DIR, Declared, Simulation, run_program
+
+DISCLAIMER = (
+    "This is a plan of what the program declares, computed offline; it is not a diff "
+    "against Azure. `pulumi preview` shows the real changes. Names carry a stand-in "
+    "suffix: the real one is drawn at the first `pulumi up`."
+)
+# A stand-in that passes the password policy, for a stack whose secret we cannot decrypt offline.
+_STAND_IN_PASSWORD = "Stand-in-Passw0rd!"
+
+
+class PlanError(Exception):
+    pass
+
+
+def load_stack_config(stack: str, path: Optional[Path] = None) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The stack's config as the engine would pass it; encrypted secrets get stand-ins."""
+    path = path or PROJECT_DIR / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        raise PlanError(f"no stack config {path.name} in {path.parent} (create the stack, or pass --config)")
+    document = yaml.safe_load(path.read_text()) or {}
+    config: dict[str, Any] = {}
+    secret_keys: list[str] = []
+    for key, value in (document.get("config") or {}).items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            # Encrypted with the stack's passphrase: only the password is a secret here.
+            secret_keys.append(key)
+            value = _STAND_IN_PASSWORD
+        config[key] = value
+    return config, tuple(secret_keys)
+
+
+@dataclass
+class StudentPlan:
+    id: str
+    resources: list[Declared]
+    cost: StudentCost
+
+
+def plan(stack: str, config_path: Optional[Path] = None) -> tuple[Simulation, list[StudentPlan], str]:
+    config, secret_keys = load_stack_config(stack, config_path)
+    simulation = run_program(config, secret_keys=secret_keys, stack=stack, preview=True)
+    region = str(config.get("azure-native:location", ""))
+    prices = PriceTable.load()
+    students = []
+    # Registrations arrive from worker threads in any order: list the roster's order.
+    roster = list(simulation.exports["environments"].value)
+    for env in sorted(simulation.of_type("synapse-ml-lab:lab:LabEnvironment"), key=lambda e: roster.index(e.name)):
+        resources = [r for r in simulation.descendants_of(env) if r.custom]
+        students.append(StudentPlan(env.name, resources, estimate_student(resources, prices, region)))
+    return simulation, students, region
+
+
+def _default_days(config_path: Optional[Path], stack: str) -> float:
+    config, _ = load_stack_config(stack, config_path)
+    try:
+        expires = dt.date.fromisoformat(str(config.get("lab:expiresOn")))
+    except ValueError:
+        return 1.0
+    return float(max(1, (expires - dt.date.today()).days))
+
+
+def _describe(r: Declared) -> dict[str, str]:
+    return {"type": r.type, "name": r.azure_name or r.name, "logicalName": r.name}
+
+
+def report(stack: str, students: list[StudentPlan], simulation: Simulation, region: str,
+           lab_hours: float, days: float) -> dict[str, Any]:
+    prices = PriceTable.load()
+    shared = [r for r in simulation.resources if r.custom and not any(r in s.resources for s in students)]
+    per_student = []
+    for s in students:
+        per_student.append({
+            "student": s.id,
+            "resources": [_describe(r) for r in sorted(s.resources, key=lambda r: (r.type, r.name))],
+            "cost": {
+                "inUsePerHour": round(s.cost.hourly, 4),
+                "idlePerDay": round(s.cost.daily_idle, 4),
+                "total": round(s.cost.total(lab_hours, days), 2),
+                "inUseItems": [{"item": l.item, "amount": round(l.amount, 4)} for l in s.cost.in_use_per_hour],
+                "idleItems": [{"item": l.item, "amount": round(l.amount, 4)} for l in s.cost.idle_per_day],
+            },
+        })
+    return {
+        "stack": stack,
+        "region": region,
+        "notice": DISCLAIMER,
+        "prices": {"currency": prices.currency, "readOn": prices.provenance(region)[0],
+                   "source": prices.source, "method": prices.provenance(region)[1]},
+        "assumptions": {"labHours": lab_hours, "days": days},
+        "students": per_student,
+        "shared": [_describe(r) for r in shared],
+        "class": {
+            "students": len(students),
+            "resources": sum(len(s.resources) for s in students) + len(shared),
+            "inUsePerHour": round(sum(s.cost.hourly for s in students), 2),
+            "idlePerDay": round(sum(s.cost.daily_idle for s in students), 2),
+            "total": round(sum(s.cost.total(lab_hours, days) for s in students), 2),
+        },
+    }
+
+
+def render_text(data: dict[str, Any]) -> str:
+    cur = data["prices"]["currency"]
+    lines = [f"Offline plan for stack '{data['stack']}' in {data['region']}", data["notice"], ""]
+    for s in data["students"]:
+        lines.append(f"student {s['student']}: {len(s['resources'])} resources")
+        width = max(len(r["type"]) for r in s["resources"])
+        name_width = max(len(r["name"]) for r in s["resources"])
+        lines += [f"  {r['type']:<{width}}  {r['name']:<{name_width}}  ({r['logicalName']})" for r in s["resources"]]
+        c = s["cost"]
+        lines.append(f"  cost: {c['inUsePerHour']:.2f} {cur}/hour in use, {c['idlePerDay']:.2f} {cur}/day idle")
+        lines += [f"    in use  {l['amount']:8.3f}/h  {l['item']}" for l in c["inUseItems"]]
+        lines += [f"    idle    {l['amount']:8.3f}/d  {l['item']}" for l in c["idleItems"]]
+        lines.append("")
+    if data["shared"]:
+        lines.append("shared by the class: " + ", ".join(f"{r['type']} {r['name']}" for r in data["shared"]))
+    k, a = data["class"], data["assumptions"]
+    lines += [
+        f"class of {k['students']}: {k['resources']} resources",
+        f"  in use: {k['inUsePerHour']:.2f} {cur}/hour (Spark pool at its autoscale minimum, SQL pool running, "
+        "AutoML cluster at its maximum)",
+        f"  idle:   {k['idlePerDay']:.2f} {cur}/day (pools paused, cluster at 0 nodes)",
+        f"  for {a['labHours']:g} lab hours over {a['days']:g} days: {k['total']:.2f} {cur}",
+        f"Prices: {data['prices']['source']}; read {data['prices']['readOn']} ({data['prices']['method']}).",
+    ]
+    return "\n".join(lines)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("plan", help="what a stack's roster creates and costs (offline)",
+                                   description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to read (default: dev)")
+    parser.add_argument("--config", type=Path, help="a stack config file to read instead")
+    parser.add_argument("--hours", type=float, default=3.0, help="hours the lab is in use (default: 3)")
+    parser.add_argument("--days", type=float, help="days the environments exist (default: until lab:expiresOn)")
+    parser.add_argument("--json", action="store_true", help="print JSON for machines")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        days = args.days if args.days is not None else _default_days(args.config, args.stack)
+        simulation, students, region = plan(args.stack, args.config)
+        data = report(args.stack, students, simulation, region, args.hours, days)
+    except (PlanError, ConfigError, PriceError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(data, indent=2) if args.json else render_text(data))
+    return 0

@@ -1,0 +1,175 @@
+"""Linked service ``AzureML``: the Synapse workspace reaches the student's Azure ML workspace.
+
+The lab's manual step 3: type Azure Machine Learning, through
+AutoResolveIntegrationRuntime, authenticated as the workspace's system-assigned
+managed identity (which therefore needs Contributor on the Azure ML workspace).
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any, Mapping, Optional
+
+import pulumi
+import pulumi.dynamic
+
+from .. import client as _client
+from ..base import LabDynamicResource, diff_inputs, inputs_of
+from ..client import CallContext, RetrySettings
+
+DEFAULT_LINKED_SERVICE_NAME = "AzureML"
+DESCRIPTION = "Azure Machine Learning service"
+
+INPUT_KEYS = (
+    "workspace_name",
+    "linked_service_name",
+    "subscription_id",
+    "resource_group_name",
+    "ml_workspace_name",
+    "description",
+    "endpoint",
+)
+# A different workspace or name is a different artifact; the endpoint override
+# points at another server.
+REPLACE_KEYS = ("workspace_name", "linked_service_name", "endpoint")
+
+
+def linked_service_properties(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``properties`` of the linked service as the REST API takes them."""
+    return {
+        "type": "AzureMLService",
+        "description": props.get("description") or DESCRIPTION,
+        "typeProperties": {
+            "subscriptionId": props["subscription_id"],
+            "resourceGroupName": props["resource_group_name"],
+            "mlWorkspaceName": props["ml_workspace_name"],
+            # System-assigned managed identity of the Synapse workspace.
+            "authentication": "MSI",
+        },
+        "connectVia": {
+            "referenceName": "AutoResolveIntegrationRuntime",
+            "type": "IntegrationRuntimeReference",
+        },
+    }
+
+
+class AzureMLLinkedServiceProvider(pulumi.dynamic.ResourceProvider):
+    """create/update = PUT /linkedservices/{name}; delete = DELETE (404 is done)."""
+
+    serialize_as_secret_always = False  # nothing secret is captured
+
+    def __init__(self, retry: Optional[RetrySettings] = None) -> None:
+        super().__init__()
+        self.retry = retry or RetrySettings()
+
+    def _context(self, props: Mapping[str, Any], verb: str) -> CallContext:
+        workspace = props["workspace_name"]
+        endpoint = _client.synapse_endpoint(workspace, props.get("endpoint"))
+        return CallContext(
+            action=f"{verb} linked service '{props['linked_service_name']}'",
+            target=f"Synapse workspace '{workspace}' ({endpoint})",
+        )
+
+    def _put(self, props: Mapping[str, Any]) -> None:
+        from azure.synapse.artifacts.models import LinkedService
+
+        endpoint = _client.synapse_endpoint(props["workspace_name"], props.get("endpoint"))
+        # The SDK wraps the LinkedService model in {"properties": ...} itself; a
+        # LinkedServiceResource here would be sent doubly wrapped (and refused).
+        model = LinkedService.deserialize(copy.deepcopy(linked_service_properties(props)))
+
+        def put(seconds_left: float) -> None:
+            credential = _client.make_credential()
+            try:
+                with _client.artifacts_client(credential, endpoint, self.retry) as client:
+                    poller = client.linked_service.begin_create_or_update_linked_service(
+                        props["linked_service_name"], model
+                    )
+                    _client.wait_for_poller(poller, seconds_left, "linked service")
+            finally:
+                _client.close_quietly(credential)
+
+        _client.call_with_retries(put, self._context(props, "create or update"), self.retry)
+
+    def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
+        inputs = inputs_of(props, INPUT_KEYS)
+        self._put(inputs)
+        workspace = inputs["workspace_name"]
+        return pulumi.dynamic.CreateResult(
+            f"workspaces/{workspace}/linkedservices/{inputs['linked_service_name']}", outs=inputs
+        )
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
+        return diff_inputs(olds, news, INPUT_KEYS, REPLACE_KEYS)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.UpdateResult:
+        old_inputs, new_inputs = inputs_of(olds, INPUT_KEYS), inputs_of(news, INPUT_KEYS)
+        if linked_service_properties(old_inputs) != linked_service_properties(new_inputs):
+            self._put(new_inputs)
+        return pulumi.dynamic.UpdateResult(outs=new_inputs)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        inputs = inputs_of(props, INPUT_KEYS)
+        endpoint = _client.synapse_endpoint(inputs["workspace_name"], inputs.get("endpoint"))
+
+        def delete(seconds_left: float) -> None:
+            credential = _client.make_credential()
+            try:
+                with _client.artifacts_client(credential, endpoint, self.retry) as client:
+                    try:
+                        poller = client.linked_service.begin_delete_linked_service(inputs["linked_service_name"])
+                        _client.wait_for_poller(poller, seconds_left, "delete linked service")
+                    except ResourceNotFoundError:
+                        pass  # already gone
+            finally:
+                _client.close_quietly(credential)
+
+        _client.call_with_retries(delete, self._context(inputs, "delete"), self.retry)
+
+
+class AzureMLLinkedService(LabDynamicResource, module="synapse-ml-lab", name="AzureMLLinkedService"):
+    """The ``AzureML`` linked service of one student's Synapse workspace.
+
+    Inputs: ``workspace_name`` (Synapse workspace), ``subscription_id``,
+    ``resource_group_name`` and ``ml_workspace_name`` (the Azure ML workspace it
+    points at), ``linked_service_name`` (default ``AzureML``), ``endpoint``
+    (data-plane URL override; default ``https://<workspace>.dev.azuresynapse.net``).
+    Outputs: the same names.
+    """
+
+    workspace_name: pulumi.Output[str]
+    linked_service_name: pulumi.Output[str]
+    subscription_id: pulumi.Output[str]
+    resource_group_name: pulumi.Output[str]
+    ml_workspace_name: pulumi.Output[str]
+    description: pulumi.Output[str]
+    endpoint: pulumi.Output[Optional[str]]
+
+    def __init__(
+        self,
+        name: str,
+        workspace_name: pulumi.Input[str],
+        subscription_id: pulumi.Input[str],
+        resource_group_name: pulumi.Input[str],
+        ml_workspace_name: pulumi.Input[str],
+        opts: Optional[pulumi.ResourceOptions] = None,
+        endpoint: Optional[pulumi.Input[str]] = None,
+        linked_service_name: pulumi.Input[str] = DEFAULT_LINKED_SERVICE_NAME,
+        description: pulumi.Input[str] = DESCRIPTION,
+        retry: Optional[RetrySettings] = None,
+    ) -> None:
+        super().__init__(
+            AzureMLLinkedServiceProvider(retry),
+            name,
+            {
+                "workspace_name": workspace_name,
+                "linked_service_name": linked_service_name,
+                "subscription_id": subscription_id,
+                "resource_group_name": resource_group_name,
+                "ml_workspace_name": ml_workspace_name,
+                "description": description,
+                "endpoint": endpoint,
+            },
+            opts,
+        )

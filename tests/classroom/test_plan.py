@@ -1,0 +1,102 @@
+"""The offline plan: declared resources per student and a cost estimate from the price table."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from classroom import plan as plan_cli
+from classroom.__main__ import main as classroom_main
+from classroom.costs import PriceTable
+
+PRICES = PriceTable.load()
+
+
+def write_stack(tmp_path, **overrides):
+    config = {
+        "azure-native:location": "westeurope",
+        "lab:expiresOn": "2026-12-20",
+        "lab:students": [{"id": "alice"}, {"id": "bob"}, {"id": "carol"}],
+    }
+    config.update(overrides)
+    path = tmp_path / "Pulumi.class.yaml"
+    path.write_text(yaml.safe_dump({"config": config}))
+    return path
+
+
+def run_json(capsys, *args):
+    assert classroom_main(["plan", *args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_plan_lists_each_students_resources_and_costs(tmp_path, capsys):
+    data = run_json(capsys, "--config", str(write_stack(tmp_path)), "--stack", "class", "--hours", "3", "--days", "10")
+    assert [s["student"] for s in data["students"]] == ["alice", "bob", "carol"]
+    region = PRICES.regions["westeurope"]
+    expected_hourly = 12 * region["spark_vcore_hour"] + region["sql_dw100c_hour"] + 2 * region["vm_hour"]["Standard_DS3_v2"]
+    for s in data["students"]:
+        types = [r["type"] for r in s["resources"]]
+        assert types.count("azure-native:synapse:BigDataPool") == 1
+        assert types.count("azure-native:resources:ResourceGroup") == 1
+        assert any(r["name"].startswith("synapse") for r in s["resources"])
+        assert s["cost"]["inUsePerHour"] == pytest.approx(expected_hourly, abs=1e-3)
+        assert s["cost"]["idlePerDay"] > 0
+        assert s["cost"]["total"] == pytest.approx(3 * s["cost"]["inUsePerHour"] + 10 * s["cost"]["idlePerDay"], abs=0.01)
+    assert data["class"]["students"] == 3
+    assert data["class"]["inUsePerHour"] == pytest.approx(3 * expected_hourly, abs=0.01)
+    assert data["class"]["resources"] == sum(len(s["resources"]) for s in data["students"]) + len(data["shared"])
+    assert data["prices"]["currency"] == "USD" and data["prices"]["readOn"] == PRICES.read_on
+    assert "not a diff" in data["notice"] and "pulumi preview" in data["notice"]
+
+
+def test_cost_follows_the_declared_resources(tmp_path, capsys):
+    data = run_json(capsys, "--config", str(write_stack(tmp_path, **{"lab:dedicatedSqlPool": False,
+                    "lab:amlComputeVmSize": "Standard_DS11_v2"})), "--stack", "class")
+    region = PRICES.regions["westeurope"]
+    items = {i["item"].split(":")[0]: i["amount"] for i in data["students"][0]["cost"]["inUseItems"]}
+    assert not any(k.startswith("dedicated SQL pool") for k in items)
+    assert items["AutoML compute automl-cluster"] == pytest.approx(2 * region["vm_hour"]["Standard_DS11_v2"], abs=1e-4)
+
+
+def test_text_output_says_it_is_a_plan(tmp_path, capsys):
+    assert classroom_main(["plan", "--config", str(write_stack(tmp_path)), "--stack", "class"]) == 0
+    out = capsys.readouterr().out
+    assert "it is not a diff against Azure. `pulumi preview` shows the real changes" in out
+    assert "student alice:" in out and "class of 3:" in out and "USD/hour" in out
+
+
+def test_unknown_region_is_a_clear_error(tmp_path, capsys):
+    assert classroom_main(["plan", "--config", str(write_stack(tmp_path, **{"azure-native:location": "brazilsouth"})),
+                          "--stack", "class"]) == 2
+    err = capsys.readouterr().err
+    assert "no prices for region 'brazilsouth'" in err and "westeurope" in err
+
+
+def test_unknown_vm_size_is_a_clear_error(tmp_path, capsys):
+    assert classroom_main(["plan", "--config", str(write_stack(tmp_path, **{"lab:amlComputeVmSize": "Standard_NC6"})),
+                          "--stack", "class"]) == 2
+    assert "no price for VM size 'Standard_NC6'" in capsys.readouterr().err
+
+
+def test_config_errors_are_reported_not_raised(tmp_path, capsys):
+    assert classroom_main(["plan", "--config", str(write_stack(tmp_path, **{"lab:sparkVersion": "2.4"})),
+                          "--stack", "class"]) == 2
+    assert 'lab:sparkVersion = "2.4" is retired' in capsys.readouterr().err
+
+
+def test_encrypted_password_gets_a_stand_in(tmp_path, capsys):
+    path = write_stack(tmp_path)
+    doc = yaml.safe_load(path.read_text())
+    doc["config"]["lab:sqlAdminPassword"] = {"secure": "v1:abcdef=="}
+    path.write_text(yaml.safe_dump(doc))
+    config, secret_keys = plan_cli.load_stack_config("class", path)
+    assert secret_keys == ("lab:sqlAdminPassword",)
+    data = run_json(capsys, "--config", str(path), "--stack", "class")
+    assert not any(r["type"].endswith("RandomPassword") for r in data["shared"])
+
+
+def test_shipped_stack_plans(capsys):
+    data = run_json(capsys, "--stack", "dev", "--days", "1")
+    assert [s["student"] for s in data["students"]] == ["student01"]
+    assert data["region"] == "westeurope"

@@ -1,0 +1,201 @@
+"""A whole class: least-privilege student access, several subscriptions, expiry."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+
+from lab import roles
+from lab.config import ConfigError, parse
+from lab.placement import PlacementError, Subscription, place
+from classroom.simulate import run_program
+
+T = "azure-native:"
+SUB_A = "aaaaaaaa-0000-4000-8000-000000000001"
+SUB_B = "bbbbbbbb-0000-4000-8000-000000000002"
+SUB_C = "cccccccc-0000-4000-8000-000000000003"
+
+
+def roster(n, prefix="s"):
+    return [f"{prefix}{i:03d}" for i in range(n)]
+
+
+def oid(i):
+    return f"0a1b2c3d-0000-4000-8000-{i:012d}"
+
+
+# --- student access ---
+
+@pytest.fixture(scope="module")
+def class_of_three():
+    from tests.conftest import BASE_CONFIG
+
+    students = [{"id": "ann", "objectId": oid(1)}, {"id": "ben", "objectId": oid(2), "principalType": "Group"},
+                {"id": "cat", "objectId": oid(3)}]
+    return run_program({**BASE_CONFIG, "lab:students": students})
+
+
+def test_each_student_gets_roles_only_inside_their_own_resource_group(class_of_three):
+    sim = class_of_three
+    groups = {}
+    for env in sim.of_type("synapse-ml-lab:lab:LabEnvironment"):
+        rg = next(r for r in sim.descendants_of(env) if r.type == f"{T}resources:ResourceGroup")
+        groups[env.name] = rg.outputs["id"]
+    for i, student in enumerate(["ann", "ben", "cat"], start=1):
+        granted = [r for r in sim.of_type(f"{T}authorization:RoleAssignment") if r.inputs["principalId"] == oid(i)]
+        assert sorted(r.inputs["roleDefinitionId"].rsplit("/", 1)[1] for r in granted) == sorted(
+            [roles.CONTRIBUTOR, roles.STORAGE_BLOB_DATA_CONTRIBUTOR])
+        for r in granted:
+            assert r.inputs["scope"] == groups[student] or r.inputs["scope"].startswith(groups[student] + "/")
+            for other, rg_id in groups.items():
+                if other != student:
+                    assert not r.inputs["scope"].startswith(rg_id)
+            assert r.inputs["principalType"] == ("Group" if student == "ben" else "User")
+
+
+def test_nobody_is_owner_or_granted_at_subscription_scope(class_of_three):
+    assignments = class_of_three.of_type(f"{T}authorization:RoleAssignment")
+    assert len(assignments) == 3 * 7
+    for r in assignments:
+        assert not r.inputs["roleDefinitionId"].endswith(roles.OWNER)
+        assert "/resourceGroups/" in r.inputs["scope"]
+
+
+# --- placement across subscriptions ---
+
+@pytest.mark.parametrize(
+    "n, capacities",
+    [(1, [5, 5]), (20, [10, 10, 10]), (57, [20, 20, 20]), (200, [80, 80, 80]), (200, [150, 60])],
+)
+def test_placement_respects_capacity_and_is_deterministic(n, capacities):
+    subs = [Subscription(f"sub-{i}", c) for i, c in enumerate(capacities)]
+    ids = roster(n)
+    first = place(ids, subs)
+    assert sorted(first) == sorted(ids)
+    counts = Counter(first.values())
+    for sub in subs:
+        assert counts[sub.id] <= sub.capacity
+    assert place(list(reversed(ids)), subs) == first  # order of the roster does not matter
+    if n >= 20:
+        assert len(counts) == len(subs)  # the class is spread, not piled into one
+
+
+@pytest.mark.parametrize("n, capacities", [(20, [10, 10, 10]), (57, [25, 25, 25]), (200, [90, 90, 90])])
+def test_adding_or_removing_a_student_in_the_middle_moves_nobody_else(n, capacities):
+    subs = [Subscription(f"sub-{i}", c) for i, c in enumerate(capacities)]
+    ids = roster(n)
+    before = place(ids, subs)
+    middle = n // 2
+    added = place(ids[:middle] + ["newcomer"] + ids[middle:], subs)
+    assert {s: added[s] for s in ids} == before
+    removed_ids = ids[:middle] + ids[middle + 1:]
+    removed = place(removed_ids, subs)
+    assert {s: before[s] for s in removed_ids} == removed
+
+
+def test_roster_larger_than_total_capacity_is_refused():
+    subs = [Subscription("sub-a", 20), Subscription("sub-b", 20)]
+    with pytest.raises(PlacementError, match="41 students do not fit in the total capacity of lab:subscriptions"):
+        place(roster(41), subs)
+    assert len(place(roster(40), subs)) == 40  # exactly full fits
+
+
+def test_pinned_students_stay_where_they_are_pinned():
+    subs = [Subscription("sub-a", 3), Subscription("sub-b", 30)]
+    pins = {"s000": "sub-a", "s001": "sub-a", "s002": "sub-a"}
+    placed = place(roster(25), subs, pins)
+    assert [placed[s] for s in pins] == ["sub-a"] * 3
+    assert Counter(placed.values())["sub-a"] == 3
+    with pytest.raises(PlacementError, match="4 students are pinned to subscription sub-a, whose capacity is 3"):
+        place(roster(25), subs, {**pins, "s003": "sub-a"})
+
+
+def test_over_capacity_stops_preview_with_a_clear_message():
+    students = [{"id": s} for s in roster(5)]
+    with pytest.raises(ConfigError) as info:
+        parse({"expiresOn": "2026-12-20", "students": _json(students),
+               "subscriptions": _json([{"id": SUB_A, "capacity": 2}, {"id": SUB_B, "capacity": 2}])},
+              location="westeurope", stack_name="dev")
+    assert "lab:subscriptions: 5 students do not fit in the total capacity of lab:subscriptions (4" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "subscriptions, message",
+    [
+        ([{"id": "not-a-guid", "capacity": 2}], "lab:subscriptions[0].id = \"not-a-guid\" is not a subscription id"),
+        ([{"id": SUB_A, "capacity": 0}], "lab:subscriptions[0].capacity = 0 is not allowed"),
+        ([{"id": SUB_A, "capacity": 2}, {"id": SUB_A, "capacity": 3}], "is a duplicate"),
+        ([{"id": SUB_A}], "capacity = null is not allowed"),
+    ],
+)
+def test_bad_subscriptions(subscriptions, message):
+    with pytest.raises(ConfigError) as info:
+        parse({"expiresOn": "2026-12-20", "subscriptions": _json(subscriptions)}, location="westeurope",
+              stack_name="dev")
+    assert message in str(info.value)
+
+
+def _json(value):
+    import json
+
+    return json.dumps(value)
+
+
+@pytest.fixture(scope="module")
+def spread_class():
+    from tests.conftest import BASE_CONFIG
+
+    students = [{"id": s} for s in roster(6)] + [{"id": "pinned", "subscription": SUB_C}]
+    subscriptions = [{"id": SUB_A, "capacity": 3}, {"id": SUB_B, "capacity": 3}, {"id": SUB_C, "capacity": 2}]
+    return run_program({**BASE_CONFIG, "lab:students": students, "lab:subscriptions": subscriptions})
+
+
+def test_explicit_providers_carry_their_subscription(spread_class):
+    providers = spread_class.of_type("pulumi:providers:azure-native")
+    assert sorted(p.inputs["subscriptionId"] for p in providers) == sorted([SUB_A, SUB_B, SUB_C])
+    for p in providers:
+        assert p.inputs["location"] == "westeurope"
+
+
+def test_each_students_resources_go_through_their_subscriptions_provider(spread_class):
+    sim = spread_class
+    provider_sub = {p.urn: p.inputs["subscriptionId"] for p in sim.of_type("pulumi:providers:azure-native")}
+    envs = sim.exports["environments"].value
+    expected_placement = place(roster(6) + ["pinned"], [Subscription(SUB_A, 3), Subscription(SUB_B, 3),
+                                                          Subscription(SUB_C, 2)], {"pinned": SUB_C})
+    assert {sid: e["subscription"] for sid, e in envs.items()} == expected_placement
+    assert envs["pinned"]["subscription"] == SUB_C
+    for env in sim.of_type("synapse-ml-lab:lab:LabEnvironment"):
+        expected = envs[env.name]["subscription"]
+        azure = [r for r in sim.descendants_of(env) if r.type.startswith(T)]
+        assert azure
+        for r in azure:
+            # a provider reference is "<provider urn>::<provider id>"
+            assert provider_sub[r.provider.rsplit("::", 1)[0]] == expected, r.name
+        for ra in (r for r in azure if r.type == f"{T}authorization:RoleAssignment"):
+            assert ra.inputs["roleDefinitionId"].startswith(f"/subscriptions/{expected}/")
+
+
+def test_without_subscriptions_the_default_provider_is_used(class_of_three):
+    assert class_of_three.of_type("pulumi:providers:azure-native") == []
+    assert {e["subscription"] for e in class_of_three.exports["environments"].value.values()} == {
+        "00000000-0000-0000-0000-0000000000aa"}
+
+
+# --- expiry ---
+
+def test_expired_class_is_reported_naming_the_students():
+    settings = parse({"expiresOn": "2026-11-01", "students": _json([{"id": "ann"}, {"id": "ben"}])},
+                     location="westeurope", stack_name="dev")
+    warnings = settings.warnings(today=dt.date(2026, 11, 28))
+    expired = [w for w in warnings if "has passed" in w]
+    assert expired == [
+        "lab:expiresOn (2026-11-01) has passed: the environments of 2 student(s) are expired: ann, ben. "
+        "Run `pulumi destroy` to stop their costs, or move lab:expiresOn if the class goes on."]
+    assert not any("has passed" in w for w in settings.warnings(today=dt.date(2026, 11, 1)))
+
+
+def test_expiry_warning_reaches_preview(base_config):
+    sim = run_program({**base_config, "lab:expiresOn": "2020-01-31", "lab:students": [{"id": "zoe"}]}, preview=True)
+    assert any("lab:expiresOn (2020-01-31) has passed" in w and "zoe" in w for w in sim.warnings)
