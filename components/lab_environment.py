@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Mapping, Optional
 
 import pulumi
 import pulumi_azure_native as azure_native
@@ -34,6 +34,9 @@ def student_suffix(student_id: str, opts: pulumi.ResourceOptions | None = None) 
     )
 
 
+Tags = Mapping[str, pulumi.Input[str]]
+
+
 @dataclass
 class LabEnvironmentArgs:
     student: Student
@@ -44,7 +47,7 @@ class LabEnvironmentArgs:
     sql_admin_password: pulumi.Input[str]
 
 
-def lab_tags(settings: LabSettings, student: Student, suffix: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
+def lab_tags(settings: LabSettings, student: Student, suffix: pulumi.Input[str]) -> Tags:
     """The tags on every taggable resource: who it is for, until when, which deployment."""
     return {
         "course": settings.course,
@@ -60,83 +63,103 @@ class LabEnvironment(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LabEnvironmentArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("synapse-ml-lab:lab:LabEnvironment", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        settings, student = args.settings, args.student
-
-        self.suffix = student_suffix(student.id, opts=child)
-        names = naming.names_for(settings.resource_group_prefix, self.suffix.result)
-
-        def name_of(attribute: str) -> pulumi.Output[str]:
-            return names.apply(lambda n: getattr(n, attribute))
-
-        tags = lab_tags(settings, student, self.suffix.result)
-
+        self.suffix = student_suffix(args.student.id, opts=pulumi.ResourceOptions(parent=self))
+        self.names = naming.names_for(args.settings.resource_group_prefix, self.suffix.result)
+        tags = lab_tags(args.settings, args.student, self.suffix.result)
         self.resource_group = azure_native.resources.ResourceGroup(
             f"{name}-rg",
-            resource_group_name=name_of("resource_group"),
-            location=settings.location,
+            resource_group_name=self._azure_name("resource_group"),
+            location=args.settings.location,
             tags=tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        rg_name = self.resource_group.name
+        self.data_lake = self._data_lake(name, args, tags)
+        self.synapse = self._synapse(name, args, tags)
+        self.machine_learning = self._machine_learning(name, args, tags)
+        self.access = self._access(name, args)
+        self.data_plane = self._data_plane(name, args)
 
-        self.data_lake = DataLake(
+        self.outputs: pulumi.Output[dict] = pulumi.Output.all(
+            subscription=args.subscription_id,
+            resourceGroup=self.resource_group.name,
+            synapseWorkspace=self.synapse.workspace_name,
+            synapseStudioUrl=self.synapse.studio_url,
+            sparkPool=self.synapse.spark_pool_name,
+            sqlPool=self.synapse.sql_pool_name,
+            dataLake=self.data_lake.account_name,
+            amlWorkspace=self.machine_learning.workspace_name,
+            amlStudioUrl=self.machine_learning.studio_url,
+        )
+        self.register_outputs({"environment": self.outputs})
+
+    def _azure_name(self, attribute: str) -> pulumi.Output[str]:
+        """One Azure name of this environment (``lab.naming.LabNames``), once the suffix is known."""
+        return self.names.apply(lambda n: getattr(n, attribute))
+
+    def _data_lake(self, name: str, args: LabEnvironmentArgs, tags: Tags) -> DataLake:
+        return DataLake(
             f"{name}-lake",
             DataLakeArgs(
-                resource_group_name=rg_name,
-                location=settings.location,
-                account_name=name_of("data_lake"),
+                resource_group_name=self.resource_group.name,
+                location=args.settings.location,
+                account_name=self._azure_name("data_lake"),
                 tags=tags,
-                data_dir=settings.data_dir,
+                data_dir=args.settings.data_dir,
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.synapse = SynapseWorkspace(
+
+    def _synapse(self, name: str, args: LabEnvironmentArgs, tags: Tags) -> SynapseWorkspace:
+        return SynapseWorkspace(
             f"{name}-synapse",
             SynapseWorkspaceArgs(
-                resource_group_name=rg_name,
-                location=settings.location,
+                resource_group_name=self.resource_group.name,
+                location=args.settings.location,
                 subscription_id=args.subscription_id,
-                workspace_name=name_of("synapse_workspace"),
-                managed_resource_group_name=name_of("synapse_managed_resource_group"),
-                spark_pool_name=name_of("spark_pool"),
-                sql_pool_name=name_of("sql_pool"),
+                workspace_name=self._azure_name("synapse_workspace"),
+                managed_resource_group_name=self._azure_name("synapse_managed_resource_group"),
+                spark_pool_name=self._azure_name("spark_pool"),
+                sql_pool_name=self._azure_name("sql_pool"),
                 data_lake_dfs_url=self.data_lake.dfs_url,
                 data_lake_filesystem=self.data_lake.container_name,
                 data_lake_account_id=self.data_lake.account_id,
-                sql_admin_login=settings.sql_admin_login,
+                sql_admin_login=args.settings.sql_admin_login,
                 sql_admin_password=args.sql_admin_password,
-                spark_version=settings.spark_version,
-                dedicated_sql_pool=settings.dedicated_sql_pool,
-                allowed_ip_ranges=settings.allowed_ip_ranges,
-                deployer_ip_address=settings.deployer_ip_address,
+                spark_version=args.settings.spark_version,
+                dedicated_sql_pool=args.settings.dedicated_sql_pool,
+                allowed_ip_ranges=args.settings.allowed_ip_ranges,
+                deployer_ip_address=args.settings.deployer_ip_address,
                 tags=tags,
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.machine_learning = MachineLearningWorkspace(
+
+    def _machine_learning(self, name: str, args: LabEnvironmentArgs, tags: Tags) -> MachineLearningWorkspace:
+        return MachineLearningWorkspace(
             f"{name}-aml",
             MachineLearningWorkspaceArgs(
-                resource_group_name=rg_name,
-                location=settings.location,
+                resource_group_name=self.resource_group.name,
+                location=args.settings.location,
                 tenant_id=args.tenant_id,
                 subscription_id=args.subscription_id,
-                workspace_name=name_of("ml_workspace"),
-                storage_account_name=name_of("ml_storage"),
-                key_vault_name=name_of("key_vault"),
-                app_insights_name=name_of("app_insights"),
-                log_analytics_name=name_of("log_analytics"),
+                workspace_name=self._azure_name("ml_workspace"),
+                storage_account_name=self._azure_name("ml_storage"),
+                key_vault_name=self._azure_name("key_vault"),
+                app_insights_name=self._azure_name("app_insights"),
+                log_analytics_name=self._azure_name("log_analytics"),
                 compute_name=naming.ML_COMPUTE_NAME,
-                compute_vm_size=settings.aml_compute_vm_size,
+                compute_vm_size=args.settings.aml_compute_vm_size,
                 datastore_name=naming.ML_DATASTORE_NAME,
                 data_lake_account_name=self.data_lake.account_name,
                 data_lake_account_id=self.data_lake.account_id,
                 data_lake_filesystem=self.data_lake.container_name,
                 tags=tags,
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.access = Access(
+
+    def _access(self, name: str, args: LabEnvironmentArgs) -> Access:
+        return Access(
             f"{name}-access",
             AccessArgs(
                 subscription_id=args.subscription_id,
@@ -144,19 +167,20 @@ class LabEnvironment(pulumi.ComponentResource):
                 ml_workspace_id=self.machine_learning.workspace_id,
                 data_lake_account_id=self.data_lake.account_id,
                 deployer_object_id=args.deployer_object_id,
-                deployer_principal_type=settings.deployer_principal_type,
+                deployer_principal_type=args.settings.deployer_principal_type,
                 resource_group_id=self.resource_group.id,
-                student_object_id=student.object_id,
-                student_principal_type=student.principal_type,
+                student_object_id=args.student.object_id,
+                student_principal_type=args.student.principal_type,
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
-        self.data_plane = DataPlane(
+    def _data_plane(self, name: str, args: LabEnvironmentArgs) -> DataPlane:
+        return DataPlane(
             f"{name}-studio",
             DataPlaneArgs(
                 subscription_id=args.subscription_id,
-                resource_group_name=rg_name,
+                resource_group_name=self.resource_group.name,
                 synapse_workspace_name=self.synapse.workspace_name,
                 spark_pool_name=self.synapse.spark_pool_name,
                 data_lake_account_name=self.data_lake.account_name,
@@ -168,21 +192,8 @@ class LabEnvironment(pulumi.ComponentResource):
                 synapse_ml_role=self.access.synapse_on_ml,
                 sql_pool_name=self.synapse.sql_pool_name,
                 sql_pool_id=self.synapse.sql_pool_id,
-                student_object_id=student.object_id,
-                student_principal_type=student.principal_type,
+                student_object_id=args.student.object_id,
+                student_principal_type=args.student.principal_type,
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-
-        self.outputs: pulumi.Output[dict] = pulumi.Output.all(
-            subscription=args.subscription_id,
-            resourceGroup=rg_name,
-            synapseWorkspace=self.synapse.workspace_name,
-            synapseStudioUrl=self.synapse.studio_url,
-            sparkPool=self.synapse.spark_pool_name,
-            sqlPool=self.synapse.sql_pool_name,
-            dataLake=self.data_lake.account_name,
-            amlWorkspace=self.machine_learning.workspace_name,
-            amlStudioUrl=self.machine_learning.studio_url,
-        )
-        self.register_outputs({"environment": self.outputs})

@@ -9,9 +9,10 @@ import pulumi_azure_native as azure_native
 
 from lab import roles
 
-from .roles import assign_role
-from .data_lake import hardened_storage_account
 from providers.arm import KeyVaultPurge, LogAnalyticsForceDelete, MlWorkspacePurge
+
+from .data_lake import hardened_storage_account
+from .roles import assign_role
 
 # The lab runs AutoML with 2 concurrent iterations: 2 nodes at most, none while idle.
 COMPUTE_MIN_NODES = 0
@@ -49,9 +50,41 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
         self, name: str, args: MachineLearningWorkspaceArgs, opts: Optional[pulumi.ResourceOptions] = None
     ):
         super().__init__("synapse-ml-lab:ml:MachineLearningWorkspace", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        self.storage = self._storage(name, args)
+        self.key_vault_purge, self.key_vault = self._key_vault(name, args)
+        self.log_analytics, self.log_analytics_force_delete, self.app_insights = self._monitoring(name, args)
+        self.workspace, self.workspace_purge = self._workspace(name, args)
+        # Everything inside the workspace goes before its purge on destroy.
+        inside_workspace = pulumi.ResourceOptions(parent=self, depends_on=[self.workspace_purge])
+        self.compute = self._compute(name, args, inside_workspace)
+        self.datastore = self._datastore(name, args, inside_workspace)
+        self.principal_id: pulumi.Output[str] = self.workspace.identity.apply(lambda i: i.principal_id)
+        self.compute_principal_id: pulumi.Output[str] = self.compute.identity.apply(lambda i: i.principal_id)
+        self.lake_readers = self._lake_readers(name, args)
 
-        self.storage = hardened_storage_account(
+        # What other components use of the workspace also waits for (and on
+        # destroy goes before) the purge: the Synapse role, the linked service.
+        self.workspace_name: pulumi.Output[str] = pulumi.Output.all(
+            self.workspace.name, self.workspace_purge.id).apply(lambda values: values[0])
+        self.workspace_id: pulumi.Output[str] = pulumi.Output.all(
+            self.workspace.id, self.workspace_purge.id).apply(lambda values: values[0])
+        self.compute_name: pulumi.Output[str] = self.compute.name
+        self.datastore_name: pulumi.Output[str] = self.datastore.name
+        self.studio_url: pulumi.Output[str] = self.workspace.id.apply(
+            lambda ws_id: f"https://ml.azure.com/home?wsid={ws_id}"
+        )
+        self.register_outputs(
+            {
+                "workspaceName": self.workspace_name,
+                "workspaceId": self.workspace_id,
+                "principalId": self.principal_id,
+                "computeName": self.compute_name,
+                "datastoreName": self.datastore_name,
+            }
+        )
+
+    def _storage(self, name: str, args: MachineLearningWorkspaceArgs) -> azure_native.storage.StorageAccount:
+        return hardened_storage_account(
             f"{name}-storage",
             account_name=args.storage_account_name,
             resource_group_name=args.resource_group_name,
@@ -59,20 +92,23 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
             tags=args.tags,
             # Azure ML's workspace storage must not have a hierarchical namespace.
             hierarchical_namespace=False,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+
+    def _key_vault(self, name: str, args: MachineLearningWorkspaceArgs
+                   ) -> tuple[KeyVaultPurge, azure_native.keyvault.Vault]:
         # Teardown that leaves nothing: the vault depends on its purge, so on
         # destroy the vault is deleted (soft) first, then purged (its name would
         # stay reserved otherwise). Inputs are the vault's own names, not its outputs.
-        self.key_vault_purge = KeyVaultPurge(
+        purge = KeyVaultPurge(
             f"{name}-keyvault-purge",
             subscription_id=args.subscription_id,
             location=args.location,
             vault_name=args.key_vault_name,
             resource_group_name=args.resource_group_name,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.key_vault = azure_native.keyvault.Vault(
+        vault = azure_native.keyvault.Vault(
             f"{name}-keyvault",
             vault_name=args.key_vault_name,
             resource_group_name=args.resource_group_name,
@@ -87,11 +123,16 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
                 soft_delete_retention_in_days=KEY_VAULT_SOFT_DELETE_DAYS,
             ),
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.key_vault_purge]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[purge]),
         )
+        return purge, vault
+
+    def _monitoring(self, name: str, args: MachineLearningWorkspaceArgs) -> tuple[
+        azure_native.operationalinsights.Workspace, LogAnalyticsForceDelete, azure_native.applicationinsights.Component
+    ]:
         # An explicit Log Analytics workspace: without one Azure creates a managed
         # one in another resource group that outlives the lab.
-        self.log_analytics = azure_native.operationalinsights.Workspace(
+        logs = azure_native.operationalinsights.Workspace(
             f"{name}-logs",
             workspace_name=args.log_analytics_name,
             resource_group_name=args.resource_group_name,
@@ -99,13 +140,13 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
             sku=azure_native.operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
             retention_in_days=LOG_RETENTION_DAYS,
             tags=args.tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         # Deleted before the Log Analytics workspace (Application Insights waits
         # for it), it force-deletes the workspace so its name is not kept 14 days.
-        self.log_analytics_force_delete = LogAnalyticsForceDelete(
-            f"{name}-logs-force-delete", workspace_id=self.log_analytics.id, opts=child)
-        self.app_insights = azure_native.applicationinsights.Component(
+        force_delete = LogAnalyticsForceDelete(
+            f"{name}-logs-force-delete", workspace_id=logs.id, opts=pulumi.ResourceOptions(parent=self))
+        insights = azure_native.applicationinsights.Component(
             f"{name}-insights",
             resource_name_=args.app_insights_name,
             resource_group_name=args.resource_group_name,
@@ -113,11 +154,15 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
             kind="web",
             application_type="web",
             ingestion_mode="LogAnalytics",
-            workspace_resource_id=self.log_analytics.id,
+            workspace_resource_id=logs.id,
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_analytics_force_delete]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[force_delete]),
         )
-        self.workspace = azure_native.machinelearningservices.Workspace(
+        return logs, force_delete, insights
+
+    def _workspace(self, name: str, args: MachineLearningWorkspaceArgs) -> tuple[
+            azure_native.machinelearningservices.Workspace, MlWorkspacePurge]:
+        workspace = azure_native.machinelearningservices.Workspace(
             f"{name}-workspace",
             workspace_name=args.workspace_name,
             resource_group_name=args.resource_group_name,
@@ -130,16 +175,19 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
             friendly_name=args.workspace_name,
             description="Azure Machine Learning workspace of the Synapse + Azure ML lab",
             tags=args.tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         # Deleting the workspace permanently (no 14-day soft-deleted copy that
         # blocks its name): everything inside the workspace, and everything that
         # uses it, depends on this resource, so on destroy they go first, then it
         # purges the workspace, then azure-native finds the workspace gone.
-        self.workspace_purge = MlWorkspacePurge(
-            f"{name}-workspace-purge", workspace_id=self.workspace.id, opts=child)
-        inside_workspace = pulumi.ResourceOptions(parent=self, depends_on=[self.workspace_purge])
-        self.compute = azure_native.machinelearningservices.Compute(
+        purge = MlWorkspacePurge(
+            f"{name}-workspace-purge", workspace_id=workspace.id, opts=pulumi.ResourceOptions(parent=self))
+        return workspace, purge
+
+    def _compute(self, name: str, args: MachineLearningWorkspaceArgs, opts: pulumi.ResourceOptions
+                 ) -> azure_native.machinelearningservices.Compute:
+        return azure_native.machinelearningservices.Compute(
             f"{name}-compute",
             compute_name=args.compute_name,
             workspace_name=self.workspace.name,
@@ -162,11 +210,14 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
                 ),
             ),
             tags=args.tags,
-            opts=inside_workspace,
+            opts=opts,
         )
+
+    def _datastore(self, name: str, args: MachineLearningWorkspaceArgs, opts: pulumi.ResourceOptions
+                   ) -> azure_native.machinelearningservices.Datastore:
         # The data lake as a datastore with identity-based access: no account key
         # or SAS token is stored in the workspace.
-        self.datastore = azure_native.machinelearningservices.Datastore(
+        return azure_native.machinelearningservices.Datastore(
             f"{name}-datastore",
             name=args.datastore_name,
             workspace_name=self.workspace.name,
@@ -183,12 +234,12 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
                 service_data_access_auth_identity="WorkspaceSystemAssignedIdentity",
                 description="The lab's data lake (identity-based access)",
             ),
-            opts=inside_workspace,
+            opts=opts,
         )
 
-        self.principal_id: pulumi.Output[str] = self.workspace.identity.apply(lambda i: i.principal_id)
-        self.compute_principal_id: pulumi.Output[str] = self.compute.identity.apply(lambda i: i.principal_id)
-        self.lake_readers = [
+    def _lake_readers(self, name: str, args: MachineLearningWorkspaceArgs) -> list:
+        """Both identities read the lake: the workspace's (datastore) and the compute's (jobs)."""
+        return [
             assign_role(
                 f"{name}-{who}-lake-reader",
                 role_id=roles.STORAGE_BLOB_DATA_READER,
@@ -197,28 +248,7 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
                 scope=args.data_lake_account_id,
                 subscription_id=args.subscription_id,
                 description=f"Azure ML {who} identity: read the lab's data lake",
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
             for who, principal in (("workspace", self.principal_id), ("compute", self.compute_principal_id))
         ]
-
-        # What other components use of the workspace also waits for (and on
-        # destroy goes before) the purge: the Synapse role, the linked service.
-        self.workspace_name: pulumi.Output[str] = pulumi.Output.all(
-            self.workspace.name, self.workspace_purge.id).apply(lambda values: values[0])
-        self.workspace_id: pulumi.Output[str] = pulumi.Output.all(
-            self.workspace.id, self.workspace_purge.id).apply(lambda values: values[0])
-        self.compute_name: pulumi.Output[str] = self.compute.name
-        self.datastore_name: pulumi.Output[str] = self.datastore.name
-        self.studio_url: pulumi.Output[str] = self.workspace.id.apply(
-            lambda ws_id: f"https://ml.azure.com/home?wsid={ws_id}"
-        )
-        self.register_outputs(
-            {
-                "workspaceName": self.workspace_name,
-                "workspaceId": self.workspace_id,
-                "principalId": self.principal_id,
-                "computeName": self.compute_name,
-                "datastoreName": self.datastore_name,
-            }
-        )

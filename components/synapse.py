@@ -73,87 +73,13 @@ class SynapseWorkspace(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SynapseWorkspaceArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("synapse-ml-lab:synapse:SynapseWorkspace", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-
-        self.workspace = azure_native.synapse.Workspace(
-            f"{name}-workspace",
-            workspace_name=args.workspace_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            identity=azure_native.synapse.ManagedIdentityArgs(type="SystemAssigned"),
-            default_data_lake_storage=azure_native.synapse.DataLakeStorageAccountDetailsArgs(
-                account_url=args.data_lake_dfs_url,
-                filesystem=args.data_lake_filesystem,
-                resource_id=args.data_lake_account_id,
-            ),
-            sql_administrator_login=args.sql_admin_login,
-            sql_administrator_login_password=pulumi.Output.secret(args.sql_admin_password),
-            managed_resource_group_name=args.managed_resource_group_name,
-            tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["sqlAdministratorLoginPassword"]),
-        )
-
-        self.firewall_rules = [
-            azure_native.synapse.IpFirewallRule(
-                f"{name}-fw-{rule_name}",
-                rule_name=rule_name,
-                start_ip_address=start,
-                end_ip_address=end,
-                workspace_name=self.workspace.name,
-                resource_group_name=args.resource_group_name,
-                opts=child,
-            )
-            for rule_name, start, end in firewall_rules(args.allowed_ip_ranges, args.deployer_ip_address)
-        ]
-
-        self.spark_pool = azure_native.synapse.BigDataPool(
-            f"{name}-spark",
-            big_data_pool_name=args.spark_pool_name,
-            workspace_name=self.workspace.name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            node_size_family=SPARK_NODE_FAMILY,
-            node_size=SPARK_NODE_SIZE,
-            auto_scale=azure_native.synapse.AutoScalePropertiesArgs(
-                enabled=True, min_node_count=SPARK_MIN_NODES, max_node_count=SPARK_MAX_NODES
-            ),
-            auto_pause=azure_native.synapse.AutoPausePropertiesArgs(
-                enabled=True, delay_in_minutes=SPARK_AUTO_PAUSE_MINUTES
-            ),
-            spark_version=args.spark_version,
-            # The training notebook installs azure-ai-ml for its session.
-            session_level_packages_enabled=True,
-            tags=args.tags,
-            opts=child,
-        )
-
-        self.sql_pool: Optional[azure_native.synapse.SqlPool] = None
-        if args.dedicated_sql_pool:
-            self.sql_pool = azure_native.synapse.SqlPool(
-                f"{name}-sql",
-                sql_pool_name=args.sql_pool_name,
-                workspace_name=self.workspace.name,
-                resource_group_name=args.resource_group_name,
-                location=args.location,
-                sku=azure_native.synapse.SkuArgs(name=SQL_POOL_SKU),
-                collation=SQL_POOL_COLLATION,
-                create_mode="Default",
-                tags=args.tags,
-                opts=child,
-            )
-
+        self.workspace = self._workspace(name, args)
+        self.firewall_rules = self._firewall_rules(name, args)
+        self.spark_pool = self._spark_pool(name, args)
+        self.sql_pool: Optional[azure_native.synapse.SqlPool] = (
+            self._sql_pool(name, args) if args.dedicated_sql_pool else None)
         self.principal_id: pulumi.Output[str] = self.workspace.identity.apply(lambda i: i.principal_id)
-        # The workspace reads and writes the lake as itself (Spark tables, COPY INTO).
-        self.lake_access = assign_role(
-            f"{name}-lake-contributor",
-            role_id=roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
-            principal_id=self.principal_id,
-            principal_type="ServicePrincipal",
-            scope=args.data_lake_account_id,
-            subscription_id=args.subscription_id,
-            description="Synapse workspace identity: read and write the lab's data lake",
-            opts=child,
-        )
+        self.lake_access = self._lake_access(name, args)
 
         self.workspace_name: pulumi.Output[str] = self.workspace.name
         self.workspace_id: pulumi.Output[str] = self.workspace.id
@@ -171,4 +97,86 @@ class SynapseWorkspace(pulumi.ComponentResource):
                 "sparkPoolName": self.spark_pool_name,
                 "sqlPoolName": self.sql_pool_name,
             }
+        )
+
+    def _workspace(self, name: str, args: SynapseWorkspaceArgs) -> azure_native.synapse.Workspace:
+        return azure_native.synapse.Workspace(
+            f"{name}-workspace",
+            workspace_name=args.workspace_name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            identity=azure_native.synapse.ManagedIdentityArgs(type="SystemAssigned"),
+            default_data_lake_storage=azure_native.synapse.DataLakeStorageAccountDetailsArgs(
+                account_url=args.data_lake_dfs_url,
+                filesystem=args.data_lake_filesystem,
+                resource_id=args.data_lake_account_id,
+            ),
+            sql_administrator_login=args.sql_admin_login,
+            sql_administrator_login_password=pulumi.Output.secret(args.sql_admin_password),
+            managed_resource_group_name=args.managed_resource_group_name,
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["sqlAdministratorLoginPassword"]),
+        )
+
+    def _firewall_rules(self, name: str, args: SynapseWorkspaceArgs) -> list[azure_native.synapse.IpFirewallRule]:
+        return [
+            azure_native.synapse.IpFirewallRule(
+                f"{name}-fw-{rule_name}",
+                rule_name=rule_name,
+                start_ip_address=start,
+                end_ip_address=end,
+                workspace_name=self.workspace.name,
+                resource_group_name=args.resource_group_name,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for rule_name, start, end in firewall_rules(args.allowed_ip_ranges, args.deployer_ip_address)
+        ]
+
+    def _spark_pool(self, name: str, args: SynapseWorkspaceArgs) -> azure_native.synapse.BigDataPool:
+        return azure_native.synapse.BigDataPool(
+            f"{name}-spark",
+            big_data_pool_name=args.spark_pool_name,
+            workspace_name=self.workspace.name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            node_size_family=SPARK_NODE_FAMILY,
+            node_size=SPARK_NODE_SIZE,
+            auto_scale=azure_native.synapse.AutoScalePropertiesArgs(
+                enabled=True, min_node_count=SPARK_MIN_NODES, max_node_count=SPARK_MAX_NODES
+            ),
+            auto_pause=azure_native.synapse.AutoPausePropertiesArgs(
+                enabled=True, delay_in_minutes=SPARK_AUTO_PAUSE_MINUTES
+            ),
+            spark_version=args.spark_version,
+            # The training notebook installs azure-ai-ml for its session.
+            session_level_packages_enabled=True,
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _sql_pool(self, name: str, args: SynapseWorkspaceArgs) -> azure_native.synapse.SqlPool:
+        return azure_native.synapse.SqlPool(
+            f"{name}-sql",
+            sql_pool_name=args.sql_pool_name,
+            workspace_name=self.workspace.name,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            sku=azure_native.synapse.SkuArgs(name=SQL_POOL_SKU),
+            collation=SQL_POOL_COLLATION,
+            create_mode="Default",
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _lake_access(self, name: str, args: SynapseWorkspaceArgs) -> azure_native.authorization.RoleAssignment:
+        # The workspace reads and writes the lake as itself (Spark tables, COPY INTO).
+        return assign_role(
+            f"{name}-lake-contributor",
+            role_id=roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
+            principal_id=self.principal_id,
+            principal_type="ServicePrincipal",
+            scope=args.data_lake_account_id,
+            subscription_id=args.subscription_id,
+            description="Synapse workspace identity: read and write the lab's data lake",
+            opts=pulumi.ResourceOptions(parent=self),
         )

@@ -416,22 +416,26 @@ class KeyVaultPurgeProvider(TeardownProvider):
 
 # ----------------------------------------------------------------------------- the resources
 
-def _init_force_delete(
-    resource: LabDynamicResource,
-    provider: pulumi.dynamic.ResourceProvider,
-    name: str,
-    workspace_id: pulumi.Input[str],
-    opts: Optional[pulumi.ResourceOptions],
-    arm_endpoint: Optional[pulumi.Input[str]],
-    extra_outputs: tuple[str, ...] = (),
-) -> None:
-    """The shared construction of the two ARM force-delete resources (outputs they add start unknown)."""
-    props: dict[str, Any] = {"workspace_id": workspace_id, "arm_endpoint": arm_endpoint}
-    props.update(dict.fromkeys(extra_outputs))
-    LabDynamicResource.__init__(resource, provider, name, props, opts)
+class _ForceDeleteResource(LabDynamicResource):
+    """What the two ARM force-delete resources share: one input ``workspace_id`` (outputs they add start unknown)."""
+
+    _provider_class: type[TeardownProvider]
+    _extra_outputs: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        name: str,
+        workspace_id: pulumi.Input[str],
+        opts: Optional[pulumi.ResourceOptions] = None,
+        arm_endpoint: Optional[pulumi.Input[str]] = None,
+        retry: Optional[RetrySettings] = None,
+    ) -> None:
+        props: dict[str, Any] = {"workspace_id": workspace_id, "arm_endpoint": arm_endpoint}
+        props.update(dict.fromkeys(self._extra_outputs))
+        super().__init__(self._provider_class(retry), name, props, opts)
 
 
-class MlWorkspacePurge(LabDynamicResource, module="synapse-ml-lab", name="MlWorkspacePurge"):
+class MlWorkspacePurge(_ForceDeleteResource, module="synapse-ml-lab", name="MlWorkspacePurge"):
     """On delete, permanently deletes (purges) the Azure ML workspace ``workspace_id``.
 
     ``DELETE {arm}{workspace_id}?api-version=2025-06-01&forceToPurge=true``, the
@@ -460,19 +464,11 @@ class MlWorkspacePurge(LabDynamicResource, module="synapse-ml-lab", name="MlWork
     workspace_name: pulumi.Output[str]
     arm_endpoint: pulumi.Output[Optional[str]]
 
-    def __init__(
-        self,
-        name: str,
-        workspace_id: pulumi.Input[str],
-        opts: Optional[pulumi.ResourceOptions] = None,
-        arm_endpoint: Optional[pulumi.Input[str]] = None,
-        retry: Optional[RetrySettings] = None,
-    ) -> None:
-        _init_force_delete(self, MlWorkspacePurgeProvider(retry), name, workspace_id, opts, arm_endpoint,
-                           extra_outputs=("workspace_name",))
+    _provider_class = MlWorkspacePurgeProvider
+    _extra_outputs = ("workspace_name",)
 
 
-class LogAnalyticsForceDelete(LabDynamicResource, module="synapse-ml-lab", name="LogAnalyticsForceDelete"):
+class LogAnalyticsForceDelete(_ForceDeleteResource, module="synapse-ml-lab", name="LogAnalyticsForceDelete"):
     """On delete, force-deletes the Log Analytics workspace ``workspace_id`` (no 14-day soft delete).
 
     ``DELETE {arm}{workspace_id}?api-version=2023-09-01&force=true``, the 202
@@ -491,15 +487,7 @@ class LogAnalyticsForceDelete(LabDynamicResource, module="synapse-ml-lab", name=
     workspace_id: pulumi.Output[str]
     arm_endpoint: pulumi.Output[Optional[str]]
 
-    def __init__(
-        self,
-        name: str,
-        workspace_id: pulumi.Input[str],
-        opts: Optional[pulumi.ResourceOptions] = None,
-        arm_endpoint: Optional[pulumi.Input[str]] = None,
-        retry: Optional[RetrySettings] = None,
-    ) -> None:
-        _init_force_delete(self, LogAnalyticsForceDeleteProvider(retry), name, workspace_id, opts, arm_endpoint)
+    _provider_class = LogAnalyticsForceDeleteProvider
 
 
 class KeyVaultPurge(LabDynamicResource, module="synapse-ml-lab", name="KeyVaultPurge"):
