@@ -15,7 +15,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import pulumi
 from pulumi.runtime import config as config_runtime
@@ -395,102 +395,31 @@ def parse(
         + ", ".join(_CONFIG_KEYS)
         for key in unknown_keys
     ]
-
     students = _students(_json_value("students", raw.get("students"), problems), stack_name, problems)
-
-    if not location:
-        problems.append(
-            "azure-native:location is not set: choose the Azure region, e.g. "
-            "`pulumi config set azure-native:location westeurope`"
-        )
-    elif not LOCATION_RE.fullmatch(location):
-        problems.append(
-            f"azure-native:location = {location!r} is not an Azure region name "
-            "(lowercase, no spaces, e.g. westeurope, eastus2)"
-        )
-    elif location not in KNOWN_REGIONS:
-        close = difflib.get_close_matches(location, sorted(KNOWN_REGIONS), n=1, cutoff=0.85)
-        if close:
-            problems.append(
-                f"azure-native:location = {location!r} is not an Azure region: did you mean {close[0]!r}?"
-            )
-
+    _check_location(location, problems)
     spark_version = _spark_version(raw.get("sparkVersion"), problems)
-
-    login = (raw.get("sqlAdminLogin") or DEFAULT_SQL_ADMIN_LOGIN).strip()
-    if not SQL_LOGIN_RE.fullmatch(login) or login.lower() in RESERVED_SQL_LOGINS:
-        problems.append(
-            f"lab:sqlAdminLogin = {login!r} is not allowed: 1-128 letters, digits or '_', "
-            "starting with a letter, and not a reserved name like admin, sa or root"
-        )
-
+    login = _checked(raw, "sqlAdminLogin", DEFAULT_SQL_ADMIN_LOGIN, problems,
+                     lambda v: bool(SQL_LOGIN_RE.fullmatch(v)) and v.lower() not in RESERVED_SQL_LOGINS,
+                     "is not allowed: 1-128 letters, digits or '_', starting with a letter, and not a reserved "
+                     "name like admin, sa or root")
     dedicated = _bool("dedicatedSqlPool", raw.get("dedicatedSqlPool"), True, problems)
-
-    prefix = (raw.get("resourceGroupPrefix") or DEFAULT_PREFIX).strip()
-    if not PREFIX_RE.fullmatch(prefix) or prefix.endswith("-"):
-        problems.append(
-            f"lab:resourceGroupPrefix = {prefix!r} is not allowed: 1-30 characters of lowercase "
-            "letters, digits and '-', starting with a letter and not ending with '-'"
-        )
-
-    course = (raw.get("course") or DEFAULT_COURSE).strip()
-    if not COURSE_RE.fullmatch(course):
-        problems.append(
-            f"lab:course = {course!r} is not allowed as a tag value: 1-100 characters of "
-            "letters, digits, spaces and . _ : / -"
-        )
-
+    prefix = _checked(raw, "resourceGroupPrefix", DEFAULT_PREFIX, problems,
+                      lambda v: bool(PREFIX_RE.fullmatch(v)) and not v.endswith("-"),
+                      "is not allowed: 1-30 characters of lowercase letters, digits and '-', starting with a "
+                      "letter and not ending with '-'")
+    course = _checked(raw, "course", DEFAULT_COURSE, problems, lambda v: bool(COURSE_RE.fullmatch(v)),
+                      "is not allowed as a tag value: 1-100 characters of letters, digits, spaces and . _ : / -")
     expires_on = _date(raw.get("expiresOn"), problems)
     ip_ranges = _ip_ranges(_json_value("allowedIpRanges", raw.get("allowedIpRanges"), problems), problems)
     deployer_ip = _ip_address("deployerIpAddress", raw.get("deployerIpAddress"), problems)
-
-    deployer_type = (raw.get("deployerPrincipalType") or "User").strip()
-    if deployer_type not in PRINCIPAL_TYPES:
-        problems.append(
-            f"lab:deployerPrincipalType = {deployer_type!r} is not allowed: {', '.join(PRINCIPAL_TYPES)}"
-        )
-
-    vm_size = (raw.get("amlComputeVmSize") or DEFAULT_AML_VM_SIZE).strip()
-    if not VM_SIZE_RE.fullmatch(vm_size):
-        problems.append(
-            f"lab:amlComputeVmSize = {vm_size!r} is not an Azure VM size like {DEFAULT_AML_VM_SIZE}"
-        )
-
-    data_dir = None
-    if raw.get("dataDir"):
-        data_dir = Path(raw["dataDir"]).expanduser()
-        wrong = lab_data_problems(data_dir)
-        if wrong:
-            problems.append(
-                f"lab:dataDir = {raw['dataDir']!r} does not hold the lab's data: "
-                f"{'; '.join(wrong)} (unset it to upload the lab's public copies)"
-            )
-
-    password = raw.get("sqlAdminPassword")
-    if password_in_plain_text:
-        problems.append(
-            "lab:sqlAdminPassword is stored in plain text in the stack config: set it with "
-            "`pulumi config set --secret lab:sqlAdminPassword` (or unset it to get a generated one)"
-        )
-    if password is not None:
-        weak = password_problems(password, login)
-        if weak:
-            problems.append("lab:sqlAdminPassword (secret) is too weak: " + "; ".join(weak))
-
+    deployer_type = _checked(raw, "deployerPrincipalType", "User", problems, lambda v: v in PRINCIPAL_TYPES,
+                             f"is not allowed: {', '.join(PRINCIPAL_TYPES)}")
+    vm_size = _checked(raw, "amlComputeVmSize", DEFAULT_AML_VM_SIZE, problems,
+                       lambda v: bool(VM_SIZE_RE.fullmatch(v)), f"is not an Azure VM size like {DEFAULT_AML_VM_SIZE}")
+    data_dir = _data_dir(raw.get("dataDir"), problems)
+    password = _password(raw.get("sqlAdminPassword"), login, password_in_plain_text, problems)
     subscriptions = _subscriptions(_json_value("subscriptions", raw.get("subscriptions"), problems), problems)
-    placement: dict[str, str] = {}
-    pinned = {st.id: st.subscription for st in students if st.subscription}
-    if subscriptions and not problems:
-        try:
-            placement = place([st.id for st in students], subscriptions, pinned)
-        except PlacementError as exc:
-            problems.append(f"lab:subscriptions: {exc}")
-    elif pinned and not subscriptions:
-        problems.append(
-            "lab:students pins " + ", ".join(sorted(pinned)) + " to a subscription, but "
-            "lab:subscriptions is not set"
-        )
-
+    placement = _placement(students, subscriptions, problems)
     if problems:
         raise ConfigError(problems)
 
@@ -512,3 +441,74 @@ def parse(
         subscriptions=subscriptions,
         placement=placement,
     )
+
+
+def _checked(raw: Mapping[str, Optional[str]], key: str, default: str, problems: list[str],
+             valid: Callable[[str], bool], complaint: str) -> str:
+    """``lab:<key>`` (or its default), stripped; a problem ``lab:<key> = '<value>' <complaint>`` when not valid."""
+    value = (raw.get(key) or default).strip()
+    if not valid(value):
+        problems.append(f"lab:{key} = {value!r} {complaint}")
+    return value
+
+
+def _check_location(location: Optional[str], problems: list[str]) -> None:
+    if not location:
+        problems.append(
+            "azure-native:location is not set: choose the Azure region, e.g. "
+            "`pulumi config set azure-native:location westeurope`"
+        )
+    elif not LOCATION_RE.fullmatch(location):
+        problems.append(
+            f"azure-native:location = {location!r} is not an Azure region name "
+            "(lowercase, no spaces, e.g. westeurope, eastus2)"
+        )
+    elif location not in KNOWN_REGIONS:
+        close = difflib.get_close_matches(location, sorted(KNOWN_REGIONS), n=1, cutoff=0.85)
+        if close:
+            problems.append(
+                f"azure-native:location = {location!r} is not an Azure region: did you mean {close[0]!r}?"
+            )
+
+
+def _data_dir(value: Optional[str], problems: list[str]) -> Optional[Path]:
+    if not value:
+        return None
+    data_dir = Path(value).expanduser()
+    wrong = lab_data_problems(data_dir)
+    if wrong:
+        problems.append(
+            f"lab:dataDir = {value!r} does not hold the lab's data: "
+            f"{'; '.join(wrong)} (unset it to upload the lab's public copies)"
+        )
+    return data_dir
+
+
+def _password(password: Optional[str], login: str, in_plain_text: bool, problems: list[str]) -> Optional[str]:
+    if in_plain_text:
+        problems.append(
+            "lab:sqlAdminPassword is stored in plain text in the stack config: set it with "
+            "`pulumi config set --secret lab:sqlAdminPassword` (or unset it to get a generated one)"
+        )
+    if password is not None:
+        weak = password_problems(password, login)
+        if weak:
+            problems.append("lab:sqlAdminPassword (secret) is too weak: " + "; ".join(weak))
+    return password
+
+
+def _placement(students: Sequence[Student], subscriptions: Sequence[Subscription],
+               problems: list[str]) -> dict[str, str]:
+    """Student id -> subscription id, when lab:subscriptions is set and nothing else is wrong."""
+    pinned = {st.id: st.subscription for st in students if st.subscription}
+    if subscriptions and not problems:
+        try:
+            return place([st.id for st in students], subscriptions, pinned)
+        except PlacementError as exc:
+            problems.append(f"lab:subscriptions: {exc}")
+    elif pinned and not subscriptions:
+        problems.append(
+            "lab:students pins " + ", ".join(sorted(pinned)) + " to a subscription, but "
+            "lab:subscriptions is not set"
+        )
+    return {}
