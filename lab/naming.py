@@ -2,7 +2,7 @@
 
 One module owns the names so that the rules are checked in one place: each
 ``*_name`` function returns a name that satisfies its resource type's rules for
-every valid prefix and suffix (``tests/test_naming.py`` checks that exhaustively
+every valid prefix and suffix (``tests/lab/test_naming.py`` checks that exhaustively
 over the edges). Globally unique names (storage accounts, Synapse workspaces, Key
 Vaults) are made unique by the student's random suffix, as the lab's setup does.
 """

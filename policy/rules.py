@@ -50,7 +50,7 @@ EXPIRES_ON_TAG = "expires-on"
 # The resource types whose arguments accept ``tags`` (from the azure-native
 # schema), covering every taggable type the program declares. Types that take no
 # tags (BlobContainer, Blob, IpFirewallRule, Datastore, RoleAssignment) are not
-# listed. tests/test_policy.py checks this set against the SDK.
+# listed. tests/policy/test_rules.py checks this set against the SDK.
 TAGGABLE_TYPES: frozenset[str] = frozenset({
     f"{AZ}resources:ResourceGroup",
     f"{AZ}storage:StorageAccount",
