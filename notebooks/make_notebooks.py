@@ -26,6 +26,11 @@ METADATA = {
 AZURE = ["azure"]
 DATA_LAKE = ["azure", "data-lake"]
 
+# The one package notebooks 2 and 3 need beyond the Spark 3.5 runtime. Below 1.27:
+# onnxruntime 1.27 and later require protobuf >= 4.25.8, and the runtime has
+# 4.25.3, which %pip would upgrade under the runtime's other packages.
+ONNXRUNTIME_PIP = '%pip install "onnxruntime>=1.20,<1.27"\n'
+
 FEATURES_CODE = '''\
 # The lab's 10 features and its label, in this order, with the types AutoML trains on.
 INTEGER_COLUMNS = ["season", "mnth", "holiday", "weekday", "workingday", "weathersit"]
@@ -291,9 +296,7 @@ def train_automl() -> dict:
             Python, so it comes first; it needs internet access and does not run in
             pipeline runs).
         """),
-        code("install", """
-            %pip install "onnxruntime>=1.17,<2"
-        """),
+        code("install", ONNXRUNTIME_PIP),
         code("parameters", """
             # Filled in for each student when the notebook is uploaded.
             data_lake_account = "datalakexxxxxxx"
@@ -525,9 +528,7 @@ def predict() -> dict:
             install it for this session (`%pip` restarts Python, so it comes first; it
             needs internet access and does not run in pipeline runs).
         """),
-        code("install", """
-            %pip install "onnxruntime>=1.17,<2"
-        """),
+        code("install", ONNXRUNTIME_PIP),
         code("parameters", """
             # Filled in for each student when the notebook is uploaded.
             data_lake_account = "datalakexxxxxxx"

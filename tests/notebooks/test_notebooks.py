@@ -350,7 +350,7 @@ def test_prepare_data_on_the_lab_file(spark):
 # ---------------------------------------------------------------------------
 TRAINING_URI = "azureml://datastores/datalake/paths/ml/bike_data"
 # The one package the Spark 3.5 runtime lacks (tests/notebooks/test_runtime_packages.py).
-ONNXRUNTIME_PIP = '%pip install "onnxruntime>=1.17,<2"'
+ONNXRUNTIME_PIP = '%pip install "onnxruntime>=1.20,<1.27"'
 
 
 @pytest.fixture(scope="module")

@@ -147,8 +147,29 @@ def test_pip_installs_only_what_the_runtime_lacks(path, runtime):
 def test_the_notebooks_need_only_onnxruntime_beyond_the_runtime():
     """Notebook 1 installs nothing; 2 and 3 install onnxruntime, nothing else (no full mlflow)."""
     installs = {p.stem: [str(r) for r in pip_installs(p)] for p in NOTEBOOKS}
-    assert installs == {"01-prepare-data": [], "02-train-automl": ["onnxruntime<2,>=1.17"],
-                        "03-predict": ["onnxruntime<2,>=1.17"]}
+    assert installs == {"01-prepare-data": [], "02-train-automl": ["onnxruntime<1.27,>=1.20"],
+                        "03-predict": ["onnxruntime<1.27,>=1.20"]}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_pip_leaves_the_runtimes_packages_alone(path, runtime):
+    """What %pip installs (as tested here) needs no newer version of a package the runtime has.
+
+    Else %pip would upgrade it under the runtime's other packages (onnxruntime 1.27+
+    wants protobuf >= 4.25.8; the runtime has 4.25.3).
+    """
+    for requirement in pip_installs(path):
+        installed = metadata.distribution(requirement.name)
+        assert requirement.specifier.contains(installed.version), (
+            f"the tests run {requirement.name} {installed.version}, outside the notebook's {requirement}")
+        for line in installed.requires or ():
+            dependency = Requirement(line)
+            if dependency.marker is not None and not dependency.marker.evaluate({"extra": ""}):
+                continue
+            have = runtime.get(canonicalize_name(dependency.name))
+            if have is not None:
+                assert dependency.specifier.contains(have, prereleases=True), (
+                    f"{requirement.name} {installed.version} needs {dependency}; the runtime has {have}")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
