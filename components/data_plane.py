@@ -3,7 +3,8 @@
 - the ``AzureML`` linked service (after the Synapse identity's Contributor role on
   the Azure ML workspace exists: Synapse checks it when the service is used);
 - the lab's notebooks, attached to the student's Spark pool, their ``parameters``
-  cell filled with the student's names, and the lab's SQL script;
+  cell filled with the student's names, and the lab's two SQL scripts (weather
+  forecast, then the T-SQL PREDICT of part 2);
 - the dedicated SQL pool paused right after it is created (it bills by the hour);
 - Synapse Administrator for the student on their own workspace (Synapse RBAC).
 
@@ -21,12 +22,14 @@ import pulumi
 
 from lab.roles import SYNAPSE_ADMINISTRATOR
 from providers.synapse import (
+    PREDICT_RENTALS_SCRIPT_NAME,
     WEATHER_FORECAST_SCRIPT_NAME,
     AzureMLLinkedService,
     SqlPoolPause,
     SynapseRoleAssignmentArgs,
     SynapseRoleAssignments,
     WorkspaceArtifacts,
+    predict_rentals_sql_script,
     weather_forecast_sql_script,
 )
 
@@ -91,6 +94,9 @@ class DataPlane(pulumi.ComponentResource):
         sql_scripts = {}
         if args.sql_pool_name is not None:
             sql_scripts[WEATHER_FORECAST_SCRIPT_NAME] = weather_forecast_sql_script(
+                args.sql_pool_name, args.data_lake_account_name, args.data_lake_filesystem)
+            # Uploaded after the weather forecast (its entry says so): it scores dbo.weather_forecast.
+            sql_scripts[PREDICT_RENTALS_SCRIPT_NAME] = predict_rentals_sql_script(
                 args.sql_pool_name, args.data_lake_account_name, args.data_lake_filesystem)
         # The Spark pool name is an output of the pool: the notebooks wait for it.
         self.artifacts = WorkspaceArtifacts(

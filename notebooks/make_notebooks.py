@@ -26,6 +26,11 @@ METADATA = {
 AZURE = ["azure"]
 DATA_LAKE = ["azure", "data-lake"]
 
+# The one package notebooks 2 and 3 need beyond the Spark 3.5 runtime. Below 1.27:
+# onnxruntime 1.27 and later require protobuf >= 4.25.8, and the runtime has
+# 4.25.3, which %pip would upgrade under the runtime's other packages.
+ONNXRUNTIME_PIP = '%pip install "onnxruntime>=1.20,<1.27"\n'
+
 FEATURES_CODE = '''\
 # The lab's 10 features and its label, in this order, with the types AutoML trains on.
 INTEGER_COLUMNS = ["season", "mnth", "holiday", "weekday", "workingday", "weathersit"]
@@ -41,13 +46,17 @@ import time
 
 from azure.core.credentials import AccessToken
 
-# mssparkutils.credentials.getToken takes short names for the well-known audiences.
+# mssparkutils.credentials.getToken takes short names for the well-known audiences
+# (documented: Audience, Storage, DW, AzureManagement, DataLakeStore, AzureOSSDB,
+# Synapse, ADF); any other resource, such as Azure ML's, is passed as its URL.
 SYNAPSE_AUDIENCES = {
     "https://management.azure.com": "AzureManagement",
     "https://management.core.windows.net": "AzureManagement",
     "https://storage.azure.com": "Storage",
-    "https://vault.azure.net": "Vault",
     "https://database.windows.net": "DW",
+    "https://datalake.azure.net": "DataLakeStore",
+    "https://dev.azuresynapse.net": "Synapse",
+    "https://ossrdbms-aad.database.windows.net": "AzureOSSDB",
 }
 
 
@@ -99,6 +108,42 @@ def get_ml_client(subscription_id, resource_group, aml_workspace, credential=Non
     return MLClient(credential or get_credential(), subscription_id, resource_group, aml_workspace)
 '''
 
+
+ONNX_CODE = '''\
+from onnx import TensorProto, load_model_from_string
+
+# AutoML's ONNX regression model: one input per training column, this one output.
+ONNX_FILE = "model.onnx"
+ONNX_OUTPUT = "variable_out1"
+
+
+def onnx_graph_values(model_bytes):
+    """The graph inputs (initialisers left out) and outputs of an ONNX model."""
+    graph = load_model_from_string(model_bytes).graph
+    constants = {tensor.name for tensor in graph.initializer}
+    return [v for v in graph.input if v.name not in constants], list(graph.output)
+
+
+def onnx_model_io(model_bytes):
+    """[(name, element type)] of the model's inputs and of its outputs; types in lower case (int64, float)."""
+    def described(values):
+        return [(v.name, TensorProto.DataType.Name(v.type.tensor_type.elem_type).lower()) for v in values]
+
+    inputs, outputs = onnx_graph_values(model_bytes)
+    return described(inputs), described(outputs)
+'''
+
+FILES_CODE = '''\
+def write_text_file(spark, path, text):
+    """Write a small file through Spark's Hadoop file system (abfss:// here, file:// locally)."""
+    hadoop_path = spark._jvm.org.apache.hadoop.fs.Path(path)
+    fs = hadoop_path.getFileSystem(spark._jsc.hadoopConfiguration())
+    stream = fs.create(hadoop_path, True)
+    try:
+        stream.write(bytearray(text.encode("utf-8")))
+    finally:
+        stream.close()
+'''
 
 def _lines(text: str) -> list[str]:
     return textwrap.dedent(text).strip("\n").splitlines(keepends=True)
@@ -236,18 +281,22 @@ def train_automl() -> dict:
             2. submits an AutoML regression job: experiment `mslearn-bike-rentals`, target
                `rentals`, primary metric Spearman correlation, 15 minutes (0.25 h),
                2 concurrent trials, ONNX-compatible models only;
-            3. waits for it, then registers the best model as `rental-prediction-model`.
+            3. waits for it, then registers the best trial's ONNX model (`outputs/model.onnx`)
+               as `rental-prediction-model`: an MLflow model of flavor `onnx` whose signature
+               names the model's inputs, which is what the SQL pool's "Predict with a model"
+               wizard lists and maps to table columns.
 
             Run notebook 1 first. The job runs on the Azure ML compute cluster, whose
             managed identity reads the lake through the identity-based datastore.
         """),
         markdown("install-md", """
-            The Synapse Spark runtime does not ship the Azure ML SDK v2: install it for
-            this session (the Spark pool allows session-level packages).
+            The Spark 3.5 runtime already has the Azure ML SDK v2 (`azure-ai-ml`),
+            `mlflow-skinny` and `onnx`. It lacks `onnxruntime`, which MLflow's ONNX
+            flavor needs to save the model: install it for this session (`%pip` restarts
+            Python, so it comes first; it needs internet access and does not run in
+            pipeline runs).
         """),
-        code("install", """
-            %pip install "azure-ai-ml>=1.20,<2"
-        """),
+        code("install", ONNXRUNTIME_PIP),
         code("parameters", """
             # Filled in for each student when the notebook is uploaded.
             data_lake_account = "datalakexxxxxxx"
@@ -266,7 +315,10 @@ def train_automl() -> dict:
             model_name = "rental-prediction-model"
         """, tags=["parameters"]),
         markdown("functions-md", "Helpers: credential, MLTable, AutoML job, waiting and registration."),
-        code("functions", CREDENTIAL_CODE, '''
+        code("functions", CREDENTIAL_CODE, ONNX_CODE, FILES_CODE, '''
+
+            import os
+            import shutil
 
             from azure.ai.ml import Input, automl
             from azure.ai.ml.constants import AssetTypes
@@ -288,17 +340,6 @@ def train_automl() -> dict:
               - read_parquet:
                   include_path_column: false
             """
-
-
-            def write_text_file(spark, path, text):
-                """Write a small file through Spark's Hadoop file system (abfss:// here, file:// locally)."""
-                hadoop_path = spark._jvm.org.apache.hadoop.fs.Path(path)
-                fs = hadoop_path.getFileSystem(spark._jsc.hadoopConfiguration())
-                stream = fs.create(hadoop_path, True)
-                try:
-                    stream.write(bytearray(text.encode("utf-8")))
-                finally:
-                    stream.close()
 
 
             def write_mltable(df, folder_uri):
@@ -323,7 +364,8 @@ def train_automl() -> dict:
                     tags={"lab": "mslearn-synapse-12", "notebook": "02-train-automl"},
                 )
                 job.set_limits(timeout_minutes=TIMEOUT_MINUTES, max_concurrent_trials=MAX_CONCURRENT_TRIALS)
-                # ONNX-compatible models only, as in the lab, so the model can be scored with T-SQL PREDICT.
+                # ONNX-compatible models only, as in the lab: each trial also writes outputs/model.onnx,
+                # which the dedicated SQL pool (T-SQL PREDICT) and onnxruntime can score.
                 job.set_training(enable_onnx_compatible_models=True)
                 return job
 
@@ -356,15 +398,67 @@ def train_automl() -> dict:
                 raise RuntimeError(f"AutoML job {job_name} names no best child run (did it complete?)")
 
 
-            def register_best_model(ml_client, job_name, model_name):
-                """Register the MLflow model of the job's best trial as model_name."""
+            def download_best_onnx_model(ml_client, run_id, download_root):
+                """Download the trial's artifacts; the path of its outputs/model.onnx."""
+                target = os.path.join(download_root, run_id)
+                shutil.rmtree(target, ignore_errors=True)
+                ml_client.jobs.download(run_id, download_path=target)
+                for folder, _dirs, files in sorted(os.walk(target)):
+                    if os.path.basename(folder) == "outputs" and ONNX_FILE in files:
+                        return os.path.join(folder, ONNX_FILE)
+                raise FileNotFoundError(f"trial {run_id} has no outputs/{ONNX_FILE}: was ONNX compatibility on?")
+
+
+            def onnx_signature(model_bytes):
+                """The MLflow signature of an ONNX model: one named tensor per input and output."""
+                from mlflow.models import ModelSignature
+                from mlflow.types.schema import Schema, TensorSpec
+                from onnx import helper
+
+                def tensors(values):
+                    specs = []
+                    for value in values:
+                        tensor = value.type.tensor_type
+                        shape = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in tensor.shape.dim)
+                        specs.append(TensorSpec(helper.tensor_dtype_to_np_dtype(tensor.elem_type), shape, value.name))
+                    return Schema(specs)
+
+                inputs, outputs = onnx_graph_values(model_bytes)
+                return ModelSignature(inputs=tensors(inputs), outputs=tensors(outputs))
+
+
+            def save_onnx_mlflow_model(model_bytes, target):
+                """An MLflow model folder of flavor onnx around the model, with its signature."""
+                import mlflow.onnx
+
+                shutil.rmtree(target, ignore_errors=True)
+                mlflow.onnx.save_model(
+                    load_model_from_string(model_bytes),
+                    target,
+                    signature=onnx_signature(model_bytes),
+                    pip_requirements=["onnxruntime"],
+                    onnx_execution_providers=["CPUExecutionProvider"],
+                    # One self-contained model.onnx: T-SQL PREDICT takes the model as one varbinary.
+                    save_as_external_data=False,
+                )
+                return target
+
+
+            def register_best_model(ml_client, job_name, model_name, download_root):
+                """Register the best trial's ONNX model as model_name (an MLflow model of flavor onnx)."""
                 run_id = best_child_run_id(ml_client, job_name)
+                with open(download_best_onnx_model(ml_client, run_id, download_root), "rb") as onnx_file:
+                    model_bytes = onnx_file.read()
+                inputs, outputs = onnx_model_io(model_bytes)
+                if ONNX_OUTPUT not in [name for name, _ in outputs]:
+                    raise ValueError(f"the ONNX model of {run_id} has no output {ONNX_OUTPUT!r}: {outputs}")
+                print(f"ONNX model of trial {run_id}: inputs {inputs}, outputs {outputs}")
                 model = Model(
                     name=model_name,
-                    path=f"azureml://jobs/{run_id}/outputs/artifacts/paths/outputs/mlflow-model/",
+                    path=save_onnx_mlflow_model(model_bytes, os.path.join(download_root, "onnx-mlflow-model")),
                     type=AssetTypes.MLFLOW_MODEL,
-                    description=f"Best model of AutoML job {job_name} (lab mslearn-bike-rentals)",
-                    tags={"automl_job": job_name, "best_child_run": run_id},
+                    description=f"ONNX model of the best trial of AutoML job {job_name} (lab mslearn-bike-rentals)",
+                    tags={"automl_job": job_name, "best_child_run": run_id, "format": "onnx"},
                 )
                 return ml_client.models.create_or_update(model)
         '''),
@@ -392,8 +486,14 @@ def train_automl() -> dict:
         code("wait", """
             wait_for_job(ml_client, returned_job.name)
         """, tags=AZURE),
+        markdown("register-md", """
+            Register the best trial's ONNX model. Notebook 3 scores it in Spark and
+            prepares it for the SQL pool; the pool's "Predict with a model" wizard lists it too.
+        """),
         code("register", """
-            registered = register_best_model(ml_client, returned_job.name, model_name)
+            import tempfile
+
+            registered = register_best_model(ml_client, returned_job.name, model_name, tempfile.mkdtemp(prefix="automl-"))
             print(f"Registered {registered.name} version {registered.version}")
         """, tags=AZURE),
     ])
@@ -409,14 +509,26 @@ def predict() -> dict:
 
             Lab *Use Azure Machine Learning with Azure Synapse Analytics*, part 2. Loads
             `data/weather-forecast.csv` (the forecast for the next 10 days), downloads the
-            model `rental-prediction-model` that notebook 2 registered in Azure ML, predicts
-            the rentals for each day and saves features and predictions as the table
-            `rental_predictions`. With a dedicated SQL pool it also loads the forecast into
-            `dbo.weather_forecast`, for the lab's T-SQL "Predict with a model" step.
+            ONNX model `rental-prediction-model` that notebook 2 registered in Azure ML,
+            predicts the rentals for each day in Spark with onnxruntime and saves features
+            and predictions as the table `rental_predictions`.
+
+            With a dedicated SQL pool it also prepares the lab's T-SQL part: it loads the
+            forecast into `dbo.weather_forecast`, checks that every model input has a
+            column of that name and type there, and writes the model as a hexadecimal
+            string to `models/rental-prediction-model.csv` in the data lake, which the SQL
+            script **Predict rentals** loads into `dbo.rental_prediction_model` and scores
+            with `PREDICT`. Resume the SQL pool before running this notebook.
+
+            The AutoML model itself (a pickle of `azureml-automl-runtime` objects) cannot be
+            loaded on this runtime; its ONNX export can, here and in the SQL pool.
         """),
-        code("install", """
-            %pip install "azure-ai-ml>=1.20,<2" "mlflow>=2.9,<4"
+        markdown("install-md", """
+            The Spark 3.5 runtime has `onnx` but not `onnxruntime`, which scores the model:
+            install it for this session (`%pip` restarts Python, so it comes first; it
+            needs internet access and does not run in pipeline runs).
         """),
+        code("install", ONNXRUNTIME_PIP),
         code("parameters", """
             # Filled in for each student when the notebook is uploaded.
             data_lake_account = "datalakexxxxxxx"
@@ -431,91 +543,110 @@ def predict() -> dict:
             synapse_workspace = "synapsexxxxxxx"
             # Empty: there is no dedicated SQL pool.
             sql_pool = ""
+            # Empty: models/rental-prediction-model.csv in the data lake container, where
+            # the SQL script "Predict rentals" loads the model from.
+            sql_model_path = ""
         """, tags=["parameters"]),
-        code("functions", FEATURES_CODE, CREDENTIAL_CODE, '''
+        code("functions", FEATURES_CODE, CREDENTIAL_CODE, ONNX_CODE, FILES_CODE, '''
 
+            import csv
+            import io
             import os
             import shutil
-            import subprocess
-            import sys
-            import tempfile
-            from importlib import metadata
 
-            import numpy as np
-            import pandas as pd
             from pyspark.sql import functions as F
             from pyspark.sql.types import DoubleType, StructField, StructType
 
             PREDICTION_COLUMN = "predicted_rentals"
+            # The numpy type onnxruntime wants for each ONNX input type.
+            NUMPY_TYPES = {"int64": "int64", "int32": "int32", "float": "float32", "double": "float64", "string": "object"}
+            # T-SQL PREDICT matches model inputs to columns by name; the column types it
+            # takes (int, bigint, real, float, char, varchar, nvarchar) against the ONNX types.
+            PREDICT_COLUMN_TYPES = {
+                "int32": {"int"},
+                "int64": {"bigint"},
+                "float": {"real"},
+                "double": {"float"},
+                "string": {"char", "varchar", "nvarchar"},
+            }
+            # What the dedicated SQL pool connector makes of each Spark type.
+            SQL_POOL_TYPES = {"int": "int", "bigint": "bigint", "float": "real", "double": "float", "string": "nvarchar"}
 
 
             def download_registered_model(ml_client, model_name, download_root, version=None):
-                """Download a registered MLflow model (latest version by default); its MLmodel folder."""
+                """Download a registered model (latest version by default); (path of its .onnx file, version)."""
                 if version is None:
                     version = ml_client.models.get(name=model_name, label="latest").version
                 target = os.path.join(download_root, f"{model_name}-{version}")
                 shutil.rmtree(target, ignore_errors=True)
                 ml_client.models.download(name=model_name, version=version, download_path=target)
                 for folder, _dirs, files in sorted(os.walk(target)):
-                    if "MLmodel" in files:
-                        return folder
-                raise FileNotFoundError(f"{model_name}:{version} has no MLmodel file: is it an MLflow model?")
+                    if ONNX_FILE in files:
+                        return os.path.join(folder, ONNX_FILE), version
+                raise FileNotFoundError(f"{model_name}:{version} has no {ONNX_FILE}: register it with notebook 2")
 
 
-            def missing_requirements(model_dir):
-                """The model's pip requirements whose package is not installed in this session."""
-                import mlflow.pyfunc
-                from packaging.requirements import Requirement
+            def check_model_inputs(model_inputs, columns, table):
+                """Raise unless every model input has a column of that name (and a type PREDICT maps to it).
 
-                missing = []
-                with open(mlflow.pyfunc.get_model_dependencies(model_dir, format="pip")) as lines:
-                    for line in lines:
-                        line = line.split("#", 1)[0].strip()
-                        if not line or line.startswith("-"):
-                            continue
-                        requirement = Requirement(line)
-                        if requirement.name.lower() in ("mlflow", "mlflow-skinny"):
-                            continue  # already imported by this session
-                        if requirement.marker is not None and not requirement.marker.evaluate():
-                            continue
-                        try:
-                            metadata.version(requirement.name)
-                        except metadata.PackageNotFoundError:
-                            missing.append(line)
-                return missing
+                columns: name -> SQL type, or None where only the name matters.
+                """
+                by_name = {name.lower(): (name, kind) for name, kind in columns.items()}
+                for name, onnx_type in model_inputs:
+                    if name.lower() not in by_name:
+                        raise ValueError(
+                            f"model input '{name}' ({onnx_type}) has no column in {table} "
+                            f"(columns: {', '.join(columns)})"
+                        )
+                    column, sql_type = by_name[name.lower()]
+                    allowed = PREDICT_COLUMN_TYPES.get(onnx_type, set())
+                    if sql_type is not None and sql_type not in allowed:
+                        raise ValueError(
+                            f"column '{column}' of {table} is {sql_type}, model input '{name}' is {onnx_type}: "
+                            f"PREDICT needs {' or '.join(sorted(allowed)) or 'a supported type'}"
+                        )
 
 
-            def install_requirements(requirements):
-                """pip install on the driver, where the model is scored."""
-                if requirements:
-                    subprocess.check_call([sys.executable, "-m", "pip", "install", *requirements])
+            def score_forecast(forecast_df, model_bytes):
+                """forecast_df's features with the ONNX model's prediction in PREDICTION_COLUMN.
 
-
-            def load_model(model_dir):
-                import mlflow.pyfunc
-
-                return mlflow.pyfunc.load_model(model_dir)
-
-
-            def score_forecast(forecast_df, model):
-                """forecast_df's features with the model's prediction in PREDICTION_COLUMN.
-
-                The forecast is 10 rows: it is scored on the driver, as one pandas frame.
+                Scored by onnxruntime in the executors, a batch of rows at a time.
                 """
                 features = forecast_df.select(
                     *[F.col(c).cast("int").alias(c) for c in INTEGER_COLUMNS],
                     *[F.col(c).cast("double").alias(c) for c in DOUBLE_COLUMNS],
                 )
-                rows = features.collect()
-                frame = pd.DataFrame([row.asDict() for row in rows], columns=FEATURE_COLUMNS)
-                frame = frame.astype({**{c: "int32" for c in INTEGER_COLUMNS}, **{c: "float64" for c in DOUBLE_COLUMNS}})
-                predicted = np.asarray(model.predict(frame), dtype="float64").ravel()
-                if len(predicted) != len(rows):
-                    raise ValueError(f"the model returned {len(predicted)} predictions for {len(rows)} rows")
+                inputs, outputs = onnx_model_io(model_bytes)
+                check_model_inputs(inputs, {c: None for c in features.columns}, "the forecast")
+                if ONNX_OUTPUT not in [name for name, _ in outputs]:
+                    raise ValueError(f"the model has no output {ONNX_OUTPUT!r}: {outputs}")
+
+                def predict_batches(frames):
+                    import onnxruntime
+
+                    session = onnxruntime.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
+                    for frame in frames:
+                        feed = {}
+                        for name, onnx_type in inputs:
+                            values = frame[name].to_numpy().astype(NUMPY_TYPES[onnx_type])
+                            feed[name] = values.reshape(-1, 1)
+                        predicted = session.run([ONNX_OUTPUT], feed)[0].reshape(-1)
+                        yield frame.assign(**{PREDICTION_COLUMN: predicted.astype("float64")})
+
                 schema = StructType(features.schema.fields + [StructField(PREDICTION_COLUMN, DoubleType(), False)])
-                return features.sparkSession.createDataFrame(
-                    [(*row, float(value)) for row, value in zip(rows, predicted)], schema
-                )
+                return features.mapInPandas(predict_batches, schema)
+
+
+            def sql_pool_columns(df):
+                """The SQL types of df's columns once written to the dedicated SQL pool."""
+                return {name: SQL_POOL_TYPES.get(kind, kind) for name, kind in df.dtypes}
+
+
+            def model_hex_csv(model_bytes, model_id, description):
+                """One CSV row: id, description, the model as a hexadecimal string (COPY INTO reads it as varbinary)."""
+                out = io.StringIO()
+                csv.writer(out, lineterminator="\\n").writerow([int(model_id), description, model_bytes.hex()])
+                return out.getvalue()
         '''),
         code("load-csv", """
             %%pyspark
@@ -528,38 +659,50 @@ def predict() -> dict:
             display(forecast_df)
         """),
         markdown("model-md", """
-            Download the latest version of the registered model from Azure ML and load it
-            with MLflow. An AutoML model needs its own packages (such as
-            `azureml-automl-runtime`): the ones this session lacks are installed first.
+            Download the latest version of the registered model from Azure ML: its
+            `model.onnx`, with one input per feature and the output `variable_out1`.
         """),
         code("load-model", """
+            import tempfile
+
             ml_client = get_ml_client(subscription_id, resource_group, aml_workspace)
-            model_dir = download_registered_model(ml_client, model_name, tempfile.mkdtemp(prefix="model-"))
-            print(f"Downloaded {model_name} to {model_dir}")
-            install_requirements(missing_requirements(model_dir))
-            model = load_model(model_dir)
+            model_path, model_version = download_registered_model(ml_client, model_name, tempfile.mkdtemp(prefix="model-"))
+            with open(model_path, "rb") as model_file:
+                model_bytes = model_file.read()
+            print(f"Downloaded {model_name} version {model_version}: {len(model_bytes)} bytes")
         """, tags=AZURE),
         code("score", """
-            predictions = score_forecast(forecast_df, model)
+            model_inputs, model_outputs = onnx_model_io(model_bytes)
+            print("Model inputs:", model_inputs)
+            print("Model outputs:", model_outputs)
+            predictions = score_forecast(forecast_df, model_bytes)
             display(predictions)
             # Overwrite: running the notebook again replaces the table.
             predictions.write.mode("overwrite").format("parquet").saveAsTable(predictions_table)
         """),
         markdown("sql-md", """
-            The lab's part 2 scores `dbo.weather_forecast` in the dedicated SQL pool with
-            T-SQL `PREDICT` ("Predict with a model" in Synapse Studio). Resume the pool first;
-            this cell (re)loads the table with the setup's column types.
+            ## The SQL pool (lab part 2)
+
+            Resume the pool first (Manage > SQL pools). This cell (re)loads
+            `dbo.weather_forecast` with the setup's column types, checks the model's inputs
+            against its columns, and writes the model for the SQL script **Predict rentals**
+            (Develop > SQL scripts), which loads it into `dbo.rental_prediction_model`,
+            creates the stored procedure `dbo.predict_rentals` and runs it. Pause the pool
+            when you are done.
         """),
         code("sql-pool", """
             if sql_pool:
-                # The dedicated SQL pool connector ships with the Synapse Spark runtime.
-                import com.microsoft.spark.sqlanalytics  # noqa: F401  adds DataFrameWriter.synapsesql
-                from com.microsoft.spark.sqlanalytics.Constants import Constants
-
                 weather_forecast = forecast_df.select(
                     *[F.col(c).cast("bigint").alias(c) for c in INTEGER_COLUMNS],
                     *[F.col(c).cast("float").alias(c) for c in DOUBLE_COLUMNS],
                 )
+                # Before anything is loaded: PREDICT fails on a model input without its column.
+                check_model_inputs(model_inputs, sql_pool_columns(weather_forecast), "dbo.weather_forecast")
+
+                # The dedicated SQL pool connector ships with the Synapse Spark runtime.
+                import com.microsoft.spark.sqlanalytics  # noqa: F401  adds DataFrameWriter.synapsesql
+                from com.microsoft.spark.sqlanalytics.Constants import Constants
+
                 (
                     weather_forecast.write
                     .option(Constants.SERVER, f"{synapse_workspace}.sql.azuresynapse.net")
@@ -567,8 +710,17 @@ def predict() -> dict:
                     .synapsesql(f"{sql_pool}.dbo.weather_forecast")
                 )
                 print(f"Loaded {weather_forecast.count()} rows into {sql_pool}.dbo.weather_forecast")
+
+                if not sql_model_path:
+                    sql_model_path = (
+                        f"abfss://{data_lake_container}@{data_lake_account}.dfs.core.windows.net"
+                        "/models/rental-prediction-model.csv"
+                    )
+                write_text_file(spark, sql_model_path, model_hex_csv(
+                    model_bytes, model_version, f"{model_name} version {model_version}"))
+                print(f"Wrote the model to {sql_model_path}: run the SQL script 'Predict rentals' on {sql_pool}")
             else:
-                print("No dedicated SQL pool: dbo.weather_forecast not loaded.")
+                print("No dedicated SQL pool: the predictions above come from Spark only.")
         """),
     ])
 

@@ -11,13 +11,16 @@ their providers build clients inside each call, retry through one bounded loop
 - :class:`SynapseRoleAssignments`: Synapse RBAC role assignments.
 """
 from .artifacts import (
+    PREDICT_RENTALS_SCRIPT_NAME,
     SMALL_NODE_SESSION,
+    SQL_MODEL_LAKE_PATH,
     WEATHER_FORECAST_SCRIPT_NAME,
     ArtifactDefinitionError,
     SqlScriptSpec,
     WorkspaceArtifacts,
     WorkspaceArtifactsProvider,
     build_notebook_properties,
+    predict_rentals_sql_script,
     sql_script_properties,
     weather_forecast_sql_script,
 )
@@ -35,7 +38,9 @@ __all__ = [
     "AzureMLLinkedService",
     "AzureMLLinkedServiceProvider",
     "DEFAULT_LINKED_SERVICE_NAME",
+    "PREDICT_RENTALS_SCRIPT_NAME",
     "SMALL_NODE_SESSION",
+    "SQL_MODEL_LAKE_PATH",
     "SqlPoolPause",
     "SqlPoolPauseProvider",
     "SqlScriptSpec",
@@ -46,6 +51,7 @@ __all__ = [
     "WorkspaceArtifacts",
     "WorkspaceArtifactsProvider",
     "build_notebook_properties",
+    "predict_rentals_sql_script",
     "role_assignment_id",
     "sql_script_properties",
     "weather_forecast_sql_script",

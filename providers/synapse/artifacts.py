@@ -50,6 +50,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SQL_TEMPLATE_DIR = PROJECT_ROOT / "notebooks" / "sql"
 WEATHER_FORECAST_TEMPLATE = "weather_forecast.sql"
 WEATHER_FORECAST_SCRIPT_NAME = "Load weather forecast"
+PREDICT_RENTALS_TEMPLATE = "predict_rentals.sql"
+PREDICT_RENTALS_SCRIPT_NAME = "Predict rentals"
+# Where notebook 03-predict writes the model (hex, one CSV row) for the Predict rentals script.
+SQL_MODEL_LAKE_PATH = "models/rental-prediction-model.csv"
 
 # A Small node (4 vCores / 32 GB): the driver and two executors take one node
 # each, which fits the lab pool's 3..4 nodes; 28g leaves room for the overhead.
@@ -275,6 +279,8 @@ class SqlScriptSpec:
     values: Mapping[str, pulumi.Input[str]]
     template: str = WEATHER_FORECAST_TEMPLATE
     description: Optional[str] = None
+    # The script this one needs first (it uses what that one creates): uploaded after it.
+    after: Optional[str] = None
 
 
 def weather_forecast_sql_script(
@@ -291,7 +297,53 @@ def weather_forecast_sql_script(
     )
 
 
+def predict_rentals_sql_script(
+    sql_pool_name: pulumi.Input[str],
+    data_lake_account_name: pulumi.Input[str],
+    data_lake_filesystem: pulumi.Input[str] = "files",
+) -> SqlScriptSpec:
+    """The lab's part 2 in the pool: model table, model load, ``dbo.predict_rentals`` (T-SQL PREDICT).
+
+    Scores ``dbo.weather_forecast``, so it is declared after the weather forecast script.
+    """
+    return SqlScriptSpec(
+        sql_pool_name=sql_pool_name,
+        values={
+            "sql_pool_name": sql_pool_name,
+            "data_lake_account_name": data_lake_account_name,
+            "data_lake_filesystem": data_lake_filesystem,
+            "model_path": SQL_MODEL_LAKE_PATH,
+        },
+        template=PREDICT_RENTALS_TEMPLATE,
+        description="Load the ONNX model into dbo.rental_prediction_model and predict rentals with PREDICT (lab part 2)",
+        after=WEATHER_FORECAST_SCRIPT_NAME,
+    )
+
+
 # ----------------------------------------------------------------------------- entries (program and provider)
+
+def upload_order(scripts: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Script names by name, each moved after the script its entry names in ``after``.
+
+    The engine carries inputs as protobuf maps, whose keys arrive sorted: the order
+    a program declares scripts in does not survive the wire, so it is made explicit.
+    """
+    order: list[str] = []
+
+    def place(name: str, waiting: tuple[str, ...]) -> None:
+        if name in order:
+            return
+        if name in waiting:
+            raise ArtifactDefinitionError(f"SQL scripts wait for each other: {' -> '.join(waiting + (name,))}")
+        after = scripts[name].get("after")
+        if after in scripts:
+            place(after, waiting + (name,))
+        order.append(name)
+
+    for name in sorted(scripts):
+        place(name, ())
+    return order
+
 
 def load_notebook(entry: Mapping[str, Any]) -> dict[str, Any]:
     """The .ipynb document an entry refers to (inline JSON, or a file under the project)."""
@@ -360,7 +412,9 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
                 bodies[("notebook", name)] = notebook_body(entry, inputs)
             except (OSError, ValueError) as exc:
                 raise ArtifactDefinitionError(f"notebook '{name}' ({entry.get('path', 'inline JSON')}): {exc}") from exc
-        for name, entry in (inputs.get("sql_scripts") or {}).items():
+        scripts = inputs.get("sql_scripts") or {}
+        for name in upload_order(scripts):
+            entry = scripts[name]
             try:
                 bodies[("sql script", name)] = sql_script_body(entry, inputs)
             except (OSError, ValueError) as exc:
@@ -518,6 +572,8 @@ class WorkspaceArtifacts(LabDynamicResource, module="synapse-ml-lab", name="Work
                 item = {"template": spec.template, "values": dict(values), "sql_pool_name": pool}
                 if spec.description:
                     item["description"] = spec.description
+                if spec.after:
+                    item["after"] = spec.after
                 item["sha256"] = content_sha256(sql_script_body(item, {"folder": folder}))
                 return item
 

@@ -5,7 +5,7 @@ import pytest
 
 from components.data_plane import lab_notebooks
 from classroom.simulate import run_program
-from providers.synapse import WEATHER_FORECAST_SCRIPT_NAME
+from providers.synapse import PREDICT_RENTALS_SCRIPT_NAME, SQL_MODEL_LAKE_PATH, WEATHER_FORECAST_SCRIPT_NAME
 
 DYN = "pulumi-python:dynamic/synapse-ml-lab:"
 T = "azure-native:"
@@ -79,6 +79,15 @@ def test_sql_script_and_pause_follow_the_sql_pool(sim):
     assert script["sql_pool_name"] == pool.inputs["sqlPoolName"]
     assert script["values"] == {"data_lake_account_name": one(res, f"{T}storage:StorageAccount", "lake").inputs[
         "accountName"], "data_lake_filesystem": "files"}
+    # Part 2 in the pool, after the weather forecast (it scores that table).
+    assert sorted(art.inputs["sql_scripts"]) == [WEATHER_FORECAST_SCRIPT_NAME, PREDICT_RENTALS_SCRIPT_NAME]
+    predict = art.inputs["sql_scripts"][PREDICT_RENTALS_SCRIPT_NAME]
+    assert predict["after"] == WEATHER_FORECAST_SCRIPT_NAME and "after" not in script
+    assert predict["template"] == "predict_rentals.sql"
+    assert predict["sql_pool_name"] == pool.inputs["sqlPoolName"]
+    assert predict["values"] == {**script["values"], "sql_pool_name": pool.inputs["sqlPoolName"],
+                                 "model_path": SQL_MODEL_LAKE_PATH}
+    assert len(predict["sha256"]) == 64
     pause = one(res, f"{DYN}SqlPoolPause")
     assert pause.inputs["sql_pool_id"] == pool.outputs["id"]
     assert pool.urn in pause.dependencies

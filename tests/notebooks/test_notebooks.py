@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import base64
 import csv
-import datetime as dt
-import importlib.util
 import json
-import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +28,7 @@ from lab.notebook_params import (
 from notebooks import make_notebooks
 from tests.fakes.notebook_runner import (
     NOTEBOOKS_DIR,
-    ROOT,
+    NotebookCellError,
     cell_tags,
     java_home,
     load_notebook,
@@ -40,22 +36,25 @@ from tests.fakes.notebook_runner import (
     run_notebook,
     translate_cell,
 )
+from tests.notebooks import onnx_stand_in
+from tests.notebooks.lab_data import (
+    BIKE_COLUMNS,
+    DOUBLE_COLUMNS,
+    FEATURES,
+    INTEGER_COLUMNS,
+    LAB_FORECAST_CSV,
+    LAB_TRAINING_CSV,
+    SHARED_DATA,
+    read_lab_rows,
+    write_forecast_csv,
+    write_training_csv,
+)
+from tests.notebooks.predict_double import SqlTable, create_table_columns, predict
 
 PREPARE = NOTEBOOKS_DIR / "01-prepare-data.ipynb"
 TRAIN = NOTEBOOKS_DIR / "02-train-automl.ipynb"
 PREDICT = NOTEBOOKS_DIR / "03-predict.ipynb"
 NOTEBOOKS = [PREPARE, TRAIN, PREDICT]
-
-SHARED_DATA = ROOT.parent / "shared" / "data"
-LAB_TRAINING_CSV = SHARED_DATA / "bike-rentals-training.csv"
-LAB_FORECAST_CSV = SHARED_DATA / "weather-forecast.csv"
-
-INTEGER_COLUMNS = ["season", "mnth", "holiday", "weekday", "workingday", "weathersit"]
-DOUBLE_COLUMNS = ["temp", "atemp", "hum", "windspeed"]
-FEATURES = INTEGER_COLUMNS + DOUBLE_COLUMNS
-BIKE_COLUMNS = FEATURES + ["rentals"]
-CSV_COLUMNS = ["instant", "dteday", "season", "yr", "mnth", "holiday", "weekday",
-               "workingday", "weathersit", "temp", "atemp", "hum", "windspeed", "rentals"]
 
 # The parameters-cell contract: a type means "any value of that type" (filled
 # per student), a value is the exact default every notebook must use.
@@ -77,6 +76,7 @@ CONTRACT = {
     "synapse_workspace": str,
     "spark_pool": str,
     "sql_pool": "",
+    "sql_model_path": "",
 }
 DECLARED = {
     PREPARE.name: {"data_lake_account", "data_lake_container", "training_data_path", "table_name"},
@@ -85,7 +85,7 @@ DECLARED = {
                  "mltable_folder", "experiment_name", "model_name"},
     PREDICT.name: {"data_lake_account", "data_lake_container", "forecast_data_path",
                    "predictions_table", "subscription_id", "resource_group", "aml_workspace",
-                   "model_name", "synapse_workspace", "sql_pool"},
+                   "model_name", "synapse_workspace", "sql_pool", "sql_model_path"},
 }
 # What the upload component would fill in for one student.
 STUDENT = {
@@ -103,54 +103,6 @@ def student_parameters(notebook: Path, **overrides) -> dict:
     declared = read_parameters(load_notebook(notebook))
     values = {k: v for k, v in {**STUDENT, **overrides}.items() if k in declared}
     return values
-
-
-# ---------------------------------------------------------------------------
-# Test data, generated with the lab's layout
-# ---------------------------------------------------------------------------
-def write_training_csv(path: Path, rows: int, seed: int) -> list[tuple]:
-    """A CSV shaped like bike-rentals-training.csv; returns the expected bike_data rows."""
-    rng = random.Random(seed)
-    expected = []
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(CSV_COLUMNS)
-        for i in range(rows):
-            day = dt.date(2011, 1, 1) + dt.timedelta(days=9 * i)
-            season = (day.month % 12) // 3 + 1
-            weekday = (day.weekday() + 1) % 7
-            holiday = 1 if rng.random() < 0.05 else 0
-            workingday = int(weekday not in (0, 6) and not holiday)
-            weathersit = rng.choice([1, 1, 2, 3])
-            temp, atemp = round(rng.uniform(0.05, 0.86), 6), round(rng.uniform(0.07, 0.84), 6)
-            hum, windspeed = round(rng.uniform(0.0, 0.97), 6), round(rng.uniform(0.02, 0.5), 6)
-            rentals = rng.randint(2, 3410)
-            writer.writerow([i + 1, f"{day.month}/{day.day}/{day.year}", season, day.year - 2011,
-                             day.month, holiday, weekday, workingday, weathersit,
-                             temp, atemp, hum, windspeed, rentals])
-            expected.append((season, day.month, holiday, weekday, workingday, weathersit,
-                             temp, atemp, hum, windspeed, rentals))
-    return expected
-
-
-def write_forecast_csv(path: Path, training_rows: list[tuple]) -> list[tuple]:
-    """Like weather-forecast.csv: the features of the last 10 training days."""
-    features = [row[:10] for row in training_rows[-10:]]
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(FEATURES)
-        writer.writerows(features)
-    return features
-
-
-def read_lab_rows(path: Path) -> list[tuple]:
-    with path.open(newline="") as f:
-        return [
-            tuple(int(r[c]) for c in INTEGER_COLUMNS)
-            + tuple(float(r[c]) for c in DOUBLE_COLUMNS)
-            + ((int(r["rentals"]),) if "rentals" in r else ())
-            for r in csv.DictReader(f)
-        ]
 
 
 def table_rows(spark, table: str) -> list[tuple]:
@@ -191,11 +143,13 @@ def spark(tmp_path_factory):
 # A fake Azure ML client: records calls, answers like the SDK would
 # ---------------------------------------------------------------------------
 class FakeJobs:
-    def __init__(self, statuses, best_child_run_id):
+    def __init__(self, statuses, best_child_run_id, onnx_bytes=None):
         self.statuses = list(statuses)
         self.best_child_run_id = best_child_run_id
+        self.onnx_bytes = onnx_bytes
         self.submitted = []
         self.gets = []
+        self.downloads = []
 
     def create_or_update(self, job):
         self.submitted.append(job)
@@ -207,6 +161,14 @@ class FakeJobs:
         status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
         tags = {"automl_best_child_run_id": self.best_child_run_id} if self.best_child_run_id else {}
         return SimpleNamespace(name=name, status=status, tags=tags, properties={})
+
+    def download(self, name, *, download_path=".", output_name=None, all=False):
+        """A trial's default artifacts, as the SDK lays them out: <download_path>/artifacts/outputs/..."""
+        self.downloads.append(name)
+        outputs = Path(download_path) / "artifacts" / "outputs"
+        (outputs / "mlflow-model").mkdir(parents=True)
+        (outputs / "mlflow-model" / "MLmodel").write_text("flavors: {}\n")  # AutoML's own, not wanted
+        (outputs / "model.onnx").write_bytes(self.onnx_bytes)
 
 
 class FakeModels:
@@ -228,13 +190,13 @@ class FakeModels:
     def download(self, name, version, download_path="."):
         self.downloads.append((name, version))
         # The layout MLClient.models.download leaves: <download_path>/<name>/<folder>/...
-        shutil.copytree(self.source_dir, Path(download_path) / name / "mlflow-model")
+        shutil.copytree(self.source_dir, Path(download_path) / name / Path(self.source_dir).name)
 
 
 class FakeMLClient:
     def __init__(self, statuses=("Completed",), best_child_run_id="quiet_bike_42_7",
-                 model_source=None):
-        self.jobs = FakeJobs(statuses, best_child_run_id)
+                 model_source=None, onnx_bytes=None):
+        self.jobs = FakeJobs(statuses, best_child_run_id, onnx_bytes)
         self.models = FakeModels(model_source)
         self.constructed_with = None
 
@@ -387,6 +349,32 @@ def test_prepare_data_on_the_lab_file(spark):
 # 02-train-automl
 # ---------------------------------------------------------------------------
 TRAINING_URI = "azureml://datastores/datalake/paths/ml/bike_data"
+# The one package the Spark 3.5 runtime lacks (tests/notebooks/test_runtime_packages.py).
+ONNXRUNTIME_PIP = '%pip install "onnxruntime>=1.20,<1.27"'
+
+
+@pytest.fixture(scope="module")
+def onnx_model(training_csv):
+    """(bytes, scikit-learn pipeline) of a stand-in with the shape of AutoML's outputs/model.onnx."""
+    pipeline = onnx_stand_in.fit_pipeline(training_csv[1])
+    return onnx_stand_in.export_onnx(pipeline), pipeline
+
+
+def assert_onnx_mlflow_model(folder: Path, onnx_bytes: bytes):
+    """An MLflow model of flavor onnx around exactly these ONNX bytes, its signature naming the inputs."""
+    import onnx
+    import yaml
+
+    spec = yaml.safe_load((folder / "MLmodel").read_text())
+    assert spec["flavors"]["onnx"]["data"] == "model.onnx"
+    assert spec["flavors"]["python_function"]["loader_module"] == "mlflow.onnx"
+    inputs = json.loads(spec["signature"]["inputs"])
+    assert [(i["name"], i["tensor-spec"]["dtype"], i["tensor-spec"]["shape"]) for i in inputs] == (
+        [(c, "int64", [-1, 1]) for c in INTEGER_COLUMNS] + [(c, "float32", [-1, 1]) for c in DOUBLE_COLUMNS])
+    assert [o["name"] for o in json.loads(spec["signature"]["outputs"])] == ["variable_out1"]
+    # One self-contained file (PREDICT takes the model as one varbinary), the same model.
+    assert sorted(p.name for p in folder.iterdir() if p.suffix not in (".yaml", ".txt")) == ["MLmodel", "model.onnx"]
+    assert onnx.load_model_from_string((folder / "model.onnx").read_bytes()) == onnx.load_model_from_string(onnx_bytes)
 
 
 @pytest.fixture(scope="module")
@@ -394,7 +382,7 @@ def train_namespace():
     """Notebook 2 run without its Azure cells: the helpers it defines."""
     run = run_notebook(TRAIN, None, student_parameters(TRAIN), skip_tags={"azure"})
     assert run.skipped == ["write-mltable", "submit", "wait", "register"]
-    assert run.magics == ['%pip install "azure-ai-ml>=1.20,<2"']
+    assert run.magics == [ONNXRUNTIME_PIP]
     return run.namespace
 
 
@@ -431,19 +419,32 @@ def test_automl_job_has_the_lab_settings_and_survives_yaml(train_namespace, tmp_
     assert_lab_automl_job(load_job(path), "automl-abc1234")
 
 
-def test_register_best_model_registers_the_best_child_runs_mlflow_model(train_namespace):
-    client = FakeMLClient(best_child_run_id="quiet_bike_42_7")
-    registered = train_namespace["register_best_model"](client, "quiet_bike_42", "rental-prediction-model")
+def test_register_best_model_registers_the_best_trials_onnx_model(train_namespace, onnx_model, tmp_path, capsys):
+    client = FakeMLClient(best_child_run_id="quiet_bike_42_7", onnx_bytes=onnx_model[0])
+    registered = train_namespace["register_best_model"](client, "quiet_bike_42", "rental-prediction-model",
+                                                       str(tmp_path))
 
     assert client.jobs.gets == ["quiet_bike_42"]
+    assert client.jobs.downloads == ["quiet_bike_42_7"]
     (model,) = client.models.registered
-    assert model.name == "rental-prediction-model"
+    assert model.name == registered.name == "rental-prediction-model"
     assert model.type == "mlflow_model"
-    assert model.path == "azureml://jobs/quiet_bike_42_7/outputs/artifacts/paths/outputs/mlflow-model/"
-    assert registered.name == "rental-prediction-model"
+    assert model.tags == {"automl_job": "quiet_bike_42", "best_child_run": "quiet_bike_42_7", "format": "onnx"}
+    assert "quiet_bike_42" in model.description
+    assert Path(model.path).parent == tmp_path
+    assert_onnx_mlflow_model(Path(model.path), onnx_model[0])
+    assert "inputs [('season', 'int64')" in capsys.readouterr().out
 
     with pytest.raises(RuntimeError, match="no best child run"):
-        train_namespace["register_best_model"](FakeMLClient(best_child_run_id=None), "j", "m")
+        train_namespace["register_best_model"](FakeMLClient(best_child_run_id=None), "j", "m", str(tmp_path))
+
+
+def test_register_best_model_refuses_a_trial_without_onnx_model(train_namespace, onnx_model, tmp_path):
+    client = FakeMLClient(onnx_bytes=onnx_model[0])
+    client.jobs.download = lambda name, download_path=".", **kw: Path(download_path, "artifacts").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="has no outputs/model.onnx: was ONNX compatibility on"):
+        train_namespace["register_best_model"](client, "j", "m", str(tmp_path))
+    assert client.models.registered == []
 
 
 def test_wait_for_job_polls_until_the_end(train_namespace, capsys):
@@ -474,8 +475,13 @@ def test_synapse_credential_uses_mssparkutils_tokens(train_namespace, monkeypatc
     access = credential.get_token("https://management.azure.com/.default")
     assert (access.token, access.expires_on) == (token, 1900000000)
     credential.get_token("https://storage.azure.com/.default")
+    credential.get_token("https://database.windows.net/.default")
+    credential.get_token("https://dev.azuresynapse.net/.default")
     credential.get_token("https://ml.azure.com/.default")
-    assert asked == ["AzureManagement", "Storage", "https://ml.azure.com"]
+    assert asked == ["AzureManagement", "Storage", "DW", "Synapse", "https://ml.azure.com"]
+    # Only the short names mssparkutils documents (there is no "Vault").
+    documented = {"Audience", "Storage", "DW", "AzureManagement", "DataLakeStore", "AzureOSSDB", "Synapse", "ADF"}
+    assert set(train_namespace["SYNAPSE_AUDIENCES"].values()) <= documented
 
     # Inside Synapse (notebookutils importable) get_credential wraps mssparkutils.
     fake_notebookutils = types.ModuleType("notebookutils")
@@ -486,11 +492,13 @@ def test_synapse_credential_uses_mssparkutils_tokens(train_namespace, monkeypatc
     assert inside.get_token("https://management.azure.com/.default").token == token
 
 
-def test_azure_cells_submit_wait_and_register(fake_azure, monkeypatch, capsys):
+def test_azure_cells_submit_wait_and_register(fake_azure, onnx_model, monkeypatch, tmp_path, capsys):
     """The notebook's own submit/wait/register cells, against the fake client."""
     sleeps = []
     monkeypatch.setattr(time, "sleep", sleeps.append)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     fake_azure.jobs.statuses = ["Queued", "Running", "Completed"]
+    fake_azure.jobs.onnx_bytes = onnx_model[0]
 
     run = run_notebook(TRAIN, None, student_parameters(TRAIN), skip_tags={"data-lake"},
                        extra_globals={"training_data_uri": TRAINING_URI})
@@ -505,7 +513,9 @@ def test_azure_cells_submit_wait_and_register(fake_azure, monkeypatch, capsys):
     assert sleeps == [30, 30]
     (model,) = fake_azure.models.registered
     assert model.name == "rental-prediction-model"
-    assert "quiet_bike_42_7" in model.path
+    assert fake_azure.jobs.downloads == ["quiet_bike_42_7"]
+    assert_onnx_mlflow_model(Path(model.path), onnx_model[0])
+    assert tmp_path in Path(model.path).parents
 
 
 @pytest.mark.spark
@@ -537,120 +547,83 @@ def test_mltable_folder_reads_back_as_bike_data(spark, training_csv, tmp_path):
 # 03-predict
 # ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def stand_in_model(training_csv, tmp_path_factory):
-    """A scikit-learn regressor saved as an MLflow model, as AutoML registers its best one."""
-    import warnings
-
-    import mlflow.sklearn
-    import numpy as np
-    import pandas as pd
-    from mlflow.models import infer_signature
-    from sklearn.linear_model import LinearRegression
-
-    _, rows = training_csv
-    frame = pd.DataFrame([r[:10] for r in rows], columns=FEATURES).astype(
-        {**{c: "int32" for c in INTEGER_COLUMNS}, **{c: "float64" for c in DOUBLE_COLUMNS}})
-    labels = np.array([r[-1] for r in rows], dtype="float64")
-    model = LinearRegression().fit(frame, labels)
-    path = tmp_path_factory.mktemp("model") / "mlflow-model"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # mlflow's hint about integer columns
-        mlflow.sklearn.save_model(
-            model, str(path), signature=infer_signature(frame, model.predict(frame)),
-            pip_requirements=["scikit-learn"], serialization_format="cloudpickle",
-        )
-    return path, model
+def registered_model_dir(onnx_model, tmp_path_factory):
+    """The folder notebook 2 registers (its own save_onnx_mlflow_model), as Azure ML gives it back."""
+    namespace = run_notebook(TRAIN, None, student_parameters(TRAIN), skip_tags={"azure"}).namespace
+    target = tmp_path_factory.mktemp("registered") / "onnx-mlflow-model"
+    return Path(namespace["save_onnx_mlflow_model"](onnx_model[0], str(target)))
 
 
-def expected_predictions(model, features: list[tuple]) -> list[float]:
-    import pandas as pd
-
-    frame = pd.DataFrame(features, columns=FEATURES)
-    return [float(v) for v in model.predict(frame)]
+def expected_predictions(pipeline, features: list[tuple]) -> list[float]:
+    return [float(v) for v in pipeline.predict(onnx_stand_in.feature_frame(features))]
 
 
-def run_predict(spark, monkeypatch, fake_azure, model_dir, forecast_path, **params):
-    installs = []
-    monkeypatch.setattr(subprocess, "check_call", installs.append)
+def scored_rows(spark, table="rental_predictions") -> list[tuple]:
+    return sorted((tuple(r[c] for c in FEATURES), r["predicted_rentals"]) for r in spark.table(table).collect())
+
+
+def run_predict(spark, monkeypatch, fake_azure, model_dir, forecast_path, tmp_path, **params):
     # The notebook downloads the model into a fresh temporary folder: keep it in the test's.
-    monkeypatch.setattr(tempfile, "tempdir", str(Path(forecast_path).parent))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     fake_azure.models.source_dir = model_dir
-    run = run_notebook(PREDICT, spark,
-                       student_parameters(PREDICT, forecast_data_path=str(forecast_path), **params))
-    return run, installs
+    return run_notebook(PREDICT, spark,
+                        student_parameters(PREDICT, forecast_data_path=str(forecast_path), **params))
 
 
 @pytest.mark.spark
-def test_predict_scores_the_forecast_with_the_registered_model(
-        spark, monkeypatch, fake_azure, stand_in_model, forecast_csv, capsys):
-    model_dir, model = stand_in_model
+def test_predict_scores_the_forecast_with_the_registered_onnx_model(
+        spark, monkeypatch, fake_azure, registered_model_dir, onnx_model, forecast_csv, tmp_path, capsys):
     forecast_path, features = forecast_csv
-    run, installs = run_predict(spark, monkeypatch, fake_azure, model_dir, forecast_path)
+    run = run_predict(spark, monkeypatch, fake_azure, registered_model_dir, forecast_path, tmp_path)
 
-    # The latest version of the registered model was downloaded and loaded with MLflow.
+    # The latest version of the registered model was downloaded: its model.onnx, nothing unpickled.
     assert fake_azure.models.gets == [("rental-prediction-model", None, "latest")]
     assert fake_azure.models.downloads == [("rental-prediction-model", "3")]
-    assert type(run["model"]).__module__.startswith("mlflow.pyfunc")
-    assert installs == []  # everything the model needs is installed already
+    assert run["model_version"] == "3"
+    assert Path(run["model_path"]).name == "model.onnx" and tmp_path in Path(run["model_path"]).parents
+    assert run["model_inputs"] == [(c, "int64") for c in INTEGER_COLUMNS] + [(c, "float") for c in DOUBLE_COLUMNS]
+    assert run["model_outputs"] == [("variable_out1", "float")]
+    assert run.magics == [ONNXRUNTIME_PIP]
 
     table = spark.table("rental_predictions")
     assert table.columns == FEATURES + ["predicted_rentals"]
     assert dict(table.dtypes)["predicted_rentals"] == "double"
-    rows = table.collect()
-    assert len(rows) == 10
-    got = sorted((tuple(r[c] for c in FEATURES), r["predicted_rentals"]) for r in rows)
-    want = sorted(zip(features, expected_predictions(model, features)))
+    got = scored_rows(spark)
+    want = sorted(zip(features, expected_predictions(onnx_model[1], features)))
     assert [g[0] for g in got] == [w[0] for w in want]
-    assert [g[1] for g in got] == pytest.approx([w[1] for w in want], rel=1e-9)
+    # onnxruntime in Spark's Python workers, float32 inside: scikit-learn's values within 1e-4.
+    assert [g[1] for g in got] == pytest.approx([w[1] for w in want], rel=1e-4, abs=1e-3)
+    by_onnxruntime = sorted(zip(features, onnx_stand_in.score(onnx_model[0], features)))
+    assert [g[1] for g in got] == pytest.approx([p for _, p in by_onnxruntime], rel=1e-6)
     assert any(shown is run["predictions"] for shown in run.displayed)
     assert "No dedicated SQL pool" in capsys.readouterr().out
 
     # Re-running replaces the table.
-    run_predict(spark, monkeypatch, fake_azure, model_dir, forecast_path)
+    run_predict(spark, monkeypatch, fake_azure, registered_model_dir, forecast_path, tmp_path)
     assert spark.table("rental_predictions").count() == 10
 
 
 @pytest.fixture(scope="module")
-def predict_run(spark, stand_in_model, forecast_csv):
-    """Notebook 3 without its Azure cells, scoring with a model handed to it."""
-    import mlflow.pyfunc
-
-    model = mlflow.pyfunc.load_model(str(stand_in_model[0]))
+def predict_run(spark, onnx_model, forecast_csv):
+    """Notebook 3 without its Azure cells, scoring the model bytes handed to it."""
     run = run_notebook(PREDICT, spark,
                        student_parameters(PREDICT, forecast_data_path=str(forecast_csv[0])),
-                       skip_tags={"azure"}, extra_globals={"model": model})
+                       skip_tags={"azure"}, extra_globals={"model_bytes": onnx_model[0], "model_version": "3"})
     assert run.skipped == ["load-model"]
-    assert run.magics == ['%pip install "azure-ai-ml>=1.20,<2" "mlflow>=2.9,<4"']
+    assert run.magics == [ONNXRUNTIME_PIP]
     return run
 
 
 @pytest.mark.spark
-def test_score_forecast_takes_any_model_with_predict(predict_run, forecast_csv):
-    class Doubler:
-        def predict(self, frame):
-            assert list(frame.columns) == FEATURES
-            assert [str(t) for t in frame.dtypes] == ["int32"] * 6 + ["float64"] * 4
-            return frame["temp"] * 2
-
-    forecast_df = predict_run["forecast_df"]
-    scored = predict_run["score_forecast"](forecast_df, Doubler()).collect()
-    assert [r["predicted_rentals"] for r in scored] == pytest.approx([r["temp"] * 2 for r in scored])
-    assert sorted(tuple(r[c] for c in FEATURES) for r in scored) == sorted(forecast_csv[1])
+def test_score_forecast_needs_a_column_for_every_model_input(predict_run, onnx_model):
+    renamed = onnx_stand_in.rename_input(onnx_model[0], "hum", "humidity")
+    with pytest.raises(ValueError, match=r"model input 'humidity' \(float\) has no column in the forecast"):
+        predict_run["score_forecast"](predict_run["forecast_df"], renamed)
 
 
-@pytest.mark.spark
-def test_predict_installs_only_the_missing_model_requirements(predict_run, stand_in_model, tmp_path):
-    model_dir = tmp_path / "model"
-    shutil.copytree(stand_in_model[0], model_dir)
-    (model_dir / "requirements.txt").write_text(
-        "mlflow==2.9.2\nscikit-learn\nazureml-automl-runtime==1.60.0  # the AutoML runtime\n"
-        "pywin32==306; sys_platform == 'win32'\n")
-    assert predict_run["missing_requirements"](str(model_dir)) == ["azureml-automl-runtime==1.60.0"]
-
-
-@pytest.mark.spark
-def test_predict_loads_dbo_weather_forecast_when_there_is_a_sql_pool(
-        spark, monkeypatch, fake_azure, stand_in_model, forecast_csv):
+@pytest.fixture
+def sql_pool_writes(monkeypatch):
+    """The synapsesql connector faked at DataFrameWriter: [(table, DataFrame)] and the options set."""
     from pyspark.sql.readwriter import DataFrameWriter
 
     writes, options = [], []
@@ -668,27 +641,72 @@ def test_predict_loads_dbo_weather_forecast_when_there_is_a_sql_pool(
     monkeypatch.setattr(DataFrameWriter, "option", option)
     monkeypatch.setattr(DataFrameWriter, "synapsesql",
                         lambda self, table: writes.append((table, self._df)), raising=False)
+    return SimpleNamespace(writes=writes, options=options)
 
+
+@pytest.mark.spark
+def test_predict_prepares_the_sql_pool_and_the_model_round_trips_through_hex(
+        spark, monkeypatch, fake_azure, registered_model_dir, onnx_model, forecast_csv, tmp_path, sql_pool_writes):
     forecast_path, features = forecast_csv
-    run_predict(spark, monkeypatch, fake_azure, stand_in_model[0], forecast_path, sql_pool="sqlabc1234")
+    model_csv = tmp_path / "lake" / "models" / "rental-prediction-model.csv"
+    run = run_predict(spark, monkeypatch, fake_azure, registered_model_dir, forecast_path, tmp_path,
+                      sql_pool="sqlabc1234", sql_model_path=str(model_csv))
 
-    (table, df), = writes
+    (table, df), = sql_pool_writes.writes
     assert table == "sqlabc1234.dbo.weather_forecast"
-    assert ("Constants.SERVER", "synapseabc1234.sql.azuresynapse.net") in options
+    assert ("Constants.SERVER", "synapseabc1234.sql.azuresynapse.net") in sql_pool_writes.options
     # The setup's column types: bigint for the categories, real (float) for the weather.
     assert df.dtypes == [(c, "bigint") for c in INTEGER_COLUMNS] + [(c, "float") for c in DOUBLE_COLUMNS]
-    assert df.count() == 10
+    # ... the columns the SQL script "Load weather forecast" creates, as the notebook checks them.
+    from providers.synapse.artifacts import render_sql_template
+
+    weather_sql = render_sql_template("weather_forecast.sql", {"data_lake_account_name": "datalakeabc1234",
+                                                               "data_lake_filesystem": "files"})
+    columns = create_table_columns(weather_sql, "dbo.weather_forecast")
+    assert run["sql_pool_columns"](df) == columns
+
+    # The model row that COPY INTO loads into dbo.rental_prediction_model (id, description, model).
+    (row,) = list(csv.reader(model_csv.read_text().splitlines()))
+    model_id, description, model_hex = row
+    assert (model_id, description) == ("3", "rental-prediction-model version 3")
+    assert len(description) <= 200  # varchar(200)
+    model_bytes = bytes.fromhex(model_hex)
+    assert model_bytes == run["model_bytes"] == (registered_model_dir / "model.onnx").read_bytes()
+    assert len(model_hex) == 2 * len(model_bytes)
+
+    # PREDICT (the test double) on the loaded table with the model from its varbinary: Spark's values.
+    data = SqlTable("dbo.weather_forecast", columns, [tuple(r) for r in df.collect()])
+    in_pool = sorted((row[:10], row[10]) for row in predict(model_bytes, data, [("variable_out1", "real")]))
+    in_spark = scored_rows(spark)
+    assert [p for _, p in in_pool] == pytest.approx([p for _, p in in_spark], rel=1e-6)
+    assert len(in_pool) == 10
+
+
+@pytest.mark.spark
+def test_predict_checks_the_model_before_loading_the_sql_pool(
+        spark, monkeypatch, onnx_model, forecast_csv, tmp_path, sql_pool_writes):
+    """A model taking an int32 'season' scores in Spark, but PREDICT would refuse it on the bigint column."""
+    int32_season = onnx_stand_in.retype_input(onnx_model[0], "season", "int32")
+    model_csv = tmp_path / "model.csv"
+    with pytest.raises(NotebookCellError) as raised:
+        run_notebook(PREDICT, spark,
+                     student_parameters(PREDICT, forecast_data_path=str(forecast_csv[0]), sql_pool="sqlabc1234",
+                                        sql_model_path=str(model_csv)),
+                     skip_tags={"azure"}, extra_globals={"model_bytes": int32_season, "model_version": "3"})
+    assert "(sql-pool) failed: ValueError: column 'season' of dbo.weather_forecast is bigint, " \
+           "model input 'season' is int32: PREDICT needs int" in str(raised.value)
+    # Checked before anything was loaded; Spark had scored it.
+    assert sql_pool_writes.writes == [] and not model_csv.exists()
+    assert spark.table("rental_predictions").count() == 10
 
 
 @pytest.mark.spark
 @pytest.mark.skipif(not LAB_FORECAST_CSV.exists(), reason=f"lab data not present at {SHARED_DATA}")
-def test_predict_on_the_lab_forecast(spark, monkeypatch, fake_azure, stand_in_model):
-    model_dir, model = stand_in_model
-    run_predict(spark, monkeypatch, fake_azure, model_dir, LAB_FORECAST_CSV)
+def test_predict_on_the_lab_forecast(spark, monkeypatch, fake_azure, registered_model_dir, onnx_model, tmp_path):
+    run_predict(spark, monkeypatch, fake_azure, registered_model_dir, LAB_FORECAST_CSV, tmp_path)
     features = read_lab_rows(LAB_FORECAST_CSV)
     assert len(features) == 10
-    got = sorted((tuple(r[c] for c in FEATURES), r["predicted_rentals"])
-                 for r in spark.table("rental_predictions").collect())
-    want = sorted(zip(features, expected_predictions(model, features)))
+    got = scored_rows(spark)
+    want = sorted(zip(features, expected_predictions(onnx_model[1], features)))
     assert [g[0] for g in got] == [w[0] for w in want]
-    assert [g[1] for g in got] == pytest.approx([w[1] for w in want], rel=1e-9)
+    assert [g[1] for g in got] == pytest.approx([w[1] for w in want], rel=1e-4, abs=1e-3)

@@ -400,3 +400,57 @@ def test_a_missing_notebook_file_or_bad_parameters_fail_clearly_before_any_call(
     with pytest.raises(ArtifactDefinitionError, match="data_lake_account"):
         provider.create(to_wire(bad))
     assert fake.requests == []
+
+
+# ----------------------------------------------------------------------------- the lab's SQL scripts
+
+def lab_script_entry(spec) -> dict:
+    """The entry WorkspaceArtifacts keeps for a SqlScriptSpec whose inputs are plain values."""
+    entry = {"template": spec.template, "values": dict(spec.values), "sql_pool_name": spec.sql_pool_name,
+             "description": spec.description}
+    if spec.after:
+        entry["after"] = spec.after
+    return entry
+
+
+def test_the_predict_rentals_script_is_uploaded_after_the_weather_forecast(fake, tmp_path):
+    from providers.synapse import (
+        PREDICT_RENTALS_SCRIPT_NAME,
+        WEATHER_FORECAST_SCRIPT_NAME,
+        predict_rentals_sql_script,
+        weather_forecast_sql_script,
+    )
+
+    scripts = {  # declared the other way round: the entry's "after" decides
+        PREDICT_RENTALS_SCRIPT_NAME: lab_script_entry(predict_rentals_sql_script("sqlabc1234", "datalakeabc1234")),
+        WEATHER_FORECAST_SCRIPT_NAME: lab_script_entry(weather_forecast_sql_script("sqlabc1234", "datalakeabc1234")),
+    }
+    inputs = artifacts_inputs(fake, tmp_path, notebooks={}, sql_scripts=scripts)
+
+    WorkspaceArtifactsProvider(FAST).create(to_wire(inputs))
+
+    assert [r.path for r in fake.writes()] == ["/sqlScripts/Load weather forecast", "/sqlScripts/Predict rentals"]
+    script = fake.artifacts["sqlScripts"]["Predict rentals"]["properties"]
+    assert script["content"]["currentConnection"]["poolName"] == "sqlabc1234"
+    assert script["description"].startswith("Load the ONNX model into dbo.rental_prediction_model")
+    query = script["content"]["query"]
+    assert "{{" not in query
+    assert "CREATE TABLE dbo.rental_prediction_model\n(\n    id int NOT NULL,\n    description varchar(200),\n" \
+           "    model varbinary(max)\n)" in query
+    assert ("FROM 'https://datalakeabc1234.dfs.core.windows.net/files/models/rental-prediction-model.csv'"
+            in query)
+    assert "CREATE PROCEDURE dbo.predict_rentals" in query
+    assert ("FROM PREDICT(MODEL = @model, DATA = dbo.weather_forecast AS d, RUNTIME = ONNX)\n"
+            "    WITH (variable_out1 real) AS p;") in query
+    assert "1. Resume the pool: Manage > SQL pools > sqlabc1234 > Resume." in query
+    assert "pause the pool (Manage > SQL pools > sqlabc1234 > Pause)" in query
+    assert query.rstrip().endswith("EXEC dbo.predict_rentals;")
+
+
+def test_upload_order_follows_after_then_names():
+    from providers.synapse.artifacts import upload_order
+
+    assert upload_order({"A uses Z": {"after": "Z base"}, "Z base": {}, "M": {}}) == ["Z base", "A uses Z", "M"]
+    assert upload_order({"b": {"after": "gone"}, "a": {}}) == ["a", "b"]  # a script no longer declared
+    with pytest.raises(ArtifactDefinitionError, match="wait for each other: a -> b -> a"):
+        upload_order({"a": {"after": "b"}, "b": {"after": "a"}})
