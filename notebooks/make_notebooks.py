@@ -1,6 +1,6 @@
 """Writes the lab's three notebooks beside this file from the cell sources below.
 
-The .ipynb files are committed; tests/notebooks/test_make_notebooks.py checks that
+The .ipynb files are committed; tests/notebooks/test_notebooks.py checks that
 they match this script, so edit here and run `python notebooks/make_notebooks.py`.
 
 Kept as Python (not hand-edited JSON, nor jupytext pairs) so the code shared by
