@@ -168,9 +168,14 @@ class StudentStatus:
     sql_pool_status: Optional[str] = None
     compute_nodes: Optional[int] = None
     cost: Optional[StudentCost] = None
-    running_per_hour: float = 0.0  # what runs right now beyond idle (an Online SQL pool, busy nodes)
+    # What runs right now beyond idle, per hour, by cost category (an Online SQL pool, busy nodes).
+    running: dict[str, float] = field(default_factory=dict)
     checked_at: str = ""
     seconds: float = 0.0
+
+    @property
+    def running_per_hour(self) -> float:
+        return sum(self.running.values())
 
     @property
     def problems(self) -> list[str]:
@@ -221,10 +226,36 @@ class StudentStatus:
                 "idlePerDay": round(self.cost.daily_idle, 4),
                 "inUsePerHour": round(self.cost.hourly, 4),
                 "runningNowPerHour": round(self.running_per_hour, 4),
+                "inUse": _by_category(self.cost.in_use_per_hour),
+                "idle": _by_category(self.cost.idle_per_day),
+                "runningNow": {k: round(v, 4) for k, v in self.running.items()},
             },
             "checkedAt": self.checked_at,
             "seconds": round(self.seconds, 2),
         }
+
+
+# Cost categories, from the items of costs.py (the class page charts them).
+SPARK_POOL, SQL_POOL, SQL_STORAGE, AUTOML, STORAGE, LOGS = (
+    "Spark pool", "SQL pool", "SQL pool storage", "AutoML compute", "storage", "Log Analytics")
+
+
+def cost_category(item: str) -> str:
+    """The category of one of costs.py's cost lines, by how it begins."""
+    for prefix, category in (("Spark pool", SPARK_POOL), ("dedicated SQL pool storage", SQL_STORAGE),
+                             ("dedicated SQL pool", SQL_POOL), ("AutoML compute", AUTOML),
+                             ("Log Analytics", LOGS)):
+        if item.startswith(prefix):
+            return category
+    return STORAGE if "storage account" in item else item
+
+
+def _by_category(lines: Iterable[Any]) -> dict[str, float]:
+    result: dict[str, float] = {}
+    for line in lines:
+        key = cost_category(line.item)
+        result[key] = round(result.get(key, 0.0) + line.amount, 4)
+    return result
 
 
 class StatusError(Exception):
@@ -297,6 +328,7 @@ class _Student:
         self.prices, self.notebooks, self.sql_scripts = prices, notebooks, sql_scripts
         self.status = StudentStatus(env)
         self.workspace_ready = False
+        self.studio_unreachable = False  # the data plane refused or failed: its RBAC check would say so again
         self.priced: dict[str, Any] = {}  # what was seen, in the shape of the program's declared inputs
 
     # -- findings
@@ -414,7 +446,7 @@ class _Student:
             return
         if pool.status == "Online":
             per_hour = self._sql_hourly(sku)
-            self.status.running_per_hour += per_hour or 0.0
+            self.status.running[SQL_POOL] = per_hour or 0.0
             cost = f", costing {per_hour:.2f} {self.prices.currency} an hour" if per_hour else ""
             self.warn("SQL pool", f"dedicated SQL pool '{env.sql_pool}' is Online{cost}: pause it until "
                       f"the T-SQL part (`az synapse sql pool pause --name {env.sql_pool} "
@@ -507,8 +539,8 @@ class _Student:
 
     def _fatal(self, where: str) -> bool:
         """After an error that is not 'missing' (403, timeout, 500) the next calls would repeat it."""
-        last = self.status.findings[-1].message
-        return "missing" not in last
+        self.studio_unreachable = "missing" not in self.status.findings[-1].message
+        return self.studio_unreachable
 
     def check_machine_learning(self) -> None:
         from azure.mgmt.machinelearningservices import MachineLearningServicesMgmtClient
@@ -533,7 +565,7 @@ class _Student:
         self.status.compute_nodes = nodes
         if nodes:
             per_node = self._vm_hourly(vm_size)
-            self.status.running_per_hour += nodes * (per_node or 0.0)
+            self.status.running[AUTOML] = nodes * (per_node or 0.0)
             cost = f" ({nodes * per_node:.2f} {self.prices.currency} an hour)" if per_node else ""
             self.warn("Azure ML", f"compute cluster '{ML_COMPUTE}' has {nodes} node{'s' if nodes != 1 else ''} "
                       f"running{cost}; it scales back to 0 once no job runs: cancel leftover jobs in Azure ML studio")
@@ -568,7 +600,7 @@ class _Student:
                 if not any(a.role_definition_id.lower().endswith("/" + role) and a.scope.lower() == scope.lower()
                            for a in found):
                     self.problem("access", f"the student lacks {words}: run `pulumi up`")
-        if self.workspace_ready:
+        if self.workspace_ready and not self.studio_unreachable:
             self._synapse_admin()
 
     def _synapse_admin(self) -> None:
@@ -769,7 +801,18 @@ def summary(statuses: Sequence[StudentStatus], currency: str = "USD") -> dict[st
         "idlePerDay": round(sum(c.daily_idle for c in costs), 2),
         "inUsePerHour": round(sum(c.hourly for c in costs), 2),
         "runningNowPerHour": round(sum(s.running_per_hour for s in statuses), 2),
+        "inUseByCategory": _total_by_category(_by_category(c.in_use_per_hour) for c in costs),
+        "idleByCategory": _total_by_category(_by_category(c.idle_per_day) for c in costs),
+        "runningByCategory": _total_by_category(s.running for s in statuses),
     }
+
+
+def _total_by_category(parts: Iterable[Mapping[str, float]]) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for part in parts:
+        for key, value in part.items():
+            total[key] = total.get(key, 0.0) + value
+    return {key: round(value, 2) for key, value in total.items()}
 
 
 def ordered(statuses: Iterable[StudentStatus]) -> list[StudentStatus]:

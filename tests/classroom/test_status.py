@@ -83,7 +83,8 @@ def test_a_class_with_every_kind_of_trouble(azure):
         "run `pulumi up` (it uploads every notebook in notebooks/)"]
 
     denied = results["denied"].problems
-    assert len(denied) == 2, denied  # Studio stops at the first refusal; the Synapse RBAC check says it too
+    assert len(denied) == 1, denied  # one refusal, said once: Studio and Synapse RBAC stop there
+    assert not any("/roleAssignments" in r.path for r in azure.requests if envs["denied"].synapse_workspace in r.path)
     assert "firewall refuses this machine's address (ClientIpAddressNotAuthorized)" in denied[0]
     assert "lab:allowedIpRanges" in denied[0]
 
@@ -210,14 +211,16 @@ def test_outputs_file_cli_table_json_and_exit_code(azure, tmp_path, capsys):
 
     azure.workspaces[bob.synapse_workspace]["notebooks"]["03-predict"] = {"name": "03-predict", "properties": {
         "bigDataPool": {"referenceName": bob.spark_pool, "type": "BigDataPoolReference"}, "cells": []}}
+    html = tmp_path / "class.html"
     code = status.main(_args(stack=["dev"], outputs=tmp_path / "outputs.json", config=tmp_path / "Pulumi.dev.yaml",
-                             json=True), credential=_credential(), endpoints=_endpoints(azure))
+                             json=True, html=html), credential=_credential(), endpoints=_endpoints(azure))
     data = json.loads(capsys.readouterr().out)
     assert code == 0
     assert data["summary"]["ready"] == 2 and data["summary"]["students"] == 2
     assert data["students"][0]["links"]["portal"].endswith(f"/resourceGroups/{ann.resource_group}/overview")
     assert data["students"][0]["cost"]["inUsePerHour"] == pytest.approx(IN_USE_HOUR, abs=1e-3)
     assert "[secret]" not in json.dumps(data)
+    assert html.read_text().count('<tr data-state="ready"') == 2
 
 
 def test_unreadable_outputs_exit_2(tmp_path, capsys):
