@@ -744,10 +744,18 @@ def read_stack(stack: str, work_dir: Path = PROJECT_DIR, pulumi_command: Any = N
         workspace = auto.LocalWorkspace(work_dir=str(work_dir), pulumi_command=pulumi_command)
         selected = auto.Stack.select(stack, workspace)
         outputs = {key: value.value for key, value in selected.outputs().items() if key == "environments"}
-        config = {key: value.value for key, value in selected.get_all_config().items() if key in CONFIG_KEYS}
-    except auto.errors.CommandError as error:
-        raise StatusError(f"cannot read stack '{stack}': {str(error).strip().splitlines()[-1][:300]}") from error
-    return outputs, config
+    except (auto.errors.CommandError, ValueError) as error:  # ValueError: the CLI printed no JSON
+        raise StatusError(f"cannot read stack '{stack}': {_last_line(error)}") from error
+    # The roster from the stack's settings file, not `pulumi config --show-secrets` (which would
+    # decrypt the SQL password), nor workspace.stack_settings() (its StackSettings drops list values
+    # such as lab:students).
+    return outputs, _yaml_config(work_dir / f"Pulumi.{stack}.yaml")
+
+
+def _last_line(error: Exception) -> str:
+    lines = [line for line in str(error).strip().splitlines() if line.strip()]
+    last = lines[-1].strip().removeprefix("stderr:").strip() if lines else type(error).__name__
+    return last[:300]
 
 
 def load_environments(stacks: Sequence[str], outputs_file: Optional[Path] = None,
