@@ -14,6 +14,7 @@ SUBCOMMANDS = (
     "classroom.plan",
     "classroom.update_prices",
     "classroom.status",
+    "classroom.handout",
 )
 
 

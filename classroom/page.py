@@ -24,7 +24,7 @@ def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def _code(text: str) -> str:
+def code_html(text: str) -> str:
     """Escaped text with `command` spans set as code."""
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", _e(text))
 
@@ -134,7 +134,7 @@ def _nice_step(raw: float) -> float:
 def _row(s: Mapping[str, Any], currency: str) -> str:
     state = s["state"]
     notes = [("problem", p) for p in s["problems"]] + [("warning", w) for w in s["warnings"]]
-    what = "".join(f'<li class="{kind}">{_code(text)}</li>' for kind, text in notes) or '<li class="ok">All set</li>'
+    what = "".join(f'<li class="{kind}">{code_html(text)}</li>' for kind, text in notes) or '<li class="ok">All set</li>'
     links = s["links"]
     days = s.get("daysLeft")
     left = "expired" if days is not None and days < 0 else f"{days} day{'s' if days != 1 else ''} left"
