@@ -68,6 +68,8 @@ OUTPUT_KEYS = {
 # The only config the check reads: who the students are, and what the handout prints.
 CONFIG_KEYS = ("lab:students", "lab:expiresOn", "lab:course")
 
+ARM_SCOPE = "https://management.azure.com/.default"
+
 READY, WARNING, NOT_READY = "ready", "warning", "not ready"
 
 
@@ -292,7 +294,9 @@ def describe_error(error: Exception, what: str, service: str, settings: CheckSet
     if isinstance(error, ClientAuthenticationError) and status in (None, 401):
         return f"{what}: not signed in to Azure ({code or 'authentication failed'}); run `az login`"
     if isinstance(error, HttpResponseError) and status == 403:
-        if "ipaddress" in code.lower() or "firewall" in str(error).lower():
+        # Synapse says ClientIpAddressNotAuthorized; Storage says AuthorizationFailure for a network rule
+        # (AuthorizationPermissionMismatch for a missing role).
+        if "ipaddress" in code.lower() or "firewall" in str(error).lower() or code == "AuthorizationFailure":
             return (f"{what}: the {service} firewall refuses this machine's address ({code}); "
                     "add it to lab:allowedIpRanges (or lab:deployerIpAddress) and run `pulumi up`")
         need = {"Synapse": "a Synapse role (Synapse Administrator) on the workspace",
@@ -906,6 +910,12 @@ def main(args: argparse.Namespace, *, credential: Any = None, endpoints: Endpoin
     settings = CheckSettings(timeout=args.timeout, concurrency=max(1, args.concurrency),
                              retries=max(0, args.retries))
     credential = credential or _credential()
+    try:  # one sign-in check up front, rather than the same failure on every student's row
+        credential.get_token(ARM_SCOPE)
+    except Exception as error:
+        print(f"error: not signed in to Azure ({type(error).__name__}: {_last_line(error)}); run `az login` "
+              "(or set the AZURE_* service principal variables) and try again", file=err)
+        return 2
     progress_bar = _progress(len(envs), err)
 
     def check(some: Sequence[Environment]) -> list[StudentStatus]:
@@ -915,7 +925,7 @@ def main(args: argparse.Namespace, *, credential: Any = None, endpoints: Endpoin
     if args.wait:
         def on_round(n: int, statuses: list[StudentStatus]) -> None:
             k = summary(statuses)
-            progress_bar.note(f"round {n}: {k['ready']} of {k['students']} ready")
+            progress_bar.note(f"round {n}: {k['ready']} of {k['students']} ready", k["notReady"])
         statuses = wait_until_ready(envs, check, args.wait, args.interval, on_round)
     else:
         statuses = check(envs)
@@ -944,15 +954,18 @@ class _progress:
     def __init__(self, total: int, stream: Any):
         from tqdm import tqdm
 
+        self.stream = stream
         self.bar = tqdm(total=total, desc="checking", unit="student", file=stream,
                         disable=not getattr(stream, "isatty", lambda: False)(), leave=False)
 
     def tick(self, status: StudentStatus) -> None:
         self.bar.update(1)
 
-    def note(self, text: str) -> None:
-        self.bar.write(text, file=self.bar.fp)
-        self.bar.reset()
+    def note(self, text: str, next_total: int) -> None:
+        """A line above the bar (or alone, without a terminal); the bar starts again for the next round."""
+        self.bar.write(text, file=self.stream)
+        if not self.bar.disable:
+            self.bar.reset(total=next_total)
 
     def close(self) -> None:
         self.bar.close()

@@ -252,3 +252,44 @@ def _endpoints(fake):
     from .azure_fixtures import endpoints
 
     return endpoints(fake)
+
+
+def test_not_signed_in_stops_before_checking_anyone(azure, tmp_path, capsys):
+    from azure.core.exceptions import ClientAuthenticationError
+
+    ann = add(azure, "ann")
+    (tmp_path / "outputs.json").write_text(json.dumps({"environments": {"ann": _output(ann)}}))
+
+    class NoLogin:
+        def get_token(self, *scopes, **kwargs):
+            raise ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token")
+
+    code = status.main(_args(outputs=tmp_path / "outputs.json", config=tmp_path / "none.yaml"),
+                       credential=NoLogin(), endpoints=_endpoints(azure))
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "not signed in to Azure (ClientAuthenticationError" in err and "run `az login`" in err
+    assert azure.requests == []
+
+
+def test_wait_on_the_command_line_rechecks_until_ready(azure, tmp_path, capsys):
+    ann = add(azure, "ann")
+    azure.fail("GET", rf"/bigDataPools/{ann.spark_pool}$", status=500, count=1)  # the first round sees a 500
+    (tmp_path / "outputs.json").write_text(json.dumps({"environments": {"ann": _output(ann)}}))
+    code = status.main(_args(outputs=tmp_path / "outputs.json", config=tmp_path / "none.yaml", wait=30.0,
+                             interval=0.01), credential=_credential(), endpoints=_endpoints(azure))
+    captured = capsys.readouterr()
+    assert code == 0, captured.out
+    assert "round 1: 0 of 1 ready" in captured.err and "round 2: 1 of 1 ready" in captured.err
+    assert len([r for r in azure.requests if r.path.endswith("/" + ann.resource_group)]) == 2
+
+
+def test_wrong_pool_and_wrong_linked_service_are_named(azure):
+    ann = add(azure, "ann")
+    studio = azure.workspaces[ann.synapse_workspace]
+    studio["notebooks"]["01-prepare-data"]["properties"]["bigDataPool"]["referenceName"] = "otherpool"
+    studio["linkedservices"]["AzureML"]["properties"]["typeProperties"]["mlWorkspaceName"] = "amlsomeoneelse"
+    problems = check(azure, [ann])["ann"].problems
+    assert problems == [
+        "linked service 'AzureML' points at Azure ML workspace 'amlsomeoneelse', not 'amlann0000': run `pulumi up`",
+        f"notebook '01-prepare-data' is attached to 'otherpool', not '{ann.spark_pool}': run `pulumi up`"]
