@@ -43,12 +43,12 @@ def browser() -> Iterator[object]:
             instance.close()
 
 
-def keep(path: Path, name: str) -> Path:
-    """Copy a test's output into the artifacts folder (and docs/ when asked)."""
+def keep(path: Path, name: str, docs: bool = False) -> Path:
+    """Copy a test's output into the artifacts folder (and, for a ``docs`` screenshot, into docs/ when asked)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     kept = ARTIFACTS / name
     shutil.copyfile(path, kept)
-    if UPDATE_DOCS and name.endswith(".png"):
+    if docs and UPDATE_DOCS:
         (ROOT / "docs").mkdir(exist_ok=True)
         shutil.copyfile(path, ROOT / "docs" / name)
     return kept

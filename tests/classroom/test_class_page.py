@@ -107,7 +107,7 @@ def test_the_class_page_shows_every_student_problems_first(browser, class_report
         # Nothing was fetched but the page itself (no CDN, no font, no script from elsewhere).
         assert requests == [html.as_uri()]
         tab.screenshot(path=str(tmp_path / "class-page.png"), full_page=True)
-        keep(tmp_path / "class-page.png", "class-page.png")
+        keep(tmp_path / "class-page.png", "class-page.png", docs=True)
         keep(html, "class-page.html")
     finally:
         context.close()
