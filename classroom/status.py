@@ -750,6 +750,9 @@ def read_stack(stack: str, work_dir: Path = PROJECT_DIR, pulumi_command: Any = N
         outputs = {key: value.value for key, value in selected.outputs().items() if key == "environments"}
     except (auto.errors.CommandError, ValueError) as error:  # ValueError: the CLI printed no JSON
         raise StatusError(f"cannot read stack '{stack}': {_last_line(error)}") from error
+    except OSError as error:  # no `pulumi` to run
+        raise StatusError(f"cannot run the Pulumi CLI ({error.strerror or error}): install it, or pass the "
+                          "outputs of `pulumi stack output --json` with --outputs FILE") from error
     # The roster from the stack's settings file, not `pulumi config --show-secrets` (which would
     # decrypt the SQL password), nor workspace.stack_settings() (its StackSettings drops list values
     # such as lab:students).

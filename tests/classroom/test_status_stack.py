@@ -82,3 +82,9 @@ def test_sections_are_read_stack_after_stack(tmp_path):
     (tmp_path / "a.json").write_text(json.dumps({"environments": {"ann": environment("ann")}}))
     envs = status.load_environments(["s1", "s2"], outputs_file=tmp_path / "a.json", work_dir=tmp_path)
     assert [(e.stack, e.student) for e in envs] == [("s1", "ann"), ("s2", "ann")]
+
+
+def test_no_pulumi_cli_says_what_to_do_instead(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # a machine without the Pulumi CLI
+    with pytest.raises(status.StatusError, match=r"cannot run the Pulumi CLI .*--outputs FILE"):
+        status.load_environments(["dev"], work_dir=tmp_path)
