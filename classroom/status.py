@@ -346,13 +346,16 @@ class _Student:
         self.status.findings.append(Finding(check, NOT_READY, message))
 
     def call(self, check: str, what: str, service: str, fn: Callable[[], Any],
-             missing: Optional[str] = None) -> Any:
-        """Run one SDK call; a missing resource or any error becomes a problem and skips the group."""
+             missing: Optional[str] = None, stop_if_missing: bool = True) -> Any:
+        """Run one SDK call; a missing resource or any error becomes a problem and skips the group
+        (a missing one returns None instead when ``stop_if_missing`` is off)."""
         try:
             return fn()
         except Exception as error:  # every failure is reported on the student's row, never raised
             if missing is not None and _is_not_found(error):
                 self.problem(check, missing)
+                if not stop_if_missing:
+                    return None
             else:
                 self.problem(check, describe_error(error, what, service, self.settings))
             raise _Skip() from error
@@ -501,50 +504,39 @@ class _Student:
             return  # the workspace's own problem is reported already
         endpoint = self.endpoints.synapse.format(workspace=env.synapse_workspace)
         where = f"Synapse workspace '{env.synapse_workspace}'"
+
+        def get(words: str, fn: Callable[[], Any], fix: str = "run `pulumi up`") -> Any:
+            # A missing artifact is that artifact's problem; a refusal, timeout or server error would
+            # only repeat for the next ones, so it ends the Studio check (and the Synapse RBAC one).
+            return self.call("Synapse Studio", f"{words} in {where}", "Synapse", fn,
+                             missing=f"{words} is missing from {where}: {fix}", stop_if_missing=False)
+
         with ArtifactsClient(self.credential, endpoint, **self.settings.client_kwargs()) as client:
             try:
-                linked = self.call("Synapse Studio", f"linked service '{LINKED_SERVICE}' in {where}", "Synapse",
-                                   lambda: client.linked_service.get_linked_service(LINKED_SERVICE),
-                                   missing=f"linked service '{LINKED_SERVICE}' is missing from {where}: run `pulumi up`")
-                props = linked.properties
-                target = getattr(props, "ml_workspace_name", None)
-                if getattr(props, "type", "") != "AzureMLService":
-                    self.problem("Synapse Studio", f"linked service '{LINKED_SERVICE}' in {where} is of type "
-                                 f"{getattr(props, 'type', '?')}, not Azure Machine Learning: run `pulumi up`")
-                elif target and str(target) != env.aml_workspace:
-                    self.problem("Synapse Studio", f"linked service '{LINKED_SERVICE}' points at Azure ML workspace "
-                                 f"'{target}', not '{env.aml_workspace}': run `pulumi up`")
-            except _Skip:
-                if self._fatal(where):
-                    return
-            for name in self.notebooks:
-                try:
-                    notebook = self.call("Synapse Studio", f"notebook '{name}' in {where}", "Synapse",
-                                         lambda: client.notebook.get_notebook(name),
-                                         missing=f"notebook '{name}' is missing from {where}: run `pulumi up` "
-                                                 "(it uploads every notebook in notebooks/)")
-                    pool = getattr(notebook.properties.big_data_pool, "reference_name", None)
-                    if pool != env.spark_pool:
+                linked = get(f"linked service '{LINKED_SERVICE}'",
+                             lambda: client.linked_service.get_linked_service(LINKED_SERVICE))
+                if linked is not None:
+                    self._linked_service(linked.properties, where)
+                for name in self.notebooks:
+                    notebook = get(f"notebook '{name}'", lambda: client.notebook.get_notebook(name),
+                                   "run `pulumi up` (it uploads every notebook in notebooks/)")
+                    pool = getattr(notebook.properties.big_data_pool, "reference_name", None) if notebook else None
+                    if notebook is not None and pool != env.spark_pool:
                         self.problem("Synapse Studio", f"notebook '{name}' is attached to "
                                      f"{repr(pool) if pool else 'no Spark pool'}, not '{env.spark_pool}': run `pulumi up`")
-                except _Skip:
-                    if self._fatal(where):
-                        return
-            if not env.sql_pool:
-                return
-            for name in self.sql_scripts:
-                try:
-                    self.call("Synapse Studio", f"SQL script '{name}' in {where}", "Synapse",
-                              lambda: client.sql_script.get_sql_script(name),
-                              missing=f"SQL script '{name}' is missing from {where}: run `pulumi up`")
-                except _Skip:
-                    if self._fatal(where):
-                        return
+                for name in self.sql_scripts if env.sql_pool else ():
+                    get(f"SQL script '{name}'", lambda: client.sql_script.get_sql_script(name))
+            except _Skip:
+                self.studio_unreachable = True
 
-    def _fatal(self, where: str) -> bool:
-        """After an error that is not 'missing' (403, timeout, 500) the next calls would repeat it."""
-        self.studio_unreachable = "missing" not in self.status.findings[-1].message
-        return self.studio_unreachable
+    def _linked_service(self, props: Any, where: str) -> None:
+        target = getattr(props, "ml_workspace_name", None)
+        if getattr(props, "type", "") != "AzureMLService":
+            self.problem("Synapse Studio", f"linked service '{LINKED_SERVICE}' in {where} is of type "
+                         f"{getattr(props, 'type', '?')}, not Azure Machine Learning: run `pulumi up`")
+        elif target and str(target) != self.env.aml_workspace:
+            self.problem("Synapse Studio", f"linked service '{LINKED_SERVICE}' points at Azure ML workspace "
+                         f"'{target}', not '{self.env.aml_workspace}': run `pulumi up`")
 
     def check_machine_learning(self) -> None:
         from azure.mgmt.machinelearningservices import MachineLearningServicesMgmtClient
@@ -712,11 +704,8 @@ def wait_until_ready(envs: Sequence[Environment], check: Callable[[Sequence[Envi
 
 def environments_from_outputs(outputs: Mapping[str, Any], stack: str = "",
                               config: Optional[Mapping[str, Any]] = None) -> list[Environment]:
-    """Environments from `pulumi stack output --json` (values plain, or {"value": ...} from the Automation API)."""
+    """Environments from the stack's outputs (as `pulumi stack output --json` prints them)."""
     envs = outputs.get("environments")
-    if isinstance(envs, Mapping) and set(envs) >= {"value"} and isinstance(envs.get("value"), Mapping) \
-            and "secret" in envs:
-        envs = envs["value"]
     if not isinstance(envs, Mapping) or not envs:
         raise StatusError(f"stack '{stack}' has no `environments` output: run `pulumi up` first" if stack
                           else "no `environments` output in the given outputs")
