@@ -145,6 +145,8 @@ class CheckSettings:
     backoff: float = 0.8  # seconds, doubled at each retry
     concurrency: int = 8  # students checked at once
     expiry_warning_days: int = 2  # an expiry this close is worth a warning
+    # Time one student may take: when Azure hangs for everyone, the class still finishes.
+    student_budget: float = 180.0
 
     def client_kwargs(self) -> dict[str, Any]:
         return {"retry_total": self.retries, "retry_backoff_factor": self.backoff,
@@ -373,8 +375,14 @@ class _Student:
     def run(self) -> StudentStatus:
         started = time.monotonic()
         self.status.checked_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        for group in (self.check_resource_group, self.check_synapse, self.check_data_lake,
-                      self.check_studio, self.check_machine_learning, self.check_roles):
+        groups = (self.check_resource_group, self.check_synapse, self.check_data_lake,
+                  self.check_studio, self.check_machine_learning, self.check_roles)
+        for n, group in enumerate(groups):
+            if time.monotonic() - started > self.settings.student_budget:
+                left = ", ".join(g.__name__.removeprefix("check_").replace("_", " ") for g in groups[n:])
+                self.problem("check", f"stopped after {self.settings.student_budget:g} s of slow or failing "
+                             f"answers; not checked: {left}. Check again later (`--wait`)")
+                break
             try:
                 group()
             except _Skip:
@@ -881,6 +889,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--interval", type=_duration, default=60.0, help="time between rounds with --wait (default 60s)")
     p.add_argument("--concurrency", type=int, default=CheckSettings.concurrency, help="students checked at once")
     p.add_argument("--timeout", type=float, default=CheckSettings.timeout, help="seconds to wait for each answer")
+    p.add_argument("--budget", type=_duration, default=CheckSettings.student_budget, metavar="DURATION",
+                   help="most time one student's checks may take (default %(default)ss)")
     p.add_argument("--retries", type=int, default=CheckSettings.retries,
                    help="retries of a throttled, failing or dropped call (default %(default)s)")
     p.set_defaults(func=main)
@@ -900,7 +910,7 @@ def main(args: argparse.Namespace, *, credential: Any = None, endpoints: Endpoin
         return 2
     prices = PriceTable.load()
     settings = CheckSettings(timeout=args.timeout, concurrency=max(1, args.concurrency),
-                             retries=max(0, args.retries))
+                             retries=max(0, args.retries), student_budget=args.budget)
     credential = credential or _credential()
     try:  # one sign-in check up front, rather than the same failure on every student's row
         credential.get_token(ARM_SCOPE)

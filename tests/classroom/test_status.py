@@ -237,7 +237,7 @@ def _output(env: status.Environment) -> dict:
 
 def _args(**kwargs) -> argparse.Namespace:
     base = dict(stack=["dev"], outputs=None, config=None, json=False, html=None, handout=None, wait=None,
-                interval=60.0, concurrency=4, timeout=5.0, retries=0)
+                interval=60.0, concurrency=4, timeout=5.0, retries=0, budget=60.0)
     base.update(kwargs)
     return argparse.Namespace(**base)
 
@@ -293,3 +293,16 @@ def test_wrong_pool_and_wrong_linked_service_are_named(azure):
     assert problems == [
         "linked service 'AzureML' points at Azure ML workspace 'amlsomeoneelse', not 'amlann0000': run `pulumi up`",
         f"notebook '01-prepare-data' is attached to 'otherpool', not '{ann.spark_pool}': run `pulumi up`"]
+
+
+def test_a_student_whose_every_answer_hangs_is_stopped_by_the_budget(azure):
+    ann, bob = add(azure, "ann"), add(azure, "bob")
+    azure.fail("GET", r"mslearn-ml-ann0000", delay=2.0, count=99)  # every ARM call of ann's hangs
+    results = check(azure, [ann, bob], status.CheckSettings(timeout=0.5, retries=0, student_budget=0.8))
+    assert results["bob"].state == status.READY
+    problems = results["ann"].problems
+    assert problems[0].startswith(f"resource group '{ann.resource_group}': no answer from Azure Resource Manager "
+                                  "within 0.5 s")
+    assert problems[-1].startswith("stopped after 0.8 s of slow or failing answers; not checked: ")
+    assert "roles" in problems[-1]
+    assert len([r for r in azure.requests if "mslearn-ml-ann0000" in r.path]) < 4
