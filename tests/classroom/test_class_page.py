@@ -179,3 +179,14 @@ def test_two_hundred_students_stay_usable(browser, tmp_path):
         assert tab.locator("#cost-chart").bounding_box()["width"] > 800
     finally:
         context.close()
+
+
+def test_a_page_without_any_cost_or_expiry_still_renders():
+    """A class whose resource groups could not be read: no region, so no prices and no expiry."""
+    env = status.Environment("ann", "sub", "rg-ann", "ws", "https://studio", "sp", "dl", "aml", "https://ml")
+    s = status.StudentStatus(env, [status.Finding("resource group", status.NOT_READY, "access denied <403>")])
+    html = page.render_class_page(status.report([s], ["dev"], None, today=TODAY), today=TODAY)
+    assert 'id="cost-chart-empty"' in html and "access denied &lt;403&gt;" in html
+    assert '<td class="num hour">–</td>' in html and '<td class="expires">–</td>' in html
+    # Nothing that a browser would fetch: no stylesheet or script links, no sources, no CSS urls.
+    assert not re.search(r"<link|\ssrc=|@import|url\(", html)
