@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from classroom import status  # noqa: E402
+from classroom import checks  # noqa: E402
 from classroom.costs import PriceTable  # noqa: E402
 from tests.fakes.azure import AzureCredential, FakeAzure, environment  # noqa: E402
 from tests.fakes.synapse import make_tls_files  # noqa: E402
@@ -32,13 +32,13 @@ def run(students: int, concurrency: int, latency: float, tls: tuple[str, str, st
         for i in range(students):
             output = environment(f"s{i:04d}", suffix=f"s{i:06d}")
             fake.add_student(output, object_id=f"00000000-0000-4000-8000-{i:012d}")
-            envs.append(status.Environment.from_output(f"s{i:04d}", output, object_id=f"00000000-0000-4000-8000-{i:012d}"))
+            envs.append(checks.Environment.from_output(f"s{i:04d}", output, object_id=f"00000000-0000-4000-8000-{i:012d}"))
         if latency:
             fake.fail(None, ".*", delay=latency, count=10**9)
-        endpoints = status.Endpoints(arm=fake.url, synapse=fake.url + "/synapse/{workspace}", dfs=fake.url + "/{account}")
+        endpoints = checks.Endpoints(arm=fake.url, synapse=fake.url + "/synapse/{workspace}", dfs=fake.url + "/{account}")
         started = time.perf_counter()
-        results = status.check_class(envs, credential=AzureCredential(), endpoints=endpoints,
-                                     settings=status.CheckSettings(timeout=30, retries=0, concurrency=concurrency),
+        results = checks.check_class(envs, credential=AzureCredential(), endpoints=endpoints,
+                                     settings=checks.CheckSettings(timeout=30, retries=0, concurrency=concurrency),
                                      prices=PriceTable.load())
         seconds = time.perf_counter() - started
         ready = sum(r.ready for r in results)

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from .page import code_html
-from .status import ML_COMPUTE, Environment, environments_or_error, lab_notebooks, lab_sql_scripts
+from .checks import ML_COMPUTE, Environment, lab_notebooks, lab_sql_scripts
+from .status import environments_or_error
 
 NOTEBOOK_STEPS = {
     "01-prepare-data": "loads the bike rentals from your data lake into the table `bike_data` and profiles them",

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import pytest
 
-from classroom import status
+from classroom import checks
 from tests.fakes.azure import NOTEBOOKS, SQL_SCRIPTS, AzureCredential, FakeAzure, environment
 from tests.fakes.synapse import make_tls_files
 
@@ -32,40 +31,37 @@ def azure(azure_tls, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAzure]:
         yield server
 
 
-def endpoints(fake: FakeAzure) -> status.Endpoints:
-    return status.Endpoints(arm=fake.url, synapse=fake.url + "/synapse/{workspace}", dfs=fake.url + "/{account}")
+def endpoints(fake: FakeAzure) -> checks.Endpoints:
+    return checks.Endpoints(arm=fake.url, synapse=fake.url + "/synapse/{workspace}", dfs=fake.url + "/{account}")
 
 
-def add(fake: FakeAzure, student: str, *, with_object_id: bool = True, **kwargs: Any) -> status.Environment:
+def add(fake: FakeAzure, student: str, *, with_object_id: bool = True, **kwargs: Any) -> checks.Environment:
     """A complete, ready environment in the fake, and the Environment the check reads from the outputs."""
     output = environment(student, sql_pool=kwargs.pop("sql_pool", "sqlpool"))
     oid = object_id(student) if with_object_id else None
     fake.add_student(output, object_id=oid, **kwargs)
-    return status.Environment.from_output(student, output, object_id=oid, stack="dev")
+    return checks.Environment.from_output(student, output, object_id=oid, stack="dev")
 
 
-def check(fake: FakeAzure, envs: list[status.Environment], settings: Optional[status.CheckSettings] = None,
-          **kwargs: Any) -> dict[str, status.StudentStatus]:
+def check(fake: FakeAzure, envs: list[checks.Environment], settings: Optional[checks.CheckSettings] = None,
+          **kwargs: Any) -> dict[str, checks.StudentStatus]:
     from classroom.costs import PriceTable
 
-    results = status.check_class(
+    results = checks.check_class(
         envs, credential=AzureCredential(), endpoints=endpoints(fake),
-        settings=settings or status.CheckSettings(timeout=5, retries=0, concurrency=4),
+        settings=settings or checks.CheckSettings(timeout=5, retries=0, concurrency=4),
         prices=PriceTable.load(), notebooks=NOTEBOOKS, sql_scripts=SQL_SCRIPTS, **kwargs)
     return {r.env.student: r for r in results}
 
 
-def arm_id(env: status.Environment, *parts: str) -> str:
-    base = f"{env.resource_group_id}"
-    return "/".join([base, *parts]) if parts else base
+def arm_id(env: checks.Environment, *parts: str) -> str:
+    return "/".join([env.resource_group_id, *parts])
 
 
-def synapse_id(env: status.Environment, *parts: str) -> str:
+def synapse_id(env: checks.Environment, *parts: str) -> str:
     return arm_id(env, "providers/Microsoft.Synapse/workspaces", env.synapse_workspace, *parts)
 
 
-def ml_id(env: status.Environment, *parts: str) -> str:
+def ml_id(env: checks.Environment, *parts: str) -> str:
     return arm_id(env, "providers/Microsoft.MachineLearningServices/workspaces", env.aml_workspace, *parts)
 
-
-PROJECT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from classroom import page, status
+from classroom import checks, page, status
 from classroom.costs import PriceTable
 from tests.fakes.synapse import FIREWALL_403_BODY
 
@@ -29,7 +29,7 @@ def class_report(azure):
     azure.remove(ml_id(by["omar"], "computes/automl-cluster"))
     azure.get(synapse_id(by["omar"], "bigDataPools", by["omar"].spark_pool))["properties"]["provisioningState"] = "Failed"
     azure.fail("GET", rf"^/synapse/{by['raj'].synapse_workspace}/", status=403, body=FIREWALL_403_BODY, count=99)
-    results = check(azure, envs, status.CheckSettings(timeout=5, retries=0, concurrency=8))
+    results = check(azure, envs, checks.CheckSettings(timeout=5, retries=0, concurrency=8))
     return status.report(list(results.values()), ["dev"], PriceTable.load(), today=TODAY)
 
 
@@ -154,14 +154,14 @@ def test_projector_large_text_fits_the_screen(browser, class_report, tmp_path):
 
 
 def test_two_hundred_students_stay_usable(browser, tmp_path):
-    envs = [status.Environment(f"s{i:03d}", "sub", f"rg-{i:03d}", f"ws{i:03d}", f"https://studio/{i}", f"sp{i}",
+    envs = [checks.Environment(f"s{i:03d}", "sub", f"rg-{i:03d}", f"ws{i:03d}", f"https://studio/{i}", f"sp{i}",
                                f"dl{i:03d}", f"aml{i:03d}", f"https://ml/{i}") for i in range(200)]
     prices = PriceTable.load()
     statuses = []
     for i, env in enumerate(envs):
-        s = status.StudentStatus(env, region="westeurope", expires_on=TODAY + dt.timedelta(days=5))
+        s = checks.StudentStatus(env, region="westeurope", expires_on=TODAY + dt.timedelta(days=5))
         if i % 50 == 7:
-            s.findings.append(status.Finding("Synapse Studio", status.NOT_READY, f"notebook '03-predict' is missing ({i})"))
+            s.findings.append(checks.Finding("Synapse Studio", checks.NOT_READY, f"notebook '03-predict' is missing ({i})"))
         from classroom.costs import StudentCost, CostLine
         s.cost = StudentCost([CostLine("x", 4.13)], [CostLine("y", 0.04)])
         statuses.append(s)
@@ -183,8 +183,8 @@ def test_two_hundred_students_stay_usable(browser, tmp_path):
 
 def test_a_page_without_any_cost_or_expiry_still_renders():
     """A class whose resource groups could not be read: no region, so no prices and no expiry."""
-    env = status.Environment("ann", "sub", "rg-ann", "ws", "https://studio", "sp", "dl", "aml", "https://ml")
-    s = status.StudentStatus(env, [status.Finding("resource group", status.NOT_READY, "access denied <403>")])
+    env = checks.Environment("ann", "sub", "rg-ann", "ws", "https://studio", "sp", "dl", "aml", "https://ml")
+    s = checks.StudentStatus(env, [checks.Finding("resource group", checks.NOT_READY, "access denied <403>")])
     html = page.render_class_page(status.report([s], ["dev"], None, today=TODAY), today=TODAY)
     assert 'id="cost-chart-empty"' in html and "access denied &lt;403&gt;" in html
     assert '<td class="num hour">–</td>' in html and '<td class="expires">–</td>' in html

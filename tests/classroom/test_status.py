@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 import pytest
 
-from classroom import status
+from classroom import checks, status
 from classroom.costs import PriceTable
 from tests.fakes.synapse import FIREWALL_403_BODY
 
-from .azure_fixtures import add, arm_id, azure, azure_tls, check, ml_id, object_id, synapse_id  # noqa: F401
+from .azure_fixtures import add, azure, azure_tls, check, ml_id, object_id, synapse_id  # noqa: F401
 
 PRICES = PriceTable.load().regions["westeurope"]
 # A ready student in use: 3 Small Spark nodes (12 vCores), DW100c running, 2 x DS3_v2 training.
@@ -21,7 +20,7 @@ IN_USE_HOUR = 12 * PRICES["spark_vcore_hour"] + PRICES["sql_dw100c_hour"] + 2 * 
 def test_a_ready_student_is_ready_with_its_cost(azure):
     ann = add(azure, "ann")
     result = check(azure, [ann])["ann"]
-    assert result.state == status.READY, result.findings
+    assert result.state == checks.READY, result.findings
     assert result.problems == [] and result.warnings == []
     assert result.region == "westeurope" and result.expires_on.isoformat() == "2099-12-31"
     assert result.sql_pool_status == "Paused" and result.compute_nodes == 0
@@ -59,13 +58,13 @@ def test_a_class_with_every_kind_of_trouble(azure):
     azure.fail("GET", rf"^/{envs['slow'].data_lake}/", delay=3.0, count=99)
     azure.fail("GET", rf"/workspaces/{envs['broken'].aml_workspace}$", status=500, count=99)
 
-    results = check(azure, list(envs.values()), status.CheckSettings(timeout=1.0, retries=0, concurrency=3))
+    results = check(azure, list(envs.values()), checks.CheckSettings(timeout=1.0, retries=0, concurrency=3))
     assert list(results) == list(envs), "every student is checked, in roster order"
 
-    assert results["ready"].state == status.READY
+    assert results["ready"].state == checks.READY
 
     half_problems = "\n".join(results["half"].problems)
-    assert results["half"].state == status.NOT_READY
+    assert results["half"].state == checks.NOT_READY
     assert f"Spark pool '{half.spark_pool}' is Provisioning" in half_problems
     assert f"Azure ML workspace '{half.aml_workspace}' does not exist: run `pulumi up`" in half_problems
     assert "files/data/` folder" in half_problems
@@ -73,7 +72,7 @@ def test_a_class_with_every_kind_of_trouble(azure):
     assert all(f"notebook '{n}' is missing" in half_problems for n in ("01-prepare-data", "02-train-automl", "03-predict"))
 
     on = results["online"]
-    assert on.ready and on.state == status.WARNING and on.sql_pool_status == "Online"
+    assert on.ready and on.state == checks.WARNING and on.sql_pool_status == "Online"
     assert on.running_per_hour == pytest.approx(PRICES["sql_dw100c_hour"])
     assert f"is Online, costing {PRICES['sql_dw100c_hour']:.2f} USD an hour" in on.warnings[0]
     assert "az synapse sql pool pause --name sqlpool" in on.warnings[0]
@@ -118,7 +117,7 @@ def test_access_denied_and_missing_roles_are_named(azure):
 
 def test_expiry_and_busy_compute(azure):
     old = add(azure, "old", expires_on="2020-01-31")
-    soon = add(azure, "soon", expires_on=(status.dt.date.today() + status.dt.timedelta(days=1)).isoformat())
+    soon = add(azure, "soon", expires_on=(checks.dt.date.today() + checks.dt.timedelta(days=1)).isoformat())
     busy = add(azure, "busy")
     azure.get(ml_id(busy, "computes/automl-cluster"))["properties"]["properties"]["currentNodeCount"] = 2
     results = check(azure, [old, soon, busy])
@@ -138,7 +137,7 @@ def soon_date(results: dict) -> str:
 def test_a_student_without_a_sql_pool_needs_neither_pool_nor_script(azure):
     ann = add(azure, "ann", sql_pool=None)
     result = check(azure, [ann])["ann"]
-    assert result.state == status.READY, result.findings
+    assert result.state == checks.READY, result.findings
     assert result.sql_pool_status is None
     assert not any("/sqlPools/" in r.path or "/sqlScripts/" in r.path for r in azure.requests)
     assert result.cost.hourly == pytest.approx(IN_USE_HOUR - PRICES["sql_dw100c_hour"])
@@ -148,8 +147,8 @@ def test_retries_ride_out_a_throttled_or_failing_call(azure):
     ann = add(azure, "ann")
     azure.fail("GET", rf"/bigDataPools/{ann.spark_pool}$", status=503, count=1)
     azure.fail("GET", rf"/linkedservices/AzureML$", status=429, headers={"Retry-After": "0"}, count=1)
-    result = check(azure, [ann], status.CheckSettings(timeout=5, retries=2, backoff=0.01))["ann"]
-    assert result.state == status.READY, result.findings
+    result = check(azure, [ann], checks.CheckSettings(timeout=5, retries=2, backoff=0.01))["ann"]
+    assert result.state == checks.READY, result.findings
     assert [r.fault for r in azure.requests if r.fault] == ["status:503", "status:429"]
 
 
@@ -165,7 +164,7 @@ def test_wait_rechecks_only_who_is_not_ready_until_ready(azure):
     def on_round(n, statuses):
         rounds.append({s.env.student: s.state for s in statuses})
 
-    final = status.wait_until_ready([ann, bob], lambda some: list(check(azure, list(some)).values()),
+    final = checks.wait_until_ready([ann, bob], lambda some: list(check(azure, list(some)).values()),
                                     deadline_seconds=600, interval=1, on_round=on_round, sleep=sleep)
     assert rounds == [{"ann": "ready", "bob": "not ready"}, {"ann": "ready", "bob": "ready"}]
     assert [s.ready for s in final] == [True, True]
@@ -176,15 +175,15 @@ def test_wait_rechecks_only_who_is_not_ready_until_ready(azure):
 
 
 def test_wait_gives_up_at_the_deadline():
-    env = status.Environment("ann", "s", "rg", "ws", "u", "sp", "dl", "aml", "u2")
+    env = checks.Environment("ann", "s", "rg", "ws", "u", "sp", "dl", "aml", "u2")
     calls = []
 
     def never_ready(some):
         calls.append(len(some))
-        return [status.StudentStatus(e, [status.Finding("x", status.NOT_READY, "still broken")]) for e in some]
+        return [checks.StudentStatus(e, [checks.Finding("x", checks.NOT_READY, "still broken")]) for e in some]
 
     clock = iter(range(0, 10**6, 30))
-    final = status.wait_until_ready([env], never_ready, deadline_seconds=100, interval=30,
+    final = checks.wait_until_ready([env], never_ready, deadline_seconds=100, interval=30,
                                     sleep=lambda s: None, now=lambda: next(clock))
     assert not final[0].ready and 2 <= len(calls) <= 4
 
@@ -231,8 +230,8 @@ def test_unreadable_outputs_exit_2(tmp_path, capsys):
     assert "no `environments` output" in capsys.readouterr().err
 
 
-def _output(env: status.Environment) -> dict:
-    return {key: getattr(env, attr) for key, attr in status.OUTPUT_KEYS.items()}
+def _output(env: checks.Environment) -> dict:
+    return {key: getattr(env, attr) for key, attr in checks.OUTPUT_KEYS.items()}
 
 
 def _args(**kwargs) -> argparse.Namespace:
@@ -298,8 +297,8 @@ def test_wrong_pool_and_wrong_linked_service_are_named(azure):
 def test_a_student_whose_every_answer_hangs_is_stopped_by_the_budget(azure):
     ann, bob = add(azure, "ann"), add(azure, "bob")
     azure.fail("GET", r"mslearn-ml-ann0000", delay=2.0, count=99)  # every ARM call of ann's hangs
-    results = check(azure, [ann, bob], status.CheckSettings(timeout=0.5, retries=0, student_budget=0.8))
-    assert results["bob"].state == status.READY
+    results = check(azure, [ann, bob], checks.CheckSettings(timeout=0.5, retries=0, student_budget=0.8))
+    assert results["bob"].state == checks.READY
     problems = results["ann"].problems
     assert problems[0].startswith(f"resource group '{ann.resource_group}': no answer from Azure Resource Manager "
                                   "within 0.5 s")
