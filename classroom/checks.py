@@ -317,9 +317,6 @@ class _Student:
         self.priced: dict[str, Any] = {}  # what was seen, in the shape of the program's declared inputs
 
     # -- findings
-    def ok(self, check: str, message: str) -> None:
-        self.status.findings.append(Finding(check, READY, message))
-
     def warn(self, check: str, message: str) -> None:
         self.status.findings.append(Finding(check, WARNING, message))
 

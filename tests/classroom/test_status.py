@@ -210,9 +210,9 @@ def test_outputs_file_cli_table_json_and_exit_code(azure, tmp_path, capsys):
 
     azure.workspaces[bob.synapse_workspace]["notebooks"]["03-predict"] = {"name": "03-predict", "properties": {
         "bigDataPool": {"referenceName": bob.spark_pool, "type": "BigDataPoolReference"}, "cells": []}}
-    html = tmp_path / "class.html"
+    html, handout = tmp_path / "class.html", tmp_path / "handout.html"
     code = status.main(_args(stack=["dev"], outputs=tmp_path / "outputs.json", config=tmp_path / "Pulumi.dev.yaml",
-                             json=True, html=html), credential=_credential(), endpoints=_endpoints(azure))
+                             json=True, html=html, handout=handout), credential=_credential(), endpoints=_endpoints(azure))
     data = json.loads(capsys.readouterr().out)
     assert code == 0
     assert data["summary"]["ready"] == 2 and data["summary"]["students"] == 2
@@ -220,6 +220,7 @@ def test_outputs_file_cli_table_json_and_exit_code(azure, tmp_path, capsys):
     assert data["students"][0]["cost"]["inUsePerHour"] == pytest.approx(IN_USE_HOUR, abs=1e-3)
     assert "[secret]" not in json.dumps(data)
     assert html.read_text().count('<tr data-state="ready"') == 2
+    assert handout.read_text().count('<section class="student"') == 2
 
 
 def test_unreadable_outputs_exit_2(tmp_path, capsys):
