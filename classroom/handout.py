@@ -18,7 +18,7 @@ from typing import Any, Optional, Sequence
 
 from .page import code_html
 from .checks import ML_COMPUTE, Environment, lab_notebooks, lab_sql_scripts
-from .status import environments_or_error
+from .status import add_stack_arguments, environments_or_error
 
 NOTEBOOK_STEPS = {
     "01-prepare-data": "loads the bike rentals from your data lake into the table `bike_data` and profiles them",
@@ -123,9 +123,7 @@ def write_handout(path: Path, envs: Sequence[Environment]) -> Path:
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("handout", help="each student's links and first steps, printable, no secrets",
                               description=__doc__.split("\n\n")[0])
-    p.add_argument("--stack", action="append", required=True, help="the stack (repeat for the sections of a class)")
-    p.add_argument("--outputs", type=Path, help="a file with `pulumi stack output --json` instead of asking Pulumi")
-    p.add_argument("--config", type=Path, help="the stack's Pulumi.<stack>.yaml with --outputs")
+    add_stack_arguments(p)
     p.add_argument("--html", type=Path, help="write one HTML file, one printed page per student")
     p.add_argument("--text", type=Path, metavar="DIR", help="write <student>.txt per student into DIR")
     p.set_defaults(func=main)

@@ -72,23 +72,19 @@ def roster_from_config(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {str(s["id"]): dict(s) for s in students if isinstance(s, Mapping) and s.get("id")}
 
 
-def read_stack(stack: str, work_dir: Path = PROJECT_DIR, pulumi_command: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(outputs, config) of a stack through the Pulumi Automation API."""
+def read_stack_outputs(stack: str, work_dir: Path = PROJECT_DIR, pulumi_command: Any = None) -> dict[str, Any]:
+    """The stack's `environments` output through the Pulumi Automation API."""
     from pulumi import automation as auto
 
     try:
         workspace = auto.LocalWorkspace(work_dir=str(work_dir), pulumi_command=pulumi_command)
         selected = auto.Stack.select(stack, workspace)
-        outputs = {key: value.value for key, value in selected.outputs().items() if key == "environments"}
+        return {key: value.value for key, value in selected.outputs().items() if key == "environments"}
     except (auto.errors.CommandError, ValueError) as error:  # ValueError: the CLI printed no JSON
         raise StatusError(f"cannot read stack '{stack}': {_last_line(error)}") from error
     except OSError as error:  # no `pulumi` to run
         raise StatusError(f"cannot run the Pulumi CLI ({error.strerror or error}): install it, or pass the "
                           "outputs of `pulumi stack output --json` with --outputs FILE") from error
-    # The roster from the stack's settings file, not `pulumi config --show-secrets` (which would
-    # decrypt the SQL password), nor workspace.stack_settings() (its StackSettings drops list values
-    # such as lab:students).
-    return outputs, _yaml_config(work_dir / f"Pulumi.{stack}.yaml")
 
 
 def _last_line(error: Exception) -> str:
@@ -97,22 +93,44 @@ def _last_line(error: Exception) -> str:
     return last[:300]
 
 
-def load_environments(stacks: Sequence[str], outputs_file: Optional[Path] = None,
-                      config_file: Optional[Path] = None, pulumi_command: Any = None,
+def load_environments(stacks: Sequence[str], outputs_files: Optional[Sequence[Path]] = None,
+                      config_files: Optional[Sequence[Path]] = None, pulumi_command: Any = None,
                       work_dir: Path = PROJECT_DIR) -> list[Environment]:
-    """Every student of the given stacks (a class, or its sections), in stack then roster order."""
+    """Every student of the given stacks (a class, or its sections), in stack then roster order.
+
+    Without ``outputs_files`` each stack is read through the Automation API; with them, the n-th file
+    holds the n-th stack's `pulumi stack output --json`. The roster comes from ``config_files`` (same
+    pairing) or each stack's Pulumi.<stack>.yaml in ``work_dir``.
+    """
+    for flag, files in (("--outputs", outputs_files), ("--config", config_files)):
+        if files and len(files) != len(stacks):
+            raise StatusError(f"give one {flag} file per --stack ({len(files)} for {len(stacks)} stacks)")
     envs: list[Environment] = []
-    for stack in stacks:
-        if outputs_file is not None:
+    for n, stack in enumerate(stacks):
+        if outputs_files:
             try:
-                outputs = json.loads(Path(outputs_file).read_text())
+                outputs = json.loads(Path(outputs_files[n]).read_text())
             except (OSError, ValueError) as error:
-                raise StatusError(f"cannot read {outputs_file}: {error}") from error
-            config = _yaml_config(config_file or work_dir / f"Pulumi.{stack}.yaml")
+                raise StatusError(f"cannot read {outputs_files[n]}: {error}") from error
         else:
-            outputs, config = read_stack(stack, work_dir, pulumi_command)
+            outputs = read_stack_outputs(stack, work_dir, pulumi_command)
+        # The roster from the stack's settings file, not `pulumi config --show-secrets` (which would
+        # decrypt the SQL password), nor the workspace's stack_settings() (its StackSettings drops list
+        # values such as lab:students).
+        config = _yaml_config(config_files[n] if config_files else work_dir / f"Pulumi.{stack}.yaml")
         envs += environments_from_outputs(outputs, stack, config)
     return envs
+
+
+def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
+    """--stack, --outputs, --config: which students, for every command that reads a class."""
+    parser.add_argument("--stack", action="append", required=True,
+                        help="the stack (repeat for the sections of a class)")
+    parser.add_argument("--outputs", type=Path, action="append", metavar="FILE",
+                        help="`pulumi stack output --json` of the stack instead of asking Pulumi (one per --stack)")
+    parser.add_argument("--config", type=Path, action="append", metavar="FILE",
+                        help="the stack's Pulumi.<stack>.yaml for the roster's objectIds (one per --stack; "
+                             "default: the project's)")
 
 
 def environments_or_error(args: argparse.Namespace, err: Any) -> Optional[list[Environment]]:
@@ -212,10 +230,7 @@ def _duration(text: str) -> float:
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("status", help="is every student ready? check each environment in Azure",
                               description=__doc__.split("\n\n")[0])
-    p.add_argument("--stack", action="append", required=True,
-                   help="the stack to check (repeat for the sections of a class)")
-    p.add_argument("--outputs", type=Path, help="a file with `pulumi stack output --json` instead of asking Pulumi")
-    p.add_argument("--config", type=Path, help="the stack's Pulumi.<stack>.yaml (roster objectIds) with --outputs")
+    add_stack_arguments(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--html", type=Path, help="also write the class page (one self-contained HTML file)")
     p.add_argument("--handout", type=Path, help="also write the students' handout (one printable HTML file)")

@@ -196,7 +196,7 @@ def test_outputs_file_cli_table_json_and_exit_code(azure, tmp_path, capsys):
     (tmp_path / "outputs.json").write_text(json.dumps(outputs))
     (tmp_path / "Pulumi.dev.yaml").write_text(
         "config:\n  lab:students:\n" + "".join(f"    - id: {s}\n      objectId: {object_id(s)}\n" for s in ("ann", "bob")))
-    args = _args(stack=["dev"], outputs=tmp_path / "outputs.json", config=tmp_path / "Pulumi.dev.yaml")
+    args = _args(stack=["dev"], outputs=[tmp_path / "outputs.json"], config=[tmp_path / "Pulumi.dev.yaml"])
     code = status.main(args, credential=_credential(), endpoints=_endpoints(azure))
     table = capsys.readouterr().out
     assert code == 1
@@ -211,7 +211,7 @@ def test_outputs_file_cli_table_json_and_exit_code(azure, tmp_path, capsys):
     azure.workspaces[bob.synapse_workspace]["notebooks"]["03-predict"] = {"name": "03-predict", "properties": {
         "bigDataPool": {"referenceName": bob.spark_pool, "type": "BigDataPoolReference"}, "cells": []}}
     html, handout = tmp_path / "class.html", tmp_path / "handout.html"
-    code = status.main(_args(stack=["dev"], outputs=tmp_path / "outputs.json", config=tmp_path / "Pulumi.dev.yaml",
+    code = status.main(_args(stack=["dev"], outputs=[tmp_path / "outputs.json"], config=[tmp_path / "Pulumi.dev.yaml"],
                              json=True, html=html, handout=handout), credential=_credential(), endpoints=_endpoints(azure))
     data = json.loads(capsys.readouterr().out)
     assert code == 0
@@ -225,7 +225,7 @@ def test_outputs_file_cli_table_json_and_exit_code(azure, tmp_path, capsys):
 
 def test_unreadable_outputs_exit_2(tmp_path, capsys):
     (tmp_path / "outputs.json").write_text(json.dumps({"sqlAdminLogin": "x"}))
-    code = status.main(_args(stack=["dev"], outputs=tmp_path / "outputs.json", config=tmp_path / "none.yaml"),
+    code = status.main(_args(stack=["dev"], outputs=[tmp_path / "outputs.json"], config=[tmp_path / "none.yaml"]),
                        credential=object())
     assert code == 2
     assert "no `environments` output" in capsys.readouterr().err
@@ -264,7 +264,7 @@ def test_not_signed_in_stops_before_checking_anyone(azure, tmp_path, capsys):
         def get_token(self, *scopes, **kwargs):
             raise ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token")
 
-    code = status.main(_args(outputs=tmp_path / "outputs.json", config=tmp_path / "none.yaml"),
+    code = status.main(_args(outputs=[tmp_path / "outputs.json"], config=[tmp_path / "none.yaml"]),
                        credential=NoLogin(), endpoints=_endpoints(azure))
     assert code == 2
     err = capsys.readouterr().err
@@ -276,7 +276,7 @@ def test_wait_on_the_command_line_rechecks_until_ready(azure, tmp_path, capsys):
     ann = add(azure, "ann")
     azure.fail("GET", rf"/bigDataPools/{ann.spark_pool}$", status=500, count=1)  # the first round sees a 500
     (tmp_path / "outputs.json").write_text(json.dumps({"environments": {"ann": _output(ann)}}))
-    code = status.main(_args(outputs=tmp_path / "outputs.json", config=tmp_path / "none.yaml", wait=30.0,
+    code = status.main(_args(outputs=[tmp_path / "outputs.json"], config=[tmp_path / "none.yaml"], wait=30.0,
                              interval=0.01), credential=_credential(), endpoints=_endpoints(azure))
     captured = capsys.readouterr()
     assert code == 0, captured.out

@@ -78,10 +78,17 @@ def test_an_unknown_stack_is_a_clear_error(pulumi_root, capsys):
 
 
 def test_sections_are_read_stack_after_stack(tmp_path):
-    """A class split into sections: the students of every stack named, in order."""
-    (tmp_path / "a.json").write_text(json.dumps({"environments": {"ann": environment("ann")}}))
-    envs = status.load_environments(["s1", "s2"], outputs_file=tmp_path / "a.json", work_dir=tmp_path)
-    assert [(e.stack, e.student) for e in envs] == [("s1", "ann"), ("s2", "ann")]
+    """A class split into sections: the students of every stack named, in order, each with its roster."""
+    (tmp_path / "s1.json").write_text(json.dumps({"environments": {"ann": environment("ann")}}))
+    (tmp_path / "s2.json").write_text(json.dumps({"environments": {"bob": environment("bob"),
+                                                                   "cy": environment("cy")}}))
+    (tmp_path / "Pulumi.s2.yaml").write_text("config:\n  lab:students:\n    - id: bob\n"
+                                             "      objectId: 3f2c0000-0000-4000-8000-000000000002\n    - id: cy\n")
+    envs = status.load_environments(["s1", "s2"], [tmp_path / "s1.json", tmp_path / "s2.json"], work_dir=tmp_path)
+    assert [(e.stack, e.student, e.object_id) for e in envs] == [
+        ("s1", "ann", None), ("s2", "bob", "3f2c0000-0000-4000-8000-000000000002"), ("s2", "cy", None)]
+    with pytest.raises(status.StatusError, match=r"give one --outputs file per --stack \(1 for 2 stacks\)"):
+        status.load_environments(["s1", "s2"], [tmp_path / "s1.json"], work_dir=tmp_path)
 
 
 def test_no_pulumi_cli_says_what_to_do_instead(tmp_path, monkeypatch):
