@@ -13,6 +13,8 @@ from typing import Optional
 SUBCOMMANDS = (
     "classroom.plan",
     "classroom.update_prices",
+    "classroom.status",
+    "classroom.handout",
 )
 
 

@@ -1,15 +1,26 @@
 #!/usr/bin/env bash
 # Set up and run the test suite offline: virtualenv, packages, Java 17 for the
-# notebook tests on local Spark, then pytest. Extra arguments go to pytest.
+# notebook tests on local Spark, Debian's chromium for the class page tests, then
+# pytest. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! java -version 2>&1 | grep -q 'version "17'; then
+apt_updated=""
+apt_install() {  # apt_install <what for> <packages...>: as root with apt-get, else a warning
+  local why="$1"; shift
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "== installing Java 17 for local Spark"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+    echo "== installing $* for $why"
+    [ -n "$apt_updated" ] || { apt-get update -qq && apt_updated=1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
   else
-    echo "warning: Java 17 not found; the Spark notebook tests will be skipped (install openjdk-17-jre-headless)" >&2
+    echo "warning: $* not found; the tests of $why will be skipped (install $*)" >&2
   fi
+}
+if ! java -version 2>&1 | grep -q 'version "17'; then
+  apt_install "the notebooks on local Spark" openjdk-17-jre-headless
+fi
+# playwright drives the system browser (it cannot download its own here).
+if [ ! -x /usr/lib/chromium/chromium ] && ! command -v chromium >/dev/null; then
+  apt_install "the class page" chromium fonts-dejavu-core
 fi
 scripts/setup-venv.sh requirements-dev.txt
 exec venv/bin/python -m pytest "$@"

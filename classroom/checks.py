@@ -1,0 +1,684 @@
+"""What `classroom status` checks for one student, and how: the Azure SDK calls and their words.
+
+Each student's checks run in groups (resource group, Synapse, data lake, Synapse
+Studio, Azure ML, access). Every SDK call has a timeout; a missing resource, a
+refusal, a timeout or a server error becomes a :class:`Finding` in words a person
+can act on and ends only its group, so one failure never hides the rest of that
+student, let alone the other students. :func:`check_class` checks a class with a
+bounded pool of threads; :func:`wait_until_ready` re-checks who is not ready.
+Nothing here changes anything in Azure: every call is a read.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+
+from lab.data import LAB_DATA_FILES
+from lab.naming import DATA_CONTAINER, ML_COMPUTE_NAME
+from lab.roles import CONTRIBUTOR, STORAGE_BLOB_DATA_CONTRIBUTOR, SYNAPSE_ADMINISTRATOR
+
+from .costs import PriceError, PriceTable, StudentCost, estimate_student
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+# What the program deploys for every student (the names its notebooks and docs use).
+DATA_FILESYSTEM = DATA_CONTAINER
+DATA_DIRECTORY = "data"
+DATA_FILES = LAB_DATA_FILES
+LINKED_SERVICE = "AzureML"
+ML_COMPUTE = ML_COMPUTE_NAME
+EXPIRES_TAG = "expires-on"
+
+
+OUTPUT_KEYS = {
+    "subscription": "subscription",
+    "resourceGroup": "resource_group",
+    "synapseWorkspace": "synapse_workspace",
+    "synapseStudioUrl": "synapse_studio_url",
+    "sparkPool": "spark_pool",
+    "sqlPool": "sql_pool",
+    "dataLake": "data_lake",
+    "amlWorkspace": "aml_workspace",
+    "amlStudioUrl": "aml_studio_url",
+}
+
+ARM_SCOPE = "https://management.azure.com/.default"
+
+READY, WARNING, NOT_READY = "ready", "warning", "not ready"
+
+
+def lab_notebooks(directory: Path = PROJECT_DIR / "notebooks") -> tuple[str, ...]:
+    """The notebooks the program uploads: one per .ipynb in notebooks/, named after the file."""
+    return tuple(p.stem for p in sorted(directory.glob("*.ipynb")))
+
+
+def lab_sql_scripts() -> tuple[str, ...]:
+    """The SQL scripts the program uploads when a student has a dedicated SQL pool."""
+    from providers.synapse import WEATHER_FORECAST_SCRIPT_NAME
+
+    return (WEATHER_FORECAST_SCRIPT_NAME,)
+
+
+# ----------------------------------------------------------------------------- what to check
+
+@dataclass(frozen=True)
+class Environment:
+    """One student's environment as the stack's `environments` output describes it."""
+
+    student: str
+    subscription: str
+    resource_group: str
+    synapse_workspace: str
+    synapse_studio_url: str
+    spark_pool: str
+    data_lake: str
+    aml_workspace: str
+    aml_studio_url: str
+    sql_pool: Optional[str] = None
+    object_id: Optional[str] = None
+    principal_type: str = "User"
+    stack: str = ""
+    expires_on: Optional[str] = None  # lab:expiresOn as configured (the check reads the real tag)
+    course: str = ""  # lab:course
+
+    @classmethod
+    def from_output(cls, student: str, value: Mapping[str, Any], **extra: Any) -> "Environment":
+        missing = [k for k in OUTPUT_KEYS if k != "sqlPool" and not value.get(k)]
+        if missing:
+            raise StatusError(f"the `environments` output of student '{student}' lacks {', '.join(missing)}: "
+                              "run `pulumi up` with this version of the program")
+        fields = {attr: value.get(key) or None for key, attr in OUTPUT_KEYS.items()}
+        return cls(student=student, **fields, **extra)
+
+    @property
+    def resource_group_id(self) -> str:
+        return f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
+
+    @property
+    def data_lake_id(self) -> str:
+        return f"{self.resource_group_id}/providers/Microsoft.Storage/storageAccounts/{self.data_lake}"
+
+    @property
+    def portal_url(self) -> str:
+        return f"https://portal.azure.com/#@/resource{self.resource_group_id}/overview"
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where the services live; tests point them at a fake on 127.0.0.1."""
+
+    arm: str = "https://management.azure.com"
+    synapse: str = "https://{workspace}.dev.azuresynapse.net"
+    dfs: str = "https://{account}.dfs.core.windows.net"
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    timeout: float = 30.0  # seconds to connect and to wait for each answer
+    retries: int = 2  # azure-core's own retries (429 with Retry-After, 5xx, dropped connections)
+    backoff: float = 0.8  # seconds, doubled at each retry
+    concurrency: int = 8  # students checked at once
+    expiry_warning_days: int = 2  # an expiry this close is worth a warning
+    # Time one student may take: when Azure hangs for everyone, the class still finishes.
+    student_budget: float = 180.0
+
+    def client_kwargs(self) -> dict[str, Any]:
+        return {"retry_total": self.retries, "retry_backoff_factor": self.backoff,
+                "connection_timeout": self.timeout, "read_timeout": self.timeout}
+
+
+@dataclass
+class Finding:
+    check: str  # what was checked, e.g. "Spark pool"
+    severity: str  # READY | WARNING | NOT_READY
+    message: str  # in words a person can act on
+
+    def as_dict(self) -> dict[str, str]:
+        return {"check": self.check, "severity": self.severity, "message": self.message}
+
+
+@dataclass
+class StudentStatus:
+    env: Environment
+    findings: list[Finding] = field(default_factory=list)
+    region: Optional[str] = None
+    expires_on: Optional[dt.date] = None
+    sql_pool_status: Optional[str] = None
+    compute_nodes: Optional[int] = None
+    cost: Optional[StudentCost] = None
+    # What runs right now beyond idle, per hour, by cost category (an Online SQL pool, busy nodes).
+    running: dict[str, float] = field(default_factory=dict)
+    checked_at: str = ""
+    seconds: float = 0.0
+
+    @property
+    def running_per_hour(self) -> float:
+        return sum(self.running.values())
+
+    @property
+    def problems(self) -> list[str]:
+        return [f.message for f in self.findings if f.severity == NOT_READY]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [f.message for f in self.findings if f.severity == WARNING]
+
+    @property
+    def ready(self) -> bool:
+        return not self.problems
+
+    @property
+    def state(self) -> str:
+        return NOT_READY if self.problems else WARNING if self.warnings else READY
+
+    def days_left(self, today: Optional[dt.date] = None) -> Optional[int]:
+        if self.expires_on is None:
+            return None
+        return (self.expires_on - (today or dt.date.today())).days
+
+    def as_dict(self, today: Optional[dt.date] = None) -> dict[str, Any]:
+        e = self.env
+        return {
+            "student": e.student,
+            "stack": e.stack,
+            "state": self.state,
+            "ready": self.ready,
+            "problems": self.problems,
+            "warnings": self.warnings,
+            "findings": [f.as_dict() for f in self.findings],
+            "subscription": e.subscription,
+            "resourceGroup": e.resource_group,
+            "region": self.region,
+            "expiresOn": self.expires_on.isoformat() if self.expires_on else None,
+            "daysLeft": self.days_left(today),
+            "sqlPoolStatus": self.sql_pool_status,
+            "computeNodes": self.compute_nodes,
+            "links": {"synapseStudio": e.synapse_studio_url, "amlStudio": e.aml_studio_url,
+                      "portal": e.portal_url},
+            "synapseWorkspace": e.synapse_workspace,
+            "sparkPool": e.spark_pool,
+            "sqlPool": e.sql_pool,
+            "dataLake": e.data_lake,
+            "amlWorkspace": e.aml_workspace,
+            "cost": None if self.cost is None else {
+                "idlePerDay": round(self.cost.daily_idle, 4),
+                "inUsePerHour": round(self.cost.hourly, 4),
+                "runningNowPerHour": round(self.running_per_hour, 4),
+                "inUse": cost_by_category(self.cost.in_use_per_hour),
+                "idle": cost_by_category(self.cost.idle_per_day),
+                "runningNow": {k: round(v, 4) for k, v in self.running.items()},
+            },
+            "checkedAt": self.checked_at,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+# Cost categories, from the items of costs.py (the class page charts them).
+SPARK_POOL, SQL_POOL, SQL_STORAGE, AUTOML, STORAGE, LOGS = (
+    "Spark pool", "SQL pool", "SQL pool storage", "AutoML compute", "storage", "Log Analytics")
+
+
+def cost_category(item: str) -> str:
+    """The category of one of costs.py's cost lines, by how it begins."""
+    for prefix, category in (("Spark pool", SPARK_POOL), ("dedicated SQL pool storage", SQL_STORAGE),
+                             ("dedicated SQL pool", SQL_POOL), ("AutoML compute", AUTOML),
+                             ("Log Analytics", LOGS)):
+        if item.startswith(prefix):
+            return category
+    return STORAGE if "storage account" in item else item
+
+
+def cost_by_category(lines: Iterable[Any]) -> dict[str, float]:
+    result: dict[str, float] = {}
+    for line in lines:
+        key = cost_category(line.item)
+        result[key] = round(result.get(key, 0.0) + line.amount, 4)
+    return result
+
+
+class StatusError(Exception):
+    """The stack or its outputs cannot be read: nothing to check."""
+
+
+# ----------------------------------------------------------------------------- errors in words
+
+def _error_code(error: Exception) -> str:
+    code = getattr(error, "error_code", None) or getattr(getattr(error, "error", None), "code", None)
+    if code:
+        return str(code)
+    response = getattr(error, "response", None)
+    try:
+        body = json.loads(response.text()) if response is not None else {}
+        return str((body.get("error") or {}).get("code") or body.get("code") or "")
+    except Exception:
+        return ""
+
+
+def describe_error(error: Exception, what: str, service: str, settings: CheckSettings) -> str:
+    """One sentence on what went wrong reading ``what`` and what to do about it."""
+    from azure.core.exceptions import (ClientAuthenticationError, HttpResponseError, ServiceRequestError,
+                                       ServiceResponseError)
+
+    if isinstance(error, (ServiceRequestError, ServiceResponseError)):
+        text = str(error).lower()
+        if "timed out" in text or "timeout" in text:
+            return (f"{what}: no answer from {service} within {settings.timeout:g} s; "
+                    "check again later (`--wait`), or raise `--timeout`")
+        return f"{what}: could not reach {service} ({type(error).__name__}); check this machine's network"
+    status = getattr(error, "status_code", None)
+    code = _error_code(error)
+    if isinstance(error, ClientAuthenticationError) and status in (None, 401):
+        return f"{what}: not signed in to Azure ({code or 'authentication failed'}); run `az login`"
+    if isinstance(error, HttpResponseError) and status == 403:
+        # Synapse says ClientIpAddressNotAuthorized; Storage says AuthorizationFailure for a network rule
+        # (AuthorizationPermissionMismatch for a missing role).
+        if "ipaddress" in code.lower() or "firewall" in str(error).lower() or code == "AuthorizationFailure":
+            return (f"{what}: the {service} firewall refuses this machine's address ({code}); "
+                    "add it to lab:allowedIpRanges (or lab:deployerIpAddress) and run `pulumi up`")
+        need = {"Synapse": "a Synapse role (Synapse Administrator) on the workspace",
+                "Azure Storage": "Storage Blob Data Reader (or more) on the data lake"}.get(
+            service, "Reader (or more) on the student's resource group")
+        return f"{what}: access denied ({code or '403'}); the identity running this check needs {need}"
+    if isinstance(error, HttpResponseError) and status is not None and status >= 500:
+        return (f"{what}: {service} answered with a server error ({status} {code}); "
+                "check again in a few minutes (`--wait`)")
+    if isinstance(error, HttpResponseError) and status == 429:
+        return f"{what}: {service} is throttling requests (429); check again with a lower `--concurrency`"
+    if isinstance(error, HttpResponseError):
+        return f"{what}: {service} refused the request ({status} {code})"
+    return f"{what}: unexpected {type(error).__name__}: {error}"
+
+
+def _is_not_found(error: Exception) -> bool:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    return isinstance(error, ResourceNotFoundError) or getattr(error, "status_code", None) == 404
+
+
+class _Skip(Exception):
+    """The rest of a check group depends on what is missing: stop that group only."""
+
+
+class _Student:
+    """The checks of one student: each group runs on its own, a failure ends that group only."""
+
+    def __init__(self, env: Environment, credential: Any, endpoints: Endpoints, settings: CheckSettings,
+                 prices: Optional[PriceTable], notebooks: Sequence[str], sql_scripts: Sequence[str]):
+        self.env, self.credential, self.endpoints, self.settings = env, credential, endpoints, settings
+        self.prices, self.notebooks, self.sql_scripts = prices, notebooks, sql_scripts
+        self.status = StudentStatus(env)
+        self.workspace_ready = False
+        self.studio_unreachable = False  # the data plane refused or failed: its RBAC check would say so again
+        self.priced: dict[str, Any] = {}  # what was seen, in the shape of the program's declared inputs
+
+    # -- findings
+    def warn(self, check: str, message: str) -> None:
+        self.status.findings.append(Finding(check, WARNING, message))
+
+    def problem(self, check: str, message: str) -> None:
+        self.status.findings.append(Finding(check, NOT_READY, message))
+
+    def call(self, check: str, what: str, service: str, fn: Callable[[], Any],
+             missing: Optional[str] = None, stop_if_missing: bool = True) -> Any:
+        """Run one SDK call; a missing resource or any error becomes a problem and skips the group
+        (a missing one returns None instead when ``stop_if_missing`` is off)."""
+        try:
+            return fn()
+        except Exception as error:  # every failure is reported on the student's row, never raised
+            if missing is not None and _is_not_found(error):
+                self.problem(check, missing)
+                if not stop_if_missing:
+                    return None
+            else:
+                self.problem(check, describe_error(error, what, service, self.settings))
+            raise _Skip() from error
+
+    def provisioned(self, check: str, words: str, fn: Callable[[], Any],
+                    state: Callable[[Any], Optional[str]] = lambda r: r.provisioning_state) -> Any:
+        """An ARM resource that must exist and have finished provisioning (else the group stops here)."""
+        item = self.call(check, words, "Azure Resource Manager", fn, missing=f"{words} does not exist: run `pulumi up`")
+        current = state(item)
+        if current != "Succeeded":
+            self.problem(check, f"{words} is {current or 'not provisioned'}: wait, or run `pulumi up` if it failed")
+            raise _Skip()
+        return item
+
+    def run(self) -> StudentStatus:
+        started = time.monotonic()
+        self.status.checked_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        groups = (self.check_resource_group, self.check_synapse, self.check_data_lake,
+                  self.check_studio, self.check_machine_learning, self.check_roles)
+        for n, group in enumerate(groups):
+            if time.monotonic() - started > self.settings.student_budget:
+                left = ", ".join(g.__name__.removeprefix("check_").replace("_", " ") for g in groups[n:])
+                self.problem("check", f"stopped after {self.settings.student_budget:g} s of slow or failing "
+                             f"answers; not checked: {left}. Check again later (`--wait`)")
+                break
+            try:
+                group()
+            except _Skip:
+                pass
+            except Exception as error:  # a bug or an SDK surprise: still only this group
+                self.problem(group.__name__.removeprefix("check_").replace("_", " "),
+                             f"unexpected {type(error).__name__}: {error}")
+        self.estimate_cost()
+        self.status.seconds = time.monotonic() - started
+        return self.status
+
+    def arm_kwargs(self) -> dict[str, Any]:
+        return {"base_url": self.endpoints.arm, **self.settings.client_kwargs()}
+
+    # -- groups
+    def check_resource_group(self) -> None:
+        from azure.mgmt.resource.resources import ResourceManagementClient
+
+        env = self.env
+        with ResourceManagementClient(self.credential, env.subscription, **self.arm_kwargs()) as client:
+            group = self.call("resource group", f"resource group '{env.resource_group}'", "Azure Resource Manager",
+                              lambda: client.resource_groups.get(env.resource_group),
+                              missing=f"resource group '{env.resource_group}' does not exist: run `pulumi up`")
+        self.status.region = group.location
+        tag = (group.tags or {}).get(EXPIRES_TAG)
+        try:
+            self.status.expires_on = dt.date.fromisoformat(tag) if tag else None
+        except ValueError:
+            self.warn("expiry", f"the `{EXPIRES_TAG}` tag of '{env.resource_group}' is not a date: {tag!r}")
+            return
+        days = self.status.days_left()
+        if days is None:
+            self.warn("expiry", f"resource group '{env.resource_group}' has no `{EXPIRES_TAG}` tag; "
+                      "set lab:expiresOn and run `pulumi up`")
+        elif days < 0:
+            self.problem("expiry", f"expired on {tag}: destroy it (`pulumi destroy`) or move lab:expiresOn "
+                         "and run `pulumi up`")
+        elif days <= self.settings.expiry_warning_days:
+            self.warn("expiry", f"expires on {tag} ({days} day{'s' if days != 1 else ''} left)")
+
+    def check_synapse(self) -> None:
+        from azure.mgmt.synapse import SynapseManagementClient
+
+        env = self.env
+        with SynapseManagementClient(self.credential, env.subscription, **self.arm_kwargs()) as client:
+            self.provisioned("Synapse workspace", f"Synapse workspace '{env.synapse_workspace}'",
+                             lambda: client.workspaces.get(env.resource_group, env.synapse_workspace))
+            self.workspace_ready = True
+            for step in (self._spark_pool, self._sql_pool):
+                try:
+                    step(client)
+                except _Skip:
+                    pass
+
+    def _spark_pool(self, client: Any) -> None:
+        env = self.env
+        pool = self.provisioned("Spark pool", f"Spark pool '{env.spark_pool}'", lambda: client.big_data_pools.get(
+            env.resource_group, env.synapse_workspace, env.spark_pool))
+        auto = pool.auto_scale
+        self.priced["spark"] = {
+            "bigDataPoolName": env.spark_pool, "nodeSize": pool.node_size, "nodeCount": pool.node_count,
+            "autoScale": {"minNodeCount": auto.min_node_count} if auto is not None and auto.enabled else None,
+        }
+
+    def _sql_pool(self, client: Any) -> None:
+        env = self.env
+        if not env.sql_pool:
+            return
+        pool = self.call("SQL pool", f"dedicated SQL pool '{env.sql_pool}'", "Azure Resource Manager",
+                         lambda: client.sql_pools.get(env.resource_group, env.synapse_workspace, env.sql_pool),
+                         missing=f"dedicated SQL pool '{env.sql_pool}' does not exist: run `pulumi up`")
+        sku = (pool.sku.name if pool.sku is not None else None) or "DW100c"
+        self.priced["sql"] = {"sqlPoolName": env.sql_pool, "sku": {"name": sku}}
+        self.status.sql_pool_status = pool.status
+        if pool.status == "Paused":
+            return
+        if pool.status == "Online":
+            per_hour = self._sql_hourly(sku)
+            self.status.running[SQL_POOL] = per_hour or 0.0
+            cost = f", costing {per_hour:.2f} {self.prices.currency} an hour" if per_hour else ""
+            self.warn("SQL pool", f"dedicated SQL pool '{env.sql_pool}' is Online{cost}: pause it until "
+                      f"the T-SQL part (`az synapse sql pool pause --name {env.sql_pool} "
+                      f"--workspace-name {env.synapse_workspace} --resource-group {env.resource_group}`)")
+        elif pool.status in ("Pausing", "Resuming", "Scaling"):
+            self.warn("SQL pool", f"dedicated SQL pool '{env.sql_pool}' is {pool.status}; check again in a few minutes")
+        else:
+            self.problem("SQL pool", f"dedicated SQL pool '{env.sql_pool}' is {pool.status}: "
+                         "check it in the portal, or run `pulumi up`")
+
+    def _sql_hourly(self, sku: str) -> Optional[float]:
+        if self.prices is None or not self.status.region:
+            return None
+        try:
+            region = self.prices.region(self.status.region)
+        except PriceError:
+            return None
+        units = int(sku.upper().removeprefix("DW").removesuffix("C") or 100) / 100
+        return units * float(region["sql_dw100c_hour"])
+
+    def check_data_lake(self) -> None:
+        from azure.storage.filedatalake import DataLakeServiceClient
+
+        env = self.env
+        url = self.endpoints.dfs.format(account=env.data_lake)
+        kwargs = self.settings.client_kwargs()
+        with DataLakeServiceClient(url, credential=self.credential, **kwargs) as service:
+            filesystem = service.get_file_system_client(DATA_FILESYSTEM)
+            paths = self.call("data", f"data lake '{env.data_lake}'", "Azure Storage",
+                              lambda: list(filesystem.get_paths(path=DATA_DIRECTORY, recursive=False)),
+                              missing=f"no `{DATA_FILESYSTEM}/{DATA_DIRECTORY}/` folder in data lake '{env.data_lake}': "
+                                      "run `pulumi up` (it uploads the lab's CSVs)")
+        self.priced["lake"] = True
+        sizes = {p.name.rsplit("/", 1)[-1]: int(p.content_length or 0) for p in paths if not p.is_directory}
+        for name in DATA_FILES:
+            if name not in sizes:
+                self.problem("data", f"`{DATA_FILESYSTEM}/{DATA_DIRECTORY}/{name}` is missing from data lake "
+                             f"'{env.data_lake}': run `pulumi up` (it uploads the lab's data)")
+            elif sizes[name] == 0:
+                self.problem("data", f"`{DATA_FILESYSTEM}/{DATA_DIRECTORY}/{name}` in data lake '{env.data_lake}' "
+                             "is empty: run `pulumi up` to upload it again")
+
+    def check_studio(self) -> None:
+        from azure.synapse.artifacts import ArtifactsClient
+
+        env = self.env
+        if not self.workspace_ready:
+            return  # the workspace's own problem is reported already
+        endpoint = self.endpoints.synapse.format(workspace=env.synapse_workspace)
+        where = f"Synapse workspace '{env.synapse_workspace}'"
+
+        def get(words: str, fn: Callable[[], Any], fix: str = "run `pulumi up`") -> Any:
+            # A missing artifact is that artifact's problem; a refusal, timeout or server error would
+            # only repeat for the next ones, so it ends the Studio check (and the Synapse RBAC one).
+            return self.call("Synapse Studio", f"{words} in {where}", "Synapse", fn,
+                             missing=f"{words} is missing from {where}: {fix}", stop_if_missing=False)
+
+        with ArtifactsClient(self.credential, endpoint, **self.settings.client_kwargs()) as client:
+            try:
+                linked = get(f"linked service '{LINKED_SERVICE}'",
+                             lambda: client.linked_service.get_linked_service(LINKED_SERVICE))
+                if linked is not None:
+                    self._linked_service(linked.properties, where)
+                for name in self.notebooks:
+                    notebook = get(f"notebook '{name}'", lambda: client.notebook.get_notebook(name),
+                                   "run `pulumi up` (it uploads every notebook in notebooks/)")
+                    pool = getattr(notebook.properties.big_data_pool, "reference_name", None) if notebook else None
+                    if notebook is not None and pool != env.spark_pool:
+                        self.problem("Synapse Studio", f"notebook '{name}' is attached to "
+                                     f"{repr(pool) if pool else 'no Spark pool'}, not '{env.spark_pool}': run `pulumi up`")
+                for name in self.sql_scripts if env.sql_pool else ():
+                    get(f"SQL script '{name}'", lambda: client.sql_script.get_sql_script(name))
+            except _Skip:
+                self.studio_unreachable = True
+
+    def _linked_service(self, props: Any, where: str) -> None:
+        target = getattr(props, "ml_workspace_name", None)
+        if getattr(props, "type", "") != "AzureMLService":
+            self.problem("Synapse Studio", f"linked service '{LINKED_SERVICE}' in {where} is of type "
+                         f"{getattr(props, 'type', '?')}, not Azure Machine Learning: run `pulumi up`")
+        elif target and str(target) != self.env.aml_workspace:
+            self.problem("Synapse Studio", f"linked service '{LINKED_SERVICE}' points at Azure ML workspace "
+                         f"'{target}', not '{self.env.aml_workspace}': run `pulumi up`")
+
+    def check_machine_learning(self) -> None:
+        from azure.mgmt.machinelearningservices import MachineLearningServicesMgmtClient
+
+        env = self.env
+        with MachineLearningServicesMgmtClient(self.credential, env.subscription, **self.arm_kwargs()) as client:
+            ws = self.provisioned("Azure ML", f"Azure ML workspace '{env.aml_workspace}'",
+                                  lambda: client.workspaces.get(env.resource_group, env.aml_workspace))
+            self.priced["ml_storage"] = bool(ws.storage_account)
+            compute = self.provisioned(
+                "Azure ML", f"compute cluster '{ML_COMPUTE}' of Azure ML workspace '{env.aml_workspace}'",
+                lambda: client.machine_learning_compute.get(env.resource_group, env.aml_workspace, ML_COMPUTE),
+                state=lambda c: c.properties.provisioning_state)
+        props = compute.properties
+        inner = getattr(props, "properties", None)
+        scale = getattr(inner, "scale_settings", None)
+        vm_size = getattr(inner, "vm_size", None)
+        self.priced["compute"] = {"computeName": ML_COMPUTE, "properties": {"properties": {
+            "vmSize": vm_size, "scaleSettings": {
+                "maxNodeCount": getattr(scale, "max_node_count", 0), "minNodeCount": getattr(scale, "min_node_count", 0)}}}}
+        nodes = int(getattr(inner, "current_node_count", 0) or 0)
+        self.status.compute_nodes = nodes
+        if nodes:
+            per_node = self._vm_hourly(vm_size)
+            self.status.running[AUTOML] = nodes * (per_node or 0.0)
+            cost = f" ({nodes * per_node:.2f} {self.prices.currency} an hour)" if per_node else ""
+            self.warn("Azure ML", f"compute cluster '{ML_COMPUTE}' has {nodes} node{'s' if nodes != 1 else ''} "
+                      f"running{cost}; it scales back to 0 once no job runs: cancel leftover jobs in Azure ML studio")
+
+    def _vm_hourly(self, vm_size: Optional[str]) -> Optional[float]:
+        if self.prices is None or not self.status.region or not vm_size:
+            return None
+        try:
+            return float(self.prices.region(self.status.region)["vm_hour"][vm_size])
+        except (PriceError, KeyError):
+            return None
+
+    def check_roles(self) -> None:
+        env = self.env
+        if not env.object_id:
+            self.warn("access", f"no objectId for student '{env.student}' in the roster: the student cannot sign "
+                      "in to this environment (add it to lab:students and run `pulumi up`)")
+            return
+        from azure.mgmt.authorization import AuthorizationManagementClient
+
+        wanted = ((env.resource_group_id, CONTRIBUTOR, f"Contributor on resource group '{env.resource_group}'"),
+                  (env.data_lake_id, STORAGE_BLOB_DATA_CONTRIBUTOR,
+                   f"Storage Blob Data Contributor on data lake '{env.data_lake}'"))
+        with AuthorizationManagementClient(self.credential, env.subscription, **self.arm_kwargs()) as client:
+            for scope, role, words in wanted:
+                try:
+                    found = self.call("access", f"role assignments on {scope.rsplit('/', 1)[-1]}", "Azure Resource Manager",
+                                      lambda: list(client.role_assignments.list_for_scope(
+                                          scope, filter=f"principalId eq '{env.object_id}'")))
+                except _Skip:
+                    continue
+                if not any(a.role_definition_id.lower().endswith("/" + role) and a.scope.lower() == scope.lower()
+                           for a in found):
+                    self.problem("access", f"the student lacks {words}: run `pulumi up`")
+        if self.workspace_ready and not self.studio_unreachable:
+            self._synapse_admin()
+
+    def _synapse_admin(self) -> None:
+        from azure.synapse.accesscontrol import AccessControlClient
+
+        env = self.env
+        endpoint = self.endpoints.synapse.format(workspace=env.synapse_workspace)
+        client = AccessControlClient(self.credential, endpoint, **self.settings.client_kwargs())
+        try:
+            found = self.call("access", f"Synapse role assignments of workspace '{env.synapse_workspace}'", "Synapse",
+                              lambda: client.role_assignments.list_role_assignments(
+                                  role_id=SYNAPSE_ADMINISTRATOR, principal_id=env.object_id,
+                                  scope=f"workspaces/{env.synapse_workspace}"))
+        finally:
+            client.close()
+        if not any(str(a.principal_id).lower() == env.object_id.lower() for a in (found.value or [])):
+            self.problem("access", f"the student is not Synapse Administrator of workspace "
+                         f"'{env.synapse_workspace}': run `pulumi up`")
+
+    # -- cost of what was seen
+    def estimate_cost(self) -> None:
+        if self.prices is None or not self.status.region:
+            return
+        declared = []
+        for key, kind in (("spark", "synapse:BigDataPool"), ("sql", "synapse:SqlPool"),
+                          ("compute", "machinelearningservices:Compute")):
+            if key in self.priced:
+                declared.append(_Seen(f"azure-native:{kind}", self.priced[key]))
+        lakes = int(bool(self.priced.get("lake"))) + int(bool(self.priced.get("ml_storage")))
+        declared += [_Seen("azure-native:storage:StorageAccount", {})] * lakes
+        try:
+            self.status.cost = estimate_student(declared, self.prices, self.status.region)
+        except PriceError as error:
+            self.warn("cost", str(error))
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """A resource as found in Azure, in the shape of the program's declared inputs (for costs.py)."""
+
+    type: str
+    inputs: Mapping[str, Any]
+
+
+# ----------------------------------------------------------------------------- the class
+
+def check_student(env: Environment, *, credential: Any, endpoints: Endpoints = Endpoints(),
+                  settings: CheckSettings = CheckSettings(), prices: Optional[PriceTable] = None,
+                  notebooks: Optional[Sequence[str]] = None,
+                  sql_scripts: Optional[Sequence[str]] = None) -> StudentStatus:
+    return _Student(env, credential, endpoints, settings, prices,
+                    lab_notebooks() if notebooks is None else notebooks,
+                    lab_sql_scripts() if sql_scripts is None else sql_scripts).run()
+
+
+def check_class(envs: Sequence[Environment], *, credential: Any, endpoints: Endpoints = Endpoints(),
+                settings: CheckSettings = CheckSettings(), prices: Optional[PriceTable] = None,
+                notebooks: Optional[Sequence[str]] = None, sql_scripts: Optional[Sequence[str]] = None,
+                progress: Optional[Callable[[StudentStatus], None]] = None) -> list[StudentStatus]:
+    """Every student, at most ``settings.concurrency`` at once, in roster order."""
+    notebooks = lab_notebooks() if notebooks is None else tuple(notebooks)
+    sql_scripts = lab_sql_scripts() if sql_scripts is None else tuple(sql_scripts)
+
+    def one(env: Environment) -> StudentStatus:
+        try:
+            status = check_student(env, credential=credential, endpoints=endpoints, settings=settings,
+                                   prices=prices, notebooks=notebooks, sql_scripts=sql_scripts)
+        except Exception as error:  # never lose the others to one student
+            status = StudentStatus(env, [Finding("check", NOT_READY, f"the check itself failed: {error}")])
+        if progress is not None:
+            progress(status)
+        return status
+
+    if not envs:
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, min(settings.concurrency, len(envs))),
+                            thread_name_prefix="status") as pool:
+        return list(pool.map(one, envs))
+
+
+def wait_until_ready(envs: Sequence[Environment], check: Callable[[Sequence[Environment]], list[StudentStatus]],
+                     deadline_seconds: float, interval: float,
+                     on_round: Optional[Callable[[int, list[StudentStatus]], None]] = None,
+                     sleep: Callable[[float], None] = time.sleep,
+                     now: Callable[[], float] = time.monotonic) -> list[StudentStatus]:
+    """Check, then re-check only the students not ready, until all are or the deadline passes."""
+    end = now() + deadline_seconds
+    results: dict[str, StudentStatus] = {}
+    pending = list(envs)
+    round_no = 0
+    while True:
+        round_no += 1
+        for status in check(pending):
+            results[status.env.student] = status
+        ordered = [results[e.student] for e in envs]
+        if on_round is not None:
+            on_round(round_no, ordered)
+        pending = [e for e in envs if not results[e.student].ready]
+        if not pending or now() + interval > end:
+            return ordered
+        sleep(interval)

@@ -1,0 +1,367 @@
+"""The class page: one self-contained HTML file from a `classroom status` report.
+
+Inline CSS, inline SVG and a little inline script (sorting and filtering); nothing
+is fetched from the network, so it opens the same in an offline classroom, on a
+locked-down CI runner or from an e-mail attachment. Students with problems come
+first; the page stays usable for a class of 200 (filter box, status buttons,
+sortable columns, sticky header) and reads on a projector (large type, high
+contrast, a "Large text" switch).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+STATE_LABELS = {"not ready": "Not ready", "warning": "Check", "ready": "Ready"}
+STATE_RANK = {"not ready": 0, "warning": 1, "ready": 2}
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def code_html(text: str) -> str:
+    """Escaped text with `command` spans set as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", _e(text))
+
+
+def _money(amount: Any, currency: str, digits: int = 2) -> str:
+    return "–" if amount is None else f"{float(amount):,.{digits}f} {currency}"
+
+
+CATEGORY_COLOURS = {"Spark pool": "#2f6fd6", "SQL pool": "#7048e8", "AutoML compute": "#0c8599",
+                    "storage": "#8795a8", "SQL pool storage": "#b197fc", "Log Analytics": "#c2a878"}
+BREAKDOWN_ROWS = (("inUseByCategory", "Everyone working", "per lab hour"),
+                  ("idleByCategory", "All idle", "per day"),
+                  ("runningByCategory", "Running right now", "per hour, beyond idle"))
+
+
+def breakdown_chart(summary: Mapping[str, Any], currency: str) -> str:
+    """The class's cost in three bars, each to its own scale: working, idle, and what runs now."""
+    width, label_w, total_w, row_h = 960, 210, 130, 46
+    bar_w = width - label_w - total_w
+    rows = [(key, title, unit, summary.get(key) or {}) for key, title, unit in BREAKDOWN_ROWS]
+    parts = [f'<svg id="breakdown-chart" role="img" viewBox="0 0 {width} {row_h * len(rows) + 8}" '
+             f'aria-labelledby="breakdown-title"><title id="breakdown-title">The class\'s cost: working, idle '
+             f'and running now, in {_e(currency)}</title>']
+    totals = {key: sum(parts_by.values()) for key, _, _, parts_by in rows}
+    for r, (key, title, unit, parts_by) in enumerate(rows):
+        top = 6 + r * row_h
+        total = sum(parts_by.values())
+        # Running now is per hour like "everyone working": drawn to that scale, it reads as a share of it.
+        scale = max(total, totals["inUseByCategory"]) if key == "runningByCategory" else total
+        parts.append(f'<text class="row-title" x="0" y="{top + 17}">{_e(title)}</text>'
+                     f'<text class="row-unit" x="0" y="{top + 34}">{_e(unit)}</text>')
+        parts.append(f'<rect class="track" x="{label_w}" y="{top + 4}" width="{bar_w}" height="30" rx="4"/>')
+        x = float(label_w)
+        for category, amount in sorted(parts_by.items(), key=lambda kv: -kv[1]):
+            if scale <= 0 or amount <= 0:
+                continue
+            w = bar_w * amount / scale
+            colour = CATEGORY_COLOURS.get(category, "#adb5bd")
+            parts.append(f'<rect class="segment" data-row="{key}" data-category="{_e(category)}" x="{x:.1f}" '
+                         f'y="{top + 4}" width="{w:.1f}" height="30" fill="{colour}"><title>{_e(category)}: '
+                         f'{amount:,.2f} {_e(currency)} {_e(unit)}</title></rect>')
+            text = f"{category} {amount:,.2f}"
+            if w > len(text) * 7.2 + 12:
+                parts.append(f'<text class="seg-label" x="{x + 8:.1f}" y="{top + 24}">{_e(text)}</text>')
+            x += w
+        shown = f"{total:,.2f} {currency}" if total > 0 else "nothing"
+        parts.append(f'<text class="row-total" x="{width - 4}" y="{top + 25}" text-anchor="end">{_e(shown)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def cost_chart(students: Sequence[Mapping[str, Any]], currency: str) -> str:
+    """Per student: cost per lab hour in use, and a mark where something runs right now."""
+    priced = [s for s in students if s.get("cost")]
+    if not priced:
+        return '<p class="muted" id="cost-chart-empty">No cost figures: no student\'s region could be read.</p>'
+    priced = sorted(priced, key=lambda s: (-s["cost"]["inUsePerHour"], s["student"]))
+    top = max(max(s["cost"]["inUsePerHour"], s["cost"]["runningNowPerHour"]) for s in priced)
+    step = _nice_step(max(top, 0.01) / 4)
+    top = step * (int(top / step) + 1)
+    n = len(priced)
+    left, right, plot_h = 48, 8, 170
+    bottom = 50 if n <= 40 else 8
+    slot = max(4.0, min(36.0, 1100.0 / n))
+    width = left + right + slot * n
+    height = plot_h + 16 + bottom
+    y = lambda v: 8 + plot_h * (1 - v / top)  # noqa: E731
+    parts = [f'<svg id="cost-chart" role="img" viewBox="0 0 {width:.0f} {height:.0f}" '
+             f'preserveAspectRatio="xMinYMin meet" aria-labelledby="cost-chart-title">',
+             f'<title id="cost-chart-title">Cost per student per lab hour in use, in {_e(currency)}</title>']
+    tick = 0.0
+    while tick <= top + 1e-9:
+        parts.append(f'<line class="grid" x1="{left}" x2="{width - right:.0f}" y1="{y(tick):.1f}" y2="{y(tick):.1f}"/>'
+                     f'<text class="axis" x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick:g}</text>')
+        tick += step
+    bar = slot * 0.62
+    for i, s in enumerate(priced):
+        c, x0 = s["cost"], left + i * slot + slot * 0.19
+        name = _e(s["student"])
+        value = c["inUsePerHour"]
+        parts.append(f'<rect class="bar inuse" data-student="{name}" x="{x0:.1f}" y="{y(value):.1f}" '
+                     f'width="{bar:.1f}" height="{max(plot_h + 8 - y(value), 0.5):.1f}">'
+                     f'<title>{name}: {value:.2f} {_e(currency)} per lab hour in use, '
+                     f'{c["idlePerDay"]:.2f} per day idle</title></rect>')
+        if c["runningNowPerHour"] > 0:
+            cy, cx = y(c["runningNowPerHour"]), x0 + bar / 2
+            parts.append(f'<path class="now" data-student="{name}" d="M{cx:.1f} {cy - 7:.1f} l7 7 l-7 7 l-7 -7 z">'
+                         f'<title>{name}: {c["runningNowPerHour"]:.2f} {_e(currency)} an hour running now</title></path>')
+        if n <= 40:
+            parts.append(f'<text class="label" transform="translate({x0 + bar / 2 + 3:.1f} {plot_h + 18}) rotate(-45)" '
+                         f'text-anchor="end">{name}</text>')
+    parts.append(f'<line class="base" x1="{left}" x2="{width - right:.0f}" y1="{plot_h + 8}" y2="{plot_h + 8}"/>')
+    parts.append("</svg>")
+    legend = (f'<div class="legend"><span><i class="sw inuse"></i>per lab hour in use (Spark pool, SQL pool, '
+              f'AutoML at 2 nodes)</span><span><i class="sw now"></i>running right now, per hour</span>'
+              f'<span class="muted">{_e(currency)}; highest first</span></div>')
+    return '<div class="chart-wrap">' + "".join(parts) + "</div>" + legend
+
+
+def _nice_step(raw: float) -> float:
+    for step in (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 2.5, 5, 10, 20, 25, 50, 100):
+        if step >= raw:
+            return float(step)
+    return float(round(raw, -1))
+
+
+def _row(s: Mapping[str, Any], currency: str) -> str:
+    state = s["state"]
+    notes = [("problem", p) for p in s["problems"]] + [("warning", w) for w in s["warnings"]]
+    what = "".join(f'<li class="{kind}">{code_html(text)}</li>' for kind, text in notes) or '<li class="ok">All set</li>'
+    links = s["links"]
+    days = s.get("daysLeft")
+    left = "expired" if days is not None and days < 0 else f"{days} day{'s' if days != 1 else ''} left"
+    expires = "–" if not s.get("expiresOn") else (
+        f'{_e(s["expiresOn"])}<br><span class="days{" soon" if days is not None and days <= 2 else ""}">'
+        f'{left}</span>')
+    cost = s.get("cost") or {}
+    search = " ".join([s["student"], s.get("resourceGroup") or "", state] + [t for _, t in notes]).lower()
+    return (
+        f'<tr data-state="{_e(state)}" data-rank="{STATE_RANK[state]}" data-student="{_e(s["student"])}" '
+        f'data-expires="{_e(s.get("expiresOn") or "")}" data-idle="{cost.get("idlePerDay", -1)}" '
+        f'data-hour="{cost.get("inUsePerHour", -1)}" data-search="{_e(search)}">'
+        f'<th scope="row" class="student">{_e(s["student"])}<div class="rg">{_e(s.get("resourceGroup"))}</div></th>'
+        f'<td><span class="badge {state.replace(" ", "-")}">{STATE_LABELS[state]}</span></td>'
+        f'<td class="what"><ul>{what}</ul></td>'
+        f'<td class="links">'
+        f'<a class="studio" href="{_e(links["synapseStudio"])}" target="_blank" rel="noopener">Synapse</a>'
+        f'<a class="aml" href="{_e(links["amlStudio"])}" target="_blank" rel="noopener">Azure ML</a>'
+        f'<a class="portal" href="{_e(links["portal"])}" target="_blank" rel="noopener">Portal</a></td>'
+        f'<td class="expires">{expires}</td>'
+        f'<td class="num idle">{_money(cost.get("idlePerDay"), currency)}</td>'
+        f'<td class="num hour">{_money(cost.get("inUsePerHour"), currency)}</td>'
+        "</tr>"
+    )
+
+
+def render_class_page(report: Mapping[str, Any], today: dt.date | None = None) -> str:
+    k = report["summary"]
+    currency = k.get("currency", "USD")
+    students = sorted(report["students"], key=lambda s: (STATE_RANK[s["state"]], s["student"]))
+    counts = {state: sum(1 for s in students if s["state"] == state) for state in STATE_RANK}
+    stacks = ", ".join(report.get("stacks") or [])
+    checked = report.get("checkedAt", "")
+    prices = report.get("prices") or {}
+    expiries = sorted({s["expiresOn"] for s in students if s.get("expiresOn")})
+    expiry_card = ""
+    if expiries:
+        first = dt.date.fromisoformat(expiries[0])
+        left = (first - (today or dt.date.today())).days
+        expiry_card = (f'<div class="card"><div class="big">{_e(expiries[0])}</div>'
+                       f'<div>{"first expiry" if len(expiries) > 1 else "expires"}: {left} day{"s" if left != 1 else ""} left</div></div>')
+    online = (f'<div class="card warn"><div class="big">{k["sqlPoolsOnline"]}</div><div>SQL pool'
+              f'{"s" if k["sqlPoolsOnline"] != 1 else ""} online: {_money(k["runningNowPerHour"], currency)} an hour now</div></div>'
+              if k.get("sqlPoolsOnline") else "")
+    rows = "\n".join(_row(s, currency) for s in students)
+    buttons = "".join(
+        f'<button type="button" data-filter="{state}" aria-pressed="false">{STATE_LABELS[state]} '
+        f'<span class="count">{counts[state]}</span></button>' for state in STATE_RANK)
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Class status: {_e(stacks)}</title>
+<style>{CSS}</style>
+</head>
+<body>
+<header>
+  <h1>Is every student ready?</h1>
+  <p class="meta">Stack{"s" if len(report.get("stacks") or []) != 1 else ""} <b>{_e(stacks)}</b> · checked {_e(checked.replace("T", " ").replace("+00:00", " UTC"))}
+  · <button type="button" id="large" aria-pressed="false">Large text</button></p>
+</header>
+<main>
+<section class="cards" aria-label="summary">
+  <div class="card {"ok" if k["notReady"] == 0 else "bad"}" id="ready-card"><div class="big">{k["ready"]} / {k["students"]}</div><div>students ready</div></div>
+  {f'<div class="card bad"><div class="big">{k["notReady"]}</div><div>not ready</div></div>' if k["notReady"] else ""}
+  {online}
+  <div class="card"><div class="big">{_money(k["idlePerDay"], currency)}</div><div>class, per day idle</div></div>
+  <div class="card"><div class="big">{_money(k["inUsePerHour"], currency)}</div><div>class, per lab hour</div></div>
+  {expiry_card}
+</section>
+<section aria-labelledby="students-h">
+  <h2 id="students-h">Students</h2>
+  <div class="controls">
+    <label for="filter">Find</label>
+    <input id="filter" type="search" placeholder="name or problem" autocomplete="off">
+    <span class="filters" role="group" aria-label="show">
+      <button type="button" data-filter="all" aria-pressed="true">All <span class="count">{len(students)}</span></button>{buttons}
+    </span>
+    <span id="shown" class="muted" aria-live="polite">{len(students)} shown</span>
+  </div>
+  <div class="table-wrap">
+  <table id="students">
+    <thead><tr>
+      <th scope="col" data-sort="student">Student</th>
+      <th scope="col" data-sort="rank" aria-sort="ascending">Status</th>
+      <th scope="col">What to do</th>
+      <th scope="col">Open</th>
+      <th scope="col" data-sort="expires">Expires</th>
+      <th scope="col" data-sort="idle" class="num">Idle / day</th>
+      <th scope="col" data-sort="hour" class="num">Lab hour</th>
+    </tr></thead>
+    <tbody>
+{rows}
+    </tbody>
+  </table>
+  </div>
+</section>
+<section aria-labelledby="cost-h">
+  <h2 id="cost-h">What the class costs</h2>
+  <div class="chart-wrap">{breakdown_chart(k, currency)}</div>
+  <div class="legend">{"".join(f'<span><i class="sw" style="background:{c}"></i>{_e(n)}</span>' for n, c in CATEGORY_COLOURS.items())}</div>
+  <h3>Per student, per lab hour in use</h3>
+  {cost_chart(students, currency)}
+  <p class="muted small">Estimates from the lab's price table ({_e(prices.get("source", ""))}, read {_e(prices.get("readOn", ""))}),
+  applied to what each environment really has: idle = pools paused and the cluster at 0 nodes; in use = Spark pool at its
+  minimum nodes, SQL pool online, AutoML cluster at its maximum.</p>
+</section>
+</main>
+<script>{SCRIPT}</script>
+</body>
+</html>
+"""
+
+
+def write_class_page(path: Path, report: Mapping[str, Any], today: dt.date | None = None) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_class_page(report, today), encoding="utf-8")
+    return path
+
+
+CSS = """
+:root { --bad:#b3261e; --bad-bg:#fde7e4; --warn:#8a5300; --warn-bg:#fff1d6; --ok:#1b6e3a; --ok-bg:#e3f4e8;
+  --ink:#1c1f24; --muted:#5b6470; --line:#d9dee5; --head:#f3f5f8; --idle:#8795a8; --inuse:#2f6fd6; --now:#d9480f; }
+* { box-sizing: border-box; }
+html { font-size: 16px; }
+html.large { font-size: 21px; }
+body { margin: 0; font-family: "DejaVu Sans", "Segoe UI", system-ui, sans-serif; color: var(--ink); background: #fff;
+  line-height: 1.4; }
+header { padding: 1rem 1.5rem .5rem; border-bottom: 1px solid var(--line); }
+h1 { font-size: 1.6rem; margin: 0 0 .25rem; }
+h2 { font-size: 1.25rem; margin: 1.5rem 0 .6rem; }
+.meta { margin: 0; color: var(--muted); }
+main { padding: 0 1.5rem 2rem; }
+.cards { display: flex; flex-wrap: wrap; gap: .75rem; margin-top: 1rem; }
+.card { border: 1px solid var(--line); border-radius: 10px; padding: .55rem .9rem; min-width: 9rem; background: #fff; }
+.card .big { font-size: 1.6rem; font-weight: 700; font-variant-numeric: tabular-nums; }
+.card.ok { background: var(--ok-bg); border-color: #a9d8b8; } .card.ok .big { color: var(--ok); }
+.card.bad { background: var(--bad-bg); border-color: #f1b5ae; } .card.bad .big { color: var(--bad); }
+.card.warn { background: var(--warn-bg); border-color: #f0cf8e; } .card.warn .big { color: var(--warn); }
+.controls { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem .75rem; margin-bottom: .6rem; }
+.controls input { font: inherit; padding: .35rem .6rem; min-width: 18rem; border: 1px solid #aab3bf; border-radius: 6px; }
+button { font: inherit; font-size: .9rem; padding: .3rem .7rem; border: 1px solid #aab3bf; border-radius: 999px;
+  background: #fff; cursor: pointer; color: var(--ink); }
+button[aria-pressed="true"] { background: var(--ink); color: #fff; border-color: var(--ink); }
+.filters { display: inline-flex; flex-wrap: wrap; gap: .35rem; }
+.count { font-variant-numeric: tabular-nums; opacity: .8; }
+.table-wrap { overflow-x: auto; border: 1px solid var(--line); border-radius: 10px; }
+table { border-collapse: collapse; width: 100%; }
+thead th { position: sticky; top: 0; background: var(--head); text-align: left; font-size: .85rem;
+  text-transform: uppercase; letter-spacing: .03em; color: var(--muted); padding: .55rem .75rem; white-space: nowrap; }
+th[data-sort] { cursor: pointer; } th[data-sort]::after { content: " \\2195"; opacity: .35; }
+th[aria-sort="ascending"]::after { content: " \\2191"; opacity: 1; } th[aria-sort="descending"]::after { content: " \\2193"; opacity: 1; }
+tbody tr { border-top: 1px solid var(--line); }
+tbody tr[data-state="not ready"] { background: #fffafa; }
+td, tbody th { padding: .45rem .75rem; vertical-align: top; text-align: left; }
+.student { font-weight: 700; white-space: nowrap; } .rg { font-weight: 400; font-size: .78rem; color: var(--muted); }
+.badge { display: inline-block; padding: .15rem .6rem; border-radius: 999px; font-weight: 700; font-size: .9rem; white-space: nowrap; }
+.badge.not-ready { background: var(--bad); color: #fff; } .badge.warning { background: #f2b33d; color: #2b1d00; }
+.badge.ready { background: var(--ok); color: #fff; }
+.what { min-width: 22rem; } .what ul { margin: 0; padding-left: 1.1rem; } .what li { margin: .1rem 0; }
+code { font-family: "DejaVu Sans Mono", monospace; font-size: .85em; background: rgba(0,0,0,.05); padding: 0 .2em; border-radius: 3px; }
+.what li.problem { color: var(--bad); } .what li.warning { color: var(--warn); }
+.what li.ok { list-style: none; margin-left: -1.1rem; color: var(--ok); }
+.links { white-space: nowrap; } .links a { color: #0b57d0; text-decoration: none; border-bottom: 1px solid #b7cbf0; }
+.links a + a { margin-left: .9rem; } .links a:hover { border-bottom-color: #0b57d0; }
+.expires { white-space: nowrap; font-variant-numeric: tabular-nums; } .days { font-size: .8rem; color: var(--muted); }
+.days.soon { color: var(--bad); font-weight: 700; }
+.num { text-align: right !important; white-space: nowrap; font-variant-numeric: tabular-nums; }
+.muted { color: var(--muted); } .small { font-size: .85rem; }
+.chart-wrap { border: 1px solid var(--line); border-radius: 10px; padding: .5rem; overflow-x: auto; }
+h3 { font-size: 1rem; margin: 1.2rem 0 .4rem; }
+#cost-chart { display: block; width: 100%; max-height: 300px; min-width: 480px; }
+#breakdown-chart { display: block; width: 100%; max-width: 1100px; min-width: 560px; }
+#breakdown-chart .row-title { font-size: 15px; font-weight: 700; fill: var(--ink); }
+#breakdown-chart .row-unit { font-size: 13px; fill: var(--muted); }
+#breakdown-chart .track { fill: #f1f3f6; } #breakdown-chart .seg-label { font-size: 12.5px; fill: #fff; font-weight: 700; }
+#breakdown-chart .row-total { font-size: 15px; font-weight: 700; fill: var(--ink); }
+#cost-chart .grid { stroke: #e6e9ee; } #cost-chart .base { stroke: #7a8491; }
+#cost-chart .axis, #cost-chart .label { font-size: 11px; fill: var(--muted); }
+#cost-chart .inuse { fill: var(--inuse); } #cost-chart .now { fill: var(--now); }
+.legend { display: flex; flex-wrap: wrap; gap: .4rem 1.2rem; margin: .5rem 0; font-size: .9rem; }
+.sw { display: inline-block; width: .9rem; height: .9rem; border-radius: 3px; margin-right: .35rem; vertical-align: -2px; }
+.sw.inuse { background: var(--inuse); } .sw.now { background: var(--now); transform: rotate(45deg) scale(.8); }
+tr.hidden { display: none; }
+@media (max-width: 800px) { main, header { padding-left: .6rem; padding-right: .6rem; } .controls input { min-width: 0; width: 100%; } }
+@media print { .controls, #large { display: none; } thead th { position: static; } }
+"""
+
+SCRIPT = """
+(function () {
+  var table = document.getElementById('students'), body = table.tBodies[0];
+  var rows = Array.prototype.slice.call(body.rows), filter = 'all';
+  var input = document.getElementById('filter'), shown = document.getElementById('shown');
+  function apply() {
+    var q = input.value.trim().toLowerCase(), n = 0;
+    rows.forEach(function (r) {
+      var ok = (filter === 'all' || r.dataset.state === filter) && (!q || r.dataset.search.indexOf(q) >= 0);
+      r.classList.toggle('hidden', !ok); if (ok) n++;
+    });
+    shown.textContent = n + ' shown';
+  }
+  input.addEventListener('input', apply);
+  document.querySelectorAll('button[data-filter]').forEach(function (b) {
+    b.addEventListener('click', function () {
+      filter = b.dataset.filter;
+      document.querySelectorAll('button[data-filter]').forEach(function (o) { o.setAttribute('aria-pressed', o === b); });
+      apply();
+    });
+  });
+  document.querySelectorAll('th[data-sort]').forEach(function (th) {
+    th.addEventListener('click', function () {
+      var key = th.dataset.sort, dir = th.getAttribute('aria-sort') === 'ascending' ? -1 : 1;
+      document.querySelectorAll('th[data-sort]').forEach(function (o) { o.removeAttribute('aria-sort'); });
+      th.setAttribute('aria-sort', dir === 1 ? 'ascending' : 'descending');
+      var numeric = key === 'rank' || key === 'idle' || key === 'hour';
+      rows.sort(function (a, b) {
+        var x = a.dataset[key], y = b.dataset[key];
+        var c = numeric ? parseFloat(x) - parseFloat(y) : x.localeCompare(y);
+        return (c || a.dataset.student.localeCompare(b.dataset.student)) * dir;
+      });
+      rows.forEach(function (r) { body.appendChild(r); });
+    });
+  });
+  var large = document.getElementById('large');
+  large.addEventListener('click', function () {
+    var on = document.documentElement.classList.toggle('large'); large.setAttribute('aria-pressed', on);
+  });
+})();
+"""

@@ -1,0 +1,323 @@
+"""Is every student ready? Check each student's real environment after `pulumi up`.
+
+    python -m classroom status --stack dev [--json] [--html class.html] [--wait 20m]
+    python -m classroom status --stack dev --outputs outputs.json   # `pulumi stack output --json`
+
+`pulumi up` succeeding says the calls returned, not that the lab works. This reads
+the stack's `environments` output (through the Pulumi Automation API, or a file
+holding `pulumi stack output --json`) and asks Azure, with the Azure SDKs and your
+Azure login, what is really there for every student:
+
+- the resource group and its `expires-on` tag;
+- the Synapse workspace provisioned, the Spark pool succeeded, the dedicated SQL
+  pool Paused (an Online pool is flagged with what it costs per hour);
+- both lab CSVs in `files/data/` of the data lake;
+- in Synapse Studio: the `AzureML` linked service, the lab's notebooks attached
+  to the Spark pool and the SQL script;
+- the Azure ML workspace and its `automl-cluster` at 0 nodes;
+- the student's own role assignments (Contributor on the resource group, Storage
+  Blob Data Contributor on the lake, Synapse Administrator on the workspace).
+
+Students are checked concurrently (a bounded pool), every call has a timeout, and
+one student's failure never stops the others: whatever goes wrong becomes a
+problem in words on that student's row (the calls and their words are in
+checks.py). The exit code is 0 when every student is ready (warnings such as an
+Online SQL pool do not fail it), 1 when one is not, 2 when the stack cannot be
+read or there is no Azure login.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+from .checks import (ARM_SCOPE, NOT_READY, PROJECT_DIR, READY, WARNING, CheckSettings, Endpoints, Environment,
+                     StatusError, StudentStatus, check_class, cost_by_category, wait_until_ready)
+from .costs import PriceTable
+
+# The only config the command reads: who the students are, and what the handout prints.
+CONFIG_KEYS = ("lab:students", "lab:expiresOn", "lab:course")
+
+
+# ----------------------------------------------------------------------------- reading the stack
+
+def environments_from_outputs(outputs: Mapping[str, Any], stack: str = "",
+                              config: Optional[Mapping[str, Any]] = None) -> list[Environment]:
+    """Environments from the stack's outputs (as `pulumi stack output --json` prints them)."""
+    envs = outputs.get("environments")
+    if not isinstance(envs, Mapping) or not envs:
+        raise StatusError(f"stack '{stack}' has no `environments` output: run `pulumi up` first" if stack
+                          else "no `environments` output in the given outputs")
+    config = config or {}
+    roster = roster_from_config(config)
+    expires = config.get("lab:expiresOn")
+    result = []
+    for student, value in envs.items():
+        who = roster.get(student, {})
+        result.append(Environment.from_output(
+            student, value, object_id=who.get("objectId"), principal_type=who.get("principalType", "User"),
+            stack=stack, expires_on=str(expires) if expires else None, course=str(config.get("lab:course") or "")))
+    return result
+
+
+def roster_from_config(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """student id -> {objectId, principalType} from the stack's `lab:students` config."""
+    students = config.get("lab:students") or []
+    if isinstance(students, str):
+        students = json.loads(students)
+    return {str(s["id"]): dict(s) for s in students if isinstance(s, Mapping) and s.get("id")}
+
+
+def read_stack_outputs(stack: str, work_dir: Path = PROJECT_DIR, pulumi_command: Any = None) -> dict[str, Any]:
+    """The stack's `environments` output through the Pulumi Automation API."""
+    from pulumi import automation as auto
+
+    try:
+        workspace = auto.LocalWorkspace(work_dir=str(work_dir), pulumi_command=pulumi_command)
+        selected = auto.Stack.select(stack, workspace)
+        return {key: value.value for key, value in selected.outputs().items() if key == "environments"}
+    except (auto.errors.CommandError, ValueError) as error:  # ValueError: the CLI printed no JSON
+        raise StatusError(f"cannot read stack '{stack}': {_last_line(error)}") from error
+    except OSError as error:  # no `pulumi` to run
+        raise StatusError(f"cannot run the Pulumi CLI ({error.strerror or error}): install it, or pass the "
+                          "outputs of `pulumi stack output --json` with --outputs FILE") from error
+
+
+def _last_line(error: Exception) -> str:
+    lines = [line for line in str(error).strip().splitlines() if line.strip()]
+    last = lines[-1].strip().removeprefix("stderr:").strip() if lines else type(error).__name__
+    return last[:300]
+
+
+def load_environments(stacks: Sequence[str], outputs_files: Optional[Sequence[Path]] = None,
+                      config_files: Optional[Sequence[Path]] = None, pulumi_command: Any = None,
+                      work_dir: Path = PROJECT_DIR) -> list[Environment]:
+    """Every student of the given stacks (a class, or its sections), in stack then roster order.
+
+    Without ``outputs_files`` each stack is read through the Automation API; with them, the n-th file
+    holds the n-th stack's `pulumi stack output --json`. The roster comes from ``config_files`` (same
+    pairing) or each stack's Pulumi.<stack>.yaml in ``work_dir``.
+    """
+    for flag, files in (("--outputs", outputs_files), ("--config", config_files)):
+        if files and len(files) != len(stacks):
+            raise StatusError(f"give one {flag} file per --stack ({len(files)} for {len(stacks)} stacks)")
+    envs: list[Environment] = []
+    for n, stack in enumerate(stacks):
+        if outputs_files:
+            try:
+                outputs = json.loads(Path(outputs_files[n]).read_text())
+            except (OSError, ValueError) as error:
+                raise StatusError(f"cannot read {outputs_files[n]}: {error}") from error
+        else:
+            outputs = read_stack_outputs(stack, work_dir, pulumi_command)
+        # The roster from the stack's settings file, not `pulumi config --show-secrets` (which would
+        # decrypt the SQL password), nor the workspace's stack_settings() (its StackSettings drops list
+        # values such as lab:students).
+        config = _yaml_config(config_files[n] if config_files else work_dir / f"Pulumi.{stack}.yaml")
+        envs += environments_from_outputs(outputs, stack, config)
+    return envs
+
+
+def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
+    """--stack, --outputs, --config: which students, for every command that reads a class."""
+    parser.add_argument("--stack", action="append", required=True,
+                        help="the stack (repeat for the sections of a class)")
+    parser.add_argument("--outputs", type=Path, action="append", metavar="FILE",
+                        help="`pulumi stack output --json` of the stack instead of asking Pulumi (one per --stack)")
+    parser.add_argument("--config", type=Path, action="append", metavar="FILE",
+                        help="the stack's Pulumi.<stack>.yaml for the roster's objectIds (one per --stack; "
+                             "default: the project's)")
+
+
+def environments_or_error(args: argparse.Namespace, err: Any) -> Optional[list[Environment]]:
+    """The environments the command line names (--stack, --outputs, --config), or None after saying why not."""
+    try:
+        return load_environments(args.stack, args.outputs, args.config)
+    except StatusError as error:
+        print(f"error: {error}", file=err)
+        return None
+
+
+def _yaml_config(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    import yaml
+
+    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    return {key: value for key, value in config.items() if key in CONFIG_KEYS}
+
+
+# ----------------------------------------------------------------------------- output
+
+def summary(statuses: Sequence[StudentStatus], currency: str = "USD") -> dict[str, Any]:
+    ready = [s for s in statuses if s.ready]
+    costs = [s.cost for s in statuses if s.cost is not None]
+    return {
+        "students": len(statuses),
+        "ready": len(ready),
+        "notReady": len(statuses) - len(ready),
+        "warnings": sum(1 for s in statuses if s.state == WARNING),
+        "sqlPoolsOnline": sum(1 for s in statuses if s.sql_pool_status == "Online"),
+        "currency": currency,
+        "idlePerDay": round(sum(c.daily_idle for c in costs), 2),
+        "inUsePerHour": round(sum(c.hourly for c in costs), 2),
+        "runningNowPerHour": round(sum(s.running_per_hour for s in statuses), 2),
+        "inUseByCategory": _total_by_category(cost_by_category(c.in_use_per_hour) for c in costs),
+        "idleByCategory": _total_by_category(cost_by_category(c.idle_per_day) for c in costs),
+        "runningByCategory": _total_by_category(s.running for s in statuses),
+    }
+
+
+def _total_by_category(parts: Iterable[Mapping[str, float]]) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for part in parts:
+        for key, value in part.items():
+            total[key] = total.get(key, 0.0) + value
+    return {key: round(value, 2) for key, value in total.items()}
+
+
+def ordered(statuses: Iterable[StudentStatus]) -> list[StudentStatus]:
+    """Problems first, then warnings, then ready; by student id within each."""
+    rank = {NOT_READY: 0, WARNING: 1, READY: 2}
+    return sorted(statuses, key=lambda s: (rank[s.state], s.env.student))
+
+
+def render_table(statuses: Sequence[StudentStatus], currency: str = "USD", width: int = 100) -> str:
+    rows = ordered(statuses)
+    sw = max([len("student")] + [len(s.env.student) for s in rows])
+    lines = [f"{'student':<{sw}}  {'status':<9}  {'expires':<10}  what to do", "-" * min(width, sw + 60)]
+    for s in rows:
+        expires = s.expires_on.isoformat() if s.expires_on else "?"
+        notes = s.problems + s.warnings or ["-"]
+        lines.append(f"{s.env.student:<{sw}}  {s.state:<9}  {expires:<10}  {notes[0]}")
+        lines += [f"{'':<{sw}}  {'':<9}  {'':<10}  {note}" for note in notes[1:]]
+    k = summary(statuses, currency)
+    lines += ["", f"{k['ready']} of {k['students']} students ready"
+              + (f", {k['notReady']} not ready" if k["notReady"] else "")
+              + (f"; {k['sqlPoolsOnline']} dedicated SQL pool(s) Online" if k["sqlPoolsOnline"] else "")]
+    if k["idlePerDay"] or k["inUsePerHour"]:
+        lines.append(f"class cost: {k['idlePerDay']:.2f} {currency}/day idle, {k['inUsePerHour']:.2f} {currency}/hour "
+                     f"in use, running now beyond idle: {k['runningNowPerHour']:.2f} {currency}/hour")
+    return "\n".join(lines)
+
+
+def report(statuses: Sequence[StudentStatus], stacks: Sequence[str], prices: Optional[PriceTable],
+           today: Optional[dt.date] = None) -> dict[str, Any]:
+    currency = prices.currency if prices else "USD"
+    return {
+        "stacks": list(stacks),
+        "checkedAt": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "summary": summary(statuses, currency),
+        "prices": None if prices is None else {"currency": prices.currency, "readOn": prices.read_on,
+                                               "source": prices.source},
+        "students": [s.as_dict(today) for s in ordered(statuses)],
+    }
+
+
+# ----------------------------------------------------------------------------- command line
+
+def _duration(text: str) -> float:
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 20m or 1h")
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("status", help="is every student ready? check each environment in Azure",
+                              description=__doc__.split("\n\n")[0])
+    add_stack_arguments(p)
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--html", type=Path, help="also write the class page (one self-contained HTML file)")
+    p.add_argument("--handout", type=Path, help="also write the students' handout (one printable HTML file)")
+    p.add_argument("--wait", type=_duration, metavar="DURATION",
+                   help="re-check the students not ready until all are or DURATION (e.g. 20m) has passed")
+    p.add_argument("--interval", type=_duration, default=60.0, help="time between rounds with --wait (default 60s)")
+    p.add_argument("--concurrency", type=int, default=CheckSettings.concurrency, help="students checked at once")
+    p.add_argument("--timeout", type=float, default=CheckSettings.timeout, help="seconds to wait for each answer")
+    p.add_argument("--budget", type=_duration, default=CheckSettings.student_budget, metavar="DURATION",
+                   help="most time one student's checks may take (default %(default)ss)")
+    p.add_argument("--retries", type=int, default=CheckSettings.retries,
+                   help="retries of a throttled, failing or dropped call (default %(default)s)")
+    p.set_defaults(func=main)
+
+
+def _credential() -> Any:
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential()
+
+
+def main(args: argparse.Namespace, *, credential: Any = None, endpoints: Endpoints = Endpoints(),
+         out: Any = None, err: Any = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
+    envs = environments_or_error(args, err)
+    if envs is None:
+        return 2
+    prices = PriceTable.load()
+    settings = CheckSettings(timeout=args.timeout, concurrency=max(1, args.concurrency),
+                             retries=max(0, args.retries), student_budget=args.budget)
+    credential = credential or _credential()
+    try:  # one sign-in check up front, rather than the same failure on every student's row
+        credential.get_token(ARM_SCOPE)
+    except Exception as error:
+        print(f"error: not signed in to Azure ({type(error).__name__}: {_last_line(error)}); run `az login` "
+              "(or set the AZURE_* service principal variables) and try again", file=err)
+        return 2
+    progress_bar = _progress(len(envs), err)
+
+    def check(some: Sequence[Environment]) -> list[StudentStatus]:
+        return check_class(some, credential=credential, endpoints=endpoints, settings=settings, prices=prices,
+                           progress=progress_bar.tick)
+
+    if args.wait:
+        def on_round(n: int, statuses: list[StudentStatus]) -> None:
+            k = summary(statuses)
+            progress_bar.note(f"round {n}: {k['ready']} of {k['students']} ready", k["notReady"])
+        statuses = wait_until_ready(envs, check, args.wait, args.interval, on_round)
+    else:
+        statuses = check(envs)
+    progress_bar.close()
+    data = report(statuses, args.stack, prices)
+    if args.html:
+        from .page import write_class_page
+
+        write_class_page(args.html, data)
+        print(f"class page: {args.html}", file=err)
+    if args.handout:
+        from .handout import write_handout
+
+        write_handout(args.handout, [s.env for s in statuses])
+        print(f"handout: {args.handout}", file=err)
+    if args.json:
+        print(json.dumps(data, indent=2), file=out)
+    else:
+        print(render_table(statuses, prices.currency), file=out)
+    return 0 if all(s.ready for s in statuses) else 1
+
+
+class _progress:
+    """A tqdm bar on a terminal (nothing when stderr is a file or a pipe)."""
+
+    def __init__(self, total: int, stream: Any):
+        from tqdm import tqdm
+
+        self.stream = stream
+        self.bar = tqdm(total=total, desc="checking", unit="student", file=stream,
+                        disable=not getattr(stream, "isatty", lambda: False)(), leave=False)
+
+    def tick(self, status: StudentStatus) -> None:
+        self.bar.update(1)
+
+    def note(self, text: str, next_total: int) -> None:
+        """A line above the bar (or alone, without a terminal); the bar starts again for the next round."""
+        self.bar.write(text, file=self.stream)
+        if not self.bar.disable:
+            self.bar.reset(total=next_total)
+
+    def close(self) -> None:
+        self.bar.close()

@@ -1,0 +1,97 @@
+"""Reading a stack through the real Automation API, with a stand-in `pulumi` executable.
+
+The Pulumi CLI cannot be installed here: `PulumiCommand(root=...)` points the
+Automation API at a small script that answers the commands it runs, so the code
+between them is the real one.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+
+import pytest
+
+from classroom import status
+from tests.fakes.azure import environment
+
+PASSWORD = "Tr0ub4dor&3"
+
+
+@pytest.fixture
+def pulumi_root(tmp_path):
+    outputs = {"environments": {"ann": environment("ann"), "bob": environment("bob")},
+               "sqlAdminLogin": "labadmin", "sqlAdminPassword": PASSWORD}
+    (tmp_path / "outputs.json").write_text(json.dumps(outputs))
+    script = tmp_path / "bin" / "pulumi"
+    script.parent.mkdir()
+    script.write_text(textwrap.dedent(f"""\
+        #!{sys.executable}
+        import json, pathlib, sys
+        here = pathlib.Path(__file__).resolve().parents[1]
+        args = [a for a in sys.argv[1:] if a != "--non-interactive"]
+        with open(here / "calls.log", "a") as log:
+            log.write(" ".join(args) + "\\n")
+        stack = args[args.index("--stack") + 1] if "--stack" in args else None
+        if args[:1] == ["version"]:
+            print("v3.272.0")
+        elif stack != "dev":
+            sys.stderr.write(f"error: no stack named '{{stack}}' found\\n")
+            sys.exit(255)
+        elif args[:2] == ["stack", "output"]:
+            outputs = json.loads((here / "outputs.json").read_text())
+            if "--show-secrets" not in args:
+                outputs["sqlAdminPassword"] = "[secret]"
+            print(json.dumps(outputs))
+        """))
+    script.chmod(0o755)
+    (tmp_path / "Pulumi.dev.yaml").write_text(
+        "config:\n  lab:expiresOn: '2026-12-20'\n  lab:sqlAdminPassword:\n    secure: v1:AAAA\n"
+        "  lab:students:\n    - id: ann\n      objectId: 3f2c0000-0000-4000-8000-000000000001\n    - id: bob\n")
+    return tmp_path
+
+
+def _command(root):
+    from pulumi.automation import PulumiCommand
+
+    return PulumiCommand(root=str(root), skip_version_check=True)
+
+
+def test_environments_and_roster_through_the_automation_api(pulumi_root):
+    envs = status.load_environments(["dev"], pulumi_command=_command(pulumi_root), work_dir=pulumi_root)
+    assert [e.student for e in envs] == ["ann", "bob"]
+    ann, bob = envs
+    assert ann.synapse_workspace == environment("ann")["synapseWorkspace"] and ann.stack == "dev"
+    assert ann.object_id == "3f2c0000-0000-4000-8000-000000000001" and bob.object_id is None
+    assert ann.expires_on == "2026-12-20"
+    calls = (pulumi_root / "calls.log").read_text().splitlines()
+    assert "stack select --stack dev" in calls
+    assert "stack output --json --stack dev" in calls
+    # The roster comes from the settings file: no `pulumi config --show-secrets` (which decrypts the password).
+    assert not any(c.startswith("config") for c in calls)
+    assert PASSWORD not in repr(envs)
+
+
+def test_an_unknown_stack_is_a_clear_error(pulumi_root, capsys):
+    with pytest.raises(status.StatusError, match="cannot read stack 'nope': error: no stack named 'nope' found"):
+        status.load_environments(["nope"], pulumi_command=_command(pulumi_root), work_dir=pulumi_root)
+
+
+def test_sections_are_read_stack_after_stack(tmp_path):
+    """A class split into sections: the students of every stack named, in order, each with its roster."""
+    (tmp_path / "s1.json").write_text(json.dumps({"environments": {"ann": environment("ann")}}))
+    (tmp_path / "s2.json").write_text(json.dumps({"environments": {"bob": environment("bob"),
+                                                                   "cy": environment("cy")}}))
+    (tmp_path / "Pulumi.s2.yaml").write_text("config:\n  lab:students:\n    - id: bob\n"
+                                             "      objectId: 3f2c0000-0000-4000-8000-000000000002\n    - id: cy\n")
+    envs = status.load_environments(["s1", "s2"], [tmp_path / "s1.json", tmp_path / "s2.json"], work_dir=tmp_path)
+    assert [(e.stack, e.student, e.object_id) for e in envs] == [
+        ("s1", "ann", None), ("s2", "bob", "3f2c0000-0000-4000-8000-000000000002"), ("s2", "cy", None)]
+    with pytest.raises(status.StatusError, match=r"give one --outputs file per --stack \(1 for 2 stacks\)"):
+        status.load_environments(["s1", "s2"], [tmp_path / "s1.json"], work_dir=tmp_path)
+
+
+def test_no_pulumi_cli_says_what_to_do_instead(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # a machine without the Pulumi CLI
+    with pytest.raises(status.StatusError, match=r"cannot run the Pulumi CLI .*--outputs FILE"):
+        status.load_environments(["dev"], work_dir=tmp_path)

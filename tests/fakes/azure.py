@@ -1,0 +1,221 @@
+"""A fake Azure for `python -m classroom status`: ARM, the Synapse data plane and ADLS Gen2, on 127.0.0.1.
+
+It extends :class:`tests.fakes.synapse.FakeSynapse` (TLS, request log, fault injection:
+``fake.fail(method, path_regex, status=.., delay=.., drop=..)``) with the read calls the
+readiness check makes, for many students at once:
+
+- ARM (``/subscriptions/...``): resource groups, Synapse workspaces, Spark and SQL
+  pools, Azure ML workspaces and computes, and role assignments listed at a scope
+  with ``$filter=principalId eq '...'`` (inherited assignments included, as ARM does);
+- the Synapse data plane of workspace ``ws`` under ``/synapse/ws`` (linked services,
+  notebooks, SQL scripts, and Synapse RBAC role assignments listed by role, principal
+  and scope);
+- ADLS Gen2 of account ``acct`` under ``/acct`` (IP-style URLs, as the storage SDK
+  builds them for an address): ``GET /acct/files?resource=filesystem&directory=data``.
+
+Every route checks the token's audience. :meth:`FakeAzure.add_student` builds a
+complete, ready environment from the outputs the program exports; tests then
+break it the way Azure breaks.
+"""
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any, Optional
+
+from azure.core.credentials import AccessToken
+
+from lab.roles import CONTRIBUTOR, STORAGE_BLOB_DATA_CONTRIBUTOR, SYNAPSE_ADMINISTRATOR
+from tests.fakes.synapse import ARM_TOKEN, SYNAPSE_TOKEN, FakeCredential, FakeSynapse
+
+STORAGE_TOKEN = "fake-token-for-storage.azure.com"
+NOTEBOOKS = ("01-prepare-data", "02-train-automl", "03-predict")
+SQL_SCRIPTS = ("Load weather forecast",)
+DATA_FILES = {"bike-rentals-training.csv": 48_213, "weather-forecast.csv": 822}
+
+
+class AzureCredential(FakeCredential):
+    """The fake credential, with a token for Azure Storage too."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        token = super().get_token(*scopes, **kwargs)
+        if scopes and scopes[0].startswith("https://storage.azure.com"):
+            return AccessToken(STORAGE_TOKEN, token.expires_on)
+        return token
+
+
+def environment(student: str, subscription: str = "11111111-1111-1111-1111-111111111111",
+                suffix: Optional[str] = None, sql_pool: Optional[str] = "sqlpool") -> dict[str, Any]:
+    """One student's `environments` output value, as the program exports it."""
+    s = suffix or re.sub(r"[^a-z0-9]", "", student)[:7].ljust(7, "0")
+    rg = f"mslearn-ml-{s}"
+    ws = f"synapse{s}"
+    return {
+        "subscription": subscription,
+        "resourceGroup": rg,
+        "synapseWorkspace": ws,
+        "synapseStudioUrl": f"https://web.azuresynapse.net?workspace=%2fsubscriptions%2f{subscription}"
+                            f"%2fresourceGroups%2f{rg}%2fproviders%2fMicrosoft.Synapse%2fworkspaces%2f{ws}",
+        "sparkPool": f"spark{s}",
+        "sqlPool": sql_pool,
+        "dataLake": f"datalake{s}",
+        "amlWorkspace": f"aml{s}",
+        "amlStudioUrl": f"https://ml.azure.com/?wsid=/subscriptions/{subscription}/resourceGroups/{rg}"
+                        f"/providers/Microsoft.MachineLearningServices/workspaces/aml{s}",
+    }
+
+
+class FakeAzure(FakeSynapse):
+    def __init__(self, tls_files: tuple[str, str, str]):
+        super().__init__(tls_files, lro="sync")
+        self.arm: dict[str, dict[str, Any]] = {}  # lower-case ARM id -> resource body
+        self.arm_roles: list[dict[str, Any]] = []  # {scope, roleDefinitionId, principalId}
+        self.workspaces: dict[str, dict[str, dict[str, Any]]] = {}  # workspace -> collection -> name -> body
+        self.synapse_roles: list[dict[str, Any]] = []  # {workspace, roleId, principalId}
+        self.lakes: dict[str, dict[str, int]] = {}  # account -> {"data/<file>": size}
+
+    # -- building environments
+    def add_student(self, env: dict[str, Any], object_id: Optional[str] = None, region: str = "westeurope",
+                    expires_on: str = "2099-12-31") -> None:
+        sub, rg, ws = env["subscription"], env["resourceGroup"], env["synapseWorkspace"]
+        rg_id = f"/subscriptions/{sub}/resourceGroups/{rg}"
+        syn = f"{rg_id}/providers/Microsoft.Synapse/workspaces/{ws}"
+        ml = f"{rg_id}/providers/Microsoft.MachineLearningServices/workspaces/{env['amlWorkspace']}"
+        succeeded = {"provisioningState": "Succeeded"}
+        with self.lock:
+            self.put(rg_id, {"location": region, "tags": {"expires-on": expires_on, "course": "lab"},
+                             "properties": succeeded})
+            self.put(syn, {"location": region, "properties": dict(succeeded)})
+            self.put(f"{syn}/bigDataPools/{env['sparkPool']}", {"location": region, "properties": {
+                **succeeded, "nodeSize": "Small", "nodeSizeFamily": "MemoryOptimized", "sparkVersion": "3.5",
+                "autoScale": {"enabled": True, "minNodeCount": 3, "maxNodeCount": 4}}})
+            if env.get("sqlPool"):
+                self.put(f"{syn}/sqlPools/{env['sqlPool']}", {"location": region, "sku": {"name": "DW100c"},
+                                                              "properties": {**succeeded, "status": "Paused"}})
+            self.put(ml, {"location": region, "properties": {**succeeded, "storageAccount": f"{rg_id}/providers/"
+                                                             f"Microsoft.Storage/storageAccounts/amlst{ws[-7:]}"}})
+            self.put(f"{ml}/computes/automl-cluster", {"location": region, "properties": {
+                **succeeded, "computeType": "AmlCompute", "properties": {
+                    "vmSize": "Standard_DS3_v2", "currentNodeCount": 0, "targetNodeCount": 0,
+                    "scaleSettings": {"minNodeCount": 0, "maxNodeCount": 2,
+                                      "nodeIdleTimeBeforeScaleDown": "PT5M"}}}})
+            studio = self.workspaces.setdefault(ws, {"linkedservices": {}, "notebooks": {}, "sqlScripts": {}})
+            studio["linkedservices"]["AzureML"] = {"name": "AzureML", "properties": {
+                "type": "AzureMLService", "typeProperties": {
+                    "subscriptionId": sub, "resourceGroupName": rg, "mlWorkspaceName": env["amlWorkspace"],
+                    "authentication": "MSI"}}}
+            for name in NOTEBOOKS:
+                studio["notebooks"][name] = {"name": name, "properties": {
+                    "bigDataPool": {"referenceName": env["sparkPool"], "type": "BigDataPoolReference"},
+                    "metadata": {}, "nbformat": 4, "nbformat_minor": 2, "cells": []}}
+            if env.get("sqlPool"):
+                for name in SQL_SCRIPTS:
+                    studio["sqlScripts"][name] = {"name": name, "properties": {
+                        "type": "SqlQuery", "content": {"query": "SELECT 1", "currentConnection": {
+                            "databaseName": env["sqlPool"], "poolName": env["sqlPool"]}}}}
+            self.lakes[env["dataLake"]] = {f"data/{name}": size for name, size in DATA_FILES.items()}
+            if object_id:
+                lake = f"{rg_id}/providers/Microsoft.Storage/storageAccounts/{env['dataLake']}"
+                self.grant(rg_id, CONTRIBUTOR, object_id)
+                self.grant(lake, STORAGE_BLOB_DATA_CONTRIBUTOR, object_id)
+                self.synapse_roles.append({"workspace": ws, "roleId": SYNAPSE_ADMINISTRATOR, "principalId": object_id})
+
+    def put(self, resource_id: str, body: dict[str, Any]) -> None:
+        with self.lock:
+            self.arm[resource_id.lower()] = {"id": resource_id, "name": resource_id.rsplit("/", 1)[-1], **body}
+
+    def remove(self, resource_id: str) -> None:
+        with self.lock:
+            del self.arm[resource_id.lower()]
+
+    def get(self, resource_id: str) -> dict[str, Any]:
+        return self.arm[resource_id.lower()]
+
+    def grant(self, scope: str, role: str, principal: str) -> None:
+        with self.lock:
+            self.arm_roles.append({"scope": scope, "roleDefinitionId": role, "principalId": principal})
+
+    # -- routes
+    def handle(self, method: str, path: str, query: dict[str, str], body: Any,
+               headers: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        token = (headers.get("authorization") or "").removeprefix("Bearer ").strip()
+        first = path.split("/")[1] if path.count("/") else ""
+        if path.startswith("/subscriptions/"):
+            audience, route = ARM_TOKEN, self._arm
+        elif first == "synapse":
+            audience, route = SYNAPSE_TOKEN, self._synapse
+        elif first in self.lakes:
+            audience, route = STORAGE_TOKEN, self._lake
+        else:
+            return 404, {"error": {"code": "NotFound", "message": f"no route for {method} {path}"}}, {}
+        if token != audience:
+            return 401, {"error": {"code": "InvalidAuthenticationToken",
+                                   "message": f"expected a token for this audience, got {token!r}"}}, {}
+        if method != "GET":
+            return 405, {"error": {"code": "MethodNotAllowed", "message": "the status check only reads"}}, {}
+        if route != self._lake and not query.get("api-version"):
+            return 400, {"error": {"code": "MissingApiVersionParameter", "message": path}}, {}
+        return route(path, query)
+
+    def _arm(self, path: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        m = re.fullmatch(r"(.+)/providers/Microsoft\.Authorization/roleAssignments", path, re.I)
+        if m:
+            scope = m.group(1).lower()
+            wanted = re.search(r"principalId eq '([^']+)'", query.get("$filter", ""))
+            with self.lock:
+                found = [r for r in self.arm_roles
+                         if (scope == r["scope"].lower() or scope.startswith(r["scope"].lower() + "/"))
+                         and (wanted is None or r["principalId"] == wanted.group(1))]
+            return 200, {"value": [self._assignment(r, query) for r in found]}, {}
+        with self.lock:
+            item = self.arm.get(path.lower())
+        if item is None:
+            kind = "ResourceGroupNotFound" if re.fullmatch(r"/subscriptions/[^/]+/resourcegroups/[^/]+", path, re.I) \
+                else "ResourceNotFound"
+            return 404, {"error": {"code": kind, "message": f"The Resource '{path}' was not found."}}, {}
+        return 200, item, {}
+
+    @staticmethod
+    def _assignment(r: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
+        sub = r["scope"].split("/")[2]
+        return {"id": f"{r['scope']}/providers/Microsoft.Authorization/roleAssignments/{uuid.uuid4()}",
+                "name": str(uuid.uuid4()), "type": "Microsoft.Authorization/roleAssignments",
+                "properties": {"scope": r["scope"], "principalId": r["principalId"], "principalType": "User",
+                               "roleDefinitionId": f"/subscriptions/{sub}/providers/Microsoft.Authorization/"
+                                                   f"roleDefinitions/{r['roleDefinitionId']}"}}
+
+    def _synapse(self, path: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        parts = path.split("/")
+        ws, rest = parts[2], "/".join(parts[3:])
+        if rest == "roleAssignments":
+            with self.lock:
+                found = [r for r in self.synapse_roles if r["workspace"] == ws
+                         and r["roleId"] == query.get("roleId", r["roleId"])
+                         and r["principalId"] == query.get("principalId", r["principalId"])
+                         and query.get("scope", f"workspaces/{ws}") == f"workspaces/{ws}"]
+            return 200, {"count": len(found), "value": [
+                {"id": str(uuid.uuid4()), "roleDefinitionId": r["roleId"], "principalId": r["principalId"],
+                 "scope": f"workspaces/{ws}", "principalType": "User"} for r in found]}, {}
+        m = re.fullmatch(r"(linkedservices|notebooks|sqlScripts)/([^/]+)", rest)
+        with self.lock:
+            item = self.workspaces.get(ws, {}).get(m.group(1), {}).get(m.group(2)) if m else None
+        if item is None:
+            return 404, {"error": {"code": "NotFound", "message": f"{rest} not found in {ws}"}}, {}
+        return 200, {"id": f"/workspaces/{ws}/{rest}", "etag": "1", "type": f"Microsoft.Synapse/workspaces/{m.group(1)}",
+                     **item}, {}
+
+    def _lake(self, path: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        account, filesystem = (path.split("/") + [""])[1:3]
+        if filesystem != "files" or query.get("resource") != "filesystem":
+            return 404, {"error": {"code": "FilesystemNotFound", "message": path}}, {}
+        directory = query.get("directory", "").strip("/")
+        with self.lock:
+            files = dict(self.lakes[account])
+        inside = {k: v for k, v in files.items() if k.startswith(directory + "/")}
+        if not inside:
+            return 404, {"error": {"code": "PathNotFound", "message": "The specified path does not exist."}}, {}
+        stamp = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())
+        return 200, {"paths": [{"name": k, "contentLength": str(v), "lastModified": stamp, "etag": "0x1",
+                                "owner": "$superuser", "group": "$superuser", "permissions": "rw-r-----"}
+                               for k, v in sorted(inside.items())]}, {"x-ms-version": "2025-01-05"}
