@@ -13,6 +13,7 @@ from typing import Optional
 SUBCOMMANDS = (
     "classroom.plan",
     "classroom.update_prices",
+    "classroom.sections",
 )
 
 
