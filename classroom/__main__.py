@@ -14,6 +14,8 @@ SUBCOMMANDS = (
     "classroom.plan",
     "classroom.update_prices",
     "classroom.sections",
+    "classroom.driver",
+    "classroom.expiry",
 )
 
 
