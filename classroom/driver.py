@@ -191,13 +191,14 @@ class SectionProgress:
                 self.errors.append(event.diagnostic_event.message.strip())
             elif event.summary_event:
                 self.changes = {str(getattr(k, "value", k)): v for k, v in event.summary_event.resource_changes.items()}
-                self.total = len(self.done)
             self.total = max(self.total, len(self.started))
             self.progress.update(self.task, completed=len(self.done), total=self.total)
 
     def finish(self, status: str) -> None:
-        self.progress.update(self.task, status=status, total=max(self.total, len(self.done)),
-                             completed=len(self.done) if status != "ok" else max(self.total, len(self.done)))
+        # A section that succeeded has stepped through all its resources: the engine's count
+        # replaces the estimate. One that failed shows how far it got against the estimate.
+        total = len(self.done) if status == "ok" else max(self.total, len(self.done))
+        self.progress.update(self.task, status=status, total=total, completed=len(self.done))
 
 
 def _log_writer(path: Path) -> tuple[Callable[[str], None], Callable[[], None]]:

@@ -279,3 +279,16 @@ def test_the_progress_estimate_matches_the_program():
     one = run_program({**floor, "lab:students": [{"id": "a"}]}, preview=True)
     two = run_program({**floor, "lab:students": [{"id": "a"}, {"id": "b"}]}, preview=True)
     assert len(two.resources) - len(one.resources) == RESOURCES_PER_STUDENT
+
+
+def test_an_older_cli_streams_events_through_a_file_and_progress_counts_them(project, monkeypatch):
+    # The Automation API reads events from a log file for CLIs up to 3.205, over gRPC after.
+    monkeypatch.setenv("FAKE_PULUMI_VERSION", "3.200.0")
+    write_class(project, "c", roster(4), **{"lab:sectionSize": 2})
+    assert run(project, "up", "--stack", "c") == 0
+    for call in calls(project, "up"):
+        assert not flag(call, "--event-log").startswith("tcp://")
+    recorded = results(project, "c")["up"]
+    # Every resource step seen from the events: 2 students x 5 plus the stack and its provider.
+    assert {s: r["resources"] for s, r in recorded.items()} == {"c": 12, "c-s2": 12}
+    assert {s: r["changes"] for s, r in recorded.items()} == {"c": {"create": 12}, "c-s2": {"create": 12}}
