@@ -267,7 +267,8 @@ def register(subparsers) -> None:
     parser.add_argument("--json", action="store_true", help='print {"sections": {"<stack>": ["<student id>", ...]}}')
     parser.add_argument("--write", action="store_true", help="write Pulumi.<class>.sections.yaml (commit it)")
     parser.add_argument("--check", action="store_true",
-                        help="exit 1 when the lock file does not place every student (CI: commit the lock first)")
+                        help="exit 1 when the lock file does not place every student, or several sections "
+                             "have no class salt to share (CI: commit both first)")
     parser.add_argument("--root", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
     parser.set_defaults(func=main)
 
@@ -297,4 +298,11 @@ def main(args: argparse.Namespace) -> int:
               f"`--write` it (or run `up`) and commit it", file=sys.stderr)
         if args.check:
             return 1
+    if args.check and len(sections) > 1 and not klass.has_secrets_provider():
+        # Jobs running sections in parallel would each create the class stack and draw
+        # their own salt: the class's secrets provider must exist before they start.
+        print(f"error: {klass.path.name} has no encryptionsalt (or secretsprovider) yet: create the class "
+              f"stack once (`python -m classroom preview --stack {klass.name}`) and commit the file, so that "
+              "every section shares its secrets provider", file=sys.stderr)
+        return 1
     return 0

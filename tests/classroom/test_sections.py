@@ -141,6 +141,11 @@ def test_sections_write_and_check(tmp_path, capsys):
     assert classroom_main(["sections", "--stack", "c", "--write", "--root", str(tmp_path)]) == 0
     lock = yaml.safe_load((tmp_path / "Pulumi.c.sections.yaml").read_text())
     assert lock == {"class": "c", "sectionSize": 25, "sections": {"c": roster(25), "c-s2": roster(5, 25)}}
+    # Sections run by parallel CI jobs need the class's salt committed before they start.
+    assert classroom_main(["sections", "--stack", "c", "--check", "--root", str(tmp_path)]) == 1
+    assert "has no encryptionsalt" in capsys.readouterr().err
+    path = tmp_path / "Pulumi.c.yaml"
+    path.write_text(path.read_text() + "encryptionsalt: v1:c2FsdA==:v1:check\n")
     assert classroom_main(["sections", "--stack", "c", "--check", "--root", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "c-s2" in out and "30 students in 2 section(s)" in out
