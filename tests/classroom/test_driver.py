@@ -292,3 +292,18 @@ def test_an_older_cli_streams_events_through_a_file_and_progress_counts_them(pro
     # Every resource step seen from the events: 2 students x 5 plus the stack and its provider.
     assert {s: r["resources"] for s, r in recorded.items()} == {"c": 12, "c-s2": 12}
     assert {s: r["changes"] for s, r in recorded.items()} == {"c": {"create": 12}, "c-s2": {"create": 12}}
+
+
+def test_the_exit_code_of_python_m_classroom_says_whether_a_section_failed(project, monkeypatch):
+    import subprocess
+
+    write_class(project, "c", roster(4), **{"lab:sectionSize": 2})
+    command = [sys.executable, "-m", "classroom", "up", "--stack", "c", "--root", str(project)]
+    monkeypatch.setenv("FAKE_PULUMI_FAIL", "c")
+    failed = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, timeout=300)
+    assert failed.returncode == 1, failed.stderr
+    assert "1 section(s) failed: c;" in failed.stderr
+    monkeypatch.delenv("FAKE_PULUMI_FAIL")
+    retried = subprocess.run(command + ["--retry-failed"], cwd=PROJECT, capture_output=True, text=True, timeout=300)
+    assert retried.returncode == 0, retried.stderr
+    assert "1/1 sections ok" in retried.stdout
