@@ -363,6 +363,11 @@ def run_class(klass: ClassConfig, operation: str, *, section: Optional[str] = No
               retry_failed: bool = False, parallel: Optional[int] = None, backend: Optional[str] = None,
               console: Optional[Console] = None, sections: Optional[list[Section]] = None) -> list[SectionResult]:
     """Run one operation over a class's sections; the results in section order."""
+    if klass.secrets_provider() == "passphrase" and not (
+            os.environ.get("PULUMI_CONFIG_PASSPHRASE") or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")):
+        # Every section would fail on its own, minutes apart; say it once, before anything runs.
+        raise DriverError("set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) to the class's "
+                          "passphrase: it protects the secrets of every section")
     if operation == "up":
         # `up` is what places students for good: record the assignment before creating anything.
         klass.write_lock()

@@ -307,3 +307,12 @@ def test_the_exit_code_of_python_m_classroom_says_whether_a_section_failed(proje
     retried = subprocess.run(command + ["--retry-failed"], cwd=PROJECT, capture_output=True, text=True, timeout=300)
     assert retried.returncode == 0, retried.stderr
     assert "1/1 sections ok" in retried.stdout
+
+
+def test_a_missing_passphrase_stops_before_any_stack_is_touched(project, monkeypatch, capsys):
+    write_class(project, "c", roster(4), **{"lab:sectionSize": 2})
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE")
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
+    assert run(project, "up", "--stack", "c") == 2
+    assert "set PULUMI_CONFIG_PASSPHRASE" in capsys.readouterr().err
+    assert calls(project) == [] and not (project / "Pulumi.c.sections.yaml").exists()
