@@ -15,6 +15,9 @@ SUBCOMMANDS = (
     "classroom.update_prices",
     "classroom.status",
     "classroom.handout",
+    "classroom.sections",
+    "classroom.driver",
+    "classroom.expiry",
 )
 
 

@@ -43,6 +43,11 @@ DEFAULT_SQL_ADMIN_LOGIN = "SQLUser"
 DEFAULT_PREFIX = "dp000"
 DEFAULT_COURSE = "mslearn-synapse-ml"
 DEFAULT_AML_VM_SIZE = "Standard_DS3_v2"
+# Students per section stack when `python -m classroom` runs a class in sections
+# (classroom/sections.py): the state the engine rewrites per step grows with the
+# square of a stack's size, see bench/README.md part 3.
+DEFAULT_SECTION_SIZE = 25
+MAX_SECTION_SIZE = 1000
 PRINCIPAL_TYPES = ("User", "Group", "ServicePrincipal")
 
 # Public Azure regions (ARM names). Used to catch typos only: a name close to
@@ -110,6 +115,7 @@ class LabSettings:
     subscriptions: tuple[Subscription, ...] = ()
     # Student id -> subscription id when lab:subscriptions is set.
     placement: Mapping[str, str] = field(default_factory=dict)
+    section_size: int = DEFAULT_SECTION_SIZE
 
     @property
     def firewall_open_to_all(self) -> bool:
@@ -133,6 +139,13 @@ class LabSettings:
                 f"lab:expiresOn ({self.expires_on.isoformat()}) has passed: the environments of "
                 f"{len(self.students)} student(s) are expired: {ids}. Run `pulumi destroy` to stop "
                 "their costs, or move lab:expiresOn if the class goes on."
+            )
+        if len(self.students) > self.section_size:
+            found.append(
+                f"lab:students lists {len(self.students)} students, more than lab:sectionSize "
+                f"({self.section_size}) in one stack: the engine rewrites the whole state at every "
+                "resource step, so a stack this size writes gigabytes per `pulumi up`. Run the class "
+                "in sections: `python -m classroom up --stack <class>` (README, Running a class)."
             )
         return found
 
@@ -173,6 +186,7 @@ _CONFIG_KEYS = (
     "amlComputeVmSize",
     "dataDir",
     "subscriptions",
+    "sectionSize",
 )
 
 
@@ -273,6 +287,20 @@ def _subscriptions(value: Any, problems: list[str]) -> tuple[Subscription, ...]:
             continue
         subscriptions.append(Subscription(sub_id.lower(), capacity))
     return tuple(subscriptions)
+
+
+def section_size(value: Optional[str], problems: list[str]) -> int:
+    """lab:sectionSize: the most students one section stack holds (classroom/sections.py)."""
+    if value is None:
+        return DEFAULT_SECTION_SIZE
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_SECTION_SIZE:
+        problems.append(
+            f"lab:sectionSize = {value!r} is not allowed: a whole number of students per section "
+            f"stack from 1 to {MAX_SECTION_SIZE} (default {DEFAULT_SECTION_SIZE})"
+        )
+        return DEFAULT_SECTION_SIZE
+    return int(text)
 
 
 def _spark_version(value: Optional[str], problems: list[str]) -> str:
@@ -419,6 +447,7 @@ def parse(
     data_dir = _data_dir(raw.get("dataDir"), problems)
     password = _password(raw.get("sqlAdminPassword"), login, password_in_plain_text, problems)
     subscriptions = _subscriptions(_json_value("subscriptions", raw.get("subscriptions"), problems), problems)
+    sections_of = section_size(raw.get("sectionSize"), problems)
     placement = _placement(students, subscriptions, problems)
     if problems:
         raise ConfigError(problems)
@@ -440,6 +469,7 @@ def parse(
         data_dir=data_dir,
         subscriptions=subscriptions,
         placement=placement,
+        section_size=sections_of,
     )
 
 

