@@ -85,6 +85,14 @@ class Environment:
     stack: str = ""
     expires_on: Optional[str] = None  # lab:expiresOn as configured (the check reads the real tag)
     course: str = ""  # lab:course
+    not_deployed: Optional[str] = None  # why the stack describes no environment for this student (yet)
+
+    @classmethod
+    def undeployed(cls, student: str, reason: str, **extra: Any) -> "Environment":
+        """A student of the roster whose stack could not be read: reported, never checked."""
+        return cls(student=student, subscription="", resource_group="", synapse_workspace="",
+                   synapse_studio_url="", spark_pool="", data_lake="", aml_workspace="", aml_studio_url="",
+                   not_deployed=reason, **extra)
 
     @classmethod
     def from_output(cls, student: str, value: Mapping[str, Any], **extra: Any) -> "Environment":
@@ -105,6 +113,8 @@ class Environment:
 
     @property
     def portal_url(self) -> str:
+        if not self.resource_group:
+            return ""
         return f"https://portal.azure.com/#@/resource{self.resource_group_id}/overview"
 
 
@@ -351,6 +361,10 @@ class _Student:
     def run(self) -> StudentStatus:
         started = time.monotonic()
         self.status.checked_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        if self.env.not_deployed:
+            self.problem("deployment", self.env.not_deployed)
+            self.status.seconds = 0.0
+            return self.status
         groups = (self.check_resource_group, self.check_synapse, self.check_data_lake,
                   self.check_studio, self.check_machine_learning, self.check_roles)
         for n, group in enumerate(groups):

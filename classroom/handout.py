@@ -134,6 +134,10 @@ def main(args: argparse.Namespace, out: Optional[Any] = None, err: Optional[Any]
     envs = environments_or_error(args, err)
     if envs is None:
         return 2
+    for env in envs:
+        if env.not_deployed:
+            print(f"no handout for {env.student}: {env.not_deployed}", file=err)
+    envs = [env for env in envs if not env.not_deployed]
     notebooks, scripts = lab_notebooks(), lab_sql_scripts()
     if args.html:
         write_handout(args.html, envs)

@@ -130,6 +130,15 @@ def _nice_step(raw: float) -> float:
     return float(round(raw, -1))
 
 
+_LINKS = (("studio", "synapseStudio", "Synapse"), ("aml", "amlStudio", "Azure ML"), ("portal", "portal", "Portal"))
+
+
+def _links(links: dict) -> str:
+    """The student's three links; none for a student not deployed yet."""
+    return "".join(f'<a class="{cls}" href="{_e(links[key])}" target="_blank" rel="noopener">{label}</a>'
+                   for cls, key, label in _LINKS if links.get(key)) or "–"
+
+
 def _row(s: Mapping[str, Any], currency: str) -> str:
     state = s["state"]
     notes = [("problem", p) for p in s["problems"]] + [("warning", w) for w in s["warnings"]]
@@ -149,10 +158,7 @@ def _row(s: Mapping[str, Any], currency: str) -> str:
         f'<th scope="row" class="student">{_e(s["student"])}<div class="rg">{_e(s.get("resourceGroup"))}</div></th>'
         f'<td><span class="badge {state.replace(" ", "-")}">{STATE_LABELS[state]}</span></td>'
         f'<td class="what"><ul>{what}</ul></td>'
-        f'<td class="links">'
-        f'<a class="studio" href="{_e(links["synapseStudio"])}" target="_blank" rel="noopener">Synapse</a>'
-        f'<a class="aml" href="{_e(links["amlStudio"])}" target="_blank" rel="noopener">Azure ML</a>'
-        f'<a class="portal" href="{_e(links["portal"])}" target="_blank" rel="noopener">Portal</a></td>'
+        f'<td class="links">{_links(links)}</td>'
         f'<td class="expires">{expires}</td>'
         f'<td class="num idle">{_money(cost.get("idlePerDay"), currency)}</td>'
         f'<td class="num hour">{_money(cost.get("inUsePerHour"), currency)}</td>'

@@ -35,6 +35,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
+from .driver import default_backend
 from .checks import (ARM_SCOPE, NOT_READY, PROJECT_DIR, READY, WARNING, CheckSettings, Endpoints, Environment,
                      StatusError, StudentStatus, check_class, cost_by_category, wait_until_ready)
 from .costs import PriceTable
@@ -77,7 +78,9 @@ def read_stack_outputs(stack: str, work_dir: Path = PROJECT_DIR, pulumi_command:
     from pulumi import automation as auto
 
     try:
-        workspace = auto.LocalWorkspace(work_dir=str(work_dir), pulumi_command=pulumi_command)
+        # The same state backend as `python -m classroom up` (PULUMI_BACKEND_URL, else the project's files).
+        workspace = auto.LocalWorkspace(work_dir=str(work_dir), pulumi_command=pulumi_command,
+                                        env_vars={"PULUMI_BACKEND_URL": default_backend(work_dir)})
         selected = auto.Stack.select(stack, workspace)
         return {key: value.value for key, value in selected.outputs().items() if key == "environments"}
     except (auto.errors.CommandError, ValueError) as error:  # ValueError: the CLI printed no JSON
@@ -98,28 +101,55 @@ def load_environments(stacks: Sequence[str], outputs_files: Optional[Sequence[Pa
                       work_dir: Path = PROJECT_DIR) -> list[Environment]:
     """Every student of the given stacks (a class, or its sections), in stack then roster order.
 
-    Without ``outputs_files`` each stack is read through the Automation API; with them, the n-th file
-    holds the n-th stack's `pulumi stack output --json`. The roster comes from ``config_files`` (same
-    pairing) or each stack's Pulumi.<stack>.yaml in ``work_dir``.
+    Without ``outputs_files`` each stack is read through the Automation API, and a class split into
+    sections (``classroom.sections``) is read as all of its section stacks; a section that cannot be
+    read reports its students as not deployed, and the other sections are still read. With
+    ``outputs_files``, the n-th file holds the n-th stack's `pulumi stack output --json`. The roster
+    comes from ``config_files`` (same pairing) or each class's Pulumi.<stack>.yaml in ``work_dir``.
     """
     for flag, files in (("--outputs", outputs_files), ("--config", config_files)):
         if files and len(files) != len(stacks):
             raise StatusError(f"give one {flag} file per --stack ({len(files)} for {len(stacks)} stacks)")
     envs: list[Environment] = []
     for n, stack in enumerate(stacks):
+        # The roster from the stack's settings file, not `pulumi config --show-secrets` (which would
+        # decrypt the SQL password), nor the workspace's stack_settings() (its StackSettings drops list
+        # values such as lab:students).
+        config = _yaml_config(config_files[n] if config_files else work_dir / f"Pulumi.{stack}.yaml")
         if outputs_files:
             try:
                 outputs = json.loads(Path(outputs_files[n]).read_text())
             except (OSError, ValueError) as error:
                 raise StatusError(f"cannot read {outputs_files[n]}: {error}") from error
-        else:
-            outputs = read_stack_outputs(stack, work_dir, pulumi_command)
-        # The roster from the stack's settings file, not `pulumi config --show-secrets` (which would
-        # decrypt the SQL password), nor the workspace's stack_settings() (its StackSettings drops list
-        # values such as lab:students).
-        config = _yaml_config(config_files[n] if config_files else work_dir / f"Pulumi.{stack}.yaml")
-        envs += environments_from_outputs(outputs, stack, config)
+            envs += environments_from_outputs(outputs, stack, config)
+            continue
+        sections = _sections_of(stack, work_dir)
+        for section, members in sections.items():
+            try:
+                outputs = read_stack_outputs(section, work_dir, pulumi_command)
+                envs += environments_from_outputs(outputs, section, config)
+            except StatusError as error:
+                if len(sections) == 1:
+                    raise
+                roster = roster_from_config(config)
+                envs += [Environment.undeployed(
+                    student, f"section {section} has no environment for this student ({error}): run "
+                    f"`python -m classroom up --stack {stack} --section {section}`",
+                    object_id=roster.get(student, {}).get("objectId"), stack=section)
+                    for student in members]
     return envs
+
+
+def _sections_of(stack: str, work_dir: Path) -> dict[str, list[str]]:
+    """The section stacks of a class and their students; any other stack (or a small class) alone."""
+    from lab.config import ConfigError
+
+    from .sections import SectionError, section_stacks
+
+    try:
+        return section_stacks(stack, work_dir)
+    except (SectionError, ConfigError, OSError, ValueError):  # not a class config we can split: the stack alone
+        return {stack: []}
 
 
 def add_stack_arguments(parser: argparse.ArgumentParser) -> None:

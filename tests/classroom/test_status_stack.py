@@ -13,6 +13,8 @@ import textwrap
 import pytest
 
 from classroom import status
+from classroom.checks import CheckSettings, check_student
+from tests.classroom.test_driver import project, roster, run, state, write_class  # noqa: F401
 from tests.fakes.azure import environment
 
 PASSWORD = "Tr0ub4dor&3"
@@ -95,3 +97,31 @@ def test_no_pulumi_cli_says_what_to_do_instead(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # a machine without the Pulumi CLI
     with pytest.raises(status.StatusError, match=r"cannot run the Pulumi CLI .*--outputs FILE"):
         status.load_environments(["dev"], work_dir=tmp_path)
+
+
+def test_a_class_in_sections_is_read_section_by_section_and_a_missing_section_reported(project):
+    """A class of 30: `classroom up` (the stand-in CLI behind the real Automation API) makes two sections;
+    status reads both, and when one has no state its students are reported, the others still read."""
+    ids = roster(30)
+    write_class(project, "klass", ids)
+    assert run(project, "up", "--stack", "klass") == 0
+
+    envs = status.load_environments(["klass"], work_dir=project)
+    assert [e.student for e in envs] == ids
+    assert [e.stack for e in envs] == ["klass"] * 25 + ["klass-s2"] * 5
+    assert not any(e.not_deployed for e in envs)
+    assert envs[26].resource_group == "dp000-student026"
+
+    state_file = project / ".pulumi-state" / ".pulumi" / "stacks" / "synapse-ml-lab" / "klass-s2.json"
+    state_file.unlink()
+    envs = status.load_environments(["klass"], work_dir=project)
+    assert [e.student for e in envs] == ids
+    missing = [e for e in envs if e.not_deployed]
+    assert [e.student for e in missing] == ids[25:]
+    assert "section klass-s2 has no environment" in missing[0].not_deployed
+    assert "python -m classroom up --stack klass --section klass-s2" in missing[0].not_deployed
+
+    # Checked, such a student is not ready for that reason alone: nothing is asked of Azure.
+    checked = check_student(missing[0], credential=None, settings=CheckSettings())
+    assert not checked.ready
+    assert [(f.check, f.message) for f in checked.findings] == [("deployment", missing[0].not_deployed)]

@@ -51,6 +51,18 @@ class CliError(Exception):
         self.code = code
 
 
+def environment_output(student: str) -> dict[str, str]:
+    """A student's entry of the program's `environments` output, in its shape."""
+    rg_id = f"/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/dp000-{student}"
+    return {
+        "subscription": "00000000-0000-0000-0000-0000000000aa", "resourceGroup": f"dp000-{student}",
+        "synapseWorkspace": f"synapse-{student}", "sparkPool": "spark", "sqlPool": "sql",
+        "synapseStudioUrl": f"https://web.azuresynapse.net?workspace={rg_id}/synapse-{student}",
+        "dataLake": f"datalake{student}", "amlWorkspace": f"aml-{student}",
+        "amlStudioUrl": f"https://ml.azure.com/home?wsid={rg_id}/aml-{student}",
+    }
+
+
 def fake_encrypt(salt: str, plaintext: str) -> str:
     """How this stand-in stores a `secure:` value: tied to the salt that encrypted it."""
     return "fake:" + base64.b64encode(f"{salt}|{plaintext}".encode()).decode()
@@ -170,8 +182,10 @@ class Cli:
                                    "salt": document.get("encryptionsalt"), "resources": [], "history": [],
                                    "outputs": {}})
             return 0
-        if args[:1] == ["output"]:
-            print(json.dumps(self.load_state(stack).get("outputs", {})))
+        if args[:1] == ["output"]:  # as the CLI prints them: plain values, secrets masked unless shown
+            shown = "--show-secrets" in args
+            print(json.dumps({name: output["value"] if shown or not output.get("secret") else "[secret]"
+                              for name, output in self.load_state(stack).get("outputs", {}).items()}))
             return 0
         if args[:1] == ["history"]:
             history = list(reversed(self.load_state(stack).get("history", [])))
@@ -264,8 +278,10 @@ class Cli:
         if not planning:
             state["resources"] = after
             state["salt"] = document.get("encryptionsalt") or state.get("salt")
-            state["outputs"] = {"students": {"value": len([u for u in after if f"::{COMPONENT}::" in u]),
-                                             "secret": False}}
+            students = [u.rsplit("::", 1)[1] for u in after if f"::{COMPONENT}::" in u]
+            state["outputs"] = {"students": {"value": len(students), "secret": False},
+                                "environments": {"value": {sid: environment_output(sid) for sid in students},
+                                                 "secret": False}}
             state.setdefault("history", []).append({
                 "kind": {"up": "update"}.get(command, command), "startTime": start.strftime(DATETIME),
                 "endTime": end.strftime(DATETIME), "message": "", "environment": {}, "config": {},
