@@ -331,23 +331,31 @@ def main(args: argparse.Namespace, *, credential: Any = None, endpoints: Endpoin
 
 
 class _progress:
-    """A tqdm bar on a terminal (nothing when stderr is a file or a pipe)."""
+    """A rich progress bar on a terminal, as `classroom up` shows (plain lines when stderr is a file or pipe)."""
 
     def __init__(self, total: int, stream: Any):
-        from tqdm import tqdm
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.stream = stream
-        self.bar = tqdm(total=total, desc="checking", unit="student", file=stream,
-                        disable=not getattr(stream, "isatty", lambda: False)(), leave=False)
+        self.terminal = bool(getattr(stream, "isatty", lambda: False)())
+        self.console = Console(file=stream, force_terminal=self.terminal or None)
+        self.bar = Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TextColumn("students"),
+                            TimeElapsedColumn(), console=self.console, transient=True, disable=not self.terminal)
+        self.task = self.bar.add_task("checking", total=total)
+        self.bar.start()
 
     def tick(self, status: StudentStatus) -> None:
-        self.bar.update(1)
+        self.bar.advance(self.task)
+        self.bar.refresh()  # each student as it is done, not at the next redraw
 
     def note(self, text: str, next_total: int) -> None:
         """A line above the bar (or alone, without a terminal); the bar starts again for the next round."""
-        self.bar.write(text, file=self.stream)
-        if not self.bar.disable:
-            self.bar.reset(total=next_total)
+        if self.terminal:
+            self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+            self.bar.reset(self.task, total=next_total)
+        else:
+            print(text, file=self.stream, flush=True)
 
     def close(self) -> None:
-        self.bar.close()
+        self.bar.stop()

@@ -306,3 +306,29 @@ def test_a_student_whose_every_answer_hangs_is_stopped_by_the_budget(azure):
     assert problems[-1].startswith("stopped after 0.8 s of slow or failing answers; not checked: ")
     assert "roles" in problems[-1]
     assert len([r for r in azure.requests if "mslearn-ml-ann0000" in r.path]) < 4
+
+
+def test_on_a_terminal_the_progress_bar_counts_students_and_keeps_the_notes():
+    import io
+
+    from classroom.status import _progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    bar = _progress(3, screen)
+    bar.tick(None)
+    bar.note("round 1: 2 students not ready", 2)
+    bar.tick(None)
+    bar.close()
+    shown = screen.getvalue()
+    assert "round 1: 2 students not ready" in shown
+    assert "1/3" in shown and "1/2" in shown and "students" in shown
+    piped = io.StringIO()
+    bar = _progress(3, piped)
+    bar.tick(None)
+    bar.note("round 1: 2 students not ready", 2)
+    bar.close()
+    assert piped.getvalue() == "round 1: 2 students not ready\n"  # no bar, no escape codes in a file or pipe
