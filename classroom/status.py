@@ -146,10 +146,13 @@ def _sections_of(stack: str, work_dir: Path) -> dict[str, list[str]]:
 
     from .sections import SectionError, section_stacks
 
+    if not (work_dir / f"Pulumi.{stack}.yaml").is_file():
+        return {stack: []}  # a stack whose config lives elsewhere: read it alone
     try:
         return section_stacks(stack, work_dir)
-    except (SectionError, ConfigError, OSError, ValueError):  # not a class config we can split: the stack alone
-        return {stack: []}
+    except (ConfigError, SectionError) as error:
+        # Reading only the class stack would silently leave out every other section.
+        raise StatusError(f"cannot tell the sections of '{stack}' from Pulumi.{stack}.yaml: {error}") from error
 
 
 def add_stack_arguments(parser: argparse.ArgumentParser) -> None:

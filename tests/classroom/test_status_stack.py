@@ -48,7 +48,7 @@ def pulumi_root(tmp_path):
         """))
     script.chmod(0o755)
     (tmp_path / "Pulumi.dev.yaml").write_text(
-        "config:\n  lab:expiresOn: '2026-12-20'\n  lab:sqlAdminPassword:\n    secure: v1:AAAA\n"
+        "config:\n  azure-native:location: westeurope\n  lab:expiresOn: '2026-12-20'\n  lab:sqlAdminPassword:\n    secure: v1:AAAA\n"
         "  lab:students:\n    - id: ann\n      objectId: 3f2c0000-0000-4000-8000-000000000001\n    - id: bob\n")
     return tmp_path
 
@@ -125,3 +125,26 @@ def test_a_class_in_sections_is_read_section_by_section_and_a_missing_section_re
     checked = check_student(missing[0], credential=None, settings=CheckSettings())
     assert not checked.ready
     assert [(f.check, f.message) for f in checked.findings] == [("deployment", missing[0].not_deployed)]
+
+
+def test_a_student_not_deployed_is_a_row_without_links_in_the_table_and_the_page():
+    from classroom.page import render_class_page
+
+    reason = "section klass-s2 has no environment for this student (no stack): run `python -m classroom up`"
+    missing = check_student(status.Environment.undeployed("zed", reason, stack="klass-s2"), credential=None)
+    built = status.report([missing], ["klass"], prices=None)
+    row = built["students"][0]
+    assert row["ready"] is False and row["problems"] == [reason]
+    assert row["links"] == {"synapseStudio": "", "amlStudio": "", "portal": ""}
+    assert "zed" in status.render_table([missing]) and "not ready" in status.render_table([missing])
+    page = render_class_page(built)
+    zed = page[page.index('data-student="zed"'):]
+    zed = zed[:zed.index("</tr>")]
+    assert "<a " not in zed and '<td class="links">–</td>' in zed
+    assert "python -m classroom up" in zed
+
+
+def test_a_class_config_with_mistakes_is_an_error_not_a_partial_class(project):
+    write_class(project, "klass", roster(30), **{"lab:sectionSize": 0})
+    with pytest.raises(status.StatusError, match="cannot tell the sections of 'klass' from Pulumi.klass.yaml"):
+        status.load_environments(["klass"], work_dir=project)
