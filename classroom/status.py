@@ -124,20 +124,34 @@ def load_environments(stacks: Sequence[str], outputs_files: Optional[Sequence[Pa
             envs += environments_from_outputs(outputs, stack, config)
             continue
         sections = _sections_of(stack, work_dir)
+        read: list[Environment] = []
+        failed: list[tuple[str, list[str], StatusError]] = []
         for section, members in sections.items():
             try:
-                outputs = read_stack_outputs(section, work_dir, pulumi_command)
-                envs += environments_from_outputs(outputs, section, config)
+                read += environments_from_outputs(read_stack_outputs(section, work_dir, pulumi_command), section,
+                                                  config)
             except StatusError as error:
-                if len(sections) == 1:
-                    raise
-                roster = roster_from_config(config)
-                envs += [Environment.undeployed(
-                    student, f"section {section} has no environment for this student ({error}): run "
-                    f"`python -m classroom up --stack {stack} --section {section}`",
-                    object_id=roster.get(student, {}).get("objectId"), stack=section)
-                    for student in members]
+                failed.append((section, members, error))
+        if failed and not read:
+            # Nothing could be read (no CLI, a wrong passphrase or backend, nothing deployed): a problem of
+            # the class or of this machine, said once, not 200 times.
+            raise failed[0][2]
+        roster = roster_from_config(config)
+        for section, members, error in failed:
+            read += [Environment.undeployed(
+                student, f"section {section} has no environment for this student ({error}): run "
+                f"`python -m classroom up --stack {stack} --section {section}`",
+                object_id=roster.get(student, {}).get("objectId"), stack=section) for student in members]
+        envs += sorted(read, key=lambda e: _position(e.student, sections))
     return envs
+
+
+def _position(student: str, sections: Mapping[str, Sequence[str]]) -> tuple[int, int]:
+    """Where a student stands in the class: section order, then roster order within it."""
+    for n, members in enumerate(sections.values()):
+        if student in members:
+            return n, list(members).index(student)
+    return len(sections), 0
 
 
 def _sections_of(stack: str, work_dir: Path) -> dict[str, list[str]]:

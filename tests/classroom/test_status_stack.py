@@ -148,3 +148,12 @@ def test_a_class_config_with_mistakes_is_an_error_not_a_partial_class(project):
     write_class(project, "klass", roster(30), **{"lab:sectionSize": 0})
     with pytest.raises(status.StatusError, match="cannot tell the sections of 'klass' from Pulumi.klass.yaml"):
         status.load_environments(["klass"], work_dir=project)
+
+
+def test_when_no_section_can_be_read_the_class_is_an_error_said_once(project, monkeypatch):
+    write_class(project, "klass", roster(30))
+    assert run(project, "up", "--stack", "klass") == 0
+    monkeypatch.setenv("PULUMI_BACKEND_URL", f"file://{project / 'elsewhere'}")  # a wrong backend: no stack at all
+    (project / "elsewhere").mkdir()
+    with pytest.raises(status.StatusError, match="cannot read stack 'klass'"):
+        status.load_environments(["klass"], work_dir=project)
