@@ -1,62 +1,53 @@
 """Reading a stack through the real Automation API, with a stand-in `pulumi` executable.
 
-The Pulumi CLI cannot be installed here: `PulumiCommand(root=...)` points the
-Automation API at a small script that answers the commands it runs, so the code
-between them is the real one.
+The Pulumi CLI cannot be installed here: `PulumiCommand(root=tests/fakes)` points
+the Automation API at the shared stand-in (tests/fakes/bin/pulumi, the one the
+driver's tests use), so the code between them is the real one.
 """
 from __future__ import annotations
 
 import json
 import sys
-import textwrap
 
 import pytest
 
 from classroom import status
 from classroom.checks import CheckSettings, check_student
-from tests.classroom.test_driver import project, roster, run, state, write_class  # noqa: F401
+from tests.classroom.test_driver import FAKES, project, roster, run, write_class  # noqa: F401
 from tests.fakes.azure import environment
 
 PASSWORD = "Tr0ub4dor&3"
 
 
 @pytest.fixture
-def pulumi_root(tmp_path):
+def pulumi_root(tmp_path, monkeypatch):
+    """A project whose stack `dev` is deployed, as the shared stand-in CLI (tests/fakes/bin/pulumi) keeps it."""
+    (tmp_path / "Pulumi.yaml").write_text("name: synapse-ml-lab\nruntime: python\n")
     outputs = {"environments": {"ann": environment("ann"), "bob": environment("bob")},
                "sqlAdminLogin": "labadmin", "sqlAdminPassword": PASSWORD}
-    (tmp_path / "outputs.json").write_text(json.dumps(outputs))
-    script = tmp_path / "bin" / "pulumi"
-    script.parent.mkdir()
-    script.write_text(textwrap.dedent(f"""\
-        #!{sys.executable}
-        import json, pathlib, sys
-        here = pathlib.Path(__file__).resolve().parents[1]
-        args = [a for a in sys.argv[1:] if a != "--non-interactive"]
-        with open(here / "calls.log", "a") as log:
-            log.write(" ".join(args) + "\\n")
-        stack = args[args.index("--stack") + 1] if "--stack" in args else None
-        if args[:1] == ["version"]:
-            print("v3.272.0")
-        elif stack != "dev":
-            sys.stderr.write(f"error: no stack named '{{stack}}' found\\n")
-            sys.exit(255)
-        elif args[:2] == ["stack", "output"]:
-            outputs = json.loads((here / "outputs.json").read_text())
-            if "--show-secrets" not in args:
-                outputs["sqlAdminPassword"] = "[secret]"
-            print(json.dumps(outputs))
-        """))
-    script.chmod(0o755)
+    stack_state = tmp_path / ".pulumi-state" / ".pulumi" / "stacks" / "synapse-ml-lab" / "dev.json"
+    stack_state.parent.mkdir(parents=True)
+    stack_state.write_text(json.dumps({"stack": "dev", "resources": [], "history": [], "outputs": {
+        name: {"value": value, "secret": name == "sqlAdminPassword"} for name, value in outputs.items()}}))
     (tmp_path / "Pulumi.dev.yaml").write_text(
-        "config:\n  azure-native:location: westeurope\n  lab:expiresOn: '2026-12-20'\n  lab:sqlAdminPassword:\n    secure: v1:AAAA\n"
+        "config:\n  azure-native:location: westeurope\n  lab:expiresOn: '2026-12-20'\n"
+        "  lab:sqlAdminPassword:\n    secure: v1:AAAA\n"
         "  lab:students:\n    - id: ann\n      objectId: 3f2c0000-0000-4000-8000-000000000001\n    - id: bob\n")
+    monkeypatch.setenv("FAKE_PULUMI_PYTHON", sys.executable)
+    monkeypatch.setenv("FAKE_PULUMI_LOG", str(tmp_path / "calls.jsonl"))
+    monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
     return tmp_path
 
 
 def _command(root):
     from pulumi.automation import PulumiCommand
 
-    return PulumiCommand(root=str(root), skip_version_check=True)
+    return PulumiCommand(root=str(FAKES), skip_version_check=True)
+
+
+def _calls(root) -> list[str]:
+    records = [json.loads(line) for line in (root / "calls.jsonl").read_text().splitlines()]
+    return [" ".join(a for a in r["argv"] if a != "--non-interactive") for r in records]
 
 
 def test_environments_and_roster_through_the_automation_api(pulumi_root):
@@ -66,7 +57,7 @@ def test_environments_and_roster_through_the_automation_api(pulumi_root):
     assert ann.synapse_workspace == environment("ann")["synapseWorkspace"] and ann.stack == "dev"
     assert ann.object_id == "3f2c0000-0000-4000-8000-000000000001" and bob.object_id is None
     assert ann.expires_on == "2026-12-20"
-    calls = (pulumi_root / "calls.log").read_text().splitlines()
+    calls = _calls(pulumi_root)
     assert "stack select --stack dev" in calls
     assert "stack output --json --stack dev" in calls
     # The roster comes from the settings file: no `pulumi config --show-secrets` (which decrypts the password).
