@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 from lab.data import LAB_DATA_FILES
+from lab import studio
 from lab.naming import DATA_CONTAINER, ML_COMPUTE_NAME
 from lab.roles import CONTRIBUTOR, STORAGE_BLOB_DATA_CONTRIBUTOR, SYNAPSE_ADMINISTRATOR
 
@@ -52,16 +53,14 @@ ARM_SCOPE = "https://management.azure.com/.default"
 READY, WARNING, NOT_READY = "ready", "warning", "not ready"
 
 
-def lab_notebooks(directory: Path = PROJECT_DIR / "notebooks") -> tuple[str, ...]:
+def lab_notebooks() -> tuple[str, ...]:
     """The notebooks the program uploads: one per .ipynb in notebooks/, named after the file."""
-    return tuple(p.stem for p in sorted(directory.glob("*.ipynb")))
+    return tuple(studio.lab_notebooks())
 
 
 def lab_sql_scripts() -> tuple[str, ...]:
-    """The SQL scripts the program uploads when a student has a dedicated SQL pool."""
-    from providers.synapse import WEATHER_FORECAST_SCRIPT_NAME
-
-    return (WEATHER_FORECAST_SCRIPT_NAME,)
+    """The SQL scripts the program uploads when a student has a dedicated SQL pool, in upload order."""
+    return studio.SQL_SCRIPT_NAMES
 
 
 # ----------------------------------------------------------------------------- what to check

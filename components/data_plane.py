@@ -15,12 +15,12 @@ for the firewall rules, the deployer's own rule included.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Optional, Sequence
 
 import pulumi
 
 from lab.roles import SYNAPSE_ADMINISTRATOR
+from lab.studio import lab_notebooks
 from providers.synapse import (
     PREDICT_RENTALS_SCRIPT_NAME,
     WEATHER_FORECAST_SCRIPT_NAME,
@@ -32,14 +32,6 @@ from providers.synapse import (
     predict_rentals_sql_script,
     weather_forecast_sql_script,
 )
-
-NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-
-
-def lab_notebooks(directory: Path = NOTEBOOKS_DIR) -> dict[str, str]:
-    """Synapse notebook name -> path relative to the project, for every .ipynb in notebooks/."""
-    return {p.stem: f"{directory.name}/{p.name}" for p in sorted(directory.glob("*.ipynb"))}
-
 
 @dataclass
 class DataPlaneArgs:

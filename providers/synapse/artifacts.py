@@ -41,6 +41,7 @@ import pulumi
 import pulumi.dynamic
 
 from lab import notebook_params
+from lab.studio import PREDICT_RENTALS_SCRIPT_NAME, WEATHER_FORECAST_SCRIPT_NAME
 from .. import client as _client
 from ..base import LabDynamicResource, diff_inputs, from_wire, inputs_of
 from ..client import CallContext, RetrySettings
@@ -49,9 +50,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # The SQL scripts are lab content: they live beside the notebooks.
 SQL_TEMPLATE_DIR = PROJECT_ROOT / "notebooks" / "sql"
 WEATHER_FORECAST_TEMPLATE = "weather_forecast.sql"
-WEATHER_FORECAST_SCRIPT_NAME = "Load weather forecast"
 PREDICT_RENTALS_TEMPLATE = "predict_rentals.sql"
-PREDICT_RENTALS_SCRIPT_NAME = "Predict rentals"
 # Where notebook 03-predict writes the model (hex, one CSV row) for the Predict rentals script.
 SQL_MODEL_LAKE_PATH = "models/rental-prediction-model.csv"
 

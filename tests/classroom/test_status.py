@@ -10,7 +10,9 @@ from classroom import checks, status
 from classroom.costs import PriceTable
 from tests.fakes.synapse import FIREWALL_403_BODY
 
-from .azure_fixtures import add, azure, azure_tls, check, ml_id, object_id, synapse_id  # noqa: F401
+from tests.fakes.azure import AzureCredential
+
+from .azure_fixtures import add, azure, azure_tls, check, endpoints, ml_id, object_id, synapse_id  # noqa: F401
 
 PRICES = PriceTable.load().regions["westeurope"]
 # A ready student in use: 3 Small Spark nodes (12 vCores), DW100c running, 2 x DS3_v2 training.
@@ -332,3 +334,15 @@ def test_on_a_terminal_the_progress_bar_counts_students_and_keeps_the_notes():
     bar.note("round 1: 2 students not ready", 2)
     bar.close()
     assert piped.getvalue() == "round 1: 2 students not ready\n"  # no bar, no escape codes in a file or pipe
+
+
+def test_both_sql_scripts_of_part_2_are_looked_for(azure):
+    """The check looks for what the program uploads (lab/studio.py): the prediction script too."""
+    ann, bob = add(azure, "ann"), add(azure, "bob")
+    del azure.workspaces[bob.synapse_workspace]["sqlScripts"]["Predict rentals"]
+    results = checks.check_class([ann, bob], credential=AzureCredential(), endpoints=endpoints(azure),
+                                 settings=checks.CheckSettings(timeout=5, retries=0), prices=None)
+    assert checks.lab_sql_scripts() == ("Load weather forecast", "Predict rentals")
+    assert results[0].ready and not results[1].ready
+    assert results[1].problems == [f"SQL script 'Predict rentals' is missing from Synapse workspace "
+                                   f"'{bob.synapse_workspace}': run `pulumi up`"]

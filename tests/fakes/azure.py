@@ -27,11 +27,13 @@ from typing import Any, Optional
 from azure.core.credentials import AccessToken
 
 from lab.roles import CONTRIBUTOR, STORAGE_BLOB_DATA_CONTRIBUTOR, SYNAPSE_ADMINISTRATOR
+from lab.studio import SQL_SCRIPT_NAMES, lab_notebooks
 from tests.fakes.synapse import ARM_TOKEN, SYNAPSE_TOKEN, FakeCredential, FakeSynapse
 
 STORAGE_TOKEN = "fake-token-for-storage.azure.com"
-NOTEBOOKS = ("01-prepare-data", "02-train-automl", "03-predict")
-SQL_SCRIPTS = ("Load weather forecast",)
+# What the program uploads to a ready student's Studio (lab/studio.py).
+NOTEBOOKS = tuple(lab_notebooks())
+SQL_SCRIPTS = SQL_SCRIPT_NAMES
 DATA_FILES = {"bike-rentals-training.csv": 48_213, "weather-forecast.csv": 822}
 
 
