@@ -36,12 +36,16 @@ def steps(env: Environment, notebooks: Sequence[str], sql_scripts: Sequence[str]
         f"your Spark pool {env.spark_pool}; the first run starts the pool, which takes a few minutes.",
     ]
     for name in notebooks:
-        what = NOTEBOOK_STEPS.get(name, "the next step of the lab")
-        result.append(f"{name}: {what.format(compute=ML_COMPUTE)}.")
+        what = NOTEBOOK_STEPS.get(name, "the next step of the lab").format(compute=ML_COMPUTE)
+        if name == notebooks[-1] and env.sql_pool and sql_scripts:
+            # Part 2 in the pool (README, "Part 2, step by step"): it loads the forecast and the model into it.
+            what += (f"; first resume your SQL pool {env.sql_pool} (Manage > SQL pools > Resume): this notebook "
+                     "loads the forecast and your model into it")
+        result.append(f"{name}: {what}.")
     if env.sql_pool and sql_scripts:
         result.append(
-            f"T-SQL part: in Manage > SQL pools, resume {env.sql_pool}; in Develop > SQL scripts run "
-            f"'{sql_scripts[0]}'. Pause {env.sql_pool} again when you are done: it is billed every hour it runs.")
+            f"T-SQL part: in Develop > SQL scripts run '{sql_scripts[-1]}' on {env.sql_pool}: the same predictions "
+            f"from T-SQL PREDICT. Pause {env.sql_pool} again when you are done: it is billed every hour it runs.")
     result.append("The Spark pool pauses itself after 15 idle minutes and the compute cluster scales back to "
                   "0 nodes: nothing else to stop.")
     return result

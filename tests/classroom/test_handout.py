@@ -43,7 +43,8 @@ def test_text_handouts_one_per_student(stack_files, capsys):
     assert f"attached to your Spark pool {env['sparkPool']}" in steps[1]
     assert [s.split(":")[0] for s in steps[2:5]] == ["01-prepare-data", "02-train-automl", "03-predict"]
     assert "automl-cluster" in steps[3]
-    assert f"resume {env['sqlPool']}" in steps[5] and "'Load weather forecast'" in steps[5] and "Pause" in steps[5]
+    assert f"first resume your SQL pool {env['sqlPool']}" in steps[4]  # before 03-predict loads into it
+    assert "'Predict rentals'" in steps[5] and "Pause" in steps[5]
     bob = (tmp_path / "out" / "bob.txt").read_text()
     assert "SQL pool" not in bob and "resume" not in bob  # no dedicated SQL pool: no T-SQL step
     for text in (ann, bob):
