@@ -279,3 +279,15 @@ def test_shipped_example_stack_config_runs(base_config):
     sim = run_program(shipped, stack="dev")
     assert list(sim.exports["environments"].value) == ["student01"]
     assert sim.one("azure-native:synapse:BigDataPool").inputs["sparkVersion"] == "3.5"
+
+
+def test_readme_documents_every_setting():
+    """The README's configuration table names every lab: key the program accepts."""
+    from lab.config import _CONFIG_KEYS
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("| key | default | meaning |"):]
+    table = table[:table.index("\n\n")]
+    documented = {line.split("`")[1] for line in table.splitlines()[2:]}
+    assert documented == {f"lab:{key}" for key in _CONFIG_KEYS} | {"azure-native:location"}
