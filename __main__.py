@@ -7,9 +7,9 @@ is placed in, and exports where each lives.
 import pulumi
 import pulumi_azure_native as azure_native
 
-from lab.config import LabSettings
 from components.credentials import sql_admin_password
 from components.lab_environment import LabEnvironment, LabEnvironmentArgs
+from lab.config import LabSettings
 
 settings = LabSettings.from_config()
 for warning in settings.warnings():

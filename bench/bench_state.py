@@ -26,7 +26,6 @@ import argparse
 import base64
 import heapq
 import json
-import math
 import sys
 import threading
 from pathlib import Path
@@ -36,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_deploy import critical_path  # noqa: E402
+
 from classroom.driver import MEMORY_PER_SECTION, default_parallel  # noqa: E402
 from classroom.simulate import LabMocks, run_program  # noqa: E402
 
@@ -157,7 +157,7 @@ def main() -> int:
     stack_overhead = len(besides)  # the stack, its default providers, the class password
     rows = []
     for name, stacks in layouts.items():
-        def written(backup: bool) -> float:
+        def written(backup: bool, stacks: list[int] = stacks) -> float:
             return sum(bytes_per_create(int(s * per_student_resources) + stack_overhead, (s * per_student + fixed)
                                         / (s * per_student_resources + stack_overhead), backup) for s in stacks)
         largest = max(stacks)

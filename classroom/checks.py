@@ -10,16 +10,18 @@ Nothing here changes anything in Azure: every call is a read.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+from typing import Any
 
-from lab.data import LAB_DATA_FILES
 from lab import studio
+from lab.data import LAB_DATA_FILES
 from lab.naming import DATA_CONTAINER, ML_COMPUTE_NAME
 from lab.roles import CONTRIBUTOR, STORAGE_BLOB_DATA_CONTRIBUTOR, SYNAPSE_ADMINISTRATOR
 
@@ -78,23 +80,23 @@ class Environment:
     data_lake: str
     aml_workspace: str
     aml_studio_url: str
-    sql_pool: Optional[str] = None
-    object_id: Optional[str] = None
+    sql_pool: str | None = None
+    object_id: str | None = None
     principal_type: str = "User"
     stack: str = ""
-    expires_on: Optional[str] = None  # lab:expiresOn as configured (the check reads the real tag)
+    expires_on: str | None = None  # lab:expiresOn as configured (the check reads the real tag)
     course: str = ""  # lab:course
-    not_deployed: Optional[str] = None  # why the stack describes no environment for this student (yet)
+    not_deployed: str | None = None  # why the stack describes no environment for this student (yet)
 
     @classmethod
-    def undeployed(cls, student: str, reason: str, **extra: Any) -> "Environment":
+    def undeployed(cls, student: str, reason: str, **extra: Any) -> Environment:
         """A student of the roster whose stack could not be read: reported, never checked."""
         return cls(student=student, subscription="", resource_group="", synapse_workspace="",
                    synapse_studio_url="", spark_pool="", data_lake="", aml_workspace="", aml_studio_url="",
                    not_deployed=reason, **extra)
 
     @classmethod
-    def from_output(cls, student: str, value: Mapping[str, Any], **extra: Any) -> "Environment":
+    def from_output(cls, student: str, value: Mapping[str, Any], **extra: Any) -> Environment:
         missing = [k for k in OUTPUT_KEYS if k != "sqlPool" and not value.get(k)]
         if missing:
             raise StatusError(f"the `environments` output of student '{student}' lacks {', '.join(missing)}: "
@@ -155,11 +157,11 @@ class Finding:
 class StudentStatus:
     env: Environment
     findings: list[Finding] = field(default_factory=list)
-    region: Optional[str] = None
-    expires_on: Optional[dt.date] = None
-    sql_pool_status: Optional[str] = None
-    compute_nodes: Optional[int] = None
-    cost: Optional[StudentCost] = None
+    region: str | None = None
+    expires_on: dt.date | None = None
+    sql_pool_status: str | None = None
+    compute_nodes: int | None = None
+    cost: StudentCost | None = None
     # What runs right now beyond idle, per hour, by cost category (an Online SQL pool, busy nodes).
     running: dict[str, float] = field(default_factory=dict)
     checked_at: str = ""
@@ -185,12 +187,12 @@ class StudentStatus:
     def state(self) -> str:
         return NOT_READY if self.problems else WARNING if self.warnings else READY
 
-    def days_left(self, today: Optional[dt.date] = None) -> Optional[int]:
+    def days_left(self, today: dt.date | None = None) -> int | None:
         if self.expires_on is None:
             return None
         return (self.expires_on - (today or dt.date.today())).days
 
-    def as_dict(self, today: Optional[dt.date] = None) -> dict[str, Any]:
+    def as_dict(self, today: dt.date | None = None) -> dict[str, Any]:
         e = self.env
         return {
             "student": e.student,
@@ -270,8 +272,12 @@ def _error_code(error: Exception) -> str:
 
 def describe_error(error: Exception, what: str, service: str, settings: CheckSettings) -> str:
     """One sentence on what went wrong reading ``what`` and what to do about it."""
-    from azure.core.exceptions import (ClientAuthenticationError, HttpResponseError, ServiceRequestError,
-                                       ServiceResponseError)
+    from azure.core.exceptions import (
+        ClientAuthenticationError,
+        HttpResponseError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
 
     if isinstance(error, (ServiceRequestError, ServiceResponseError)):
         text = str(error).lower()
@@ -317,7 +323,7 @@ class _Student:
     """The checks of one student: each group runs on its own, a failure ends that group only."""
 
     def __init__(self, env: Environment, credential: Any, endpoints: Endpoints, settings: CheckSettings,
-                 prices: Optional[PriceTable], notebooks: Sequence[str], sql_scripts: Sequence[str]):
+                 prices: PriceTable | None, notebooks: Sequence[str], sql_scripts: Sequence[str]):
         self.env, self.credential, self.endpoints, self.settings = env, credential, endpoints, settings
         self.prices, self.notebooks, self.sql_scripts = prices, notebooks, sql_scripts
         self.status = StudentStatus(env)
@@ -333,7 +339,7 @@ class _Student:
         self.status.findings.append(Finding(check, NOT_READY, message))
 
     def call(self, check: str, what: str, service: str, fn: Callable[[], Any],
-             missing: Optional[str] = None, stop_if_missing: bool = True) -> Any:
+             missing: str | None = None, stop_if_missing: bool = True) -> Any:
         """Run one SDK call; a missing resource or any error becomes a problem and skips the group
         (a missing one returns None instead when ``stop_if_missing`` is off)."""
         try:
@@ -348,7 +354,7 @@ class _Student:
             raise _Skip() from error
 
     def provisioned(self, check: str, words: str, fn: Callable[[], Any],
-                    state: Callable[[Any], Optional[str]] = lambda r: r.provisioning_state) -> Any:
+                    state: Callable[[Any], str | None] = lambda r: r.provisioning_state) -> Any:
         """An ARM resource that must exist and have finished provisioning (else the group stops here)."""
         item = self.call(check, words, "Azure Resource Manager", fn, missing=f"{words} does not exist: run `pulumi up`")
         current = state(item)
@@ -359,7 +365,7 @@ class _Student:
 
     def run(self) -> StudentStatus:
         started = time.monotonic()
-        self.status.checked_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        self.status.checked_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         if self.env.not_deployed:
             self.problem("deployment", self.env.not_deployed)
             self.status.seconds = 0.0
@@ -421,10 +427,8 @@ class _Student:
                              lambda: client.workspaces.get(env.resource_group, env.synapse_workspace))
             self.workspace_ready = True
             for step in (self._spark_pool, self._sql_pool):
-                try:
+                with contextlib.suppress(_Skip):
                     step(client)
-                except _Skip:
-                    pass
 
     def _spark_pool(self, client: Any) -> None:
         env = self.env
@@ -461,7 +465,7 @@ class _Student:
             self.problem("SQL pool", f"dedicated SQL pool '{env.sql_pool}' is {pool.status}: "
                          "check it in the portal, or run `pulumi up`")
 
-    def _sql_hourly(self, sku: str) -> Optional[float]:
+    def _sql_hourly(self, sku: str) -> float | None:
         if self.prices is None or not self.status.region:
             return None
         try:
@@ -515,14 +519,14 @@ class _Student:
                 if linked is not None:
                     self._linked_service(linked.properties, where)
                 for name in self.notebooks:
-                    notebook = get(f"notebook '{name}'", lambda: client.notebook.get_notebook(name),
+                    notebook = get(f"notebook '{name}'", lambda name=name: client.notebook.get_notebook(name),
                                    "run `pulumi up` (it uploads every notebook in notebooks/)")
                     pool = getattr(notebook.properties.big_data_pool, "reference_name", None) if notebook else None
                     if notebook is not None and pool != env.spark_pool:
                         self.problem("Synapse Studio", f"notebook '{name}' is attached to "
                                      f"{repr(pool) if pool else 'no Spark pool'}, not '{env.spark_pool}': run `pulumi up`")
                 for name in self.sql_scripts if env.sql_pool else ():
-                    get(f"SQL script '{name}'", lambda: client.sql_script.get_sql_script(name))
+                    get(f"SQL script '{name}'", lambda name=name: client.sql_script.get_sql_script(name))
             except _Skip:
                 self.studio_unreachable = True
 
@@ -563,7 +567,7 @@ class _Student:
             self.warn("Azure ML", f"compute cluster '{ML_COMPUTE}' has {nodes} node{'s' if nodes != 1 else ''} "
                       f"running{cost}; it scales back to 0 once no job runs: cancel leftover jobs in Azure ML studio")
 
-    def _vm_hourly(self, vm_size: Optional[str]) -> Optional[float]:
+    def _vm_hourly(self, vm_size: str | None) -> float | None:
         if self.prices is None or not self.status.region or not vm_size:
             return None
         try:
@@ -586,7 +590,7 @@ class _Student:
             for scope, role, words in wanted:
                 try:
                     found = self.call("access", f"role assignments on {scope.rsplit('/', 1)[-1]}", "Azure Resource Manager",
-                                      lambda: list(client.role_assignments.list_for_scope(
+                                      lambda scope=scope: list(client.role_assignments.list_for_scope(
                                           scope, filter=f"principalId eq '{env.object_id}'")))
                 except _Skip:
                     continue
@@ -641,18 +645,18 @@ class _Seen:
 # ----------------------------------------------------------------------------- the class
 
 def check_student(env: Environment, *, credential: Any, endpoints: Endpoints = Endpoints(),
-                  settings: CheckSettings = CheckSettings(), prices: Optional[PriceTable] = None,
-                  notebooks: Optional[Sequence[str]] = None,
-                  sql_scripts: Optional[Sequence[str]] = None) -> StudentStatus:
+                  settings: CheckSettings = CheckSettings(), prices: PriceTable | None = None,
+                  notebooks: Sequence[str] | None = None,
+                  sql_scripts: Sequence[str] | None = None) -> StudentStatus:
     return _Student(env, credential, endpoints, settings, prices,
                     lab_notebooks() if notebooks is None else notebooks,
                     lab_sql_scripts() if sql_scripts is None else sql_scripts).run()
 
 
 def check_class(envs: Sequence[Environment], *, credential: Any, endpoints: Endpoints = Endpoints(),
-                settings: CheckSettings = CheckSettings(), prices: Optional[PriceTable] = None,
-                notebooks: Optional[Sequence[str]] = None, sql_scripts: Optional[Sequence[str]] = None,
-                progress: Optional[Callable[[StudentStatus], None]] = None) -> list[StudentStatus]:
+                settings: CheckSettings = CheckSettings(), prices: PriceTable | None = None,
+                notebooks: Sequence[str] | None = None, sql_scripts: Sequence[str] | None = None,
+                progress: Callable[[StudentStatus], None] | None = None) -> list[StudentStatus]:
     """Every student, at most ``settings.concurrency`` at once, in roster order."""
     notebooks = lab_notebooks() if notebooks is None else tuple(notebooks)
     sql_scripts = lab_sql_scripts() if sql_scripts is None else tuple(sql_scripts)
@@ -676,7 +680,7 @@ def check_class(envs: Sequence[Environment], *, credential: Any, endpoints: Endp
 
 def wait_until_ready(envs: Sequence[Environment], check: Callable[[Sequence[Environment]], list[StudentStatus]],
                      deadline_seconds: float, interval: float,
-                     on_round: Optional[Callable[[int, list[StudentStatus]], None]] = None,
+                     on_round: Callable[[int, list[StudentStatus]], None] | None = None,
                      sleep: Callable[[float], None] = time.sleep,
                      now: Callable[[], float] = time.monotonic) -> list[StudentStatus]:
     """Check, then re-check only the students not ready, until all are or the deadline passes."""

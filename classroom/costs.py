@@ -7,9 +7,10 @@ maximum nodes), so it follows the program, not a copy of its settings.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 PRICES_FILE = Path(__file__).with_name("prices.json")
 
@@ -37,7 +38,7 @@ class PriceTable:
     regions: Mapping[str, Mapping[str, Any]]
 
     @classmethod
-    def load(cls, path: Path = PRICES_FILE) -> "PriceTable":
+    def load(cls, path: Path = PRICES_FILE) -> PriceTable:
         data = json.loads(path.read_text())
         return cls(data["currency"], data["read_on"], data["source"], data.get("method", ""), data["regions"])
 

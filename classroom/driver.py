@@ -23,13 +23,12 @@ import datetime as dt
 import json
 import os
 import shutil
-import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
 
 import yaml
 from pulumi import automation as auto
@@ -70,7 +69,7 @@ def available_memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
 
 
-def default_parallel(memory: Optional[int] = None, cpus: Optional[int] = None) -> int:
+def default_parallel(memory: int | None = None, cpus: int | None = None) -> int:
     """Sections at once: as many as memory holds, at most 4 per core (they mostly wait on Azure)."""
     memory = available_memory() if memory is None else memory
     cpus = cpus or os.cpu_count() or 1
@@ -98,7 +97,7 @@ class Section:
     students: list[str]
     config_file: Path
     # One student's environment only (--student): its component and everything under it.
-    target: Optional[str] = None
+    target: str | None = None
 
 
 @dataclass
@@ -114,7 +113,7 @@ class SectionResult:
     finished: str = ""
 
 
-def plan_sections(klass: ClassConfig, *, section: Optional[str] = None, student: Optional[str] = None,
+def plan_sections(klass: ClassConfig, *, section: str | None = None, student: str | None = None,
                   project: str = "synapse-ml-lab") -> list[Section]:
     """The sections to act on (all, one, or the one holding a student), with their config files."""
     sections = klass.sections()
@@ -217,9 +216,9 @@ def _log_writer(path: Path) -> tuple[Callable[[str], None], Callable[[], None]]:
 class ClassRun:
     """Prepares the sections' stacks one by one, then runs the operation on them in parallel."""
 
-    def __init__(self, klass: ClassConfig, operation: str, *, backend: Optional[str] = None,
-                 parallel: Optional[int] = None, command: Optional[auto.PulumiCommand] = None,
-                 console: Optional[Console] = None):
+    def __init__(self, klass: ClassConfig, operation: str, *, backend: str | None = None,
+                 parallel: int | None = None, command: auto.PulumiCommand | None = None,
+                 console: Console | None = None):
         if operation not in OPERATIONS:
             raise DriverError(f"unknown operation {operation}; one of {', '.join(OPERATIONS)}")
         self.klass = klass
@@ -237,7 +236,7 @@ class ClassRun:
         )
 
     # -- preparation: serial -------------------------------------------------
-    def _stack(self, name: str, create: bool) -> Optional[auto.Stack]:
+    def _stack(self, name: str, create: bool) -> auto.Stack | None:
         try:
             return auto.Stack.select(name, self.workspace)
         except auto.StackNotFoundError:
@@ -245,7 +244,7 @@ class ClassRun:
                 return None
             return auto.Stack.create(name, self.workspace)
 
-    def prepare(self, sections: list[Section]) -> dict[str, Optional[auto.Stack]]:
+    def prepare(self, sections: list[Section]) -> dict[str, auto.Stack | None]:
         """Write each section's config and select or create its stack, one at a time.
 
         When a section stack must be created and the class has no secrets
@@ -260,7 +259,7 @@ class ClassRun:
         if creates and not self.klass.has_secrets_provider() and any(s.name != self.klass.name for s in sections):
             self._stack(self.klass.name, create=True)
             self.klass = load_class(self.klass.name, self.root)
-        stacks: dict[str, Optional[auto.Stack]] = {}
+        stacks: dict[str, auto.Stack | None] = {}
         for section in sections:
             self.klass.write_section_config(section.name, section.students)
             # A section whose students were all removed is destroyed by `up`.
@@ -274,7 +273,7 @@ class ClassRun:
             return "destroy"
         return self.operation
 
-    def run_one(self, section: Section, stack: Optional[auto.Stack], tracker: SectionProgress) -> SectionResult:
+    def run_one(self, section: Section, stack: auto.Stack | None, tracker: SectionProgress) -> SectionResult:
         operation = self._operation_for(section)
         start = time.monotonic()
         result = SectionResult(section.name, self.operation, "ok", len(section.students))
@@ -327,7 +326,7 @@ class ClassRun:
 
             def work(section: Section) -> SectionResult:
                 result = self.run_one(section, stacks[section.name], trackers[section.name])
-                result.finished = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+                result.finished = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
                 self.results.record(result)
                 return result
 
@@ -359,9 +358,9 @@ def summary_table(operation: str, results: list[SectionResult]) -> Table:
     return table
 
 
-def run_class(klass: ClassConfig, operation: str, *, section: Optional[str] = None, student: Optional[str] = None,
-              retry_failed: bool = False, parallel: Optional[int] = None, backend: Optional[str] = None,
-              console: Optional[Console] = None, sections: Optional[list[Section]] = None) -> list[SectionResult]:
+def run_class(klass: ClassConfig, operation: str, *, section: str | None = None, student: str | None = None,
+              retry_failed: bool = False, parallel: int | None = None, backend: str | None = None,
+              console: Console | None = None, sections: list[Section] | None = None) -> list[SectionResult]:
     """Run one operation over a class's sections; the results in section order."""
     if klass.secrets_provider() == "passphrase" and not (
             os.environ.get("PULUMI_CONFIG_PASSPHRASE") or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")):

@@ -16,16 +16,21 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from rich.console import Console
 
 from lab.config import ConfigError
 
-from .driver import DriverError, SectionResult, format_changes, plan_sections, run_class, summary_table
+from .driver import (
+    DriverError,
+    SectionResult,
+    format_changes,
+    plan_sections,
+    run_class,
+    summary_table,
+)
 from .sections import GENERATED_HEADER, PROJECT_DIR, SectionError, load_class
 
 
@@ -44,7 +49,7 @@ def class_stacks(root: Path = PROJECT_DIR) -> list[str]:
 @dataclass
 class ClassExpiry:
     name: str
-    expires_on: Optional[str] = None
+    expires_on: str | None = None
     expired: bool = False
     sections: list[str] = field(default_factory=list)
     results: list[SectionResult] = field(default_factory=list)
@@ -70,8 +75,8 @@ def find_expired(classes: list[str], today: dt.date, root: Path = PROJECT_DIR) -
     return found
 
 
-def destroy_expired(entries: list[ClassExpiry], root: Path = PROJECT_DIR, *, parallel: Optional[int] = None,
-                    backend: Optional[str] = None, console: Optional[Console] = None) -> None:
+def destroy_expired(entries: list[ClassExpiry], root: Path = PROJECT_DIR, *, parallel: int | None = None,
+                    backend: str | None = None, console: Console | None = None) -> None:
     for entry in entries:
         if not entry.expired:
             continue
@@ -126,7 +131,7 @@ def register(subparsers) -> None:
 
 def main(args: argparse.Namespace) -> int:
     console = Console(stderr=True, log_path=False)
-    today = args.today or dt.datetime.now(dt.timezone.utc).date()
+    today = args.today or dt.datetime.now(dt.UTC).date()
     classes = class_stacks(args.root) if args.all else args.stack
     entries = find_expired(classes, today, args.root)
     if args.destroy:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import argparse
 import html
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
-from .page import code_html
 from .checks import ML_COMPUTE, Environment, lab_notebooks, lab_sql_scripts
+from .page import code_html
 from .status import add_stack_arguments, environments_or_error
 
 NOTEBOOK_STEPS = {
@@ -133,7 +134,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=main)
 
 
-def main(args: argparse.Namespace, out: Optional[Any] = None, err: Optional[Any] = None) -> int:
+def main(args: argparse.Namespace, out: Any | None = None, err: Any | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     envs = environments_or_error(args, err)
     if envs is None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 STATE_LABELS = {"not ready": "Not ready", "warning": "Check", "ready": "Ready"}
 STATE_RANK = {"not ready": 0, "warning": 1, "ready": 2}

@@ -15,11 +15,12 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import yaml
 
 from lab.config import ConfigError
+
 from .costs import PriceError, PriceTable, StudentCost, estimate_student
 from .simulate import PROJECT_DIR, Declared, Simulation, run_program
 
@@ -36,7 +37,7 @@ class PlanError(Exception):
     pass
 
 
-def load_stack_config(stack: str, path: Optional[Path] = None) -> tuple[dict[str, Any], tuple[str, ...]]:
+def load_stack_config(stack: str, path: Path | None = None) -> tuple[dict[str, Any], tuple[str, ...]]:
     """The stack's config as the engine would pass it; encrypted secrets get stand-ins."""
     path = path or PROJECT_DIR / f"Pulumi.{stack}.yaml"
     if not path.is_file():
@@ -60,7 +61,7 @@ class StudentPlan:
     cost: StudentCost
 
 
-def plan(stack: str, config_path: Optional[Path] = None) -> tuple[Simulation, list[StudentPlan], str]:
+def plan(stack: str, config_path: Path | None = None) -> tuple[Simulation, list[StudentPlan], str]:
     config, secret_keys = load_stack_config(stack, config_path)
     simulation = run_program(config, secret_keys=secret_keys, stack=stack, preview=True)
     region = str(config.get("azure-native:location", ""))
@@ -74,7 +75,7 @@ def plan(stack: str, config_path: Optional[Path] = None) -> tuple[Simulation, li
     return simulation, students, region
 
 
-def _default_days(config_path: Optional[Path], stack: str) -> float:
+def _default_days(config_path: Path | None, stack: str) -> float:
     config, _ = load_stack_config(stack, config_path)
     try:
         expires = dt.date.fromisoformat(str(config.get("lab:expiresOn")))
@@ -100,8 +101,8 @@ def report(stack: str, students: list[StudentPlan], simulation: Simulation, regi
                 "inUsePerHour": round(s.cost.hourly, 4),
                 "idlePerDay": round(s.cost.daily_idle, 4),
                 "total": round(s.cost.total(lab_hours, days), 2),
-                "inUseItems": [{"item": l.item, "amount": round(l.amount, 4)} for l in s.cost.in_use_per_hour],
-                "idleItems": [{"item": l.item, "amount": round(l.amount, 4)} for l in s.cost.idle_per_day],
+                "inUseItems": [{"item": line.item, "amount": round(line.amount, 4)} for line in s.cost.in_use_per_hour],
+                "idleItems": [{"item": line.item, "amount": round(line.amount, 4)} for line in s.cost.idle_per_day],
             },
         })
     return {
@@ -133,8 +134,8 @@ def render_text(data: dict[str, Any]) -> str:
         lines += [f"  {r['type']:<{width}}  {r['name']:<{name_width}}  ({r['logicalName']})" for r in s["resources"]]
         c = s["cost"]
         lines.append(f"  cost: {c['inUsePerHour']:.2f} {cur}/hour in use, {c['idlePerDay']:.2f} {cur}/day idle")
-        lines += [f"    in use  {l['amount']:8.3f}/h  {l['item']}" for l in c["inUseItems"]]
-        lines += [f"    idle    {l['amount']:8.3f}/d  {l['item']}" for l in c["idleItems"]]
+        lines += [f"    in use  {line['amount']:8.3f}/h  {line['item']}" for line in c["inUseItems"]]
+        lines += [f"    idle    {line['amount']:8.3f}/d  {line['item']}" for line in c["idleItems"]]
         lines.append("")
     if data["shared"]:
         lines.append("shared by the class: " + ", ".join(f"{r['type']} {r['name']}" for r in data["shared"]))

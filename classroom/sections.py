@@ -30,11 +30,18 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import yaml
 
-from lab.config import _CONFIG_KEYS, DEFAULT_SECTION_SIZE, NAMESPACE, ConfigError, LabSettings, parse
+from lab.config import (
+    _CONFIG_KEYS,
+    DEFAULT_SECTION_SIZE,
+    NAMESPACE,
+    ConfigError,
+    LabSettings,
+    parse,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # Generated section configs and run results live here (gitignored).
@@ -106,7 +113,7 @@ def assign(student_ids: list[str], locked: dict[str, list[str]], size: int, clas
     return sections or {class_stack: []}
 
 
-def _config_text(value: Any) -> Optional[str]:
+def _config_text(value: Any) -> str | None:
     """A YAML config value as the engine hands it to the program (objects as JSON)."""
     if value is None or (isinstance(value, dict) and set(value) == {"secure"}):
         return None

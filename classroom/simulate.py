@@ -15,9 +15,10 @@ import runpy
 import sys
 import threading
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any
 from unittest import mock
 
 import pulumi
@@ -106,7 +107,7 @@ class Declared:
     provider: str
 
     @property
-    def azure_name(self) -> Optional[str]:
+    def azure_name(self) -> str | None:
         key = _AZURE_TYPES.get(self.type, (None,))[0]
         return self.inputs.get(key) if key else None
 
@@ -276,7 +277,7 @@ def run_program(
     secret_keys: tuple[str, ...] = (),
     stack: str = "dev",
     preview: bool = False,
-    mocks: Optional[pulumi_mocks.Mocks] = None,
+    mocks: pulumi_mocks.Mocks | None = None,
     program: Path = PROGRAM,
 ) -> Simulation:
     """Run ``program`` with ``config`` (full keys like ``lab:students``) under mocks.

@@ -32,13 +32,27 @@ import datetime as dt
 import json
 import re
 import sys
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any
 
-from .driver import default_backend
-from .checks import (ARM_SCOPE, NOT_READY, PROJECT_DIR, READY, WARNING, CheckSettings, Endpoints, Environment,
-                     StatusError, StudentStatus, check_class, cost_by_category, wait_until_ready)
+from .checks import (
+    ARM_SCOPE,
+    NOT_READY,
+    PROJECT_DIR,
+    READY,
+    WARNING,
+    CheckSettings,
+    Endpoints,
+    Environment,
+    StatusError,
+    StudentStatus,
+    check_class,
+    cost_by_category,
+    wait_until_ready,
+)
 from .costs import PriceTable
+from .driver import default_backend
 
 # The only config the command reads: who the students are, and what the handout prints.
 CONFIG_KEYS = ("lab:students", "lab:expiresOn", "lab:course")
@@ -47,7 +61,7 @@ CONFIG_KEYS = ("lab:students", "lab:expiresOn", "lab:course")
 # ----------------------------------------------------------------------------- reading the stack
 
 def environments_from_outputs(outputs: Mapping[str, Any], stack: str = "",
-                              config: Optional[Mapping[str, Any]] = None) -> list[Environment]:
+                              config: Mapping[str, Any] | None = None) -> list[Environment]:
     """Environments from the stack's outputs (as `pulumi stack output --json` prints them)."""
     envs = outputs.get("environments")
     if not isinstance(envs, Mapping) or not envs:
@@ -96,8 +110,8 @@ def _last_line(error: Exception) -> str:
     return last[:300]
 
 
-def load_environments(stacks: Sequence[str], outputs_files: Optional[Sequence[Path]] = None,
-                      config_files: Optional[Sequence[Path]] = None, pulumi_command: Any = None,
+def load_environments(stacks: Sequence[str], outputs_files: Sequence[Path] | None = None,
+                      config_files: Sequence[Path] | None = None, pulumi_command: Any = None,
                       work_dir: Path = PROJECT_DIR) -> list[Environment]:
     """Every student of the given stacks (a class, or its sections), in stack then roster order.
 
@@ -180,7 +194,7 @@ def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
                              "default: the project's)")
 
 
-def environments_or_error(args: argparse.Namespace, err: Any) -> Optional[list[Environment]]:
+def environments_or_error(args: argparse.Namespace, err: Any) -> list[Environment] | None:
     """The environments the command line names (--stack, --outputs, --config), or None after saying why not."""
     try:
         return load_environments(args.stack, args.outputs, args.config)
@@ -252,12 +266,12 @@ def render_table(statuses: Sequence[StudentStatus], currency: str = "USD", width
     return "\n".join(lines)
 
 
-def report(statuses: Sequence[StudentStatus], stacks: Sequence[str], prices: Optional[PriceTable],
-           today: Optional[dt.date] = None) -> dict[str, Any]:
+def report(statuses: Sequence[StudentStatus], stacks: Sequence[str], prices: PriceTable | None,
+           today: dt.date | None = None) -> dict[str, Any]:
     currency = prices.currency if prices else "USD"
     return {
         "stacks": list(stacks),
-        "checkedAt": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "checkedAt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "summary": summary(statuses, currency),
         "prices": None if prices is None else {"currency": prices.currency, "readOn": prices.read_on,
                                                "source": prices.source},
@@ -299,9 +313,10 @@ def _credential() -> Any:
     return DefaultAzureCredential()
 
 
-def main(args: argparse.Namespace, *, credential: Any = None, endpoints: Endpoints = Endpoints(),
+def main(args: argparse.Namespace, *, credential: Any = None, endpoints: Endpoints | None = None,
          out: Any = None, err: Any = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
+    endpoints = endpoints or Endpoints()
     envs = environments_or_error(args, err)
     if envs is None:
         return 2
@@ -352,7 +367,13 @@ class _progress:
 
     def __init__(self, total: int, stream: Any):
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         self.stream = stream
         self.terminal = bool(getattr(stream, "isatty", lambda: False)())

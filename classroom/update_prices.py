@@ -15,8 +15,9 @@ import json
 import sys
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
+from typing import Any
 
 PRICES_FILE = Path(__file__).resolve().with_name("prices.json")
 API = "https://prices.azure.com/api/retail/prices"
@@ -30,7 +31,7 @@ class PriceLookupError(RuntimeError):
 
 def fetch_items(api: str, odata_filter: str, currency: str, timeout: float = 30.0) -> list[dict[str, Any]]:
     """Every item matching ``odata_filter``, across pages."""
-    url: Optional[str] = f"{api}?{urllib.parse.urlencode({'currencyCode': currency, '$filter': odata_filter})}"
+    url: str | None = f"{api}?{urllib.parse.urlencode({'currencyCode': currency, '$filter': odata_filter})}"
     items: list[dict[str, Any]] = []
     pages = 0
     while url:

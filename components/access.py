@@ -7,7 +7,6 @@ to that one workspace, so the ``AzureML`` linked service works from the start.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 
@@ -24,14 +23,14 @@ class AccessArgs:
     data_lake_account_id: pulumi.Input[str]
     deployer_object_id: pulumi.Input[str]
     deployer_principal_type: str = "User"
-    resource_group_id: Optional[pulumi.Input[str]] = None
+    resource_group_id: pulumi.Input[str] | None = None
     # The student's Entra ID object, when lab:students gives one.
-    student_object_id: Optional[str] = None
+    student_object_id: str | None = None
     student_principal_type: str = "User"
 
 
 class Access(pulumi.ComponentResource):
-    def __init__(self, name: str, args: AccessArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: AccessArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("synapse-ml-lab:access:Access", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 

@@ -1,9 +1,9 @@
 """The student's data lake: an ADLS Gen2 account with the lab's data in ``files/data/``."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Optional
 
 import pulumi
 import pulumi_azure_native as azure_native
@@ -14,7 +14,7 @@ from lab.naming import DATA_CONTAINER
 DATA_FOLDER = "data"
 
 
-def lab_data_assets(data_dir: Optional[Path]) -> dict[str, pulumi.Asset]:
+def lab_data_assets(data_dir: Path | None) -> dict[str, pulumi.Asset]:
     """File name -> asset: the local copy when ``lab:dataDir`` is set, else the pinned public URL."""
     if data_dir is not None:
         return {name: pulumi.FileAsset(str(data_dir / name)) for name in LAB_DATA_FILES}
@@ -59,13 +59,13 @@ class DataLakeArgs:
     location: pulumi.Input[str]
     account_name: pulumi.Input[str]
     tags: Mapping[str, pulumi.Input[str]]
-    data_dir: Optional[Path] = None
+    data_dir: Path | None = None
 
 
 class DataLake(pulumi.ComponentResource):
     """ADLS Gen2 account ``datalake<suffix>`` with container ``files`` and the lab's data."""
 
-    def __init__(self, name: str, args: DataLakeArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: DataLakeArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("synapse-ml-lab:storage:DataLake", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 

@@ -14,8 +14,8 @@ for the firewall rules, the deployer's own rule included.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
 
 import pulumi
 
@@ -33,6 +33,7 @@ from providers.synapse import (
     weather_forecast_sql_script,
 )
 
+
 @dataclass
 class DataPlaneArgs:
     subscription_id: pulumi.Input[str]
@@ -47,15 +48,15 @@ class DataPlaneArgs:
     # Resources the data-plane calls must wait for although no value says so.
     firewall_rules: Sequence[pulumi.Resource]
     synapse_ml_role: pulumi.Resource
-    sql_pool_name: Optional[pulumi.Input[str]] = None
-    sql_pool_id: Optional[pulumi.Input[str]] = None
-    student_object_id: Optional[str] = None
+    sql_pool_name: pulumi.Input[str] | None = None
+    sql_pool_id: pulumi.Input[str] | None = None
+    student_object_id: str | None = None
     student_principal_type: str = "User"
     notebooks: dict[str, str] = field(default_factory=lab_notebooks)
 
 
 class DataPlane(pulumi.ComponentResource):
-    def __init__(self, name: str, args: DataPlaneArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: DataPlaneArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("synapse-ml-lab:synapse:DataPlane", name, None, opts)
         behind_firewall = pulumi.ResourceOptions(parent=self, depends_on=list(args.firewall_rules))
 
@@ -101,14 +102,14 @@ class DataPlane(pulumi.ComponentResource):
             opts=behind_firewall,
         )
 
-        self.sql_pool_pause: Optional[SqlPoolPause] = None
+        self.sql_pool_pause: SqlPoolPause | None = None
         if args.sql_pool_id is not None:
             # An ARM action: no firewall rule needed. Only on create: a pool a
             # student resumed is never paused by a later `pulumi up`.
             self.sql_pool_pause = SqlPoolPause(
                 f"{name}-pause-sql", sql_pool_id=args.sql_pool_id, opts=pulumi.ResourceOptions(parent=self))
 
-        self.student_access: Optional[SynapseRoleAssignments] = None
+        self.student_access: SynapseRoleAssignments | None = None
         if args.student_object_id:
             self.student_access = SynapseRoleAssignments(
                 f"{name}-student-synapse-admin",

@@ -1,8 +1,8 @@
 """One student's whole lab: resource group, data lake, Synapse, Azure ML and access."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional
 
 import pulumi
 import pulumi_azure_native as azure_native
@@ -10,6 +10,7 @@ import pulumi_random as random
 
 from lab import naming
 from lab.config import LabSettings, Student
+
 from .access import Access, AccessArgs
 from .data_lake import DataLake, DataLakeArgs
 from .data_plane import DataPlane, DataPlaneArgs
@@ -61,7 +62,7 @@ def lab_tags(settings: LabSettings, student: Student, suffix: pulumi.Input[str])
 class LabEnvironment(pulumi.ComponentResource):
     """Everything one student needs, in the resource group ``<prefix>-<suffix>``."""
 
-    def __init__(self, name: str, args: LabEnvironmentArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: LabEnvironmentArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("synapse-ml-lab:lab:LabEnvironment", name, None, opts)
         self.suffix = student_suffix(args.student.id, opts=pulumi.ResourceOptions(parent=self))
         self.names = naming.names_for(args.settings.resource_group_prefix, self.suffix.result)

@@ -1,14 +1,13 @@
 """The student's Azure Machine Learning workspace, its dependencies and AutoML compute."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional
 
 import pulumi
 import pulumi_azure_native as azure_native
 
 from lab import roles
-
 from providers.arm import KeyVaultPurge, LogAnalyticsForceDelete, MlWorkspacePurge
 
 from .data_lake import hardened_storage_account
@@ -47,7 +46,7 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
     """Workspace ``aml<suffix>`` with its own Key Vault, storage, monitoring, compute and lake datastore."""
 
     def __init__(
-        self, name: str, args: MachineLearningWorkspaceArgs, opts: Optional[pulumi.ResourceOptions] = None
+        self, name: str, args: MachineLearningWorkspaceArgs, opts: pulumi.ResourceOptions | None = None
     ):
         super().__init__("synapse-ml-lab:ml:MachineLearningWorkspace", name, None, opts)
         self.storage = self._storage(name, args)

@@ -1,8 +1,8 @@
 """The student's Synapse workspace, its firewall, Spark pool and dedicated SQL pool."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
 from urllib.parse import quote
 
 import pulumi
@@ -45,11 +45,11 @@ class SynapseWorkspaceArgs:
     dedicated_sql_pool: bool
     tags: Mapping[str, pulumi.Input[str]]
     allowed_ip_ranges: Sequence[tuple[str, str]] = ()
-    deployer_ip_address: Optional[str] = None
+    deployer_ip_address: str | None = None
 
 
 def firewall_rules(
-    allowed_ip_ranges: Sequence[tuple[str, str]], deployer_ip_address: Optional[str]
+    allowed_ip_ranges: Sequence[tuple[str, str]], deployer_ip_address: str | None
 ) -> list[tuple[str, str, str]]:
     """(rule name, start, end) for the workspace firewall.
 
@@ -71,12 +71,12 @@ def firewall_rules(
 class SynapseWorkspace(pulumi.ComponentResource):
     """Workspace ``synapse<suffix>`` on the data lake, Spark pool ``spark<suffix>``, SQL pool ``sql<suffix>``."""
 
-    def __init__(self, name: str, args: SynapseWorkspaceArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: SynapseWorkspaceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("synapse-ml-lab:synapse:SynapseWorkspace", name, None, opts)
         self.workspace = self._workspace(name, args)
         self.firewall_rules = self._firewall_rules(name, args)
         self.spark_pool = self._spark_pool(name, args)
-        self.sql_pool: Optional[azure_native.synapse.SqlPool] = (
+        self.sql_pool: azure_native.synapse.SqlPool | None = (
             self._sql_pool(name, args) if args.dedicated_sql_pool else None)
         self.principal_id: pulumi.Output[str] = self.workspace.identity.apply(lambda i: i.principal_id)
         self.lake_access = self._lake_access(name, args)
@@ -84,8 +84,8 @@ class SynapseWorkspace(pulumi.ComponentResource):
         self.workspace_name: pulumi.Output[str] = self.workspace.name
         self.workspace_id: pulumi.Output[str] = self.workspace.id
         self.spark_pool_name: pulumi.Output[str] = self.spark_pool.name
-        self.sql_pool_name: Optional[pulumi.Output[str]] = self.sql_pool.name if self.sql_pool else None
-        self.sql_pool_id: Optional[pulumi.Output[str]] = self.sql_pool.id if self.sql_pool else None
+        self.sql_pool_name: pulumi.Output[str] | None = self.sql_pool.name if self.sql_pool else None
+        self.sql_pool_id: pulumi.Output[str] | None = self.sql_pool.id if self.sql_pool else None
         self.studio_url: pulumi.Output[str] = self.workspace.id.apply(
             lambda ws_id: f"https://web.azuresynapse.net?workspace={quote(ws_id, safe='')}"
         )

@@ -13,9 +13,10 @@ import difflib
 import ipaddress
 import json
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any
 
 import pulumi
 from pulumi.runtime import config as config_runtime
@@ -53,17 +54,7 @@ PRINCIPAL_TYPES = ("User", "Group", "ServicePrincipal")
 # Public Azure regions (ARM names). Used to catch typos only: a name close to
 # one of these but not in the list is refused with a suggestion; a name unlike
 # any of them (a region newer than this list) is let through to Azure.
-KNOWN_REGIONS = frozenset("""
-eastus eastus2 southcentralus westus westus2 westus3 centralus northcentralus westcentralus
-canadacentral canadaeast brazilsouth brazilsoutheast mexicocentral chilecentral
-northeurope westeurope uksouth ukwest francecentral francesouth germanywestcentral germanynorth
-switzerlandnorth switzerlandwest norwayeast norwaywest swedencentral swedensouth polandcentral
-italynorth spaincentral austriaeast belgiumcentral
-australiaeast australiasoutheast australiacentral australiacentral2 newzealandnorth
-southeastasia eastasia japaneast japanwest koreacentral koreasouth centralindia southindia westindia
-jioindiawest jioindiacentral indonesiacentral malaysiawest
-uaenorth uaecentral qatarcentral israelcentral southafricanorth southafricawest
-""".split())
+KNOWN_REGIONS = frozenset(["eastus", "eastus2", "southcentralus", "westus", "westus2", "westus3", "centralus", "northcentralus", "westcentralus", "canadacentral", "canadaeast", "brazilsouth", "brazilsoutheast", "mexicocentral", "chilecentral", "northeurope", "westeurope", "uksouth", "ukwest", "francecentral", "francesouth", "germanywestcentral", "germanynorth", "switzerlandnorth", "switzerlandwest", "norwayeast", "norwaywest", "swedencentral", "swedensouth", "polandcentral", "italynorth", "spaincentral", "austriaeast", "belgiumcentral", "australiaeast", "australiasoutheast", "australiacentral", "australiacentral2", "newzealandnorth", "southeastasia", "eastasia", "japaneast", "japanwest", "koreacentral", "koreasouth", "centralindia", "southindia", "westindia", "jioindiawest", "jioindiacentral", "indonesiacentral", "malaysiawest", "uaenorth", "uaecentral", "qatarcentral", "israelcentral", "southafricanorth", "southafricawest"])
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 VM_SIZE_RE = re.compile(r"^Standard_[A-Za-z0-9_]+$")
 LOCATION_RE = re.compile(r"^[a-z][a-z0-9]+$")
@@ -88,10 +79,10 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class Student:
     id: str
-    object_id: Optional[str] = None
+    object_id: str | None = None
     principal_type: str = "User"
     # Pinned subscription (lab:students[].subscription), else placed automatically.
-    subscription: Optional[str] = None
+    subscription: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,15 +94,15 @@ class LabSettings:
     sql_admin_login: str = DEFAULT_SQL_ADMIN_LOGIN
     # The configured password, or None: a random one is generated. Kept out of
     # repr; the program only ever hands it to Pulumi wrapped in Output.secret.
-    sql_admin_password: Optional[str] = field(default=None, compare=False, repr=False)
+    sql_admin_password: str | None = field(default=None, compare=False, repr=False)
     dedicated_sql_pool: bool = True
     resource_group_prefix: str = DEFAULT_PREFIX
     course: str = DEFAULT_COURSE
     allowed_ip_ranges: tuple[tuple[str, str], ...] = ()
-    deployer_ip_address: Optional[str] = None
+    deployer_ip_address: str | None = None
     deployer_principal_type: str = "User"
     aml_compute_vm_size: str = DEFAULT_AML_VM_SIZE
-    data_dir: Optional[Path] = None
+    data_dir: Path | None = None
     subscriptions: tuple[Subscription, ...] = ()
     # Student id -> subscription id when lab:subscriptions is set.
     placement: Mapping[str, str] = field(default_factory=dict)
@@ -121,10 +112,10 @@ class LabSettings:
     def firewall_open_to_all(self) -> bool:
         return not self.allowed_ip_ranges
 
-    def expired(self, today: Optional[_dt.date] = None) -> bool:
+    def expired(self, today: _dt.date | None = None) -> bool:
         return self.expires_on < (today or _dt.date.today())
 
-    def warnings(self, today: Optional[_dt.date] = None) -> list[str]:
+    def warnings(self, today: _dt.date | None = None) -> list[str]:
         """What preview should point out although the config is valid."""
         found = []
         if self.firewall_open_to_all:
@@ -150,7 +141,7 @@ class LabSettings:
         return found
 
     @classmethod
-    def from_config(cls, stack_name: Optional[str] = None) -> "LabSettings":
+    def from_config(cls, stack_name: str | None = None) -> LabSettings:
         cfg = pulumi.Config(NAMESPACE)
         location = pulumi.Config("azure-native").get("location")
         raw = {key: cfg.get(key) for key in _CONFIG_KEYS}
@@ -190,7 +181,7 @@ _CONFIG_KEYS = (
 )
 
 
-def _json_value(key: str, text: Optional[str], problems: list[str]) -> Any:
+def _json_value(key: str, text: str | None, problems: list[str]) -> Any:
     if text is None:
         return None
     try:
@@ -289,7 +280,7 @@ def _subscriptions(value: Any, problems: list[str]) -> tuple[Subscription, ...]:
     return tuple(subscriptions)
 
 
-def section_size(value: Optional[str], problems: list[str]) -> int:
+def section_size(value: str | None, problems: list[str]) -> int:
     """lab:sectionSize: the most students one section stack holds (classroom/sections.py)."""
     if value is None:
         return DEFAULT_SECTION_SIZE
@@ -303,7 +294,7 @@ def section_size(value: Optional[str], problems: list[str]) -> int:
     return int(text)
 
 
-def _spark_version(value: Optional[str], problems: list[str]) -> str:
+def _spark_version(value: str | None, problems: list[str]) -> str:
     version = (value or "3.5").strip()
     if version in SUPPORTED_SPARK_VERSIONS:
         return version
@@ -322,7 +313,7 @@ def _spark_version(value: Optional[str], problems: list[str]) -> str:
     return version
 
 
-def _bool(key: str, value: Optional[str], default: bool, problems: list[str]) -> bool:
+def _bool(key: str, value: str | None, default: bool, problems: list[str]) -> bool:
     if value is None:
         return default
     lowered = value.strip().lower()
@@ -366,7 +357,7 @@ def _ip_ranges(value: Any, problems: list[str]) -> tuple[tuple[str, str], ...]:
     return tuple(ranges)
 
 
-def _ip_address(key: str, value: Optional[str], problems: list[str]) -> Optional[str]:
+def _ip_address(key: str, value: str | None, problems: list[str]) -> str | None:
     if value is None:
         return None
     try:
@@ -376,7 +367,7 @@ def _ip_address(key: str, value: Optional[str], problems: list[str]) -> Optional
         return None
 
 
-def _date(value: Optional[str], problems: list[str]) -> _dt.date:
+def _date(value: str | None, problems: list[str]) -> _dt.date:
     if value is None:
         problems.append(
             "lab:expiresOn is not set: give the date (YYYY-MM-DD) after which this class's "
@@ -410,9 +401,9 @@ def password_problems(password: str, login: str) -> list[str]:
 
 
 def parse(
-    raw: dict[str, Optional[str]],
+    raw: dict[str, str | None],
     *,
-    location: Optional[str],
+    location: str | None,
     stack_name: str,
     unknown_keys: Sequence[str] = (),
     password_in_plain_text: bool = False,
@@ -473,7 +464,7 @@ def parse(
     )
 
 
-def _checked(raw: Mapping[str, Optional[str]], key: str, default: str, problems: list[str],
+def _checked(raw: Mapping[str, str | None], key: str, default: str, problems: list[str],
              valid: Callable[[str], bool], complaint: str) -> str:
     """``lab:<key>`` (or its default), stripped; a problem ``lab:<key> = '<value>' <complaint>`` when not valid."""
     value = (raw.get(key) or default).strip()
@@ -482,7 +473,7 @@ def _checked(raw: Mapping[str, Optional[str]], key: str, default: str, problems:
     return value
 
 
-def _check_location(location: Optional[str], problems: list[str]) -> None:
+def _check_location(location: str | None, problems: list[str]) -> None:
     if not location:
         problems.append(
             "azure-native:location is not set: choose the Azure region, e.g. "
@@ -501,7 +492,7 @@ def _check_location(location: Optional[str], problems: list[str]) -> None:
             )
 
 
-def _data_dir(value: Optional[str], problems: list[str]) -> Optional[Path]:
+def _data_dir(value: str | None, problems: list[str]) -> Path | None:
     if not value:
         return None
     data_dir = Path(value).expanduser()
@@ -514,7 +505,7 @@ def _data_dir(value: Optional[str], problems: list[str]) -> Optional[Path]:
     return data_dir
 
 
-def _password(password: Optional[str], login: str, in_plain_text: bool, problems: list[str]) -> Optional[str]:
+def _password(password: str | None, login: str, in_plain_text: bool, problems: list[str]) -> str | None:
     if in_plain_text:
         problems.append(
             "lab:sqlAdminPassword is stored in plain text in the stack config: set it with "

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def score(student_id: str, subscription: Subscription) -> float:
 def place(
     student_ids: Sequence[str],
     subscriptions: Sequence[Subscription],
-    pinned: Optional[Mapping[str, str]] = None,
+    pinned: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Student id -> subscription id. Raises PlacementError when the roster does not fit."""
     pinned = dict(pinned or {})
@@ -77,12 +77,12 @@ def place(
         choices = preferences[student]
         if next_choice[student] >= len(choices):  # cannot happen while the roster fits
             raise PlacementError(f"no subscription has room for student '{student}'")
-        sub = choices[next_choice[student]]
+        chosen = choices[next_choice[student]]
         next_choice[student] += 1
-        held[sub.id].append(student)
-        if len(held[sub.id]) > room[sub.id]:
-            held[sub.id].sort(key=lambda s: (-score(s, sub), s))
-            queue.append(held[sub.id].pop())
+        held[chosen.id].append(student)
+        if len(held[chosen.id]) > room[chosen.id]:
+            held[chosen.id].sort(key=lambda s, chosen=chosen: (-score(s, chosen), s))
+            queue.append(held[chosen.id].pop())
     for sub_id, students in held.items():
         for s in students:
             placement[s] = sub_id

@@ -18,9 +18,9 @@ value is known.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 AZ = "azure-native:"
 BIG_DATA_POOL = f"{AZ}synapse:BigDataPool"

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import pickle
-from typing import Any, Iterable, Iterator, Mapping, Optional
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 import pulumi
 import pulumi.dynamic
@@ -56,7 +57,7 @@ class LabDynamicResource(pulumi.dynamic.Resource):
         provider: pulumi.dynamic.ResourceProvider,
         name: str,
         props: Mapping[str, Any],
-        opts: Optional[pulumi.ResourceOptions] = None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         with pickler_guard():
             super().__init__(provider, name, dict(props), opts)

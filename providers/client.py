@@ -19,12 +19,14 @@ run in another process, so they build credentials and clients inside each call.
 """
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, TypeVar
 
 from azure.core.exceptions import (
     ClientAuthenticationError,
@@ -52,18 +54,17 @@ def make_credential():
 def close_quietly(obj: Any) -> None:
     close = getattr(obj, "close", None)
     if callable(close):
-        try:
+        # Closing is best effort: the call itself already succeeded or failed.
+        with contextlib.suppress(Exception):
             close()
-        except Exception:  # closing is best effort; the call itself already succeeded or failed
-            pass
 
 
-def synapse_endpoint(workspace_name: str, endpoint: Optional[str] = None) -> str:
+def synapse_endpoint(workspace_name: str, endpoint: str | None = None) -> str:
     """``https://<workspace>.dev.azuresynapse.net`` unless an override is given."""
     return (endpoint or f"https://{workspace_name}.dev.azuresynapse.net").rstrip("/")
 
 
-def arm_endpoint(endpoint: Optional[str] = None) -> str:
+def arm_endpoint(endpoint: str | None = None) -> str:
     return (endpoint or DEFAULT_ARM_ENDPOINT).rstrip("/")
 
 
@@ -106,7 +107,7 @@ class RetrySettings:
 class DataPlaneError(RuntimeError):
     """A call failed for good (not retryable, or retries exhausted)."""
 
-    def __init__(self, message: str, status: Optional[int] = None, attempts: int = 0):
+    def __init__(self, message: str, status: int | None = None, attempts: int = 0):
         super().__init__(message)
         self.status = status
         self.attempts = attempts
@@ -197,7 +198,7 @@ def _hint(context: CallContext, error: BaseException) -> str:
     return "Check the message above."
 
 
-def _retry_after_seconds(error: BaseException) -> Optional[float]:
+def _retry_after_seconds(error: BaseException) -> float | None:
     response = getattr(error, "response", None)
     headers = getattr(response, "headers", None)
     if not headers:
@@ -238,7 +239,7 @@ def call_with_retries(
     *,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-    rng: Optional[random.Random] = None,
+    rng: random.Random | None = None,
 ) -> T:
     """Run ``operation(seconds_left)`` until it succeeds, a bound is hit, or it fails for good.
 
@@ -380,7 +381,8 @@ class ArmSession:
                 if state == "succeeded":
                     return
                 if state in TERMINAL_FAILED:
-                    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+                    found = body.get("error")
+                    error: dict[str, Any] = found if isinstance(found, dict) else {}
                     detail = ": ".join(str(error[k]) for k in ("code", "message") if error.get(k)) or "no details"
                     raise DataPlaneError(
                         f"{context.action} in {context.target}: the operation ended {body.get('status')} ({detail}).",

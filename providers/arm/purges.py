@@ -42,7 +42,8 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 import pulumi.dynamic
@@ -84,7 +85,7 @@ class TeardownProvider(pulumi.dynamic.ResourceProvider):
     # Keys naming what gets removed: a change means another resource (a replacement).
     replace_keys: tuple[str, ...] = ()
 
-    def __init__(self, retry: Optional[RetrySettings] = None) -> None:
+    def __init__(self, retry: RetrySettings | None = None) -> None:
         super().__init__()
         self.retry = retry or RetrySettings()
 
@@ -426,9 +427,9 @@ class _ForceDeleteResource(LabDynamicResource):
         self,
         name: str,
         workspace_id: pulumi.Input[str],
-        opts: Optional[pulumi.ResourceOptions] = None,
-        arm_endpoint: Optional[pulumi.Input[str]] = None,
-        retry: Optional[RetrySettings] = None,
+        opts: pulumi.ResourceOptions | None = None,
+        arm_endpoint: pulumi.Input[str] | None = None,
+        retry: RetrySettings | None = None,
     ) -> None:
         props: dict[str, Any] = {"workspace_id": workspace_id, "arm_endpoint": arm_endpoint}
         props.update(dict.fromkeys(self._extra_outputs))
@@ -462,7 +463,7 @@ class MlWorkspacePurge(_ForceDeleteResource, module="synapse-ml-lab", name="MlWo
 
     workspace_id: pulumi.Output[str]
     workspace_name: pulumi.Output[str]
-    arm_endpoint: pulumi.Output[Optional[str]]
+    arm_endpoint: pulumi.Output[str | None]
 
     _provider_class = MlWorkspacePurgeProvider
     _extra_outputs = ("workspace_name",)
@@ -485,7 +486,7 @@ class LogAnalyticsForceDelete(_ForceDeleteResource, module="synapse-ml-lab", nam
     """
 
     workspace_id: pulumi.Output[str]
-    arm_endpoint: pulumi.Output[Optional[str]]
+    arm_endpoint: pulumi.Output[str | None]
 
     _provider_class = LogAnalyticsForceDeleteProvider
 
@@ -519,7 +520,7 @@ class KeyVaultPurge(LabDynamicResource, module="synapse-ml-lab", name="KeyVaultP
     location: pulumi.Output[str]
     vault_name: pulumi.Output[str]
     resource_group_name: pulumi.Output[str]
-    arm_endpoint: pulumi.Output[Optional[str]]
+    arm_endpoint: pulumi.Output[str | None]
 
     def __init__(
         self,
@@ -528,9 +529,9 @@ class KeyVaultPurge(LabDynamicResource, module="synapse-ml-lab", name="KeyVaultP
         location: pulumi.Input[str],
         vault_name: pulumi.Input[str],
         resource_group_name: pulumi.Input[str],
-        opts: Optional[pulumi.ResourceOptions] = None,
-        arm_endpoint: Optional[pulumi.Input[str]] = None,
-        retry: Optional[RetrySettings] = None,
+        opts: pulumi.ResourceOptions | None = None,
+        arm_endpoint: pulumi.Input[str] | None = None,
+        retry: RetrySettings | None = None,
     ) -> None:
         super().__init__(
             KeyVaultPurgeProvider(retry),

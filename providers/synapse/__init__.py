@@ -10,11 +10,11 @@ their providers build clients inside each call, retry through one bounded loop
 - :class:`SqlPoolPause`: pauses the dedicated SQL pool once, on create.
 - :class:`SynapseRoleAssignments`: Synapse RBAC role assignments.
 """
+from lab.studio import PREDICT_RENTALS_SCRIPT_NAME, WEATHER_FORECAST_SCRIPT_NAME
+
 from .artifacts import (
-    PREDICT_RENTALS_SCRIPT_NAME,
     SMALL_NODE_SESSION,
     SQL_MODEL_LAKE_PATH,
-    WEATHER_FORECAST_SCRIPT_NAME,
     ArtifactDefinitionError,
     SqlScriptSpec,
     WorkspaceArtifacts,
@@ -24,7 +24,11 @@ from .artifacts import (
     sql_script_properties,
     weather_forecast_sql_script,
 )
-from .linked_service import DEFAULT_LINKED_SERVICE_NAME, AzureMLLinkedService, AzureMLLinkedServiceProvider
+from .linked_service import (
+    DEFAULT_LINKED_SERVICE_NAME,
+    AzureMLLinkedService,
+    AzureMLLinkedServiceProvider,
+)
 from .rbac import (
     SynapseRoleAssignmentArgs,
     SynapseRoleAssignments,

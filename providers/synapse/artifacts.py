@@ -33,15 +33,17 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Union
 
 import pulumi
 import pulumi.dynamic
 
 from lab import notebook_params
-from lab.studio import PREDICT_RENTALS_SCRIPT_NAME, WEATHER_FORECAST_SCRIPT_NAME
+from lab.studio import WEATHER_FORECAST_SCRIPT_NAME
+
 from .. import client as _client
 from ..base import LabDynamicResource, diff_inputs, from_wire, inputs_of
 from ..client import CallContext, RetrySettings
@@ -129,7 +131,7 @@ def resolve_project_path(path: str) -> Path:
     raise FileNotFoundError(f"notebook file {path!r} not found (looked in {', '.join(str(t) for t in tried)})")
 
 
-def project_relative(path: Union[str, "os.PathLike[str]"]) -> str:
+def project_relative(path: str | os.PathLike[str]) -> str:
     """The portable form of a notebook path kept in the state (relative, '/' separated)."""
     candidate = Path(path)
     if candidate.is_absolute():
@@ -144,8 +146,8 @@ def project_relative(path: Union[str, "os.PathLike[str]"]) -> str:
 
 def _source_lines(source: Any) -> list[str]:
     # The SDK models (and nbformat on disk) want a list of lines, each keeping its newline.
-    text = "".join(source) if isinstance(source, list) else str(source or "")
-    return text.splitlines(keepends=True)
+    text: str = "".join(source) if isinstance(source, list) else str(source or "")
+    return [str(line) for line in text.splitlines(keepends=True)]
 
 
 def coerce_parameters(notebook: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
@@ -194,9 +196,9 @@ def build_notebook_properties(
     notebook: Mapping[str, Any],
     *,
     spark_pool_name: str,
-    parameters: Optional[Mapping[str, Any]] = None,
-    session: Optional[Mapping[str, Any]] = None,
-    folder: Optional[str] = None,
+    parameters: Mapping[str, Any] | None = None,
+    session: Mapping[str, Any] | None = None,
+    folder: str | None = None,
 ) -> dict[str, Any]:
     """The ``properties`` of a Synapse notebook (REST shape) built from an .ipynb document.
 
@@ -245,7 +247,7 @@ def render_sql_template(template: str, values: Mapping[str, Any]) -> str:
 
 
 def sql_script_properties(
-    query: str, *, sql_pool_name: str, description: Optional[str] = None, folder: Optional[str] = None
+    query: str, *, sql_pool_name: str, description: str | None = None, folder: str | None = None
 ) -> dict[str, Any]:
     """The ``properties`` of a Synapse SQL script bound to a dedicated SQL pool."""
     properties: dict[str, Any] = {
@@ -277,9 +279,9 @@ class SqlScriptSpec:
     sql_pool_name: pulumi.Input[str]
     values: Mapping[str, pulumi.Input[str]]
     template: str = WEATHER_FORECAST_TEMPLATE
-    description: Optional[str] = None
+    description: str | None = None
     # The script this one needs first (it uses what that one creates): uploaded after it.
-    after: Optional[str] = None
+    after: str | None = None
 
 
 def weather_forecast_sql_script(
@@ -335,7 +337,7 @@ def upload_order(scripts: Mapping[str, Mapping[str, Any]]) -> list[str]:
         if name in waiting:
             raise ArtifactDefinitionError(f"SQL scripts wait for each other: {' -> '.join(waiting + (name,))}")
         after = scripts[name].get("after")
-        if after in scripts:
+        if isinstance(after, str) and after in scripts:
             place(after, waiting + (name,))
         order.append(name)
 
@@ -395,7 +397,7 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
 
     serialize_as_secret_always = False  # nothing secret is captured
 
-    def __init__(self, retry: Optional[RetrySettings] = None) -> None:
+    def __init__(self, retry: RetrySettings | None = None) -> None:
         super().__init__()
         self.retry = retry or RetrySettings()
 
@@ -428,7 +430,7 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
                     entry["sha256"] = content_sha256(bodies[(kind, name)])
         return outs
 
-    def _run(self, inputs: Mapping[str, Any], work: list[tuple[str, str, str, Optional[dict]]]) -> None:
+    def _run(self, inputs: Mapping[str, Any], work: list[tuple[str, str, str, dict | None]]) -> None:
         """Do ``(verb, kind, name, body)`` items in order, each retried on its own."""
         if not work:
             return
@@ -482,7 +484,7 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.UpdateResult:
         old, new = inputs_of(olds, INPUT_KEYS), inputs_of(news, INPUT_KEYS)
         bodies = self._bodies(new)
-        work: list[tuple[str, str, str, Optional[dict]]] = []
+        work: list[tuple[str, str, str, dict | None]] = []
         for (kind, name), body in bodies.items():
             collection = "notebooks" if kind == "notebook" else "sql_scripts"
             uploaded = (old.get(collection) or {}).get(name, {}).get("sha256")
@@ -496,7 +498,9 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         inputs = inputs_of(props, INPUT_KEYS)
-        work = [("delete", "notebook", name, None) for name in sorted(inputs.get("notebooks") or {})]
+        work: list[tuple[str, str, str, dict | None]] = [
+            ("delete", "notebook", name, None) for name in sorted(inputs.get("notebooks") or {})
+        ]
         work += [("delete", "sql script", name, None) for name in sorted(inputs.get("sql_scripts") or {})]
         self._run(inputs, work)
 
@@ -527,8 +531,8 @@ class WorkspaceArtifacts(LabDynamicResource, module="synapse-ml-lab", name="Work
     notebooks: pulumi.Output[dict]
     sql_scripts: pulumi.Output[dict]
     session: pulumi.Output[dict]
-    folder: pulumi.Output[Optional[str]]
-    endpoint: pulumi.Output[Optional[str]]
+    folder: pulumi.Output[str | None]
+    endpoint: pulumi.Output[str | None]
 
     def __init__(
         self,
@@ -536,13 +540,13 @@ class WorkspaceArtifacts(LabDynamicResource, module="synapse-ml-lab", name="Work
         workspace_name: pulumi.Input[str],
         spark_pool_name: pulumi.Input[str],
         notebooks: Mapping[str, NotebookSource],
-        parameters: Optional[pulumi.Input[Mapping[str, pulumi.Input[Any]]]] = None,
-        sql_scripts: Optional[Mapping[str, SqlScriptSpec]] = None,
-        opts: Optional[pulumi.ResourceOptions] = None,
-        endpoint: Optional[pulumi.Input[str]] = None,
-        session: Optional[Mapping[str, Any]] = None,
-        folder: Optional[str] = None,
-        retry: Optional[RetrySettings] = None,
+        parameters: pulumi.Input[Mapping[str, pulumi.Input[Any]]] | None = None,
+        sql_scripts: Mapping[str, SqlScriptSpec] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        endpoint: pulumi.Input[str] | None = None,
+        session: Mapping[str, Any] | None = None,
+        folder: str | None = None,
+        retry: RetrySettings | None = None,
     ) -> None:
         session_value = dict(session or SMALL_NODE_SESSION)
         sources = {

@@ -7,7 +7,8 @@ managed identity (which therefore needs Contributor on the Azure ML workspace).
 from __future__ import annotations
 
 import copy
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 import pulumi.dynamic
@@ -57,7 +58,7 @@ class AzureMLLinkedServiceProvider(pulumi.dynamic.ResourceProvider):
 
     serialize_as_secret_always = False  # nothing secret is captured
 
-    def __init__(self, retry: Optional[RetrySettings] = None) -> None:
+    def __init__(self, retry: RetrySettings | None = None) -> None:
         super().__init__()
         self.retry = retry or RetrySettings()
 
@@ -144,7 +145,7 @@ class AzureMLLinkedService(LabDynamicResource, module="synapse-ml-lab", name="Az
     resource_group_name: pulumi.Output[str]
     ml_workspace_name: pulumi.Output[str]
     description: pulumi.Output[str]
-    endpoint: pulumi.Output[Optional[str]]
+    endpoint: pulumi.Output[str | None]
 
     def __init__(
         self,
@@ -153,11 +154,11 @@ class AzureMLLinkedService(LabDynamicResource, module="synapse-ml-lab", name="Az
         subscription_id: pulumi.Input[str],
         resource_group_name: pulumi.Input[str],
         ml_workspace_name: pulumi.Input[str],
-        opts: Optional[pulumi.ResourceOptions] = None,
-        endpoint: Optional[pulumi.Input[str]] = None,
+        opts: pulumi.ResourceOptions | None = None,
+        endpoint: pulumi.Input[str] | None = None,
         linked_service_name: pulumi.Input[str] = DEFAULT_LINKED_SERVICE_NAME,
         description: pulumi.Input[str] = DESCRIPTION,
-        retry: Optional[RetrySettings] = None,
+        retry: RetrySettings | None = None,
     ) -> None:
         super().__init__(
             AzureMLLinkedServiceProvider(retry),

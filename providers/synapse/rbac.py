@@ -15,16 +15,26 @@ then finds 404, which counts as done, and the pre-existing one is left alone.
 """
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Any
 
 import pulumi
 import pulumi.dynamic
 
 from lab.roles import SYNAPSE_ADMINISTRATOR, SYNAPSE_CONTRIBUTOR  # noqa: F401  re-exported; role ids live in roles.py
+
 from .. import client as _client
-from ..base import LabDiffResult, LabDynamicResource, contains_unknown, diff_inputs, from_wire, inputs_of
+from ..base import (
+    LabDiffResult,
+    LabDynamicResource,
+    contains_unknown,
+    diff_inputs,
+    from_wire,
+    inputs_of,
+)
 from ..client import CallContext, RetrySettings
 
 # Fixed namespace of this project's role-assignment ids (never change it: ids would move).
@@ -63,7 +73,7 @@ def keyed_assignments(value: Any) -> Any:
     return {_assignment_key(item): {"principalType": item.get("principalType")} for item in from_wire(value)}
 
 
-def _normalise_assignment(item: Union[SynapseRoleAssignmentArgs, Mapping[str, Any]]) -> dict[str, Any]:
+def _normalise_assignment(item: SynapseRoleAssignmentArgs | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(item, SynapseRoleAssignmentArgs):
         return {"roleId": item.role_id, "principalId": item.principal_id, "principalType": item.principal_type}
     get = lambda camel, snake: item.get(camel, item.get(snake))  # noqa: E731
@@ -85,7 +95,7 @@ class SynapseRoleAssignmentsProvider(pulumi.dynamic.ResourceProvider):
 
     serialize_as_secret_always = False  # nothing secret is captured
 
-    def __init__(self, retry: Optional[RetrySettings] = None) -> None:
+    def __init__(self, retry: RetrySettings | None = None) -> None:
         super().__init__()
         self.retry = retry or RetrySettings()
 
@@ -105,7 +115,8 @@ class SynapseRoleAssignmentsProvider(pulumi.dynamic.ResourceProvider):
 
                     def call(_seconds_left: float, verb=verb, item=item, assignment_id=assignment_id) -> None:
                         if verb == "put":
-                            try:
+                            # Held under another id already (see the module doc).
+                            with contextlib.suppress(ResourceExistsError):
                                 client.role_assignments.create_role_assignment(
                                     role_assignment_id=assignment_id,
                                     role_id=item["roleId"],
@@ -113,13 +124,9 @@ class SynapseRoleAssignmentsProvider(pulumi.dynamic.ResourceProvider):
                                     scope=workspace_scope(workspace),
                                     principal_type=item.get("principalType"),
                                 )
-                            except ResourceExistsError:
-                                pass  # held under another id already (see the module doc)
                         else:
-                            try:
+                            with contextlib.suppress(ResourceNotFoundError):  # already gone
                                 client.role_assignments.delete_role_assignment_by_id(assignment_id)
-                            except ResourceNotFoundError:
-                                pass  # already gone
 
                     action = (
                         f"{'assign' if verb == 'put' else 'remove'} Synapse role {item['roleId']} "
@@ -190,17 +197,17 @@ class SynapseRoleAssignments(LabDynamicResource, module="synapse-ml-lab", name="
 
     workspace_name: pulumi.Output[str]
     assignments: pulumi.Output[list]
-    endpoint: pulumi.Output[Optional[str]]
+    endpoint: pulumi.Output[str | None]
     role_assignment_ids: pulumi.Output[list]
 
     def __init__(
         self,
         name: str,
         workspace_name: pulumi.Input[str],
-        assignments: Sequence[Union[SynapseRoleAssignmentArgs, Mapping[str, Any]]],
-        opts: Optional[pulumi.ResourceOptions] = None,
-        endpoint: Optional[pulumi.Input[str]] = None,
-        retry: Optional[RetrySettings] = None,
+        assignments: Sequence[SynapseRoleAssignmentArgs | Mapping[str, Any]],
+        opts: pulumi.ResourceOptions | None = None,
+        endpoint: pulumi.Input[str] | None = None,
+        retry: RetrySettings | None = None,
     ) -> None:
         super().__init__(
             SynapseRoleAssignmentsProvider(retry),

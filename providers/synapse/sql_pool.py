@@ -8,7 +8,8 @@ do nothing: a later ``pulumi up`` must never pause a pool the student resumed.
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 import pulumi.dynamic
@@ -26,7 +27,7 @@ class SqlPoolPauseProvider(pulumi.dynamic.ResourceProvider):
 
     serialize_as_secret_always = False  # nothing secret is captured
 
-    def __init__(self, retry: Optional[RetrySettings] = None) -> None:
+    def __init__(self, retry: RetrySettings | None = None) -> None:
         super().__init__()
         self.retry = retry or RetrySettings()
 
@@ -67,7 +68,7 @@ class SqlPoolPauseProvider(pulumi.dynamic.ResourceProvider):
                         if current != "pausing":
                             raise HttpResponseError(message=f"the pool went from Pausing to {current!r}")
 
-                def settled(current: str, seconds_left: float) -> Optional[str]:
+                def settled(current: str, seconds_left: float) -> str | None:
                     if current.lower() == "paused":
                         return "already paused"
                     if current.lower() == "pausing":
@@ -132,16 +133,16 @@ class SqlPoolPause(LabDynamicResource, module="synapse-ml-lab", name="SqlPoolPau
     """
 
     sql_pool_id: pulumi.Output[str]
-    arm_endpoint: pulumi.Output[Optional[str]]
+    arm_endpoint: pulumi.Output[str | None]
     pause_result: pulumi.Output[str]
 
     def __init__(
         self,
         name: str,
         sql_pool_id: pulumi.Input[str],
-        opts: Optional[pulumi.ResourceOptions] = None,
-        arm_endpoint: Optional[pulumi.Input[str]] = None,
-        retry: Optional[RetrySettings] = None,
+        opts: pulumi.ResourceOptions | None = None,
+        arm_endpoint: pulumi.Input[str] | None = None,
+        retry: RetrySettings | None = None,
     ) -> None:
         super().__init__(
             SqlPoolPauseProvider(retry),

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from classroom import checks
 from tests.fakes.azure import NOTEBOOKS, SQL_SCRIPTS, AzureCredential, FakeAzure, environment
 from tests.fakes.synapse import make_tls_files
+
 
 def object_id(student: str) -> str:
     """A stable Entra ID object id per student."""
@@ -43,7 +45,7 @@ def add(fake: FakeAzure, student: str, *, with_object_id: bool = True, **kwargs:
     return checks.Environment.from_output(student, output, object_id=oid, stack="dev")
 
 
-def check(fake: FakeAzure, envs: list[checks.Environment], settings: Optional[checks.CheckSettings] = None,
+def check(fake: FakeAzure, envs: list[checks.Environment], settings: checks.CheckSettings | None = None,
           **kwargs: Any) -> dict[str, checks.StudentStatus]:
     from classroom.costs import PriceTable
 

@@ -10,11 +10,10 @@ from classroom import checks, page, status
 from classroom.costs import PriceTable
 from tests.fakes.synapse import FIREWALL_403_BODY
 
-from .azure_fixtures import add, azure, azure_tls, check, ml_id, synapse_id  # noqa: F401
-from .browser import browser, keep  # noqa: F401
+from .azure_fixtures import add, check, ml_id, synapse_id
+from .browser import keep
 
-CLASS = ("ada alan anna ben bo carl cleo dan dora eli emma finn gus hana ida ivan jon kim lea liam "
-         "mia nils ola omar pia raj sara tom uma zoe").split()
+CLASS = ["ada", "alan", "anna", "ben", "bo", "carl", "cleo", "dan", "dora", "eli", "emma", "finn", "gus", "hana", "ida", "ivan", "jon", "kim", "lea", "liam", "mia", "nils", "ola", "omar", "pia", "raj", "sara", "tom", "uma", "zoe"]
 TODAY = dt.date.today()
 
 
@@ -162,7 +161,7 @@ def test_two_hundred_students_stay_usable(browser, tmp_path):
         s = checks.StudentStatus(env, region="westeurope", expires_on=TODAY + dt.timedelta(days=5))
         if i % 50 == 7:
             s.findings.append(checks.Finding("Synapse Studio", checks.NOT_READY, f"notebook '03-predict' is missing ({i})"))
-        from classroom.costs import StudentCost, CostLine
+        from classroom.costs import CostLine, StudentCost
         s.cost = StudentCost([CostLine("x", 4.13)], [CostLine("y", 0.04)])
         statuses.append(s)
     report = status.report(statuses, ["dev-s1", "dev-s2"], prices, today=TODAY)

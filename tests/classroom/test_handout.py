@@ -10,7 +10,7 @@ from classroom import handout, status
 from classroom.__main__ import main as classroom_main
 from tests.fakes.azure import environment
 
-from .browser import browser, keep  # noqa: F401
+from .browser import keep
 
 PASSWORD = "Tr0ub4dor&3-not-for-students"
 
@@ -22,7 +22,7 @@ def stack_files(tmp_path):
     (tmp_path / "outputs.json").write_text(json.dumps(outputs))
     (tmp_path / "Pulumi.dev.yaml").write_text(
         "config:\n  lab:course: dp-100 autumn\n  lab:expiresOn: '2026-12-20'\n"
-        f"  lab:sqlAdminPassword:\n    secure: v1:abc\n  lab:students:\n    - id: ann\n    - id: bob\n")
+        "  lab:sqlAdminPassword:\n    secure: v1:abc\n  lab:students:\n    - id: ann\n    - id: bob\n")
     return tmp_path, outputs
 
 

@@ -8,11 +8,10 @@ import pytest
 
 from classroom import checks, status
 from classroom.costs import PriceTable
+from tests.fakes.azure import AzureCredential
 from tests.fakes.synapse import FIREWALL_403_BODY
 
-from tests.fakes.azure import AzureCredential
-
-from .azure_fixtures import add, azure, azure_tls, check, endpoints, ml_id, object_id, synapse_id  # noqa: F401
+from .azure_fixtures import add, check, endpoints, ml_id, object_id, synapse_id
 
 PRICES = PriceTable.load().regions["westeurope"]
 # A ready student in use: 3 Small Spark nodes (12 vCores), DW100c running, 2 x DS3_v2 training.
@@ -148,7 +147,7 @@ def test_a_student_without_a_sql_pool_needs_neither_pool_nor_script(azure):
 def test_retries_ride_out_a_throttled_or_failing_call(azure):
     ann = add(azure, "ann")
     azure.fail("GET", rf"/bigDataPools/{ann.spark_pool}$", status=503, count=1)
-    azure.fail("GET", rf"/linkedservices/AzureML$", status=429, headers={"Retry-After": "0"}, count=1)
+    azure.fail("GET", r"/linkedservices/AzureML$", status=429, headers={"Retry-After": "0"}, count=1)
     result = check(azure, [ann], checks.CheckSettings(timeout=5, retries=2, backoff=0.01))["ann"]
     assert result.state == checks.READY, result.findings
     assert [r.fault for r in azure.requests if r.fault] == ["status:503", "status:429"]

@@ -13,7 +13,7 @@ import pytest
 
 from classroom import status
 from classroom.checks import CheckSettings, check_student
-from tests.classroom.test_driver import FAKES, project, roster, run, write_class  # noqa: F401
+from tests.classroom.test_driver import FAKES, roster, run, write_class
 from tests.fakes.azure import environment
 
 PASSWORD = "Tr0ub4dor&3"

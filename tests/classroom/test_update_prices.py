@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
-from classroom import update_prices
 from classroom.__main__ import main as classroom_main
 from tests.conftest import ROOT
 

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
+
 import pytest
 
+from classroom.simulate import run_program
 from lab import roles
 from lab.config import ConfigError, parse
 from lab.placement import Subscription, place
-from classroom.simulate import run_program
 
 T = "azure-native:"
 SUB_A = "aaaaaaaa-0000-4000-8000-000000000001"

@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from components.data_plane import lab_notebooks
 from classroom.simulate import run_program
-from providers.synapse import PREDICT_RENTALS_SCRIPT_NAME, SQL_MODEL_LAKE_PATH, WEATHER_FORECAST_SCRIPT_NAME
+from components.data_plane import lab_notebooks
+from providers.synapse import (
+    PREDICT_RENTALS_SCRIPT_NAME,
+    SQL_MODEL_LAKE_PATH,
+    WEATHER_FORECAST_SCRIPT_NAME,
+)
 
 DYN = "pulumi-python:dynamic/synapse-ml-lab:"
 T = "azure-native:"

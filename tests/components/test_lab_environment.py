@@ -4,9 +4,15 @@ from __future__ import annotations
 import pulumi
 import pytest
 
+from classroom.simulate import (
+    FAKE_DEPLOYER,
+    FAKE_SUBSCRIPTION,
+    FAKE_TENANT,
+    fake_principal_id,
+    run_program,
+)
 from lab import roles
-from classroom.simulate import FAKE_DEPLOYER, FAKE_SUBSCRIPTION, FAKE_TENANT, fake_principal_id, run_program
-from lab.naming import LabNames, SUFFIX_RE
+from lab.naming import SUFFIX_RE, LabNames
 
 STUDENTS = [
     {"id": "alice", "objectId": "0a1b2c3d-0000-4000-8000-000000000001"},

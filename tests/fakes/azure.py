@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from typing import Any, Optional
+from typing import Any
 
 from azure.core.credentials import AccessToken
 
@@ -48,7 +48,7 @@ class AzureCredential(FakeCredential):
 
 
 def environment(student: str, subscription: str = "11111111-1111-1111-1111-111111111111",
-                suffix: Optional[str] = None, sql_pool: Optional[str] = "sqlpool") -> dict[str, Any]:
+                suffix: str | None = None, sql_pool: str | None = "sqlpool") -> dict[str, Any]:
     """One student's `environments` output value, as the program exports it."""
     s = suffix or re.sub(r"[^a-z0-9]", "", student)[:7].ljust(7, "0")
     rg = f"mslearn-ml-{s}"
@@ -78,7 +78,7 @@ class FakeAzure(FakeSynapse):
         self.lakes: dict[str, dict[str, int]] = {}  # account -> {"data/<file>": size}
 
     # -- building environments
-    def add_student(self, env: dict[str, Any], object_id: Optional[str] = None, region: str = "westeurope",
+    def add_student(self, env: dict[str, Any], object_id: str | None = None, region: str = "westeurope",
                     expires_on: str = "2099-12-31") -> None:
         sub, rg, ws = env["subscription"], env["resourceGroup"], env["synapseWorkspace"]
         rg_id = f"/subscriptions/{sub}/resourceGroups/{rg}"

@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import yaml
 
@@ -68,7 +68,7 @@ def fake_encrypt(salt: str, plaintext: str) -> str:
     return "fake:" + base64.b64encode(f"{salt}|{plaintext}".encode()).decode()
 
 
-def fake_decrypt(salt: Optional[str], ciphertext: str) -> str:
+def fake_decrypt(salt: str | None, ciphertext: str) -> str:
     if not os.environ.get("PULUMI_CONFIG_PASSPHRASE") and not os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE"):
         raise CliError("error: passphrase must be set with PULUMI_CONFIG_PASSPHRASE or "
                        "PULUMI_CONFIG_PASSPHRASE_FILE environment variables")
@@ -94,7 +94,7 @@ class Cli:
             if (self.cwd / "Pulumi.yaml").is_file() else "project"
 
     # -- arguments -----------------------------------------------------------
-    def flag(self, name: str) -> Optional[str]:
+    def flag(self, name: str) -> str | None:
         for i, a in enumerate(self.args):
             if a == name and i + 1 < len(self.args):
                 return self.args[i + 1]
@@ -248,7 +248,7 @@ class Cli:
                 after += [u for u, op in steps if op == "create"]
         planning = command == "preview"
         events = EventSink(self.flag("--event-log"))
-        start = dt.datetime.now(dt.timezone.utc)
+        start = dt.datetime.now(dt.UTC)
         events.emit({"preludeEvent": {"config": {k: str(v) for k, v in config.items()}}})
         failing = stack in [s for s in os.environ.get("FAKE_PULUMI_FAIL", "").split(",") if s]
         delay = float(os.environ.get("FAKE_PULUMI_STEP_SECONDS", "0"))
@@ -270,7 +270,7 @@ class Cli:
             done = steps[: len(steps) // 2]
             after = [u for u in existing if (u, "delete") not in done]
             after += [u for u, op in done if op == "create"]
-        end = dt.datetime.now(dt.timezone.utc)
+        end = dt.datetime.now(dt.UTC)
         events.emit({"summaryEvent": {"maybeCorrupt": False, "durationSeconds": int((end - start).total_seconds()),
                                       "resourceChanges": changes, "PolicyPacks": {}}})
         events.emit({"cancelEvent": {}})
@@ -305,17 +305,18 @@ def _child_of(urn: str, component_urn: str) -> bool:
 class EventSink:
     """Engine events to a file of JSON lines, or to the Automation API's gRPC Events server."""
 
-    def __init__(self, target: Optional[str]):
+    def __init__(self, target: str | None):
         self.target = target
         self.sequence = 0
-        self.queue: "queue.Queue[Optional[str]]" = queue.Queue()
-        self.thread: Optional[threading.Thread] = None
+        self.queue: queue.Queue[str | None] = queue.Queue()
+        self.thread: threading.Thread | None = None
         self.handle = None
         if target and target.startswith("tcp://"):
             self.thread = threading.Thread(target=self._stream, args=(target[len("tcp://"):],), daemon=True)
             self.thread.start()
         elif target:
-            self.handle = open(target, "a", encoding="utf-8")
+            # Closed in close(): the log stays open while the engine streams events.
+            self.handle = open(target, "a", encoding="utf-8")  # noqa: SIM115
 
     def _stream(self, address: str) -> None:
         import grpc

@@ -28,6 +28,7 @@ from pathlib import Path as _Path
 if str(_Path(__file__).resolve().parents[2]) not in sys.path:
     sys.path.insert(0, str(_Path(__file__).resolve().parents[2]))
 
+import contextlib
 import datetime
 import ipaddress
 import json
@@ -40,7 +41,7 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from azure.core.credentials import AccessToken
@@ -94,7 +95,7 @@ ARM_403_BODY = {
 def make_tls_files(directory: Path) -> tuple[str, str, str]:
     """(ca.pem, server.pem, server.key) for 127.0.0.1 / localhost, valid for a day."""
     directory.mkdir(parents=True, exist_ok=True)
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fake-synapse test CA")])
     ca_cert = (
@@ -168,16 +169,16 @@ class Recorded:
     query: dict[str, str]
     body: Any
     headers: dict[str, str]
-    fault: Optional[str] = None
+    fault: str | None = None
 
     @property
-    def authorization(self) -> Optional[str]:
+    def authorization(self) -> str | None:
         return self.headers.get("authorization")
 
 
 @dataclass
 class Fault:
-    method: Optional[str]
+    method: str | None
     pattern: re.Pattern
     count: int
     kind: str  # "status" | "drop" | "delay"
@@ -228,11 +229,11 @@ class FakeSynapse:
         self.arm_delete_mode = "lro"  # "lro" (202, polled as arm_lro says) | "sync" (200)
         self.arm_delete_missing_status = 404  # some services answer 204 for a DELETE of nothing
         self.arm_operations_fail = 0  # the next N teardown operations end "Failed" (and change nothing)
-        self._httpd: Optional[ThreadingHTTPServer] = None
-        self._thread: Optional[threading.Thread] = None
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
 
     # -- lifecycle
-    def start(self) -> "FakeSynapse":
+    def start(self) -> FakeSynapse:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self._cert_file, self._key_file)
         handler = type("Handler", (_Handler,), {"fake": self})
@@ -251,7 +252,7 @@ class FakeSynapse:
             self._httpd.server_close()
             self._httpd = None
 
-    def __enter__(self) -> "FakeSynapse":
+    def __enter__(self) -> FakeSynapse:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -265,13 +266,13 @@ class FakeSynapse:
     # -- test controls
     def fail(
         self,
-        method: Optional[str],
+        method: str | None,
         pattern: str,
         *,
         count: int = 1,
         status: int = 500,
         body: Any = None,
-        headers: Optional[dict[str, str]] = None,
+        headers: dict[str, str] | None = None,
         drop: bool = False,
         delay: float = 0.0,
         after: bool = False,
@@ -336,7 +337,7 @@ class FakeSynapse:
             "properties": {"vaultId": vault["id"], "location": vault["location"], "purgeProtectionEnabled": False},
         }
 
-    def calls(self, method: Optional[str] = None, pattern: str = "") -> list[Recorded]:
+    def calls(self, method: str | None = None, pattern: str = "") -> list[Recorded]:
         regex = re.compile(pattern)
         with self.lock:
             return [
@@ -352,7 +353,7 @@ class FakeSynapse:
             self.requests.clear()
 
     # -- request handling (called from handler threads)
-    def _match_fault(self, method: str, path: str) -> Optional[Fault]:
+    def _match_fault(self, method: str, path: str) -> Fault | None:
         with self.lock:
             for fault in self.faults:
                 if fault.hits < fault.count and (fault.method in (None, method)) and fault.pattern.search(path):
@@ -613,7 +614,7 @@ def deleted_vault_path(subscription_id: str, location: str, vault_name: str) -> 
     return f"/subscriptions/{subscription_id}/providers/Microsoft.KeyVault/locations/{location}/deletedVaults/{vault_name}"
 
 
-def _validate_artifact(collection: str, body: Any) -> Optional[str]:
+def _validate_artifact(collection: str, body: Any) -> str | None:
     """What the real service would refuse (the traps the SDK lets through)."""
     if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
         return "body must be {\"properties\": {...}}"
@@ -678,10 +679,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _drop(self) -> None:
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def _send(self, status: int, payload: Any, headers: dict[str, str]) -> None:
         data = b"" if payload is None else json.dumps(payload).encode("utf-8")
@@ -788,7 +787,7 @@ def fake(tls_files, credential, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 
 
 def write_notebook(path: Path, parameters: dict[str, Any], body: str = "print('hello')",
-                   description: Optional[str] = None) -> Path:
+                   description: str | None = None) -> Path:
     """A small .ipynb with one markdown cell, a ``parameters`` cell and one code cell."""
     lines = [f"{name} = {value!r}" for name, value in parameters.items()]
     notebook: dict[str, Any] = {

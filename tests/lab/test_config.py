@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.config import ConfigError, LabSettings, parse, password_problems
 from classroom.simulate import run_program
+from lab.config import ConfigError, LabSettings, parse, password_problems
 
 LOCATION = "westeurope"
 GOOD = {"expiresOn": "2026-12-20"}

@@ -83,7 +83,7 @@ def predict(model: bytes, data: SqlTable, with_columns: Sequence[tuple[str, str]
     scored = []
     for index, row in enumerate(data.rows):
         extra = tuple(_as_sql(result.reshape(len(data.rows), -1)[index][0], sql_type)
-                      for result, (_, sql_type) in zip(results, with_columns))
+                      for result, (_, sql_type) in zip(results, with_columns, strict=True))
         scored.append(tuple(row) + extra)
     return scored
 

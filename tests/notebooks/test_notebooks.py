@@ -388,9 +388,8 @@ def train_namespace():
 
 
 def assert_lab_automl_job(job, compute):
-    from azure.ai.ml.automl import RegressionPrimaryMetrics
+    from azure.ai.ml.automl import RegressionJob, RegressionPrimaryMetrics
     from azure.ai.ml.entities import ManagedIdentityConfiguration
-    from azure.ai.ml.automl import RegressionJob
 
     assert isinstance(job, RegressionJob)
     assert job.task_type.lower() == "regression"
@@ -590,11 +589,11 @@ def test_predict_scores_the_forecast_with_the_registered_onnx_model(
     assert table.columns == FEATURES + ["predicted_rentals"]
     assert dict(table.dtypes)["predicted_rentals"] == "double"
     got = scored_rows(spark)
-    want = sorted(zip(features, expected_predictions(onnx_model[1], features)))
+    want = sorted(zip(features, expected_predictions(onnx_model[1], features), strict=True))
     assert [g[0] for g in got] == [w[0] for w in want]
     # onnxruntime in Spark's Python workers, float32 inside: scikit-learn's values within 1e-4.
     assert [g[1] for g in got] == pytest.approx([w[1] for w in want], rel=1e-4, abs=1e-3)
-    by_onnxruntime = sorted(zip(features, onnx_stand_in.score(onnx_model[0], features)))
+    by_onnxruntime = sorted(zip(features, onnx_stand_in.score(onnx_model[0], features), strict=True))
     assert [g[1] for g in got] == pytest.approx([p for _, p in by_onnxruntime], rel=1e-6)
     assert any(shown is run["predictions"] for shown in run.displayed)
     assert "No dedicated SQL pool" in capsys.readouterr().out
@@ -708,6 +707,6 @@ def test_predict_on_the_lab_forecast(spark, monkeypatch, fake_azure, registered_
     features = read_lab_rows(LAB_FORECAST_CSV)
     assert len(features) == 10
     got = scored_rows(spark)
-    want = sorted(zip(features, expected_predictions(onnx_model[1], features)))
+    want = sorted(zip(features, expected_predictions(onnx_model[1], features), strict=True))
     assert [g[0] for g in got] == [w[0] for w in want]
     assert [g[1] for g in got] == pytest.approx([w[1] for w in want], rel=1e-4, abs=1e-3)

@@ -12,7 +12,11 @@ from __future__ import annotations
 import pytest
 
 from lab.notebook_params import read_parameters
-from providers.synapse import SQL_MODEL_LAKE_PATH, predict_rentals_sql_script, weather_forecast_sql_script
+from providers.synapse import (
+    SQL_MODEL_LAKE_PATH,
+    predict_rentals_sql_script,
+    weather_forecast_sql_script,
+)
 from providers.synapse.artifacts import render_sql_template
 from tests.fakes.notebook_runner import NOTEBOOKS_DIR, load_notebook, translate_cell
 from tests.notebooks import onnx_stand_in as stand_in
@@ -26,9 +30,9 @@ from tests.notebooks.lab_data import (
     write_training_csv,
 )
 from tests.notebooks.predict_double import (
+    TENSOR_OF_COLUMN,
     PredictError,
     SqlTable,
-    TENSOR_OF_COLUMN,
     create_table_columns,
     predict,
     predict_call,

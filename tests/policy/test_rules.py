@@ -340,7 +340,7 @@ def test_broken_copy_of_a_declared_resource_is_reported(shipped, typ, name_conta
 class RecordedPack:
     """Stands in for pulumi_policy.PolicyPack, whose constructor serves gRPC forever."""
 
-    created: list["RecordedPack"] = []
+    created: list[RecordedPack] = []
 
     def __init__(self, **kwargs):
         self.kwargs = kwargs
@@ -374,7 +374,7 @@ def test_pack_declares_every_rule_at_its_level(pack):
         assert policy.description and policy.description == rule.description
         expected = pack.sdk.EnforcementLevel.ADVISORY if policy.name == FIREWALL else pack.sdk.EnforcementLevel.MANDATORY
         assert policy.enforcement_level == expected, policy.name
-        wrapped = getattr(policy, "_ResourceValidationPolicy__validate").rule.validate
+        wrapped = policy._ResourceValidationPolicy__validate.rule.validate
         assert wrapped.__name__ == rule.validate.__name__
         assert inspect.getsourcefile(wrapped) == inspect.getsourcefile(rule.validate)
 
@@ -393,7 +393,7 @@ def test_pack_policies_report_what_the_validators_return(pack):
         for policy in pack.policies:
             reported = []
             args = SimpleNamespace(resource_type=typ, props=props)
-            policy.validate(args, lambda message, urn=None: reported.append(message))
+            policy.validate(args, lambda message, urn=None, reported=reported: reported.append(message))
             assert reported == rules.POLICIES[policy.name].validate(typ, props)
             if reported:
                 reported_by.add(policy.name)

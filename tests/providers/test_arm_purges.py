@@ -7,25 +7,25 @@ update and delete.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import dill
 import pulumi
 import pytest
 
-from tests.fakes import synapse as fs
-from tests.fakes.synapse import FAST, credential, fake, tls_files, to_wire  # noqa: F401
-
-from providers.client import DataPlaneError, RetrySettings
 from providers.arm import KeyVaultPurge, LogAnalyticsForceDelete, MlWorkspacePurge
-from providers.base import UNKNOWN
 from providers.arm.purges import (
     KeyVaultPurgeProvider,
     LogAnalyticsForceDeleteProvider,
     MlWorkspacePurgeProvider,
     TeardownProvider,
 )
+from providers.base import UNKNOWN
+from providers.client import DataPlaneError, RetrySettings
+from tests.fakes import synapse as fs
+from tests.fakes.synapse import FAST, to_wire
 
 SUB = "00000000-1111-2222-3333-444444444444"
 RG = "dp000-abc1234"

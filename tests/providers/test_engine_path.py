@@ -22,9 +22,8 @@ import pulumi
 import pulumi.dynamic
 import pytest
 
-from tests.fakes.synapse import FAST, credential, fake, tls_files, to_wire, write_notebook  # noqa: F401
-
 from lab.roles import SYNAPSE_ADMINISTRATOR
+from providers.base import pickler_guard
 from providers.synapse import (
     WEATHER_FORECAST_SCRIPT_NAME,
     AzureMLLinkedService,
@@ -34,8 +33,13 @@ from providers.synapse import (
     WorkspaceArtifacts,
     weather_forecast_sql_script,
 )
-from providers.base import pickler_guard
-from providers.synapse.artifacts import ArtifactDefinitionError, content_sha256, notebook_body, sql_script_body
+from providers.synapse.artifacts import (
+    ArtifactDefinitionError,
+    content_sha256,
+    notebook_body,
+    sql_script_body,
+)
+from tests.fakes.synapse import FAST, to_wire, write_notebook
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROVIDER_KEY = "__provider"
@@ -151,7 +155,7 @@ def test_resources_register_the_expected_inputs_and_type_tokens(mocks, tmp_path,
         pause = SqlPoolPause("s1-pause", sql_pool_id="/subscriptions/s/x/sqlPools/sqlabc")
 
         def check(values):
-            seen.update(zip(("ls_name", "notebooks", "scripts", "assignments", "pool"), values))
+            seen.update(zip(("ls_name", "notebooks", "scripts", "assignments", "pool"), values, strict=True))
 
         return pulumi.Output.all(linked.linked_service_name, artifacts.notebooks, artifacts.sql_scripts,
                                  rbac.assignments, pause.sql_pool_id).apply(check)

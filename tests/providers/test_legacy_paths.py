@@ -19,7 +19,7 @@ import pytest
 
 from providers import legacy_paths
 from tests.conftest import ROOT
-from tests.fakes.synapse import FAST, credential, fake, tls_files, to_wire  # noqa: F401
+from tests.fakes.synapse import FAST, to_wire
 
 STATE = json.loads((ROOT / "tests" / "fixtures" / "provider_state_before_layout.json").read_text())
 RESOURCES = {r["name"]: r for r in STATE["resources"]}
@@ -58,7 +58,7 @@ def test_old_blobs_decode_in_a_fresh_provider_process_to_the_moved_classes():
     assert done.returncode == 0, done.stderr
     lines = [line.split() for line in done.stdout.splitlines()]
     assert len(lines) == 7
-    for resource, (module, cls, retry_module, attempts) in zip(STATE["resources"], lines):
+    for resource, (module, cls, retry_module, attempts) in zip(STATE["resources"], lines, strict=True):
         assert module == NEW_HOME[resource["module"]], resource["name"]
         assert cls.endswith("Provider") and retry_module == "providers.client" and int(attempts) >= 1
 

@@ -10,9 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes import synapse as fs
-from tests.fakes.synapse import FAST, credential, fake, tls_files, to_wire, write_notebook  # noqa: F401
-
 from providers import client as _client
 from providers.synapse.artifacts import (
     SMALL_NODE_SESSION,
@@ -23,6 +20,8 @@ from providers.synapse.artifacts import (
     sql_script_body,
 )
 from providers.synapse.linked_service import AzureMLLinkedServiceProvider
+from tests.fakes import synapse as fs
+from tests.fakes.synapse import FAST, to_wire, write_notebook
 
 WORKSPACE = "synapsetest01"
 SYNAPSE_SCOPE = ("https://dev.azuresynapse.net/.default",)

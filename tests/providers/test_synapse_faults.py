@@ -11,14 +11,9 @@ import random
 import time
 
 import pytest
-
-from tests.fakes import synapse as fs
-from tests.fakes.synapse import FAST, credential, fake, tls_files, to_wire, write_notebook  # noqa: F401
-
 from azure.core.exceptions import ServiceResponseError
 
-from providers.client import DataPlaneError, RetrySettings
-from providers.client import CallContext, call_with_retries
+from providers.client import CallContext, DataPlaneError, RetrySettings, call_with_retries
 from providers.synapse.artifacts import (
     SMALL_NODE_SESSION,
     WorkspaceArtifactsProvider,
@@ -26,6 +21,8 @@ from providers.synapse.artifacts import (
     notebook_body,
 )
 from providers.synapse.linked_service import AzureMLLinkedServiceProvider
+from tests.fakes import synapse as fs
+from tests.fakes.synapse import FAST, to_wire, write_notebook
 
 WORKSPACE = "synapsetest01"
 
@@ -251,7 +248,7 @@ def test_backoff_is_exponential_with_full_jitter_and_capped():
 
     caps = [1.0, 2.0, 4.0, 5.0, 5.0]
     assert len(sleeps) == 5
-    assert all(0.0 <= s <= cap for s, cap in zip(sleeps, caps))
+    assert all(0.0 <= s <= cap for s, cap in zip(sleeps, caps, strict=True))
     assert len(set(sleeps)) == 5  # jittered, not fixed
     # With another seed the same bounds hold but the values differ.
     other: list[float] = []

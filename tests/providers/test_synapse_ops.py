@@ -6,13 +6,12 @@ import uuid
 
 import pytest
 
-from tests.fakes import synapse as fs
-from tests.fakes.synapse import FAST, credential, fake, tls_files, to_wire  # noqa: F401
-
 from lab.roles import SYNAPSE_ADMINISTRATOR, SYNAPSE_CONTRIBUTOR
 from providers.client import DataPlaneError
 from providers.synapse.rbac import SynapseRoleAssignmentsProvider, role_assignment_id
 from providers.synapse.sql_pool import SqlPoolPauseProvider
+from tests.fakes import synapse as fs
+from tests.fakes.synapse import FAST, to_wire
 
 WORKSPACE = "synapsetest01"
 POOL = "/subscriptions/0000/resourceGroups/dp000-abc1234/providers/Microsoft.Synapse/workspaces/synapsetest01/sqlPools/sqlabc1234"
