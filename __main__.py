@@ -4,6 +4,7 @@ Reads and validates the stack's config first (nothing is declared when it is
 wrong), then builds one LabEnvironment per student, each in the subscription it
 is placed in, and exports where each lives.
 """
+
 import pulumi
 import pulumi_azure_native as azure_native
 
@@ -21,7 +22,9 @@ password = sql_admin_password(settings)
 # One explicit provider per subscription of lab:subscriptions; without it every
 # environment goes to the default provider's subscription.
 providers = {
-    sub.id: azure_native.Provider(f"subscription-{sub.id}", subscription_id=sub.id, location=settings.location)
+    sub.id: azure_native.Provider(
+        f"subscription-{sub.id}", subscription_id=sub.id, location=settings.location
+    )
     for sub in settings.subscriptions
 }
 

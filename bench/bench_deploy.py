@@ -13,6 +13,7 @@ subscription and region) is not modelled; see bench/README.md.
 
     venv/bin/python bench/bench_deploy.py [--scale 0.01] [--students 1,30] [--json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -93,15 +94,20 @@ def critical_path(sim) -> float:
                 expanded |= {c.urn for c in sim.descendants_of(by_urn[d]) if c.custom}
             elif d in by_urn:
                 expanded.add(d)
-        memo[urn] = (typical(r.type) if r.custom else 0) + max((finish(d) for d in expanded), default=0)
+        memo[urn] = (typical(r.type) if r.custom else 0) + max(
+            (finish(d) for d in expanded), default=0
+        )
         return memo[urn]
 
     return max(finish(r.urn) for r in sim.resources if r.custom)
 
 
 def run(students: int, scale: float) -> dict:
-    config = {"azure-native:location": "westeurope", "lab:expiresOn": "2026-12-31",
-              "lab:students": [{"id": f"student{i:03d}"} for i in range(students)]}
+    config = {
+        "azure-native:location": "westeurope",
+        "lab:expiresOn": "2026-12-31",
+        "lab:students": [{"id": f"student{i:03d}"} for i in range(students)],
+    }
     mocks = ProvisioningMocks(scale)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -112,14 +118,23 @@ def run(students: int, scale: float) -> dict:
     first = min(mocks.started.values())
     makespan = max(mocks.finished.values()) - first
     ideal = critical_path(sim) * scale
-    return {"students": students, "resources": len(sim.resources), "makespan_s": makespan,
-            "ideal_s": ideal, "ratio_to_ideal": makespan / ideal if ideal else 0, "wall_s": wall,
-            "makespan_azure_min": makespan / scale / 60, "ideal_azure_min": ideal / scale / 60}
+    return {
+        "students": students,
+        "resources": len(sim.resources),
+        "makespan_s": makespan,
+        "ideal_s": ideal,
+        "ratio_to_ideal": makespan / ideal if ideal else 0,
+        "wall_s": wall,
+        "makespan_azure_min": makespan / scale / 60,
+        "ideal_azure_min": ideal / scale / 60,
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--scale", type=float, default=0.01, help="simulated seconds per Azure second")
+    parser.add_argument(
+        "--scale", type=float, default=0.01, help="simulated seconds per Azure second"
+    )
     parser.add_argument("--students", default="1,30")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -128,12 +143,17 @@ def main() -> int:
         print(json.dumps(rows, indent=2))
         return 0
     for r in rows:
-        print(f"{r['students']:4d} students  {r['resources']:5d} resources  makespan {r['makespan_s']:.2f} s "
-              f"(= {r['makespan_azure_min']:.1f} min in Azure time)  ideal {r['ideal_s']:.2f} s "
-              f"(= {r['ideal_azure_min']:.1f} min)  x{r['ratio_to_ideal']:.2f} of ideal", flush=True)
+        print(
+            f"{r['students']:4d} students  {r['resources']:5d} resources  makespan {r['makespan_s']:.2f} s "
+            f"(= {r['makespan_azure_min']:.1f} min in Azure time)  ideal {r['ideal_s']:.2f} s "
+            f"(= {r['ideal_azure_min']:.1f} min)  x{r['ratio_to_ideal']:.2f} of ideal",
+            flush=True,
+        )
     if len(rows) > 1:
-        print(f"makespan of {rows[-1]['students']} students / 1 student: "
-              f"x{rows[-1]['makespan_s'] / rows[0]['makespan_s']:.2f}")
+        print(
+            f"makespan of {rows[-1]['students']} students / 1 student: "
+            f"x{rows[-1]['makespan_s'] / rows[0]['makespan_s']:.2f}"
+        )
     return 0
 
 

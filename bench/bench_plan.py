@@ -8,6 +8,7 @@ SDK's own floor under mocks). Each measurement runs in its own process.
 
     venv/bin/python bench/bench_plan.py [--sizes 1,10,30,100,200] [--json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,13 +48,20 @@ def roster(n: int) -> list[dict]:
 def measure_program(students: int) -> dict:
     from classroom.simulate import run_program
 
-    config = {"azure-native:location": "westeurope", "lab:expiresOn": "2026-12-31",
-              "lab:students": roster(students)}
+    config = {
+        "azure-native:location": "westeurope",
+        "lab:expiresOn": "2026-12-31",
+        "lab:students": roster(students),
+    }
     start = time.perf_counter()
     sim = run_program(config, preview=True)
     elapsed = time.perf_counter() - start
-    return {"students": students, "resources": len(sim.resources), "seconds": elapsed,
-            "custom": sum(r.custom for r in sim.resources)}
+    return {
+        "students": students,
+        "resources": len(sim.resources),
+        "seconds": elapsed,
+        "custom": sum(r.custom for r in sim.resources),
+    }
 
 
 def measure_minimal(kind: str, count: int) -> dict:
@@ -69,8 +77,13 @@ def measure_minimal(kind: str, count: int) -> dict:
 
 
 def child(kind: str, n: int) -> dict:
-    result = subprocess.run([sys.executable, __file__, "--child", kind, str(n)], capture_output=True, text=True,
-                            check=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(n)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -91,25 +104,32 @@ def main() -> int:
         prog = child("program", n)
         floor = child("plain", prog["resources"])
         typed = child("typed", prog["resources"])
-        rows.append({
-            "students": n,
-            "resources": prog["resources"],
-            "resources_per_student": round(prog["resources"] / n, 1),
-            "plan_seconds": round(prog["seconds"], 2),
-            "peak_rss_mib": round(prog["peak_rss_mib"], 1),
-            "ms_per_resource": round(1000 * prog["seconds"] / prog["resources"], 2),
-            "floor_ms_per_resource": round(1000 * floor["seconds"] / floor["resources"], 2),
-            "typed_floor_ms_per_resource": round(1000 * typed["seconds"] / typed["resources"], 2),
-        })
+        rows.append(
+            {
+                "students": n,
+                "resources": prog["resources"],
+                "resources_per_student": round(prog["resources"] / n, 1),
+                "plan_seconds": round(prog["seconds"], 2),
+                "peak_rss_mib": round(prog["peak_rss_mib"], 1),
+                "ms_per_resource": round(1000 * prog["seconds"] / prog["resources"], 2),
+                "floor_ms_per_resource": round(1000 * floor["seconds"] / floor["resources"], 2),
+                "typed_floor_ms_per_resource": round(
+                    1000 * typed["seconds"] / typed["resources"], 2
+                ),
+            }
+        )
         rows[-1]["overhead_vs_typed_floor"] = round(
-            rows[-1]["ms_per_resource"] / rows[-1]["typed_floor_ms_per_resource"], 2)
+            rows[-1]["ms_per_resource"] / rows[-1]["typed_floor_ms_per_resource"], 2
+        )
         if not args.json:
             r = rows[-1]
-            print(f"{n:4d} students  {r['resources']:6d} resources ({r['resources_per_student']}/student)  "
-                  f"plan {r['plan_seconds']:7.2f} s  peak {r['peak_rss_mib']:7.1f} MiB  "
-                  f"{r['ms_per_resource']:6.2f} ms/resource  (floors: plain {r['floor_ms_per_resource']:.2f} ms, "
-                  f"azure-native {r['typed_floor_ms_per_resource']:.2f} ms; x{r['overhead_vs_typed_floor']} of it)",
-                  flush=True)
+            print(
+                f"{n:4d} students  {r['resources']:6d} resources ({r['resources_per_student']}/student)  "
+                f"plan {r['plan_seconds']:7.2f} s  peak {r['peak_rss_mib']:7.1f} MiB  "
+                f"{r['ms_per_resource']:6.2f} ms/resource  (floors: plain {r['floor_ms_per_resource']:.2f} ms, "
+                f"azure-native {r['typed_floor_ms_per_resource']:.2f} ms; x{r['overhead_vs_typed_floor']} of it)",
+                flush=True,
+            )
     if args.json:
         print(json.dumps(rows, indent=2))
     return 0

@@ -20,6 +20,7 @@ checkpoints (serialised per stack, every step waits for its save).
     venv/bin/python bench/bench_state.py [--students 200] [--section 25] [--json]
         [--write-mbps 200] [--ms-per-resource 15]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,7 +68,11 @@ def _secret(value) -> dict:
 
 def _encode(value) -> dict:
     """An asset as the checkpoint stores it: its kind, location and content hash."""
-    found = {k: getattr(value, k) for k in ("uri", "path", "text") if isinstance(getattr(value, k, None), str)}
+    found = {
+        k: getattr(value, k)
+        for k in ("uri", "path", "text")
+        if isinstance(getattr(value, k, None), str)
+    }
     return {SECRET_SIG: "c44067f5952c0a294b673a41bacd8c17", "hash": "0" * 64, **found}
 
 
@@ -84,28 +89,62 @@ def checkpoint_entries(students: int) -> tuple[list[dict], list[dict]]:
     by_urn = {}
     for r in sim.resources:
         inputs, outputs = mocks.raw.get((r.type, r.name), (r.inputs, r.outputs))
-        outputs = {k: _secret(v) if k in r.additional_secret_outputs or k in r.secret_inputs else v
-                   for k, v in outputs.items()}
+        outputs = {
+            k: _secret(v) if k in r.additional_secret_outputs or k in r.secret_inputs else v
+            for k, v in outputs.items()
+        }
         inputs = {k: _secret(v) if k in r.secret_inputs else v for k, v in inputs.items()}
-        entry = {"urn": r.urn, "custom": r.custom, "id": f"{r.name}-id" if r.custom else "", "type": r.type,
-                 "inputs": inputs, "outputs": outputs, "parent": r.parent,
-                 "dependencies": r.dependencies, "propertyDependencies": r.property_dependencies,
-                 "provider": (r.provider or "urn:pulumi:dev::synapse-ml-lab::pulumi:providers:azure-native::default_3_29_0")
-                 + "::04da6b54-80e4-46f7-96ec-b56ff0331ba9" if r.custom else "",
-                 "created": TIMESTAMP, "modified": TIMESTAMP}
+        entry = {
+            "urn": r.urn,
+            "custom": r.custom,
+            "id": f"{r.name}-id" if r.custom else "",
+            "type": r.type,
+            "inputs": inputs,
+            "outputs": outputs,
+            "parent": r.parent,
+            "dependencies": r.dependencies,
+            "propertyDependencies": r.property_dependencies,
+            "provider": (
+                r.provider
+                or "urn:pulumi:dev::synapse-ml-lab::pulumi:providers:azure-native::default_3_29_0"
+            )
+            + "::04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+            if r.custom
+            else "",
+            "created": TIMESTAMP,
+            "modified": TIMESTAMP,
+        }
         entries.append(entry)
         by_urn[r.urn] = entry
     # The stack resource holds the exports (every student's environment) and the default providers.
-    entries.append({"urn": "urn:pulumi:dev::synapse-ml-lab::pulumi:pulumi:Stack::synapse-ml-lab-dev",
-                    "custom": False, "type": "pulumi:pulumi:Stack",
-                    "outputs": {k: (_secret(v.value) if v.secret else v.value) for k, v in sim.exports.items()}})
+    entries.append(
+        {
+            "urn": "urn:pulumi:dev::synapse-ml-lab::pulumi:pulumi:Stack::synapse-ml-lab-dev",
+            "custom": False,
+            "type": "pulumi:pulumi:Stack",
+            "outputs": {
+                k: (_secret(v.value) if v.secret else v.value) for k, v in sim.exports.items()
+            },
+        }
+    )
     for provider in ("azure-native", "random", "pulumi-nodejs"):
-        entries.append({"urn": f"urn:pulumi:dev::synapse-ml-lab::pulumi:providers:{provider}::default",
-                        "custom": True, "id": "04da6b54-80e4-46f7-96ec-b56ff0331ba9",
-                        "type": f"pulumi:providers:{provider}", "inputs": {"version": "3.29.0"},
-                        "outputs": {"version": "3.29.0"}, "created": TIMESTAMP, "modified": TIMESTAMP})
-    in_trees = {r.urn for env in sim.of_type("synapse-ml-lab:lab:LabEnvironment")
-                for r in [env] + sim.descendants_of(env)}
+        entries.append(
+            {
+                "urn": f"urn:pulumi:dev::synapse-ml-lab::pulumi:providers:{provider}::default",
+                "custom": True,
+                "id": "04da6b54-80e4-46f7-96ec-b56ff0331ba9",
+                "type": f"pulumi:providers:{provider}",
+                "inputs": {"version": "3.29.0"},
+                "outputs": {"version": "3.29.0"},
+                "created": TIMESTAMP,
+                "modified": TIMESTAMP,
+            }
+        )
+    in_trees = {
+        r.urn
+        for env in sim.of_type("synapse-ml-lab:lab:LabEnvironment")
+        for r in [env] + sim.descendants_of(env)
+    }
     # Besides the students' trees: the stack (whose exports grow with the roster), the
     # default providers and the class password.
     besides = [e for e in entries if e["urn"] not in in_trees]
@@ -134,10 +173,18 @@ def main() -> int:
     parser.add_argument("--students", type=int, default=200)
     parser.add_argument("--section", type=int, default=25)
     parser.add_argument("--sample", type=int, default=5, help="students in the measured mock run")
-    parser.add_argument("--write-mbps", type=float, default=200.0,
-                        help="MB/s the engine serialises and writes checkpoints at (local disk; less on azblob)")
-    parser.add_argument("--ms-per-resource", type=float, default=15.0,
-                        help="engine and program CPU per resource (bench_plan.py measures 13-17 ms)")
+    parser.add_argument(
+        "--write-mbps",
+        type=float,
+        default=200.0,
+        help="MB/s the engine serialises and writes checkpoints at (local disk; less on azblob)",
+    )
+    parser.add_argument(
+        "--ms-per-resource",
+        type=float,
+        default=15.0,
+        help="engine and program CPU per resource (bench_plan.py measures 13-17 ms)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -157,14 +204,28 @@ def main() -> int:
     stack_overhead = len(besides)  # the stack, its default providers, the class password
     rows = []
     for name, stacks in layouts.items():
+
         def written(backup: bool, stacks: list[int] = stacks) -> float:
-            return sum(bytes_per_create(int(s * per_student_resources) + stack_overhead, (s * per_student + fixed)
-                                        / (s * per_student_resources + stack_overhead), backup) for s in stacks)
+            return sum(
+                bytes_per_create(
+                    int(s * per_student_resources) + stack_overhead,
+                    (s * per_student + fixed) / (s * per_student_resources + stack_overhead),
+                    backup,
+                )
+                for s in stacks
+            )
+
         largest = max(stacks)
-        rows.append({"layout": name, "stacks": len(stacks), "largest_stack_resources":
-                     int(largest * per_student_resources) + stack_overhead,
-                     "largest_state_mb": (largest * per_student + fixed) / 1e6,
-                     "written_gb": written(False) / 1e9, "written_with_bak_gb": written(True) / 1e9})
+        rows.append(
+            {
+                "layout": name,
+                "stacks": len(stacks),
+                "largest_stack_resources": int(largest * per_student_resources) + stack_overhead,
+                "largest_state_mb": (largest * per_student + fixed) / 1e6,
+                "written_gb": written(False) / 1e9,
+                "written_with_bak_gb": written(True) / 1e9,
+            }
+        )
 
     # Makespan of the class in sections under the driver's bound.
     one = run_program({**FLOOR, "lab:students": [{"id": "student000"}]})
@@ -173,35 +234,61 @@ def main() -> int:
     def section_seconds(students: int) -> float:
         resources = int(students * per_student_resources) + stack_overhead
         state_bytes = bytes_per_create(resources, (students * per_student + fixed) / resources)
-        return azure_seconds + resources * args.ms_per_resource / 1000 + state_bytes / (args.write_mbps * 1e6)
+        return (
+            azure_seconds
+            + resources * args.ms_per_resource / 1000
+            + state_bytes / (args.write_mbps * 1e6)
+        )
 
     sections = layouts[f"sections of {size}"]
     here = default_parallel()
     bounds = sorted({1, 2, 4, here, len(sections)})
-    makespans = [{"parallel": p, "minutes": list_schedule([section_seconds(s) for s in sections], p) / 60}
-                 for p in bounds]
+    makespans = [
+        {"parallel": p, "minutes": list_schedule([section_seconds(s) for s in sections], p) / 60}
+        for p in bounds
+    ]
     whole = section_seconds(n) / 60
     per_student_stacks = list_schedule([section_seconds(1)] * n, here) / 60
-    data = {"sample_students": args.sample, "state_bytes_per_student": round(per_student),
-            "resources_per_student": per_student_resources, "bytes_per_resource": round(per_resource),
-            "layouts": rows, "azure_critical_path_min": azure_seconds / 60, "section_minutes": section_seconds(size) / 60,
-            "one_stack_minutes": whole, "makespans": makespans, "stack_per_student_minutes": per_student_stacks, "default_parallel_here": here,
-            "memory_per_section_mib": MEMORY_PER_SECTION // 2**20, "write_mbps": args.write_mbps}
+    data = {
+        "sample_students": args.sample,
+        "state_bytes_per_student": round(per_student),
+        "resources_per_student": per_student_resources,
+        "bytes_per_resource": round(per_resource),
+        "layouts": rows,
+        "azure_critical_path_min": azure_seconds / 60,
+        "section_minutes": section_seconds(size) / 60,
+        "one_stack_minutes": whole,
+        "makespans": makespans,
+        "stack_per_student_minutes": per_student_stacks,
+        "default_parallel_here": here,
+        "memory_per_section_mib": MEMORY_PER_SECTION // 2**20,
+        "write_mbps": args.write_mbps,
+    }
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
-    print(f"state per student: {per_student / 1e3:.1f} kB in {per_student_resources:g} resources "
-          f"({per_resource:,.0f} bytes per resource; measured on {args.sample} students under mocks)")
-    print(f"{'layout':<24} {'stacks':>6} {'largest stack':>14} {'its state':>10} {'written per up':>15} {'with .bak':>10}")
+    print(
+        f"state per student: {per_student / 1e3:.1f} kB in {per_student_resources:g} resources "
+        f"({per_resource:,.0f} bytes per resource; measured on {args.sample} students under mocks)"
+    )
+    print(
+        f"{'layout':<24} {'stacks':>6} {'largest stack':>14} {'its state':>10} {'written per up':>15} {'with .bak':>10}"
+    )
     for r in rows:
-        print(f"{r['layout']:<24} {r['stacks']:>6} {r['largest_stack_resources']:>10,} res {r['largest_state_mb']:>7.2f} MB "
-              f"{r['written_gb']:>12.2f} GB {r['written_with_bak_gb']:>7.2f} GB")
-    print(f"Azure critical path of one student: {azure_seconds / 60:.1f} min; a section of {size}: "
-          f"{section_seconds(size) / 60:.1f} min (with {args.ms_per_resource:g} ms/resource and checkpoints at "
-          f"{args.write_mbps:g} MB/s); one stack of {n}: {whole:.1f} min")
+        print(
+            f"{r['layout']:<24} {r['stacks']:>6} {r['largest_stack_resources']:>10,} res {r['largest_state_mb']:>7.2f} MB "
+            f"{r['written_gb']:>12.2f} GB {r['written_with_bak_gb']:>7.2f} GB"
+        )
+    print(
+        f"Azure critical path of one student: {azure_seconds / 60:.1f} min; a section of {size}: "
+        f"{section_seconds(size) / 60:.1f} min (with {args.ms_per_resource:g} ms/resource and checkpoints at "
+        f"{args.write_mbps:g} MB/s); one stack of {n}: {whole:.1f} min"
+    )
     for m in makespans:
         note = " (the driver's default here)" if m["parallel"] == here else ""
-        print(f"  {len(sections)} sections, {m['parallel']} at a time: {m['minutes']:.1f} min{note}")
+        print(
+            f"  {len(sections)} sections, {m['parallel']} at a time: {m['minutes']:.1f} min{note}"
+        )
     print(f"  {n} stacks of one student, {here} at a time: {per_student_stacks:.1f} min")
     return 0
 

@@ -8,6 +8,7 @@ Every student is complete and ready; each answer of the fake is delayed by
 the bounded concurrency buys. The calls are the real SDK clients over HTTPS on
 127.0.0.1: TLS handshakes and the SDKs' own work are in the figures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,19 +33,36 @@ def run(students: int, concurrency: int, latency: float, tls: tuple[str, str, st
         for i in range(students):
             output = environment(f"s{i:04d}", suffix=f"s{i:06d}")
             fake.add_student(output, object_id=f"00000000-0000-4000-8000-{i:012d}")
-            envs.append(checks.Environment.from_output(f"s{i:04d}", output, object_id=f"00000000-0000-4000-8000-{i:012d}"))
+            envs.append(
+                checks.Environment.from_output(
+                    f"s{i:04d}", output, object_id=f"00000000-0000-4000-8000-{i:012d}"
+                )
+            )
         if latency:
             fake.fail(None, ".*", delay=latency, count=10**9)
-        endpoints = checks.Endpoints(arm=fake.url, synapse=fake.url + "/synapse/{workspace}", dfs=fake.url + "/{account}")
+        endpoints = checks.Endpoints(
+            arm=fake.url, synapse=fake.url + "/synapse/{workspace}", dfs=fake.url + "/{account}"
+        )
         started = time.perf_counter()
-        results = checks.check_class(envs, credential=AzureCredential(), endpoints=endpoints,
-                                     settings=checks.CheckSettings(timeout=30, retries=0, concurrency=concurrency),
-                                     prices=PriceTable.load())
+        results = checks.check_class(
+            envs,
+            credential=AzureCredential(),
+            endpoints=endpoints,
+            settings=checks.CheckSettings(timeout=30, retries=0, concurrency=concurrency),
+            prices=PriceTable.load(),
+        )
         seconds = time.perf_counter() - started
         ready = sum(r.ready for r in results)
         calls = len(fake.requests)
-    return {"students": students, "concurrency": concurrency, "latency": latency, "ready": ready,
-            "calls": calls, "seconds": seconds, "per_student": seconds / students}
+    return {
+        "students": students,
+        "concurrency": concurrency,
+        "latency": latency,
+        "ready": ready,
+        "calls": calls,
+        "seconds": seconds,
+        "per_student": seconds / students,
+    }
 
 
 def main() -> None:
@@ -57,12 +75,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tls = make_tls_files(Path(tmp))
         os.environ["REQUESTS_CA_BUNDLE"] = tls[0]
-        print(f"{'students':>8} {'concurrency':>11} {'latency':>8} {'calls':>6} {'ready':>6} {'seconds':>8} {'s/student':>9}")
+        print(
+            f"{'students':>8} {'concurrency':>11} {'latency':>8} {'calls':>6} {'ready':>6} {'seconds':>8} {'s/student':>9}"
+        )
         for n in (int(x) for x in args.students.split(",")):
             for c in (int(x) for x in args.concurrency.split(",")):
                 r = run(n, c, args.latency, tls)
-                print(f"{r['students']:>8} {r['concurrency']:>11} {r['latency']:>8.2f} {r['calls']:>6} "
-                      f"{r['ready']:>6} {r['seconds']:>8.1f} {r['per_student']:>9.3f}", flush=True)
+                print(
+                    f"{r['students']:>8} {r['concurrency']:>11} {r['latency']:>8.2f} {r['calls']:>6} "
+                    f"{r['ready']:>6} {r['seconds']:>8.1f} {r['per_student']:>9.3f}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 Each command lives in its own module, which adds its sub-parser in
 ``register(subparsers)`` and sets ``func`` (arguments -> exit code).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,9 @@ SUBCOMMANDS = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m classroom", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m classroom", description=__doc__.split("\n\n")[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in SUBCOMMANDS:
         importlib.import_module(name).register(commands)

@@ -8,6 +8,7 @@ student, let alone the other students. :func:`check_class` checks a class with a
 bounded pool of threads; :func:`wait_until_ready` re-checks who is not ready.
 Nothing here changes anything in Azure: every call is a read.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -67,6 +68,7 @@ def lab_sql_scripts() -> tuple[str, ...]:
 
 # ----------------------------------------------------------------------------- what to check
 
+
 @dataclass(frozen=True)
 class Environment:
     """One student's environment as the stack's `environments` output describes it."""
@@ -91,16 +93,28 @@ class Environment:
     @classmethod
     def undeployed(cls, student: str, reason: str, **extra: Any) -> Environment:
         """A student of the roster whose stack could not be read: reported, never checked."""
-        return cls(student=student, subscription="", resource_group="", synapse_workspace="",
-                   synapse_studio_url="", spark_pool="", data_lake="", aml_workspace="", aml_studio_url="",
-                   not_deployed=reason, **extra)
+        return cls(
+            student=student,
+            subscription="",
+            resource_group="",
+            synapse_workspace="",
+            synapse_studio_url="",
+            spark_pool="",
+            data_lake="",
+            aml_workspace="",
+            aml_studio_url="",
+            not_deployed=reason,
+            **extra,
+        )
 
     @classmethod
     def from_output(cls, student: str, value: Mapping[str, Any], **extra: Any) -> Environment:
         missing = [k for k in OUTPUT_KEYS if k != "sqlPool" and not value.get(k)]
         if missing:
-            raise StatusError(f"the `environments` output of student '{student}' lacks {', '.join(missing)}: "
-                              "run `pulumi up` with this version of the program")
+            raise StatusError(
+                f"the `environments` output of student '{student}' lacks {', '.join(missing)}: "
+                "run `pulumi up` with this version of the program"
+            )
         fields = {attr: value.get(key) or None for key, attr in OUTPUT_KEYS.items()}
         return cls(student=student, **fields, **extra)
 
@@ -110,7 +124,9 @@ class Environment:
 
     @property
     def data_lake_id(self) -> str:
-        return f"{self.resource_group_id}/providers/Microsoft.Storage/storageAccounts/{self.data_lake}"
+        return (
+            f"{self.resource_group_id}/providers/Microsoft.Storage/storageAccounts/{self.data_lake}"
+        )
 
     @property
     def portal_url(self) -> str:
@@ -139,8 +155,12 @@ class CheckSettings:
     student_budget: float = 180.0
 
     def client_kwargs(self) -> dict[str, Any]:
-        return {"retry_total": self.retries, "retry_backoff_factor": self.backoff,
-                "connection_timeout": self.timeout, "read_timeout": self.timeout}
+        return {
+            "retry_total": self.retries,
+            "retry_backoff_factor": self.backoff,
+            "connection_timeout": self.timeout,
+            "read_timeout": self.timeout,
+        }
 
 
 @dataclass
@@ -209,14 +229,19 @@ class StudentStatus:
             "daysLeft": self.days_left(today),
             "sqlPoolStatus": self.sql_pool_status,
             "computeNodes": self.compute_nodes,
-            "links": {"synapseStudio": e.synapse_studio_url, "amlStudio": e.aml_studio_url,
-                      "portal": e.portal_url},
+            "links": {
+                "synapseStudio": e.synapse_studio_url,
+                "amlStudio": e.aml_studio_url,
+                "portal": e.portal_url,
+            },
             "synapseWorkspace": e.synapse_workspace,
             "sparkPool": e.spark_pool,
             "sqlPool": e.sql_pool,
             "dataLake": e.data_lake,
             "amlWorkspace": e.aml_workspace,
-            "cost": None if self.cost is None else {
+            "cost": None
+            if self.cost is None
+            else {
                 "idlePerDay": round(self.cost.daily_idle, 4),
                 "inUsePerHour": round(self.cost.hourly, 4),
                 "runningNowPerHour": round(self.running_per_hour, 4),
@@ -231,14 +256,24 @@ class StudentStatus:
 
 # Cost categories, from the items of costs.py (the class page charts them).
 SPARK_POOL, SQL_POOL, SQL_STORAGE, AUTOML, STORAGE, LOGS = (
-    "Spark pool", "SQL pool", "SQL pool storage", "AutoML compute", "storage", "Log Analytics")
+    "Spark pool",
+    "SQL pool",
+    "SQL pool storage",
+    "AutoML compute",
+    "storage",
+    "Log Analytics",
+)
 
 
 def cost_category(item: str) -> str:
     """The category of one of costs.py's cost lines, by how it begins."""
-    for prefix, category in (("Spark pool", SPARK_POOL), ("dedicated SQL pool storage", SQL_STORAGE),
-                             ("dedicated SQL pool", SQL_POOL), ("AutoML compute", AUTOML),
-                             ("Log Analytics", LOGS)):
+    for prefix, category in (
+        ("Spark pool", SPARK_POOL),
+        ("dedicated SQL pool storage", SQL_STORAGE),
+        ("dedicated SQL pool", SQL_POOL),
+        ("AutoML compute", AUTOML),
+        ("Log Analytics", LOGS),
+    ):
         if item.startswith(prefix):
             return category
     return STORAGE if "storage account" in item else item
@@ -258,8 +293,11 @@ class StatusError(Exception):
 
 # ----------------------------------------------------------------------------- errors in words
 
+
 def _error_code(error: Exception) -> str:
-    code = getattr(error, "error_code", None) or getattr(getattr(error, "error", None), "code", None)
+    code = getattr(error, "error_code", None) or getattr(
+        getattr(error, "error", None), "code", None
+    )
     if code:
         return str(code)
     response = getattr(error, "response", None)
@@ -282,8 +320,10 @@ def describe_error(error: Exception, what: str, service: str, settings: CheckSet
     if isinstance(error, (ServiceRequestError, ServiceResponseError)):
         text = str(error).lower()
         if "timed out" in text or "timeout" in text:
-            return (f"{what}: no answer from {service} within {settings.timeout:g} s; "
-                    "check again later (`--wait`), or raise `--timeout`")
+            return (
+                f"{what}: no answer from {service} within {settings.timeout:g} s; "
+                "check again later (`--wait`), or raise `--timeout`"
+            )
         return f"{what}: could not reach {service} ({type(error).__name__}); check this machine's network"
     status = getattr(error, "status_code", None)
     code = _error_code(error)
@@ -292,16 +332,27 @@ def describe_error(error: Exception, what: str, service: str, settings: CheckSet
     if isinstance(error, HttpResponseError) and status == 403:
         # Synapse says ClientIpAddressNotAuthorized; Storage says AuthorizationFailure for a network rule
         # (AuthorizationPermissionMismatch for a missing role).
-        if "ipaddress" in code.lower() or "firewall" in str(error).lower() or code == "AuthorizationFailure":
-            return (f"{what}: the {service} firewall refuses this machine's address ({code}); "
-                    "add it to lab:allowedIpRanges (or lab:deployerIpAddress) and run `pulumi up`")
-        need = {"Synapse": "a Synapse role (Synapse Administrator) on the workspace",
-                "Azure Storage": "Storage Blob Data Reader (or more) on the data lake"}.get(
-            service, "Reader (or more) on the student's resource group")
-        return f"{what}: access denied ({code or '403'}); the identity running this check needs {need}"
+        if (
+            "ipaddress" in code.lower()
+            or "firewall" in str(error).lower()
+            or code == "AuthorizationFailure"
+        ):
+            return (
+                f"{what}: the {service} firewall refuses this machine's address ({code}); "
+                "add it to lab:allowedIpRanges (or lab:deployerIpAddress) and run `pulumi up`"
+            )
+        need = {
+            "Synapse": "a Synapse role (Synapse Administrator) on the workspace",
+            "Azure Storage": "Storage Blob Data Reader (or more) on the data lake",
+        }.get(service, "Reader (or more) on the student's resource group")
+        return (
+            f"{what}: access denied ({code or '403'}); the identity running this check needs {need}"
+        )
     if isinstance(error, HttpResponseError) and status is not None and status >= 500:
-        return (f"{what}: {service} answered with a server error ({status} {code}); "
-                "check again in a few minutes (`--wait`)")
+        return (
+            f"{what}: {service} answered with a server error ({status} {code}); "
+            "check again in a few minutes (`--wait`)"
+        )
     if isinstance(error, HttpResponseError) and status == 429:
         return f"{what}: {service} is throttling requests (429); check again with a lower `--concurrency`"
     if isinstance(error, HttpResponseError):
@@ -322,14 +373,31 @@ class _Skip(Exception):
 class _Student:
     """The checks of one student: each group runs on its own, a failure ends that group only."""
 
-    def __init__(self, env: Environment, credential: Any, endpoints: Endpoints, settings: CheckSettings,
-                 prices: PriceTable | None, notebooks: Sequence[str], sql_scripts: Sequence[str]):
-        self.env, self.credential, self.endpoints, self.settings = env, credential, endpoints, settings
+    def __init__(
+        self,
+        env: Environment,
+        credential: Any,
+        endpoints: Endpoints,
+        settings: CheckSettings,
+        prices: PriceTable | None,
+        notebooks: Sequence[str],
+        sql_scripts: Sequence[str],
+    ):
+        self.env, self.credential, self.endpoints, self.settings = (
+            env,
+            credential,
+            endpoints,
+            settings,
+        )
         self.prices, self.notebooks, self.sql_scripts = prices, notebooks, sql_scripts
         self.status = StudentStatus(env)
         self.workspace_ready = False
-        self.studio_unreachable = False  # the data plane refused or failed: its RBAC check would say so again
-        self.priced: dict[str, Any] = {}  # what was seen, in the shape of the program's declared inputs
+        self.studio_unreachable = (
+            False  # the data plane refused or failed: its RBAC check would say so again
+        )
+        self.priced: dict[
+            str, Any
+        ] = {}  # what was seen, in the shape of the program's declared inputs
 
     # -- findings
     def warn(self, check: str, message: str) -> None:
@@ -338,8 +406,15 @@ class _Student:
     def problem(self, check: str, message: str) -> None:
         self.status.findings.append(Finding(check, NOT_READY, message))
 
-    def call(self, check: str, what: str, service: str, fn: Callable[[], Any],
-             missing: str | None = None, stop_if_missing: bool = True) -> Any:
+    def call(
+        self,
+        check: str,
+        what: str,
+        service: str,
+        fn: Callable[[], Any],
+        missing: str | None = None,
+        stop_if_missing: bool = True,
+    ) -> Any:
         """Run one SDK call; a missing resource or any error becomes a problem and skips the group
         (a missing one returns None instead when ``stop_if_missing`` is off)."""
         try:
@@ -353,13 +428,27 @@ class _Student:
                 self.problem(check, describe_error(error, what, service, self.settings))
             raise _Skip() from error
 
-    def provisioned(self, check: str, words: str, fn: Callable[[], Any],
-                    state: Callable[[Any], str | None] = lambda r: r.provisioning_state) -> Any:
+    def provisioned(
+        self,
+        check: str,
+        words: str,
+        fn: Callable[[], Any],
+        state: Callable[[Any], str | None] = lambda r: r.provisioning_state,
+    ) -> Any:
         """An ARM resource that must exist and have finished provisioning (else the group stops here)."""
-        item = self.call(check, words, "Azure Resource Manager", fn, missing=f"{words} does not exist: run `pulumi up`")
+        item = self.call(
+            check,
+            words,
+            "Azure Resource Manager",
+            fn,
+            missing=f"{words} does not exist: run `pulumi up`",
+        )
         current = state(item)
         if current != "Succeeded":
-            self.problem(check, f"{words} is {current or 'not provisioned'}: wait, or run `pulumi up` if it failed")
+            self.problem(
+                check,
+                f"{words} is {current or 'not provisioned'}: wait, or run `pulumi up` if it failed",
+            )
             raise _Skip()
         return item
 
@@ -370,21 +459,34 @@ class _Student:
             self.problem("deployment", self.env.not_deployed)
             self.status.seconds = 0.0
             return self.status
-        groups = (self.check_resource_group, self.check_synapse, self.check_data_lake,
-                  self.check_studio, self.check_machine_learning, self.check_roles)
+        groups = (
+            self.check_resource_group,
+            self.check_synapse,
+            self.check_data_lake,
+            self.check_studio,
+            self.check_machine_learning,
+            self.check_roles,
+        )
         for n, group in enumerate(groups):
             if time.monotonic() - started > self.settings.student_budget:
-                left = ", ".join(g.__name__.removeprefix("check_").replace("_", " ") for g in groups[n:])
-                self.problem("check", f"stopped after {self.settings.student_budget:g} s of slow or failing "
-                             f"answers; not checked: {left}. Check again later (`--wait`)")
+                left = ", ".join(
+                    g.__name__.removeprefix("check_").replace("_", " ") for g in groups[n:]
+                )
+                self.problem(
+                    "check",
+                    f"stopped after {self.settings.student_budget:g} s of slow or failing "
+                    f"answers; not checked: {left}. Check again later (`--wait`)",
+                )
                 break
             try:
                 group()
             except _Skip:
                 pass
             except Exception as error:  # a bug or an SDK surprise: still only this group
-                self.problem(group.__name__.removeprefix("check_").replace("_", " "),
-                             f"unexpected {type(error).__name__}: {error}")
+                self.problem(
+                    group.__name__.removeprefix("check_").replace("_", " "),
+                    f"unexpected {type(error).__name__}: {error}",
+                )
         self.estimate_cost()
         self.status.seconds = time.monotonic() - started
         return self.status
@@ -397,24 +499,39 @@ class _Student:
         from azure.mgmt.resource.resources import ResourceManagementClient
 
         env = self.env
-        with ResourceManagementClient(self.credential, env.subscription, **self.arm_kwargs()) as client:
-            group = self.call("resource group", f"resource group '{env.resource_group}'", "Azure Resource Manager",
-                              lambda: client.resource_groups.get(env.resource_group),
-                              missing=f"resource group '{env.resource_group}' does not exist: run `pulumi up`")
+        with ResourceManagementClient(
+            self.credential, env.subscription, **self.arm_kwargs()
+        ) as client:
+            group = self.call(
+                "resource group",
+                f"resource group '{env.resource_group}'",
+                "Azure Resource Manager",
+                lambda: client.resource_groups.get(env.resource_group),
+                missing=f"resource group '{env.resource_group}' does not exist: run `pulumi up`",
+            )
         self.status.region = group.location
         tag = (group.tags or {}).get(EXPIRES_TAG)
         try:
             self.status.expires_on = dt.date.fromisoformat(tag) if tag else None
         except ValueError:
-            self.warn("expiry", f"the `{EXPIRES_TAG}` tag of '{env.resource_group}' is not a date: {tag!r}")
+            self.warn(
+                "expiry",
+                f"the `{EXPIRES_TAG}` tag of '{env.resource_group}' is not a date: {tag!r}",
+            )
             return
         days = self.status.days_left()
         if days is None:
-            self.warn("expiry", f"resource group '{env.resource_group}' has no `{EXPIRES_TAG}` tag; "
-                      "set lab:expiresOn and run `pulumi up`")
+            self.warn(
+                "expiry",
+                f"resource group '{env.resource_group}' has no `{EXPIRES_TAG}` tag; "
+                "set lab:expiresOn and run `pulumi up`",
+            )
         elif days < 0:
-            self.problem("expiry", f"expired on {tag}: destroy it (`pulumi destroy`) or move lab:expiresOn "
-                         "and run `pulumi up`")
+            self.problem(
+                "expiry",
+                f"expired on {tag}: destroy it (`pulumi destroy`) or move lab:expiresOn "
+                "and run `pulumi up`",
+            )
         elif days <= self.settings.expiry_warning_days:
             self.warn("expiry", f"expires on {tag} ({days} day{'s' if days != 1 else ''} left)")
 
@@ -422,9 +539,14 @@ class _Student:
         from azure.mgmt.synapse import SynapseManagementClient
 
         env = self.env
-        with SynapseManagementClient(self.credential, env.subscription, **self.arm_kwargs()) as client:
-            self.provisioned("Synapse workspace", f"Synapse workspace '{env.synapse_workspace}'",
-                             lambda: client.workspaces.get(env.resource_group, env.synapse_workspace))
+        with SynapseManagementClient(
+            self.credential, env.subscription, **self.arm_kwargs()
+        ) as client:
+            self.provisioned(
+                "Synapse workspace",
+                f"Synapse workspace '{env.synapse_workspace}'",
+                lambda: client.workspaces.get(env.resource_group, env.synapse_workspace),
+            )
             self.workspace_ready = True
             for step in (self._spark_pool, self._sql_pool):
                 with contextlib.suppress(_Skip):
@@ -432,21 +554,34 @@ class _Student:
 
     def _spark_pool(self, client: Any) -> None:
         env = self.env
-        pool = self.provisioned("Spark pool", f"Spark pool '{env.spark_pool}'", lambda: client.big_data_pools.get(
-            env.resource_group, env.synapse_workspace, env.spark_pool))
+        pool = self.provisioned(
+            "Spark pool",
+            f"Spark pool '{env.spark_pool}'",
+            lambda: client.big_data_pools.get(
+                env.resource_group, env.synapse_workspace, env.spark_pool
+            ),
+        )
         auto = pool.auto_scale
         self.priced["spark"] = {
-            "bigDataPoolName": env.spark_pool, "nodeSize": pool.node_size, "nodeCount": pool.node_count,
-            "autoScale": {"minNodeCount": auto.min_node_count} if auto is not None and auto.enabled else None,
+            "bigDataPoolName": env.spark_pool,
+            "nodeSize": pool.node_size,
+            "nodeCount": pool.node_count,
+            "autoScale": {"minNodeCount": auto.min_node_count}
+            if auto is not None and auto.enabled
+            else None,
         }
 
     def _sql_pool(self, client: Any) -> None:
         env = self.env
         if not env.sql_pool:
             return
-        pool = self.call("SQL pool", f"dedicated SQL pool '{env.sql_pool}'", "Azure Resource Manager",
-                         lambda: client.sql_pools.get(env.resource_group, env.synapse_workspace, env.sql_pool),
-                         missing=f"dedicated SQL pool '{env.sql_pool}' does not exist: run `pulumi up`")
+        pool = self.call(
+            "SQL pool",
+            f"dedicated SQL pool '{env.sql_pool}'",
+            "Azure Resource Manager",
+            lambda: client.sql_pools.get(env.resource_group, env.synapse_workspace, env.sql_pool),
+            missing=f"dedicated SQL pool '{env.sql_pool}' does not exist: run `pulumi up`",
+        )
         sku = (pool.sku.name if pool.sku is not None else None) or "DW100c"
         self.priced["sql"] = {"sqlPoolName": env.sql_pool, "sku": {"name": sku}}
         self.status.sql_pool_status = pool.status
@@ -456,14 +591,23 @@ class _Student:
             per_hour = self._sql_hourly(sku)
             self.status.running[SQL_POOL] = per_hour or 0.0
             cost = f", costing {per_hour:.2f} {self.prices.currency} an hour" if per_hour else ""
-            self.warn("SQL pool", f"dedicated SQL pool '{env.sql_pool}' is Online{cost}: pause it until "
-                      f"the T-SQL part (`az synapse sql pool pause --name {env.sql_pool} "
-                      f"--workspace-name {env.synapse_workspace} --resource-group {env.resource_group}`)")
+            self.warn(
+                "SQL pool",
+                f"dedicated SQL pool '{env.sql_pool}' is Online{cost}: pause it until "
+                f"the T-SQL part (`az synapse sql pool pause --name {env.sql_pool} "
+                f"--workspace-name {env.synapse_workspace} --resource-group {env.resource_group}`)",
+            )
         elif pool.status in ("Pausing", "Resuming", "Scaling"):
-            self.warn("SQL pool", f"dedicated SQL pool '{env.sql_pool}' is {pool.status}; check again in a few minutes")
+            self.warn(
+                "SQL pool",
+                f"dedicated SQL pool '{env.sql_pool}' is {pool.status}; check again in a few minutes",
+            )
         else:
-            self.problem("SQL pool", f"dedicated SQL pool '{env.sql_pool}' is {pool.status}: "
-                         "check it in the portal, or run `pulumi up`")
+            self.problem(
+                "SQL pool",
+                f"dedicated SQL pool '{env.sql_pool}' is {pool.status}: "
+                "check it in the portal, or run `pulumi up`",
+            )
 
     def _sql_hourly(self, sku: str) -> float | None:
         if self.prices is None or not self.status.region:
@@ -483,19 +627,33 @@ class _Student:
         kwargs = self.settings.client_kwargs()
         with DataLakeServiceClient(url, credential=self.credential, **kwargs) as service:
             filesystem = service.get_file_system_client(DATA_FILESYSTEM)
-            paths = self.call("data", f"data lake '{env.data_lake}'", "Azure Storage",
-                              lambda: list(filesystem.get_paths(path=DATA_DIRECTORY, recursive=False)),
-                              missing=f"no `{DATA_FILESYSTEM}/{DATA_DIRECTORY}/` folder in data lake '{env.data_lake}': "
-                                      "run `pulumi up` (it uploads the lab's CSVs)")
+            paths = self.call(
+                "data",
+                f"data lake '{env.data_lake}'",
+                "Azure Storage",
+                lambda: list(filesystem.get_paths(path=DATA_DIRECTORY, recursive=False)),
+                missing=f"no `{DATA_FILESYSTEM}/{DATA_DIRECTORY}/` folder in data lake '{env.data_lake}': "
+                "run `pulumi up` (it uploads the lab's CSVs)",
+            )
         self.priced["lake"] = True
-        sizes = {p.name.rsplit("/", 1)[-1]: int(p.content_length or 0) for p in paths if not p.is_directory}
+        sizes = {
+            p.name.rsplit("/", 1)[-1]: int(p.content_length or 0)
+            for p in paths
+            if not p.is_directory
+        }
         for name in DATA_FILES:
             if name not in sizes:
-                self.problem("data", f"`{DATA_FILESYSTEM}/{DATA_DIRECTORY}/{name}` is missing from data lake "
-                             f"'{env.data_lake}': run `pulumi up` (it uploads the lab's data)")
+                self.problem(
+                    "data",
+                    f"`{DATA_FILESYSTEM}/{DATA_DIRECTORY}/{name}` is missing from data lake "
+                    f"'{env.data_lake}': run `pulumi up` (it uploads the lab's data)",
+                )
             elif sizes[name] == 0:
-                self.problem("data", f"`{DATA_FILESYSTEM}/{DATA_DIRECTORY}/{name}` in data lake '{env.data_lake}' "
-                             "is empty: run `pulumi up` to upload it again")
+                self.problem(
+                    "data",
+                    f"`{DATA_FILESYSTEM}/{DATA_DIRECTORY}/{name}` in data lake '{env.data_lake}' "
+                    "is empty: run `pulumi up` to upload it again",
+                )
 
     def check_studio(self) -> None:
         from azure.synapse.artifacts import ArtifactsClient
@@ -509,63 +667,111 @@ class _Student:
         def get(words: str, fn: Callable[[], Any], fix: str = "run `pulumi up`") -> Any:
             # A missing artifact is that artifact's problem; a refusal, timeout or server error would
             # only repeat for the next ones, so it ends the Studio check (and the Synapse RBAC one).
-            return self.call("Synapse Studio", f"{words} in {where}", "Synapse", fn,
-                             missing=f"{words} is missing from {where}: {fix}", stop_if_missing=False)
+            return self.call(
+                "Synapse Studio",
+                f"{words} in {where}",
+                "Synapse",
+                fn,
+                missing=f"{words} is missing from {where}: {fix}",
+                stop_if_missing=False,
+            )
 
         with ArtifactsClient(self.credential, endpoint, **self.settings.client_kwargs()) as client:
             try:
-                linked = get(f"linked service '{LINKED_SERVICE}'",
-                             lambda: client.linked_service.get_linked_service(LINKED_SERVICE))
+                linked = get(
+                    f"linked service '{LINKED_SERVICE}'",
+                    lambda: client.linked_service.get_linked_service(LINKED_SERVICE),
+                )
                 if linked is not None:
                     self._linked_service(linked.properties, where)
                 for name in self.notebooks:
-                    notebook = get(f"notebook '{name}'", lambda name=name: client.notebook.get_notebook(name),
-                                   "run `pulumi up` (it uploads every notebook in notebooks/)")
-                    pool = getattr(notebook.properties.big_data_pool, "reference_name", None) if notebook else None
+                    notebook = get(
+                        f"notebook '{name}'",
+                        lambda name=name: client.notebook.get_notebook(name),
+                        "run `pulumi up` (it uploads every notebook in notebooks/)",
+                    )
+                    pool = (
+                        getattr(notebook.properties.big_data_pool, "reference_name", None)
+                        if notebook
+                        else None
+                    )
                     if notebook is not None and pool != env.spark_pool:
-                        self.problem("Synapse Studio", f"notebook '{name}' is attached to "
-                                     f"{repr(pool) if pool else 'no Spark pool'}, not '{env.spark_pool}': run `pulumi up`")
+                        self.problem(
+                            "Synapse Studio",
+                            f"notebook '{name}' is attached to "
+                            f"{repr(pool) if pool else 'no Spark pool'}, not '{env.spark_pool}': run `pulumi up`",
+                        )
                 for name in self.sql_scripts if env.sql_pool else ():
-                    get(f"SQL script '{name}'", lambda name=name: client.sql_script.get_sql_script(name))
+                    get(
+                        f"SQL script '{name}'",
+                        lambda name=name: client.sql_script.get_sql_script(name),
+                    )
             except _Skip:
                 self.studio_unreachable = True
 
     def _linked_service(self, props: Any, where: str) -> None:
         target = getattr(props, "ml_workspace_name", None)
         if getattr(props, "type", "") != "AzureMLService":
-            self.problem("Synapse Studio", f"linked service '{LINKED_SERVICE}' in {where} is of type "
-                         f"{getattr(props, 'type', '?')}, not Azure Machine Learning: run `pulumi up`")
+            self.problem(
+                "Synapse Studio",
+                f"linked service '{LINKED_SERVICE}' in {where} is of type "
+                f"{getattr(props, 'type', '?')}, not Azure Machine Learning: run `pulumi up`",
+            )
         elif target and str(target) != self.env.aml_workspace:
-            self.problem("Synapse Studio", f"linked service '{LINKED_SERVICE}' points at Azure ML workspace "
-                         f"'{target}', not '{self.env.aml_workspace}': run `pulumi up`")
+            self.problem(
+                "Synapse Studio",
+                f"linked service '{LINKED_SERVICE}' points at Azure ML workspace "
+                f"'{target}', not '{self.env.aml_workspace}': run `pulumi up`",
+            )
 
     def check_machine_learning(self) -> None:
         from azure.mgmt.machinelearningservices import MachineLearningServicesMgmtClient
 
         env = self.env
-        with MachineLearningServicesMgmtClient(self.credential, env.subscription, **self.arm_kwargs()) as client:
-            ws = self.provisioned("Azure ML", f"Azure ML workspace '{env.aml_workspace}'",
-                                  lambda: client.workspaces.get(env.resource_group, env.aml_workspace))
+        with MachineLearningServicesMgmtClient(
+            self.credential, env.subscription, **self.arm_kwargs()
+        ) as client:
+            ws = self.provisioned(
+                "Azure ML",
+                f"Azure ML workspace '{env.aml_workspace}'",
+                lambda: client.workspaces.get(env.resource_group, env.aml_workspace),
+            )
             self.priced["ml_storage"] = bool(ws.storage_account)
             compute = self.provisioned(
-                "Azure ML", f"compute cluster '{ML_COMPUTE}' of Azure ML workspace '{env.aml_workspace}'",
-                lambda: client.machine_learning_compute.get(env.resource_group, env.aml_workspace, ML_COMPUTE),
-                state=lambda c: c.properties.provisioning_state)
+                "Azure ML",
+                f"compute cluster '{ML_COMPUTE}' of Azure ML workspace '{env.aml_workspace}'",
+                lambda: client.machine_learning_compute.get(
+                    env.resource_group, env.aml_workspace, ML_COMPUTE
+                ),
+                state=lambda c: c.properties.provisioning_state,
+            )
         props = compute.properties
         inner = getattr(props, "properties", None)
         scale = getattr(inner, "scale_settings", None)
         vm_size = getattr(inner, "vm_size", None)
-        self.priced["compute"] = {"computeName": ML_COMPUTE, "properties": {"properties": {
-            "vmSize": vm_size, "scaleSettings": {
-                "maxNodeCount": getattr(scale, "max_node_count", 0), "minNodeCount": getattr(scale, "min_node_count", 0)}}}}
+        self.priced["compute"] = {
+            "computeName": ML_COMPUTE,
+            "properties": {
+                "properties": {
+                    "vmSize": vm_size,
+                    "scaleSettings": {
+                        "maxNodeCount": getattr(scale, "max_node_count", 0),
+                        "minNodeCount": getattr(scale, "min_node_count", 0),
+                    },
+                }
+            },
+        }
         nodes = int(getattr(inner, "current_node_count", 0) or 0)
         self.status.compute_nodes = nodes
         if nodes:
             per_node = self._vm_hourly(vm_size)
             self.status.running[AUTOML] = nodes * (per_node or 0.0)
             cost = f" ({nodes * per_node:.2f} {self.prices.currency} an hour)" if per_node else ""
-            self.warn("Azure ML", f"compute cluster '{ML_COMPUTE}' has {nodes} node{'s' if nodes != 1 else ''} "
-                      f"running{cost}; it scales back to 0 once no job runs: cancel leftover jobs in Azure ML studio")
+            self.warn(
+                "Azure ML",
+                f"compute cluster '{ML_COMPUTE}' has {nodes} node{'s' if nodes != 1 else ''} "
+                f"running{cost}; it scales back to 0 once no job runs: cancel leftover jobs in Azure ML studio",
+            )
 
     def _vm_hourly(self, vm_size: str | None) -> float | None:
         if self.prices is None or not self.status.region or not vm_size:
@@ -578,24 +784,48 @@ class _Student:
     def check_roles(self) -> None:
         env = self.env
         if not env.object_id:
-            self.warn("access", f"no objectId for student '{env.student}' in the roster: the student cannot sign "
-                      "in to this environment (add it to lab:students and run `pulumi up`)")
+            self.warn(
+                "access",
+                f"no objectId for student '{env.student}' in the roster: the student cannot sign "
+                "in to this environment (add it to lab:students and run `pulumi up`)",
+            )
             return
         from azure.mgmt.authorization import AuthorizationManagementClient
 
-        wanted = ((env.resource_group_id, CONTRIBUTOR, f"Contributor on resource group '{env.resource_group}'"),
-                  (env.data_lake_id, STORAGE_BLOB_DATA_CONTRIBUTOR,
-                   f"Storage Blob Data Contributor on data lake '{env.data_lake}'"))
-        with AuthorizationManagementClient(self.credential, env.subscription, **self.arm_kwargs()) as client:
+        wanted = (
+            (
+                env.resource_group_id,
+                CONTRIBUTOR,
+                f"Contributor on resource group '{env.resource_group}'",
+            ),
+            (
+                env.data_lake_id,
+                STORAGE_BLOB_DATA_CONTRIBUTOR,
+                f"Storage Blob Data Contributor on data lake '{env.data_lake}'",
+            ),
+        )
+        with AuthorizationManagementClient(
+            self.credential, env.subscription, **self.arm_kwargs()
+        ) as client:
             for scope, role, words in wanted:
                 try:
-                    found = self.call("access", f"role assignments on {scope.rsplit('/', 1)[-1]}", "Azure Resource Manager",
-                                      lambda scope=scope: list(client.role_assignments.list_for_scope(
-                                          scope, filter=f"principalId eq '{env.object_id}'")))
+                    found = self.call(
+                        "access",
+                        f"role assignments on {scope.rsplit('/', 1)[-1]}",
+                        "Azure Resource Manager",
+                        lambda scope=scope: list(
+                            client.role_assignments.list_for_scope(
+                                scope, filter=f"principalId eq '{env.object_id}'"
+                            )
+                        ),
+                    )
                 except _Skip:
                     continue
-                if not any(a.role_definition_id.lower().endswith("/" + role) and a.scope.lower() == scope.lower()
-                           for a in found):
+                if not any(
+                    a.role_definition_id.lower().endswith("/" + role)
+                    and a.scope.lower() == scope.lower()
+                    for a in found
+                ):
                     self.problem("access", f"the student lacks {words}: run `pulumi up`")
         if self.workspace_ready and not self.studio_unreachable:
             self._synapse_admin()
@@ -607,23 +837,37 @@ class _Student:
         endpoint = self.endpoints.synapse.format(workspace=env.synapse_workspace)
         client = AccessControlClient(self.credential, endpoint, **self.settings.client_kwargs())
         try:
-            found = self.call("access", f"Synapse role assignments of workspace '{env.synapse_workspace}'", "Synapse",
-                              lambda: client.role_assignments.list_role_assignments(
-                                  role_id=SYNAPSE_ADMINISTRATOR, principal_id=env.object_id,
-                                  scope=f"workspaces/{env.synapse_workspace}"))
+            found = self.call(
+                "access",
+                f"Synapse role assignments of workspace '{env.synapse_workspace}'",
+                "Synapse",
+                lambda: client.role_assignments.list_role_assignments(
+                    role_id=SYNAPSE_ADMINISTRATOR,
+                    principal_id=env.object_id,
+                    scope=f"workspaces/{env.synapse_workspace}",
+                ),
+            )
         finally:
             client.close()
-        if not any(str(a.principal_id).lower() == env.object_id.lower() for a in (found.value or [])):
-            self.problem("access", f"the student is not Synapse Administrator of workspace "
-                         f"'{env.synapse_workspace}': run `pulumi up`")
+        if not any(
+            str(a.principal_id).lower() == env.object_id.lower() for a in (found.value or [])
+        ):
+            self.problem(
+                "access",
+                f"the student is not Synapse Administrator of workspace "
+                f"'{env.synapse_workspace}': run `pulumi up`",
+            )
 
     # -- cost of what was seen
     def estimate_cost(self) -> None:
         if self.prices is None or not self.status.region:
             return
         declared = []
-        for key, kind in (("spark", "synapse:BigDataPool"), ("sql", "synapse:SqlPool"),
-                          ("compute", "machinelearningservices:Compute")):
+        for key, kind in (
+            ("spark", "synapse:BigDataPool"),
+            ("sql", "synapse:SqlPool"),
+            ("compute", "machinelearningservices:Compute"),
+        ):
             if key in self.priced:
                 declared.append(_Seen(f"azure-native:{kind}", self.priced[key]))
         lakes = int(bool(self.priced.get("lake"))) + int(bool(self.priced.get("ml_storage")))
@@ -644,45 +888,79 @@ class _Seen:
 
 # ----------------------------------------------------------------------------- the class
 
-def check_student(env: Environment, *, credential: Any, endpoints: Endpoints = Endpoints(),
-                  settings: CheckSettings = CheckSettings(), prices: PriceTable | None = None,
-                  notebooks: Sequence[str] | None = None,
-                  sql_scripts: Sequence[str] | None = None) -> StudentStatus:
-    return _Student(env, credential, endpoints, settings, prices,
-                    lab_notebooks() if notebooks is None else notebooks,
-                    lab_sql_scripts() if sql_scripts is None else sql_scripts).run()
+
+def check_student(
+    env: Environment,
+    *,
+    credential: Any,
+    endpoints: Endpoints = Endpoints(),
+    settings: CheckSettings = CheckSettings(),
+    prices: PriceTable | None = None,
+    notebooks: Sequence[str] | None = None,
+    sql_scripts: Sequence[str] | None = None,
+) -> StudentStatus:
+    return _Student(
+        env,
+        credential,
+        endpoints,
+        settings,
+        prices,
+        lab_notebooks() if notebooks is None else notebooks,
+        lab_sql_scripts() if sql_scripts is None else sql_scripts,
+    ).run()
 
 
-def check_class(envs: Sequence[Environment], *, credential: Any, endpoints: Endpoints = Endpoints(),
-                settings: CheckSettings = CheckSettings(), prices: PriceTable | None = None,
-                notebooks: Sequence[str] | None = None, sql_scripts: Sequence[str] | None = None,
-                progress: Callable[[StudentStatus], None] | None = None) -> list[StudentStatus]:
+def check_class(
+    envs: Sequence[Environment],
+    *,
+    credential: Any,
+    endpoints: Endpoints = Endpoints(),
+    settings: CheckSettings = CheckSettings(),
+    prices: PriceTable | None = None,
+    notebooks: Sequence[str] | None = None,
+    sql_scripts: Sequence[str] | None = None,
+    progress: Callable[[StudentStatus], None] | None = None,
+) -> list[StudentStatus]:
     """Every student, at most ``settings.concurrency`` at once, in roster order."""
     notebooks = lab_notebooks() if notebooks is None else tuple(notebooks)
     sql_scripts = lab_sql_scripts() if sql_scripts is None else tuple(sql_scripts)
 
     def one(env: Environment) -> StudentStatus:
         try:
-            status = check_student(env, credential=credential, endpoints=endpoints, settings=settings,
-                                   prices=prices, notebooks=notebooks, sql_scripts=sql_scripts)
+            status = check_student(
+                env,
+                credential=credential,
+                endpoints=endpoints,
+                settings=settings,
+                prices=prices,
+                notebooks=notebooks,
+                sql_scripts=sql_scripts,
+            )
         except Exception as error:  # never lose the others to one student
-            status = StudentStatus(env, [Finding("check", NOT_READY, f"the check itself failed: {error}")])
+            status = StudentStatus(
+                env, [Finding("check", NOT_READY, f"the check itself failed: {error}")]
+            )
         if progress is not None:
             progress(status)
         return status
 
     if not envs:
         return []
-    with ThreadPoolExecutor(max_workers=max(1, min(settings.concurrency, len(envs))),
-                            thread_name_prefix="status") as pool:
+    with ThreadPoolExecutor(
+        max_workers=max(1, min(settings.concurrency, len(envs))), thread_name_prefix="status"
+    ) as pool:
         return list(pool.map(one, envs))
 
 
-def wait_until_ready(envs: Sequence[Environment], check: Callable[[Sequence[Environment]], list[StudentStatus]],
-                     deadline_seconds: float, interval: float,
-                     on_round: Callable[[int, list[StudentStatus]], None] | None = None,
-                     sleep: Callable[[float], None] = time.sleep,
-                     now: Callable[[], float] = time.monotonic) -> list[StudentStatus]:
+def wait_until_ready(
+    envs: Sequence[Environment],
+    check: Callable[[Sequence[Environment]], list[StudentStatus]],
+    deadline_seconds: float,
+    interval: float,
+    on_round: Callable[[int, list[StudentStatus]], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    now: Callable[[], float] = time.monotonic,
+) -> list[StudentStatus]:
     """Check, then re-check only the students not ready, until all are or the deadline passes."""
     end = now() + deadline_seconds
     results: dict[str, StudentStatus] = {}

@@ -4,6 +4,7 @@ The estimate reads the declared resources themselves (node size and autoscale
 minimum of the Spark pool, the SQL pool's SKU, the compute cluster's VM size and
 maximum nodes), so it follows the program, not a copy of its settings.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,14 @@ from typing import Any
 PRICES_FILE = Path(__file__).with_name("prices.json")
 
 # vCores of one Synapse Spark node by size (Memory Optimized family).
-SPARK_NODE_VCORES = {"Small": 4, "Medium": 8, "Large": 16, "XLarge": 32, "XXLarge": 64, "XXXLarge": 80}
+SPARK_NODE_VCORES = {
+    "Small": 4,
+    "Medium": 8,
+    "Large": 16,
+    "XLarge": 32,
+    "XXLarge": 64,
+    "XXXLarge": 80,
+}
 # DW100c is one unit; DWnnnc is nnn/100 units of the DW100c price.
 # Idle-time assumptions: a lab's data is tiny, these are generous upper bounds.
 IDLE_STORAGE_GB_PER_ACCOUNT = 1.0
@@ -40,7 +48,13 @@ class PriceTable:
     @classmethod
     def load(cls, path: Path = PRICES_FILE) -> PriceTable:
         data = json.loads(path.read_text())
-        return cls(data["currency"], data["read_on"], data["source"], data.get("method", ""), data["regions"])
+        return cls(
+            data["currency"],
+            data["read_on"],
+            data["source"],
+            data.get("method", ""),
+            data["regions"],
+        )
 
     def provenance(self, name: str) -> tuple[str, str]:
         """(read on, method) of a region's prices: its own when refreshed, else the table's."""
@@ -102,36 +116,62 @@ def estimate_student(resources: Iterable[Any], prices: PriceTable, region_name: 
         if t == "azure-native:synapse:BigDataPool":
             nodes = int((i.get("autoScale") or {}).get("minNodeCount") or i.get("nodeCount") or 0)
             vcores = SPARK_NODE_VCORES.get(i.get("nodeSize", ""), 0) * nodes
-            cost.in_use_per_hour.append(CostLine(
-                f"Spark pool {i.get('bigDataPoolName')}: {nodes} x {i.get('nodeSize')} ({vcores} vCores)",
-                vcores * float(region["spark_vcore_hour"])))
+            cost.in_use_per_hour.append(
+                CostLine(
+                    f"Spark pool {i.get('bigDataPoolName')}: {nodes} x {i.get('nodeSize')} ({vcores} vCores)",
+                    vcores * float(region["spark_vcore_hour"]),
+                )
+            )
         elif t == "azure-native:synapse:SqlPool":
             sku = (i.get("sku") or {}).get("name", "DW100c")
             units = int(sku.upper().removeprefix("DW").removesuffix("C")) / 100
-            cost.in_use_per_hour.append(CostLine(
-                f"dedicated SQL pool {i.get('sqlPoolName')}: {sku} running",
-                units * float(region["sql_dw100c_hour"])))
-            cost.idle_per_day.append(CostLine(
-                f"dedicated SQL pool storage (paused, ~{IDLE_SQL_STORAGE_TB} TB)",
-                IDLE_SQL_STORAGE_TB * float(region["sql_storage_tb_month"]) / DAYS_PER_MONTH))
+            cost.in_use_per_hour.append(
+                CostLine(
+                    f"dedicated SQL pool {i.get('sqlPoolName')}: {sku} running",
+                    units * float(region["sql_dw100c_hour"]),
+                )
+            )
+            cost.idle_per_day.append(
+                CostLine(
+                    f"dedicated SQL pool storage (paused, ~{IDLE_SQL_STORAGE_TB} TB)",
+                    IDLE_SQL_STORAGE_TB * float(region["sql_storage_tb_month"]) / DAYS_PER_MONTH,
+                )
+            )
         elif t == "azure-native:machinelearningservices:Compute":
             props = (i.get("properties") or {}).get("properties") or {}
             vm = props.get("vmSize", "")
             scale = props.get("scaleSettings") or {}
             nodes = int(scale.get("maxNodeCount") or 0)
-            cost.in_use_per_hour.append(CostLine(
-                f"AutoML compute {i.get('computeName')}: {nodes} x {vm} (training)",
-                nodes * _vm_price(region, vm, region_name)))
+            cost.in_use_per_hour.append(
+                CostLine(
+                    f"AutoML compute {i.get('computeName')}: {nodes} x {vm} (training)",
+                    nodes * _vm_price(region, vm, region_name),
+                )
+            )
             idle_nodes = int(scale.get("minNodeCount") or 0)
             if idle_nodes:
-                cost.idle_per_day.append(CostLine(
-                    f"AutoML compute: {idle_nodes} x {vm} kept running", idle_nodes * 24 * _vm_price(region, vm, region_name)))
+                cost.idle_per_day.append(
+                    CostLine(
+                        f"AutoML compute: {idle_nodes} x {vm} kept running",
+                        idle_nodes * 24 * _vm_price(region, vm, region_name),
+                    )
+                )
         elif t == "azure-native:storage:StorageAccount":
             storage_accounts += 1
     if storage_accounts:
-        cost.idle_per_day.append(CostLine(
-            f"{storage_accounts} storage accounts (~{IDLE_STORAGE_GB_PER_ACCOUNT:g} GB each)",
-            storage_accounts * IDLE_STORAGE_GB_PER_ACCOUNT * float(region["storage_gb_month"]) / DAYS_PER_MONTH))
-    cost.idle_per_day.append(CostLine(
-        f"Log Analytics (~{IDLE_LOG_GB_PER_DAY} GB/day)", IDLE_LOG_GB_PER_DAY * float(region["log_analytics_gb"])))
+        cost.idle_per_day.append(
+            CostLine(
+                f"{storage_accounts} storage accounts (~{IDLE_STORAGE_GB_PER_ACCOUNT:g} GB each)",
+                storage_accounts
+                * IDLE_STORAGE_GB_PER_ACCOUNT
+                * float(region["storage_gb_month"])
+                / DAYS_PER_MONTH,
+            )
+        )
+    cost.idle_per_day.append(
+        CostLine(
+            f"Log Analytics (~{IDLE_LOG_GB_PER_DAY} GB/day)",
+            IDLE_LOG_GB_PER_DAY * float(region["log_analytics_gb"]),
+        )
+    )
     return cost

@@ -16,6 +16,7 @@ parallel: parallel `stack init`/`stack select` in one workspace can corrupt its
 settings (pulumi/pulumi#8186). The operations themselves name their stack
 (`--stack`) and their config file (`--config-file`) and select nothing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -113,8 +114,13 @@ class SectionResult:
     finished: str = ""
 
 
-def plan_sections(klass: ClassConfig, *, section: str | None = None, student: str | None = None,
-                  project: str = "synapse-ml-lab") -> list[Section]:
+def plan_sections(
+    klass: ClassConfig,
+    *,
+    section: str | None = None,
+    student: str | None = None,
+    project: str = "synapse-ml-lab",
+) -> list[Section]:
     """The sections to act on (all, one, or the one holding a student), with their config files."""
     sections = klass.sections()
     chosen: list[Section] = []
@@ -128,7 +134,9 @@ def plan_sections(klass: ClassConfig, *, section: str | None = None, student: st
             target = f"urn:pulumi:{name}::{project}::{COMPONENT_TYPE}::{student}"
         chosen.append(Section(name, ids, klass.config_file(name, ids), target))
     if section and not chosen:
-        raise DriverError(f"class '{klass.name}' has no section '{section}'; its sections: {', '.join(sections)}")
+        raise DriverError(
+            f"class '{klass.name}' has no section '{section}'; its sections: {', '.join(sections)}"
+        )
     if student and not chosen:
         raise DriverError(f"student '{student}' is not on the roster of class '{klass.name}'")
     return chosen
@@ -148,7 +156,11 @@ class Results:
             return {}
 
     def failed(self, operation: str) -> list[str]:
-        return [name for name, r in self.load().get(operation, {}).items() if r.get("status") == "failed"]
+        return [
+            name
+            for name, r in self.load().get(operation, {}).items()
+            if r.get("status") == "failed"
+        ]
 
     def record(self, result: SectionResult) -> None:
         with self.lock:
@@ -164,7 +176,9 @@ class SectionProgress:
     """Counts a section's resource steps from engine events: done / total."""
 
     def __init__(self, progress: Progress, section: Section, previous: int):
-        estimate = RESOURCES_PER_STACK + RESOURCES_PER_STUDENT * (1 if section.target else len(section.students))
+        estimate = RESOURCES_PER_STACK + RESOURCES_PER_STUDENT * (
+            1 if section.target else len(section.students)
+        )
         self.total = max(previous, estimate)
         self.started: set[str] = set()
         self.done: set[str] = set()
@@ -189,7 +203,10 @@ class SectionProgress:
             elif event.diagnostic_event and event.diagnostic_event.severity == "error":
                 self.errors.append(event.diagnostic_event.message.strip())
             elif event.summary_event:
-                self.changes = {str(getattr(k, "value", k)): v for k, v in event.summary_event.resource_changes.items()}
+                self.changes = {
+                    str(getattr(k, "value", k)): v
+                    for k, v in event.summary_event.resource_changes.items()
+                }
             self.total = max(self.total, len(self.started))
             self.progress.update(self.task, completed=len(self.done), total=self.total)
 
@@ -216,9 +233,16 @@ def _log_writer(path: Path) -> tuple[Callable[[str], None], Callable[[], None]]:
 class ClassRun:
     """Prepares the sections' stacks one by one, then runs the operation on them in parallel."""
 
-    def __init__(self, klass: ClassConfig, operation: str, *, backend: str | None = None,
-                 parallel: int | None = None, command: auto.PulumiCommand | None = None,
-                 console: Console | None = None):
+    def __init__(
+        self,
+        klass: ClassConfig,
+        operation: str,
+        *,
+        backend: str | None = None,
+        parallel: int | None = None,
+        command: auto.PulumiCommand | None = None,
+        console: Console | None = None,
+    ):
         if operation not in OPERATIONS:
             raise DriverError(f"unknown operation {operation}; one of {', '.join(OPERATIONS)}")
         self.klass = klass
@@ -254,9 +278,13 @@ class ClassRun:
         the class passphrase.
         """
         if self.backend.startswith("file://"):
-            Path(self.backend[len("file://"):]).mkdir(parents=True, exist_ok=True)
+            Path(self.backend[len("file://") :]).mkdir(parents=True, exist_ok=True)
         creates = self.operation in ("up", "preview")
-        if creates and not self.klass.has_secrets_provider() and any(s.name != self.klass.name for s in sections):
+        if (
+            creates
+            and not self.klass.has_secrets_provider()
+            and any(s.name != self.klass.name for s in sections)
+        ):
             self._stack(self.klass.name, create=True)
             self.klass = load_class(self.klass.name, self.root)
         stacks: dict[str, auto.Stack | None] = {}
@@ -273,7 +301,9 @@ class ClassRun:
             return "destroy"
         return self.operation
 
-    def run_one(self, section: Section, stack: auto.Stack | None, tracker: SectionProgress) -> SectionResult:
+    def run_one(
+        self, section: Section, stack: auto.Stack | None, tracker: SectionProgress
+    ) -> SectionResult:
         operation = self._operation_for(section)
         start = time.monotonic()
         result = SectionResult(section.name, self.operation, "ok", len(section.students))
@@ -282,10 +312,19 @@ class ClassRun:
             tracker.finish("absent")
             return result
         tracker.begin()
-        self.console.log(f"[bold]{section.name}[/]: {operation} started ({len(section.students)} students)")
-        write, close = _log_writer(self.root / WORK_DIR / self.klass.name / "logs" / f"{section.name}.{operation}.log")
-        kwargs = dict(on_output=write, on_error=write, on_event=tracker.on_event, color="never",
-                      config_file=str(section.config_file))
+        self.console.log(
+            f"[bold]{section.name}[/]: {operation} started ({len(section.students)} students)"
+        )
+        write, close = _log_writer(
+            self.root / WORK_DIR / self.klass.name / "logs" / f"{section.name}.{operation}.log"
+        )
+        kwargs = dict(
+            on_output=write,
+            on_error=write,
+            on_event=tracker.on_event,
+            color="never",
+            config_file=str(section.config_file),
+        )
         if section.target:
             kwargs.update(target=[section.target], target_dependents=True)
         try:
@@ -310,19 +349,30 @@ class ClassRun:
         result.changes = tracker.changes
         result.resources = len(tracker.done)
         tracker.finish(result.status)
-        self.console.log(f"[bold]{section.name}[/]: {operation} {result.status} in {_duration(result.seconds)}"
-                         + (f": {result.error}" if result.error else ""))
+        self.console.log(
+            f"[bold]{section.name}[/]: {operation} {result.status} in {_duration(result.seconds)}"
+            + (f": {result.error}" if result.error else "")
+        )
         return result
 
     def run(self, sections: list[Section]) -> list[SectionResult]:
         stacks = self.prepare(sections)
         previous = self.results.load().get(self.operation, {})
         results: dict[str, SectionResult] = {}
-        with Progress(TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("resources"), TimeElapsedColumn(), TextColumn("{task.fields[status]}"),
-                      console=self.console, transient=False) as progress:
-            trackers = {s.name: SectionProgress(progress, s, previous.get(s.name, {}).get("resources", 0))
-                        for s in sections}
+        with Progress(
+            TextColumn("{task.description:<20}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("resources"),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[status]}"),
+            console=self.console,
+            transient=False,
+        ) as progress:
+            trackers = {
+                s.name: SectionProgress(progress, s, previous.get(s.name, {}).get("resources", 0))
+                for s in sections
+            }
 
             def work(section: Section) -> SectionResult:
                 result = self.run_one(section, stacks[section.name], trackers[section.name])
@@ -330,7 +380,9 @@ class ClassRun:
                 self.results.record(result)
                 return result
 
-            with ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="section") as pool:
+            with ThreadPoolExecutor(
+                max_workers=self.parallel, thread_name_prefix="section"
+            ) as pool:
                 for result in pool.map(work, sections):
                     results[result.section] = result
         return [results[s.name] for s in sections]
@@ -342,36 +394,68 @@ def _duration(seconds: float) -> str:
 
 
 def format_changes(changes: dict[str, int]) -> str:
-    symbols = (("create", "+"), ("update", "~"), ("replace", "+-"), ("delete", "-"), ("refresh", "r"))
+    symbols = (
+        ("create", "+"),
+        ("update", "~"),
+        ("replace", "+-"),
+        ("delete", "-"),
+        ("refresh", "r"),
+    )
     text = " ".join(f"{sym}{changes[op]}" for op, sym in symbols if changes.get(op))
     return text or ("no changes" if changes else "")
 
 
 def summary_table(operation: str, results: list[SectionResult]) -> Table:
-    table = Table(title=f"{operation}: {sum(r.status != 'failed' for r in results)}/{len(results)} sections ok")
+    table = Table(
+        title=f"{operation}: {sum(r.status != 'failed' for r in results)}/{len(results)} sections ok"
+    )
     for column in ("section", "students", "result", "duration", "changes", "error"):
         table.add_column(column, justify="right" if column in ("students", "duration") else "left")
     for r in results:
         style = {"ok": "green", "failed": "red"}.get(r.status, "yellow")
-        table.add_row(r.section, str(r.students), f"[{style}]{r.status}[/]", _duration(r.seconds),
-                      format_changes(r.changes), r.error)
+        table.add_row(
+            r.section,
+            str(r.students),
+            f"[{style}]{r.status}[/]",
+            _duration(r.seconds),
+            format_changes(r.changes),
+            r.error,
+        )
     return table
 
 
-def run_class(klass: ClassConfig, operation: str, *, section: str | None = None, student: str | None = None,
-              retry_failed: bool = False, parallel: int | None = None, backend: str | None = None,
-              console: Console | None = None, sections: list[Section] | None = None) -> list[SectionResult]:
+def run_class(
+    klass: ClassConfig,
+    operation: str,
+    *,
+    section: str | None = None,
+    student: str | None = None,
+    retry_failed: bool = False,
+    parallel: int | None = None,
+    backend: str | None = None,
+    console: Console | None = None,
+    sections: list[Section] | None = None,
+) -> list[SectionResult]:
     """Run one operation over a class's sections; the results in section order."""
     if klass.secrets_provider() == "passphrase" and not (
-            os.environ.get("PULUMI_CONFIG_PASSPHRASE") or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")):
+        os.environ.get("PULUMI_CONFIG_PASSPHRASE")
+        or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")
+    ):
         # Every section would fail on its own, minutes apart; say it once, before anything runs.
-        raise DriverError("set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) to the class's "
-                          "passphrase: it protects the secrets of every section")
+        raise DriverError(
+            "set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) to the class's "
+            "passphrase: it protects the secrets of every section"
+        )
     if operation == "up":
         # `up` is what places students for good: record the assignment before creating anything.
         klass.write_lock()
-    chosen = sections if sections is not None else plan_sections(
-        klass, section=section, student=student, project=_project_name(klass.root))
+    chosen = (
+        sections
+        if sections is not None
+        else plan_sections(
+            klass, section=section, student=student, project=_project_name(klass.root)
+        )
+    )
     if retry_failed:
         failed = set(Results(klass.root, klass.name).failed(operation))
         chosen = [s for s in chosen if s.name in failed]
@@ -382,26 +466,50 @@ def run_class(klass: ClassConfig, operation: str, *, section: str | None = None,
 
 
 def _project_name(root: Path) -> str:
-    return str((yaml.safe_load((root / "Pulumi.yaml").read_text()) or {}).get("name", "synapse-ml-lab"))
+    return str(
+        (yaml.safe_load((root / "Pulumi.yaml").read_text()) or {}).get("name", "synapse-ml-lab")
+    )
 
 
 def register(subparsers) -> None:
-    for operation, text in (("up", "create or update every section of a class"),
-                            ("preview", "preview every section of a class"),
-                            ("refresh", "refresh every section's state from Azure"),
-                            ("destroy", "destroy every section of a class")):
-        parser = subparsers.add_parser(operation, help=text, description=f"{text[0].upper()}{text[1:]} "
-                                       "through the Pulumi Automation API, sections in parallel.")
-        parser.add_argument("--stack", required=True, help="the class: the stack whose Pulumi.<stack>.yaml holds the roster")
+    for operation, text in (
+        ("up", "create or update every section of a class"),
+        ("preview", "preview every section of a class"),
+        ("refresh", "refresh every section's state from Azure"),
+        ("destroy", "destroy every section of a class"),
+    ):
+        parser = subparsers.add_parser(
+            operation,
+            help=text,
+            description=f"{text[0].upper()}{text[1:]} "
+            "through the Pulumi Automation API, sections in parallel.",
+        )
+        parser.add_argument(
+            "--stack",
+            required=True,
+            help="the class: the stack whose Pulumi.<stack>.yaml holds the roster",
+        )
         one = parser.add_mutually_exclusive_group()
         one.add_argument("--section", help="act on this section stack only")
-        one.add_argument("--student", help="act on this student's environment only (in their section)")
-        parser.add_argument("--retry-failed", action="store_true",
-                            help=f"only the sections whose last `{operation}` failed (.classroom/<class>/results.json)")
-        parser.add_argument("--parallel", type=int, help="sections at once (default: what memory holds, "
-                            f"{MEMORY_PER_SECTION // 2**20} MiB each; {default_parallel()} here)")
-        parser.add_argument("--backend", help="state backend URL (default: $PULUMI_BACKEND_URL, else "
-                            "file://<project>/.pulumi-state); e.g. azblob://<container>")
+        one.add_argument(
+            "--student", help="act on this student's environment only (in their section)"
+        )
+        parser.add_argument(
+            "--retry-failed",
+            action="store_true",
+            help=f"only the sections whose last `{operation}` failed (.classroom/<class>/results.json)",
+        )
+        parser.add_argument(
+            "--parallel",
+            type=int,
+            help="sections at once (default: what memory holds, "
+            f"{MEMORY_PER_SECTION // 2**20} MiB each; {default_parallel()} here)",
+        )
+        parser.add_argument(
+            "--backend",
+            help="state backend URL (default: $PULUMI_BACKEND_URL, else "
+            "file://<project>/.pulumi-state); e.g. azblob://<container>",
+        )
         parser.add_argument("--root", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
         parser.set_defaults(func=main, operation=operation)
 
@@ -410,20 +518,33 @@ def main(args: argparse.Namespace) -> int:
     console = Console(stderr=True, log_path=False)
     try:
         klass = load_class(args.stack, args.root)
-        results = run_class(klass, args.operation, section=args.section, student=args.student,
-                            retry_failed=args.retry_failed, parallel=args.parallel, backend=args.backend,
-                            console=console)
+        results = run_class(
+            klass,
+            args.operation,
+            section=args.section,
+            student=args.student,
+            retry_failed=args.retry_failed,
+            parallel=args.parallel,
+            backend=args.backend,
+            console=console,
+        )
     except (SectionError, ConfigError, DriverError) as exc:
         console.print(f"error: {exc}", markup=False)
         return 2
     if not results:
-        console.print(f"nothing to {args.operation}" + (": no section failed last time" if args.retry_failed else ""))
+        console.print(
+            f"nothing to {args.operation}"
+            + (": no section failed last time" if args.retry_failed else "")
+        )
         return 0
     Console().print(summary_table(args.operation, results))
     failed = [r.section for r in results if r.status == "failed"]
     if failed:
-        console.print(f"{len(failed)} section(s) failed: {', '.join(failed)}; fix the cause and run "
-                      f"`python -m classroom {args.operation} --stack {args.stack} --retry-failed` "
-                      f"(logs in {WORK_DIR}/{args.stack}/logs/)", markup=False)
+        console.print(
+            f"{len(failed)} section(s) failed: {', '.join(failed)}; fix the cause and run "
+            f"`python -m classroom {args.operation} --stack {args.stack} --retry-failed` "
+            f"(logs in {WORK_DIR}/{args.stack}/logs/)",
+            markup=False,
+        )
         return 1
     return 0

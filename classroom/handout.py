@@ -8,6 +8,7 @@ It is made from the stack's `environments` output only (names and links): no
 password, key or token is read into it. Students sign in with their own Entra ID
 account, which `lab:students[].objectId` gave access to their environment only.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,7 @@ from .status import add_stack_arguments, environments_or_error
 NOTEBOOK_STEPS = {
     "01-prepare-data": "loads the bike rentals from your data lake into the table `bike_data` and profiles them",
     "02-train-automl": "trains a model with automated ML on the compute cluster `{compute}` of your Azure ML "
-                       "workspace (about 20 minutes; it prints a link to follow the job in Azure ML studio)",
+    "workspace (about 20 minutes; it prints a link to follow the job in Azure ML studio)",
     "03-predict": "predicts the rentals for the 10-day weather forecast with the model you trained",
 }
 
@@ -40,28 +41,38 @@ def steps(env: Environment, notebooks: Sequence[str], sql_scripts: Sequence[str]
         what = NOTEBOOK_STEPS.get(name, "the next step of the lab").format(compute=ML_COMPUTE)
         if name == notebooks[-1] and env.sql_pool and sql_scripts:
             # Part 2 in the pool (README, "Part 2, step by step"): it loads the forecast and the model into it.
-            what += (f"; first resume your SQL pool {env.sql_pool} (Manage > SQL pools > Resume): this notebook "
-                     "loads the forecast and your model into it")
+            what += (
+                f"; first resume your SQL pool {env.sql_pool} (Manage > SQL pools > Resume): this notebook "
+                "loads the forecast and your model into it"
+            )
         result.append(f"{name}: {what}.")
     if env.sql_pool and sql_scripts:
         result.append(
             f"T-SQL part: in Develop > SQL scripts run '{sql_scripts[-1]}' on {env.sql_pool}: the same predictions "
-            f"from T-SQL PREDICT. Pause {env.sql_pool} again when you are done: it is billed every hour it runs.")
-    result.append("The Spark pool pauses itself after 15 idle minutes and the compute cluster scales back to "
-                  "0 nodes: nothing else to stop.")
+            f"from T-SQL PREDICT. Pause {env.sql_pool} again when you are done: it is billed every hour it runs."
+        )
+    result.append(
+        "The Spark pool pauses itself after 15 idle minutes and the compute cluster scales back to "
+        "0 nodes: nothing else to stop."
+    )
     return result
 
 
 def render_text(env: Environment, notebooks: Sequence[str], sql_scripts: Sequence[str]) -> str:
     lines = [f"Your Azure lab{f' for {env.course}' if env.course else ''}: {env.student}", ""]
-    lines += [f"Synapse Studio:    {env.synapse_studio_url}",
-              f"Azure ML studio:   {env.aml_studio_url}",
-              f"Resource group:    {env.portal_url}", ""]
+    lines += [
+        f"Synapse Studio:    {env.synapse_studio_url}",
+        f"Azure ML studio:   {env.aml_studio_url}",
+        f"Resource group:    {env.portal_url}",
+        "",
+    ]
     lines += [f"Synapse workspace: {env.synapse_workspace}", f"Spark pool:        {env.spark_pool}"]
     if env.sql_pool:
         lines.append(f"SQL pool:          {env.sql_pool} (dedicated, paused)")
-    lines += [f"Data lake:         {env.data_lake} (files/data/)",
-              f"Azure ML:          {env.aml_workspace}, compute cluster {ML_COMPUTE}"]
+    lines += [
+        f"Data lake:         {env.data_lake} (files/data/)",
+        f"Azure ML:          {env.aml_workspace}, compute cluster {ML_COMPUTE}",
+    ]
     if env.expires_on:
         lines.append(f"Available until:   {env.expires_on}")
     lines += ["", "First steps:"]
@@ -73,19 +84,25 @@ def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def render_html(envs: Sequence[Environment], notebooks: Sequence[str], sql_scripts: Sequence[str]) -> str:
+def render_html(
+    envs: Sequence[Environment], notebooks: Sequence[str], sql_scripts: Sequence[str]
+) -> str:
     sections = []
     for env in envs:
         names = [("Synapse workspace", env.synapse_workspace), ("Spark pool", env.spark_pool)]
         if env.sql_pool:
             names.append(("Dedicated SQL pool", f"{env.sql_pool} (paused)"))
-        names += [("Data lake", f"{env.data_lake} (files/data/)"),
-                  ("Azure ML workspace", f"{env.aml_workspace}, compute cluster {ML_COMPUTE}")]
+        names += [
+            ("Data lake", f"{env.data_lake} (files/data/)"),
+            ("Azure ML workspace", f"{env.aml_workspace}, compute cluster {ML_COMPUTE}"),
+        ]
         if env.expires_on:
             names.append(("Available until", env.expires_on))
-        items = "".join(f"<li>{code_html(step)}</li>" for step in steps(env, notebooks, sql_scripts))
+        items = "".join(
+            f"<li>{code_html(step)}</li>" for step in steps(env, notebooks, sql_scripts)
+        )
         sections.append(f"""<section class="student" id="student-{_e(env.student)}">
-  <h1>Your Azure lab{f' for {_e(env.course)}' if env.course else ''}: <span class="who">{_e(env.student)}</span></h1>
+  <h1>Your Azure lab{f" for {_e(env.course)}" if env.course else ""}: <span class="who">{_e(env.student)}</span></h1>
   <p class="links">
     <a class="studio" href="{_e(env.synapse_studio_url)}">Open Synapse Studio</a>
     <a class="aml" href="{_e(env.aml_studio_url)}">Open Azure ML studio</a>
@@ -126,11 +143,16 @@ def write_handout(path: Path, envs: Sequence[Environment]) -> Path:
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("handout", help="each student's links and first steps, printable, no secrets",
-                              description=__doc__.split("\n\n")[0])
+    p = subparsers.add_parser(
+        "handout",
+        help="each student's links and first steps, printable, no secrets",
+        description=__doc__.split("\n\n")[0],
+    )
     add_stack_arguments(p)
     p.add_argument("--html", type=Path, help="write one HTML file, one printed page per student")
-    p.add_argument("--text", type=Path, metavar="DIR", help="write <student>.txt per student into DIR")
+    p.add_argument(
+        "--text", type=Path, metavar="DIR", help="write <student>.txt per student into DIR"
+    )
     p.set_defaults(func=main)
 
 
@@ -150,7 +172,9 @@ def main(args: argparse.Namespace, out: Any | None = None, err: Any | None = Non
     if args.text:
         args.text.mkdir(parents=True, exist_ok=True)
         for env in envs:
-            (args.text / f"{env.student}.txt").write_text(render_text(env, notebooks, scripts), encoding="utf-8")
+            (args.text / f"{env.student}.txt").write_text(
+                render_text(env, notebooks, scripts), encoding="utf-8"
+            )
         print(f"{len(envs)} handouts in {args.text}/", file=err)
     if not args.html and not args.text:
         print("\n\n".join(render_text(env, notebooks, scripts) for env in envs), file=out)

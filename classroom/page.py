@@ -7,6 +7,7 @@ first; the page stays usable for a class of 200 (filter box, status buttons,
 sortable columns, sticky header) and reads on a projector (large type, high
 contrast, a "Large text" switch).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,11 +34,19 @@ def _money(amount: Any, currency: str, digits: int = 2) -> str:
     return "–" if amount is None else f"{float(amount):,.{digits}f} {currency}"
 
 
-CATEGORY_COLOURS = {"Spark pool": "#2f6fd6", "SQL pool": "#7048e8", "AutoML compute": "#0c8599",
-                    "storage": "#8795a8", "SQL pool storage": "#b197fc", "Log Analytics": "#c2a878"}
-BREAKDOWN_ROWS = (("inUseByCategory", "Everyone working", "per lab hour"),
-                  ("idleByCategory", "All idle", "per day"),
-                  ("runningByCategory", "Running right now", "per hour, beyond idle"))
+CATEGORY_COLOURS = {
+    "Spark pool": "#2f6fd6",
+    "SQL pool": "#7048e8",
+    "AutoML compute": "#0c8599",
+    "storage": "#8795a8",
+    "SQL pool storage": "#b197fc",
+    "Log Analytics": "#c2a878",
+}
+BREAKDOWN_ROWS = (
+    ("inUseByCategory", "Everyone working", "per lab hour"),
+    ("idleByCategory", "All idle", "per day"),
+    ("runningByCategory", "Running right now", "per hour, beyond idle"),
+)
 
 
 def breakdown_chart(summary: Mapping[str, Any], currency: str) -> str:
@@ -45,33 +54,45 @@ def breakdown_chart(summary: Mapping[str, Any], currency: str) -> str:
     width, label_w, total_w, row_h = 960, 210, 130, 46
     bar_w = width - label_w - total_w
     rows = [(key, title, unit, summary.get(key) or {}) for key, title, unit in BREAKDOWN_ROWS]
-    parts = [f'<svg id="breakdown-chart" role="img" viewBox="0 0 {width} {row_h * len(rows) + 8}" '
-             f'aria-labelledby="breakdown-title"><title id="breakdown-title">The class\'s cost: working, idle '
-             f'and running now, in {_e(currency)}</title>']
+    parts = [
+        f'<svg id="breakdown-chart" role="img" viewBox="0 0 {width} {row_h * len(rows) + 8}" '
+        f'aria-labelledby="breakdown-title"><title id="breakdown-title">The class\'s cost: working, idle '
+        f"and running now, in {_e(currency)}</title>"
+    ]
     totals = {key: sum(parts_by.values()) for key, _, _, parts_by in rows}
     for r, (key, title, unit, parts_by) in enumerate(rows):
         top = 6 + r * row_h
         total = sum(parts_by.values())
         # Running now is per hour like "everyone working": drawn to that scale, it reads as a share of it.
         scale = max(total, totals["inUseByCategory"]) if key == "runningByCategory" else total
-        parts.append(f'<text class="row-title" x="0" y="{top + 17}">{_e(title)}</text>'
-                     f'<text class="row-unit" x="0" y="{top + 34}">{_e(unit)}</text>')
-        parts.append(f'<rect class="track" x="{label_w}" y="{top + 4}" width="{bar_w}" height="30" rx="4"/>')
+        parts.append(
+            f'<text class="row-title" x="0" y="{top + 17}">{_e(title)}</text>'
+            f'<text class="row-unit" x="0" y="{top + 34}">{_e(unit)}</text>'
+        )
+        parts.append(
+            f'<rect class="track" x="{label_w}" y="{top + 4}" width="{bar_w}" height="30" rx="4"/>'
+        )
         x = float(label_w)
         for category, amount in sorted(parts_by.items(), key=lambda kv: -kv[1]):
             if scale <= 0 or amount <= 0:
                 continue
             w = bar_w * amount / scale
             colour = CATEGORY_COLOURS.get(category, "#adb5bd")
-            parts.append(f'<rect class="segment" data-row="{key}" data-category="{_e(category)}" x="{x:.1f}" '
-                         f'y="{top + 4}" width="{w:.1f}" height="30" fill="{colour}"><title>{_e(category)}: '
-                         f'{amount:,.2f} {_e(currency)} {_e(unit)}</title></rect>')
+            parts.append(
+                f'<rect class="segment" data-row="{key}" data-category="{_e(category)}" x="{x:.1f}" '
+                f'y="{top + 4}" width="{w:.1f}" height="30" fill="{colour}"><title>{_e(category)}: '
+                f"{amount:,.2f} {_e(currency)} {_e(unit)}</title></rect>"
+            )
             text = f"{category} {amount:,.2f}"
             if w > len(text) * 7.2 + 12:
-                parts.append(f'<text class="seg-label" x="{x + 8:.1f}" y="{top + 24}">{_e(text)}</text>')
+                parts.append(
+                    f'<text class="seg-label" x="{x + 8:.1f}" y="{top + 24}">{_e(text)}</text>'
+                )
             x += w
         shown = f"{total:,.2f} {currency}" if total > 0 else "nothing"
-        parts.append(f'<text class="row-total" x="{width - 4}" y="{top + 25}" text-anchor="end">{_e(shown)}</text>')
+        parts.append(
+            f'<text class="row-total" x="{width - 4}" y="{top + 25}" text-anchor="end">{_e(shown)}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -92,35 +113,49 @@ def cost_chart(students: Sequence[Mapping[str, Any]], currency: str) -> str:
     width = left + right + slot * n
     height = plot_h + 16 + bottom
     y = lambda v: 8 + plot_h * (1 - v / top)  # noqa: E731
-    parts = [f'<svg id="cost-chart" role="img" viewBox="0 0 {width:.0f} {height:.0f}" '
-             f'preserveAspectRatio="xMinYMin meet" aria-labelledby="cost-chart-title">',
-             f'<title id="cost-chart-title">Cost per student per lab hour in use, in {_e(currency)}</title>']
+    parts = [
+        f'<svg id="cost-chart" role="img" viewBox="0 0 {width:.0f} {height:.0f}" '
+        f'preserveAspectRatio="xMinYMin meet" aria-labelledby="cost-chart-title">',
+        f'<title id="cost-chart-title">Cost per student per lab hour in use, in {_e(currency)}</title>',
+    ]
     tick = 0.0
     while tick <= top + 1e-9:
-        parts.append(f'<line class="grid" x1="{left}" x2="{width - right:.0f}" y1="{y(tick):.1f}" y2="{y(tick):.1f}"/>'
-                     f'<text class="axis" x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick:g}</text>')
+        parts.append(
+            f'<line class="grid" x1="{left}" x2="{width - right:.0f}" y1="{y(tick):.1f}" y2="{y(tick):.1f}"/>'
+            f'<text class="axis" x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick:g}</text>'
+        )
         tick += step
     bar = slot * 0.62
     for i, s in enumerate(priced):
         c, x0 = s["cost"], left + i * slot + slot * 0.19
         name = _e(s["student"])
         value = c["inUsePerHour"]
-        parts.append(f'<rect class="bar inuse" data-student="{name}" x="{x0:.1f}" y="{y(value):.1f}" '
-                     f'width="{bar:.1f}" height="{max(plot_h + 8 - y(value), 0.5):.1f}">'
-                     f'<title>{name}: {value:.2f} {_e(currency)} per lab hour in use, '
-                     f'{c["idlePerDay"]:.2f} per day idle</title></rect>')
+        parts.append(
+            f'<rect class="bar inuse" data-student="{name}" x="{x0:.1f}" y="{y(value):.1f}" '
+            f'width="{bar:.1f}" height="{max(plot_h + 8 - y(value), 0.5):.1f}">'
+            f"<title>{name}: {value:.2f} {_e(currency)} per lab hour in use, "
+            f"{c['idlePerDay']:.2f} per day idle</title></rect>"
+        )
         if c["runningNowPerHour"] > 0:
             cy, cx = y(c["runningNowPerHour"]), x0 + bar / 2
-            parts.append(f'<path class="now" data-student="{name}" d="M{cx:.1f} {cy - 7:.1f} l7 7 l-7 7 l-7 -7 z">'
-                         f'<title>{name}: {c["runningNowPerHour"]:.2f} {_e(currency)} an hour running now</title></path>')
+            parts.append(
+                f'<path class="now" data-student="{name}" d="M{cx:.1f} {cy - 7:.1f} l7 7 l-7 7 l-7 -7 z">'
+                f"<title>{name}: {c['runningNowPerHour']:.2f} {_e(currency)} an hour running now</title></path>"
+            )
         if n <= 40:
-            parts.append(f'<text class="label" transform="translate({x0 + bar / 2 + 3:.1f} {plot_h + 18}) rotate(-45)" '
-                         f'text-anchor="end">{name}</text>')
-    parts.append(f'<line class="base" x1="{left}" x2="{width - right:.0f}" y1="{plot_h + 8}" y2="{plot_h + 8}"/>')
+            parts.append(
+                f'<text class="label" transform="translate({x0 + bar / 2 + 3:.1f} {plot_h + 18}) rotate(-45)" '
+                f'text-anchor="end">{name}</text>'
+            )
+    parts.append(
+        f'<line class="base" x1="{left}" x2="{width - right:.0f}" y1="{plot_h + 8}" y2="{plot_h + 8}"/>'
+    )
     parts.append("</svg>")
-    legend = (f'<div class="legend"><span><i class="sw inuse"></i>per lab hour in use (Spark pool, SQL pool, '
-              f'AutoML at 2 nodes)</span><span><i class="sw now"></i>running right now, per hour</span>'
-              f'<span class="muted">{_e(currency)}; highest first</span></div>')
+    legend = (
+        f'<div class="legend"><span><i class="sw inuse"></i>per lab hour in use (Spark pool, SQL pool, '
+        f'AutoML at 2 nodes)</span><span><i class="sw now"></i>running right now, per hour</span>'
+        f'<span class="muted">{_e(currency)}; highest first</span></div>'
+    )
     return '<div class="chart-wrap">' + "".join(parts) + "</div>" + legend
 
 
@@ -131,27 +166,49 @@ def _nice_step(raw: float) -> float:
     return float(round(raw, -1))
 
 
-_LINKS = (("studio", "synapseStudio", "Synapse"), ("aml", "amlStudio", "Azure ML"), ("portal", "portal", "Portal"))
+_LINKS = (
+    ("studio", "synapseStudio", "Synapse"),
+    ("aml", "amlStudio", "Azure ML"),
+    ("portal", "portal", "Portal"),
+)
 
 
 def _links(links: dict) -> str:
     """The student's three links; none for a student not deployed yet."""
-    return "".join(f'<a class="{cls}" href="{_e(links[key])}" target="_blank" rel="noopener">{label}</a>'
-                   for cls, key, label in _LINKS if links.get(key)) or "–"
+    return (
+        "".join(
+            f'<a class="{cls}" href="{_e(links[key])}" target="_blank" rel="noopener">{label}</a>'
+            for cls, key, label in _LINKS
+            if links.get(key)
+        )
+        or "–"
+    )
 
 
 def _row(s: Mapping[str, Any], currency: str) -> str:
     state = s["state"]
     notes = [("problem", p) for p in s["problems"]] + [("warning", w) for w in s["warnings"]]
-    what = "".join(f'<li class="{kind}">{code_html(text)}</li>' for kind, text in notes) or '<li class="ok">All set</li>'
+    what = (
+        "".join(f'<li class="{kind}">{code_html(text)}</li>' for kind, text in notes)
+        or '<li class="ok">All set</li>'
+    )
     links = s["links"]
     days = s.get("daysLeft")
-    left = "expired" if days is not None and days < 0 else f"{days} day{'s' if days != 1 else ''} left"
-    expires = "–" if not s.get("expiresOn") else (
-        f'{_e(s["expiresOn"])}<br><span class="days{" soon" if days is not None and days <= 2 else ""}">'
-        f'{left}</span>')
+    left = (
+        "expired" if days is not None and days < 0 else f"{days} day{'s' if days != 1 else ''} left"
+    )
+    expires = (
+        "–"
+        if not s.get("expiresOn")
+        else (
+            f'{_e(s["expiresOn"])}<br><span class="days{" soon" if days is not None and days <= 2 else ""}">'
+            f"{left}</span>"
+        )
+    )
     cost = s.get("cost") or {}
-    search = " ".join([s["student"], s.get("resourceGroup") or "", state] + [t for _, t in notes]).lower()
+    search = " ".join(
+        [s["student"], s.get("resourceGroup") or "", state] + [t for _, t in notes]
+    ).lower()
     return (
         f'<tr data-state="{_e(state)}" data-rank="{STATE_RANK[state]}" data-student="{_e(s["student"])}" '
         f'data-expires="{_e(s.get("expiresOn") or "")}" data-idle="{cost.get("idlePerDay", -1)}" '
@@ -180,15 +237,22 @@ def render_class_page(report: Mapping[str, Any], today: dt.date | None = None) -
     if expiries:
         first = dt.date.fromisoformat(expiries[0])
         left = (first - (today or dt.date.today())).days
-        expiry_card = (f'<div class="card"><div class="big">{_e(expiries[0])}</div>'
-                       f'<div>{"first expiry" if len(expiries) > 1 else "expires"}: {left} day{"s" if left != 1 else ""} left</div></div>')
-    online = (f'<div class="card warn"><div class="big">{k["sqlPoolsOnline"]}</div><div>SQL pool'
-              f'{"s" if k["sqlPoolsOnline"] != 1 else ""} online: {_money(k["runningNowPerHour"], currency)} an hour now</div></div>'
-              if k.get("sqlPoolsOnline") else "")
+        expiry_card = (
+            f'<div class="card"><div class="big">{_e(expiries[0])}</div>'
+            f"<div>{'first expiry' if len(expiries) > 1 else 'expires'}: {left} day{'s' if left != 1 else ''} left</div></div>"
+        )
+    online = (
+        f'<div class="card warn"><div class="big">{k["sqlPoolsOnline"]}</div><div>SQL pool'
+        f"{'s' if k['sqlPoolsOnline'] != 1 else ''} online: {_money(k['runningNowPerHour'], currency)} an hour now</div></div>"
+        if k.get("sqlPoolsOnline")
+        else ""
+    )
     rows = "\n".join(_row(s, currency) for s in students)
     buttons = "".join(
         f'<button type="button" data-filter="{state}" aria-pressed="false">{STATE_LABELS[state]} '
-        f'<span class="count">{counts[state]}</span></button>' for state in STATE_RANK)
+        f'<span class="count">{counts[state]}</span></button>'
+        for state in STATE_RANK
+    )
     return f"""<!doctype html>
 <html lang="en">
 <head>

@@ -7,6 +7,7 @@ Pulumi's mock engine: no Azure credentials, no Pulumi CLI, no network. It is a
 plan of what the program declares, not a diff against Azure: `pulumi preview`
 shows the real changes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,11 +38,15 @@ class PlanError(Exception):
     pass
 
 
-def load_stack_config(stack: str, path: Path | None = None) -> tuple[dict[str, Any], tuple[str, ...]]:
+def load_stack_config(
+    stack: str, path: Path | None = None
+) -> tuple[dict[str, Any], tuple[str, ...]]:
     """The stack's config as the engine would pass it; encrypted secrets get stand-ins."""
     path = path or PROJECT_DIR / f"Pulumi.{stack}.yaml"
     if not path.is_file():
-        raise PlanError(f"no stack config {path.name} in {path.parent} (create the stack, or pass --config)")
+        raise PlanError(
+            f"no stack config {path.name} in {path.parent} (create the stack, or pass --config)"
+        )
     document = yaml.safe_load(path.read_text()) or {}
     config: dict[str, Any] = {}
     secret_keys: list[str] = []
@@ -69,9 +74,13 @@ def plan(stack: str, config_path: Path | None = None) -> tuple[Simulation, list[
     students = []
     # Registrations arrive from worker threads in any order: list the roster's order.
     roster = list(simulation.exports["environments"].value)
-    for env in sorted(simulation.of_type("synapse-ml-lab:lab:LabEnvironment"), key=lambda e: roster.index(e.name)):
+    for env in sorted(
+        simulation.of_type("synapse-ml-lab:lab:LabEnvironment"), key=lambda e: roster.index(e.name)
+    ):
         resources = [r for r in simulation.descendants_of(env) if r.custom]
-        students.append(StudentPlan(env.name, resources, estimate_student(resources, prices, region)))
+        students.append(
+            StudentPlan(env.name, resources, estimate_student(resources, prices, region))
+        )
     return simulation, students, region
 
 
@@ -88,29 +97,51 @@ def _describe(r: Declared) -> dict[str, str]:
     return {"type": r.type, "name": r.azure_name or r.name, "logicalName": r.name}
 
 
-def report(stack: str, students: list[StudentPlan], simulation: Simulation, region: str,
-           lab_hours: float, days: float) -> dict[str, Any]:
+def report(
+    stack: str,
+    students: list[StudentPlan],
+    simulation: Simulation,
+    region: str,
+    lab_hours: float,
+    days: float,
+) -> dict[str, Any]:
     prices = PriceTable.load()
-    shared = [r for r in simulation.resources if r.custom and not any(r in s.resources for s in students)]
+    shared = [
+        r for r in simulation.resources if r.custom and not any(r in s.resources for s in students)
+    ]
     per_student = []
     for s in students:
-        per_student.append({
-            "student": s.id,
-            "resources": [_describe(r) for r in sorted(s.resources, key=lambda r: (r.type, r.name))],
-            "cost": {
-                "inUsePerHour": round(s.cost.hourly, 4),
-                "idlePerDay": round(s.cost.daily_idle, 4),
-                "total": round(s.cost.total(lab_hours, days), 2),
-                "inUseItems": [{"item": line.item, "amount": round(line.amount, 4)} for line in s.cost.in_use_per_hour],
-                "idleItems": [{"item": line.item, "amount": round(line.amount, 4)} for line in s.cost.idle_per_day],
-            },
-        })
+        per_student.append(
+            {
+                "student": s.id,
+                "resources": [
+                    _describe(r) for r in sorted(s.resources, key=lambda r: (r.type, r.name))
+                ],
+                "cost": {
+                    "inUsePerHour": round(s.cost.hourly, 4),
+                    "idlePerDay": round(s.cost.daily_idle, 4),
+                    "total": round(s.cost.total(lab_hours, days), 2),
+                    "inUseItems": [
+                        {"item": line.item, "amount": round(line.amount, 4)}
+                        for line in s.cost.in_use_per_hour
+                    ],
+                    "idleItems": [
+                        {"item": line.item, "amount": round(line.amount, 4)}
+                        for line in s.cost.idle_per_day
+                    ],
+                },
+            }
+        )
     return {
         "stack": stack,
         "region": region,
         "notice": DISCLAIMER,
-        "prices": {"currency": prices.currency, "readOn": prices.provenance(region)[0],
-                   "source": prices.source, "method": prices.provenance(region)[1]},
+        "prices": {
+            "currency": prices.currency,
+            "readOn": prices.provenance(region)[0],
+            "source": prices.source,
+            "method": prices.provenance(region)[1],
+        },
         "assumptions": {"labHours": lab_hours, "days": days},
         "students": per_student,
         "shared": [_describe(r) for r in shared],
@@ -131,14 +162,23 @@ def render_text(data: dict[str, Any]) -> str:
         lines.append(f"student {s['student']}: {len(s['resources'])} resources")
         width = max(len(r["type"]) for r in s["resources"])
         name_width = max(len(r["name"]) for r in s["resources"])
-        lines += [f"  {r['type']:<{width}}  {r['name']:<{name_width}}  ({r['logicalName']})" for r in s["resources"]]
+        lines += [
+            f"  {r['type']:<{width}}  {r['name']:<{name_width}}  ({r['logicalName']})"
+            for r in s["resources"]
+        ]
         c = s["cost"]
-        lines.append(f"  cost: {c['inUsePerHour']:.2f} {cur}/hour in use, {c['idlePerDay']:.2f} {cur}/day idle")
-        lines += [f"    in use  {line['amount']:8.3f}/h  {line['item']}" for line in c["inUseItems"]]
+        lines.append(
+            f"  cost: {c['inUsePerHour']:.2f} {cur}/hour in use, {c['idlePerDay']:.2f} {cur}/day idle"
+        )
+        lines += [
+            f"    in use  {line['amount']:8.3f}/h  {line['item']}" for line in c["inUseItems"]
+        ]
         lines += [f"    idle    {line['amount']:8.3f}/d  {line['item']}" for line in c["idleItems"]]
         lines.append("")
     if data["shared"]:
-        lines.append("shared by the class: " + ", ".join(f"{r['type']} {r['name']}" for r in data["shared"]))
+        lines.append(
+            "shared by the class: " + ", ".join(f"{r['type']} {r['name']}" for r in data["shared"])
+        )
     k, a = data["class"], data["assumptions"]
     lines += [
         f"class of {k['students']}: {k['resources']} resources",
@@ -152,12 +192,21 @@ def render_text(data: dict[str, Any]) -> str:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("plan", help="what a stack's roster creates and costs (offline)",
-                                   description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to read (default: dev)")
+    parser = subparsers.add_parser(
+        "plan",
+        help="what a stack's roster creates and costs (offline)",
+        description=__doc__.split("\n\n")[0],
+    )
+    parser.add_argument(
+        "--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to read (default: dev)"
+    )
     parser.add_argument("--config", type=Path, help="a stack config file to read instead")
-    parser.add_argument("--hours", type=float, default=3.0, help="hours the lab is in use (default: 3)")
-    parser.add_argument("--days", type=float, help="days the environments exist (default: until lab:expiresOn)")
+    parser.add_argument(
+        "--hours", type=float, default=3.0, help="hours the lab is in use (default: 3)"
+    )
+    parser.add_argument(
+        "--days", type=float, help="days the environments exist (default: until lab:expiresOn)"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON for machines")
     parser.set_defaults(func=run)
 

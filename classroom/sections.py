@@ -22,6 +22,7 @@ Section 1 is the class stack itself and section k is `<class>-s<k>`, so a small
 class (one section) is exactly today's single stack, and a class that grows past
 N keeps its first students where they are.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,12 +76,16 @@ def section_index(class_stack: str, name: str) -> int:
         return 1
     match = re.fullmatch(re.escape(class_stack) + r"-s([0-9]+)", name)
     if not match or int(match.group(1)) < 2:
-        raise SectionError(f"'{name}' is not a section name of class '{class_stack}' "
-                           f"(expected {class_stack} or {class_stack}-s<k> with k >= 2)")
+        raise SectionError(
+            f"'{name}' is not a section name of class '{class_stack}' "
+            f"(expected {class_stack} or {class_stack}-s<k> with k >= 2)"
+        )
     return int(match.group(1))
 
 
-def assign(student_ids: list[str], locked: dict[str, list[str]], size: int, class_stack: str) -> dict[str, list[str]]:
+def assign(
+    student_ids: list[str], locked: dict[str, list[str]], size: int, class_stack: str
+) -> dict[str, list[str]]:
     """Section name -> student ids, keeping everyone the lock already places.
 
     Locked students still on the roster stay in their section (removed ones free
@@ -98,7 +103,9 @@ def assign(student_ids: list[str], locked: dict[str, list[str]], size: int, clas
         section_index(class_stack, name)
         for sid in ids:
             if sid in placed:
-                raise SectionError(f"student '{sid}' is listed twice in the lock of class '{class_stack}'")
+                raise SectionError(
+                    f"student '{sid}' is listed twice in the lock of class '{class_stack}'"
+                )
             placed.add(sid)
         sections[name] = [sid for sid in ids if sid in on_roster]
     for sid in student_ids:
@@ -106,7 +113,9 @@ def assign(student_ids: list[str], locked: dict[str, list[str]], size: int, clas
             continue
         target = next((name for name, ids in sections.items() if len(ids) < size), None)
         if target is None:
-            target = section_name(class_stack, max((section_index(class_stack, n) for n in sections), default=0) + 1)
+            target = section_name(
+                class_stack, max((section_index(class_stack, n) for n in sections), default=0) + 1
+            )
             sections[target] = []
         sections[target].append(sid)
         placed.add(sid)
@@ -176,8 +185,12 @@ class ClassConfig:
             return {}
         data = yaml.safe_load(self.lock_path.read_text()) or {}
         sections = data.get("sections") or {}
-        if not isinstance(sections, dict) or not all(isinstance(v, list) for v in sections.values()):
-            raise SectionError(f"{self.lock_path.name}: 'sections' must map section stack names to lists of ids")
+        if not isinstance(sections, dict) or not all(
+            isinstance(v, list) for v in sections.values()
+        ):
+            raise SectionError(
+                f"{self.lock_path.name}: 'sections' must map section stack names to lists of ids"
+            )
         return {str(k): [str(s) for s in v] for k, v in sections.items()}
 
     def sections(self) -> dict[str, list[str]]:
@@ -191,8 +204,12 @@ class ClassConfig:
         sections = self.sections()
         if self.locked() == sections and self.lock_path.is_file():
             return False
-        body = yaml.safe_dump({"class": self.name, "sectionSize": self.size, "sections": sections},
-                              sort_keys=False, default_flow_style=None, width=100)
+        body = yaml.safe_dump(
+            {"class": self.name, "sectionSize": self.size, "sections": sections},
+            sort_keys=False,
+            default_flow_style=None,
+            width=100,
+        )
         self.lock_path.write_text(LOCK_HEADER.format(name=self.name) + body)
         return True
 
@@ -243,12 +260,21 @@ def load_class(class_stack: str, root: Path = PROJECT_DIR) -> ClassConfig:
         raise SectionError(f"no class config {path.name} in {root}")
     document = yaml.safe_load(path.read_text()) or {}
     config = document.get("config") or {}
-    raw = {key.split(":", 1)[1]: _config_text(value) for key, value in config.items()
-           if key.startswith(f"{NAMESPACE}:")}
-    secure = [key for key, value in config.items() if isinstance(value, dict) and set(value) == {"secure"}]
+    raw = {
+        key.split(":", 1)[1]: _config_text(value)
+        for key, value in config.items()
+        if key.startswith(f"{NAMESPACE}:")
+    }
+    secure = [
+        key for key, value in config.items() if isinstance(value, dict) and set(value) == {"secure"}
+    ]
     known = set(raw) - {key.split(":", 1)[1] for key in secure}
-    settings = parse({k: raw[k] for k in known}, location=_config_text(config.get("azure-native:location")),
-                     stack_name=class_stack, unknown_keys=_unknown(known))
+    settings = parse(
+        {k: raw[k] for k in known},
+        location=_config_text(config.get("azure-native:location")),
+        stack_name=class_stack,
+        unknown_keys=_unknown(known),
+    )
     return ClassConfig(class_stack, root, document, settings)
 
 
@@ -267,15 +293,28 @@ def section_stacks(class_stack: str, root: Path = PROJECT_DIR) -> dict[str, list
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "sections", help="show how a class splits into section stacks",
+        "sections",
+        help="show how a class splits into section stacks",
         description="Show the section stacks of a class (Pulumi.<class>.yaml split into stacks of at "
-                    f"most lab:sectionSize students, default {DEFAULT_SECTION_SIZE}) and keep their lock file.")
-    parser.add_argument("--stack", required=True, help="the class: the stack whose Pulumi.<stack>.yaml holds the roster")
-    parser.add_argument("--json", action="store_true", help='print {"sections": {"<stack>": ["<student id>", ...]}}')
-    parser.add_argument("--write", action="store_true", help="write Pulumi.<class>.sections.yaml (commit it)")
-    parser.add_argument("--check", action="store_true",
-                        help="exit 1 when the lock file does not place every student, or several sections "
-                             "have no class salt to share (CI: commit both first)")
+        f"most lab:sectionSize students, default {DEFAULT_SECTION_SIZE}) and keep their lock file.",
+    )
+    parser.add_argument(
+        "--stack",
+        required=True,
+        help="the class: the stack whose Pulumi.<stack>.yaml holds the roster",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help='print {"sections": {"<stack>": ["<student id>", ...]}}'
+    )
+    parser.add_argument(
+        "--write", action="store_true", help="write Pulumi.<class>.sections.yaml (commit it)"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 when the lock file does not place every student, or several sections "
+        "have no class salt to share (CI: commit both first)",
+    )
     parser.add_argument("--root", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
     parser.set_defaults(func=main)
 
@@ -293,7 +332,9 @@ def main(args: argparse.Namespace) -> int:
         print(json.dumps({"sections": sections}))
     else:
         size = klass.size
-        print(f"class {klass.name}: {len(klass.student_ids)} students in {len(sections)} section(s) of at most {size}")
+        print(
+            f"class {klass.name}: {len(klass.student_ids)} students in {len(sections)} section(s) of at most {size}"
+        )
         for name, ids in sections.items():
             print(f"  {name:<24} {len(ids):3d}  {' '.join(ids)}")
     # A single-stack class without a lock is today's stack: nothing to record yet.
@@ -301,15 +342,21 @@ def main(args: argparse.Namespace) -> int:
     if written:
         print(f"wrote {klass.lock_path.name}: commit it", file=sys.stderr)
     elif not current and matters:
-        print(f"note: {klass.lock_path.name} does not yet record this assignment; "
-              f"`--write` it (or run `up`) and commit it", file=sys.stderr)
+        print(
+            f"note: {klass.lock_path.name} does not yet record this assignment; "
+            f"`--write` it (or run `up`) and commit it",
+            file=sys.stderr,
+        )
         if args.check:
             return 1
     if args.check and len(sections) > 1 and not klass.has_secrets_provider():
         # Jobs running sections in parallel would each create the class stack and draw
         # their own salt: the class's secrets provider must exist before they start.
-        print(f"error: {klass.path.name} has no encryptionsalt (or secretsprovider) yet: create the class "
-              f"stack once (`python -m classroom preview --stack {klass.name}`) and commit the file, so that "
-              "every section shares its secrets provider", file=sys.stderr)
+        print(
+            f"error: {klass.path.name} has no encryptionsalt (or secretsprovider) yet: create the class "
+            f"stack once (`python -m classroom preview --stack {klass.name}`) and commit the file, so that "
+            "every section shares its secrets provider",
+            file=sys.stderr,
+        )
         return 1
     return 0

@@ -7,6 +7,7 @@ its dependencies and which inputs were secret. The mocks answer like Azure would
 in shape (ARM ids, managed-identity principal ids, storage endpoints), with
 deterministic values, so the program's own wiring is what the tests check.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,35 +41,62 @@ _SECRET_SIG = "4dabf18193072939515e22adb298388d"
 # from the inputs the program gave, as Azure would.
 _AZURE_TYPES: dict[str, tuple[str, str]] = {
     "azure-native:resources:ResourceGroup": (
-        "resourceGroupName", "/subscriptions/{sub}/resourceGroups/{name}"),
+        "resourceGroupName",
+        "/subscriptions/{sub}/resourceGroups/{name}",
+    ),
     "azure-native:storage:StorageAccount": (
-        "accountName", "{rg}/providers/Microsoft.Storage/storageAccounts/{name}"),
+        "accountName",
+        "{rg}/providers/Microsoft.Storage/storageAccounts/{name}",
+    ),
     "azure-native:storage:BlobContainer": (
-        "containerName", "{rg}/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{name}"),
+        "containerName",
+        "{rg}/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{name}",
+    ),
     "azure-native:storage:Blob": (
-        "blobName", "https://{accountName}.blob.core.windows.net/{containerName}/{name}"),
+        "blobName",
+        "https://{accountName}.blob.core.windows.net/{containerName}/{name}",
+    ),
     "azure-native:synapse:Workspace": (
-        "workspaceName", "{rg}/providers/Microsoft.Synapse/workspaces/{name}"),
+        "workspaceName",
+        "{rg}/providers/Microsoft.Synapse/workspaces/{name}",
+    ),
     "azure-native:synapse:IpFirewallRule": (
-        "ruleName", "{rg}/providers/Microsoft.Synapse/workspaces/{workspaceName}/firewallRules/{name}"),
+        "ruleName",
+        "{rg}/providers/Microsoft.Synapse/workspaces/{workspaceName}/firewallRules/{name}",
+    ),
     "azure-native:synapse:BigDataPool": (
-        "bigDataPoolName", "{rg}/providers/Microsoft.Synapse/workspaces/{workspaceName}/bigDataPools/{name}"),
+        "bigDataPoolName",
+        "{rg}/providers/Microsoft.Synapse/workspaces/{workspaceName}/bigDataPools/{name}",
+    ),
     "azure-native:synapse:SqlPool": (
-        "sqlPoolName", "{rg}/providers/Microsoft.Synapse/workspaces/{workspaceName}/sqlPools/{name}"),
+        "sqlPoolName",
+        "{rg}/providers/Microsoft.Synapse/workspaces/{workspaceName}/sqlPools/{name}",
+    ),
     "azure-native:machinelearningservices:Workspace": (
-        "workspaceName", "{rg}/providers/Microsoft.MachineLearningServices/workspaces/{name}"),
+        "workspaceName",
+        "{rg}/providers/Microsoft.MachineLearningServices/workspaces/{name}",
+    ),
     "azure-native:machinelearningservices:Compute": (
-        "computeName", "{rg}/providers/Microsoft.MachineLearningServices/workspaces/{workspaceName}/computes/{name}"),
+        "computeName",
+        "{rg}/providers/Microsoft.MachineLearningServices/workspaces/{workspaceName}/computes/{name}",
+    ),
     "azure-native:machinelearningservices:Datastore": (
-        "name", "{rg}/providers/Microsoft.MachineLearningServices/workspaces/{workspaceName}/datastores/{name}"),
-    "azure-native:keyvault:Vault": (
-        "vaultName", "{rg}/providers/Microsoft.KeyVault/vaults/{name}"),
+        "name",
+        "{rg}/providers/Microsoft.MachineLearningServices/workspaces/{workspaceName}/datastores/{name}",
+    ),
+    "azure-native:keyvault:Vault": ("vaultName", "{rg}/providers/Microsoft.KeyVault/vaults/{name}"),
     "azure-native:operationalinsights:Workspace": (
-        "workspaceName", "{rg}/providers/Microsoft.OperationalInsights/workspaces/{name}"),
+        "workspaceName",
+        "{rg}/providers/Microsoft.OperationalInsights/workspaces/{name}",
+    ),
     "azure-native:applicationinsights:Component": (
-        "resourceName", "{rg}/providers/Microsoft.Insights/components/{name}"),
+        "resourceName",
+        "{rg}/providers/Microsoft.Insights/components/{name}",
+    ),
     "azure-native:authorization:RoleAssignment": (
-        "roleAssignmentName", "{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"),
+        "roleAssignmentName",
+        "{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
+    ),
 }
 _WITH_SYSTEM_IDENTITY = {
     "azure-native:synapse:Workspace",
@@ -189,7 +217,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             inputs=_plain(inputs),
             outputs=_plain(registration.state if registration else {}),
             dependencies=list(request.dependencies),
-            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+            property_dependencies={
+                k: list(v.urns) for k, v in request.propertyDependencies.items()
+            },
             secret_inputs=secret_inputs,
             additional_secret_outputs=list(request.additionalSecretOutputs),
             provider=request.provider,
@@ -239,7 +269,9 @@ class Simulation:
     def one(self, typ: str, name_contains: str = "") -> Declared:
         found = [r for r in self.of_type(typ) if name_contains in r.name]
         if len(found) != 1:
-            raise AssertionError(f"expected one {typ} named *{name_contains}*, found {[r.name for r in found]}")
+            raise AssertionError(
+                f"expected one {typ} named *{name_contains}*, found {[r.name for r in found]}"
+            )
         return found[0]
 
     def by_urn(self, urn: str) -> Declared:
@@ -295,8 +327,14 @@ def run_program(
     logger.addHandler(capture)
     logger.propagate = False
     pulumi_settings.reset_options(project=PROJECT_NAME, stack=stack)
-    pulumi_mocks.set_mocks(monitor.mocks, project=PROJECT_NAME, stack=stack, preview=preview,
-                           logger=logger, monitor=monitor)
+    pulumi_mocks.set_mocks(
+        monitor.mocks,
+        project=PROJECT_NAME,
+        stack=stack,
+        preview=preview,
+        logger=logger,
+        monitor=monitor,
+    )
     exported: dict[str, Any] = {}
 
     def export(name: str, value: Any) -> None:
@@ -306,7 +344,9 @@ def run_program(
     try:
         with mock.patch.object(pulumi, "export", export):
             try:
-                _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+                _sync_await(
+                    run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__"))
+                )
             except Exception as exc:
                 # What the program declared before it failed (it should be nothing
                 # when the failure is a config error).

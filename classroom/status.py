@@ -25,6 +25,7 @@ checks.py). The exit code is 0 when every student is ready (warnings such as an
 Online SQL pool do not fail it), 1 when one is not, 2 when the stack cannot be
 read or there is no Azure login.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,22 +61,35 @@ CONFIG_KEYS = ("lab:students", "lab:expiresOn", "lab:course")
 
 # ----------------------------------------------------------------------------- reading the stack
 
-def environments_from_outputs(outputs: Mapping[str, Any], stack: str = "",
-                              config: Mapping[str, Any] | None = None) -> list[Environment]:
+
+def environments_from_outputs(
+    outputs: Mapping[str, Any], stack: str = "", config: Mapping[str, Any] | None = None
+) -> list[Environment]:
     """Environments from the stack's outputs (as `pulumi stack output --json` prints them)."""
     envs = outputs.get("environments")
     if not isinstance(envs, Mapping) or not envs:
-        raise StatusError(f"stack '{stack}' has no `environments` output: run `pulumi up` first" if stack
-                          else "no `environments` output in the given outputs")
+        raise StatusError(
+            f"stack '{stack}' has no `environments` output: run `pulumi up` first"
+            if stack
+            else "no `environments` output in the given outputs"
+        )
     config = config or {}
     roster = roster_from_config(config)
     expires = config.get("lab:expiresOn")
     result = []
     for student, value in envs.items():
         who = roster.get(student, {})
-        result.append(Environment.from_output(
-            student, value, object_id=who.get("objectId"), principal_type=who.get("principalType", "User"),
-            stack=stack, expires_on=str(expires) if expires else None, course=str(config.get("lab:course") or "")))
+        result.append(
+            Environment.from_output(
+                student,
+                value,
+                object_id=who.get("objectId"),
+                principal_type=who.get("principalType", "User"),
+                stack=stack,
+                expires_on=str(expires) if expires else None,
+                course=str(config.get("lab:course") or ""),
+            )
+        )
     return result
 
 
@@ -87,21 +101,30 @@ def roster_from_config(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {str(s["id"]): dict(s) for s in students if isinstance(s, Mapping) and s.get("id")}
 
 
-def read_stack_outputs(stack: str, work_dir: Path = PROJECT_DIR, pulumi_command: Any = None) -> dict[str, Any]:
+def read_stack_outputs(
+    stack: str, work_dir: Path = PROJECT_DIR, pulumi_command: Any = None
+) -> dict[str, Any]:
     """The stack's `environments` output through the Pulumi Automation API."""
     from pulumi import automation as auto
 
     try:
         # The same state backend as `python -m classroom up` (PULUMI_BACKEND_URL, else the project's files).
-        workspace = auto.LocalWorkspace(work_dir=str(work_dir), pulumi_command=pulumi_command,
-                                        env_vars={"PULUMI_BACKEND_URL": default_backend(work_dir)})
+        workspace = auto.LocalWorkspace(
+            work_dir=str(work_dir),
+            pulumi_command=pulumi_command,
+            env_vars={"PULUMI_BACKEND_URL": default_backend(work_dir)},
+        )
         selected = auto.Stack.select(stack, workspace)
-        return {key: value.value for key, value in selected.outputs().items() if key == "environments"}
+        return {
+            key: value.value for key, value in selected.outputs().items() if key == "environments"
+        }
     except (auto.errors.CommandError, ValueError) as error:  # ValueError: the CLI printed no JSON
         raise StatusError(f"cannot read stack '{stack}': {_last_line(error)}") from error
     except OSError as error:  # no `pulumi` to run
-        raise StatusError(f"cannot run the Pulumi CLI ({error.strerror or error}): install it, or pass the "
-                          "outputs of `pulumi stack output --json` with --outputs FILE") from error
+        raise StatusError(
+            f"cannot run the Pulumi CLI ({error.strerror or error}): install it, or pass the "
+            "outputs of `pulumi stack output --json` with --outputs FILE"
+        ) from error
 
 
 def _last_line(error: Exception) -> str:
@@ -110,9 +133,13 @@ def _last_line(error: Exception) -> str:
     return last[:300]
 
 
-def load_environments(stacks: Sequence[str], outputs_files: Sequence[Path] | None = None,
-                      config_files: Sequence[Path] | None = None, pulumi_command: Any = None,
-                      work_dir: Path = PROJECT_DIR) -> list[Environment]:
+def load_environments(
+    stacks: Sequence[str],
+    outputs_files: Sequence[Path] | None = None,
+    config_files: Sequence[Path] | None = None,
+    pulumi_command: Any = None,
+    work_dir: Path = PROJECT_DIR,
+) -> list[Environment]:
     """Every student of the given stacks (a class, or its sections), in stack then roster order.
 
     Without ``outputs_files`` each stack is read through the Automation API, and a class split into
@@ -123,13 +150,17 @@ def load_environments(stacks: Sequence[str], outputs_files: Sequence[Path] | Non
     """
     for flag, files in (("--outputs", outputs_files), ("--config", config_files)):
         if files and len(files) != len(stacks):
-            raise StatusError(f"give one {flag} file per --stack ({len(files)} for {len(stacks)} stacks)")
+            raise StatusError(
+                f"give one {flag} file per --stack ({len(files)} for {len(stacks)} stacks)"
+            )
     envs: list[Environment] = []
     for n, stack in enumerate(stacks):
         # The roster from the stack's settings file, not `pulumi config --show-secrets` (which would
         # decrypt the SQL password), nor the workspace's stack_settings() (its StackSettings drops list
         # values such as lab:students).
-        config = _yaml_config(config_files[n] if config_files else work_dir / f"Pulumi.{stack}.yaml")
+        config = _yaml_config(
+            config_files[n] if config_files else work_dir / f"Pulumi.{stack}.yaml"
+        )
         if outputs_files:
             try:
                 outputs = json.loads(Path(outputs_files[n]).read_text())
@@ -142,8 +173,9 @@ def load_environments(stacks: Sequence[str], outputs_files: Sequence[Path] | Non
         failed: list[tuple[str, list[str], StatusError]] = []
         for section, members in sections.items():
             try:
-                read += environments_from_outputs(read_stack_outputs(section, work_dir, pulumi_command), section,
-                                                  config)
+                read += environments_from_outputs(
+                    read_stack_outputs(section, work_dir, pulumi_command), section, config
+                )
             except StatusError as error:
                 failed.append((section, members, error))
         if failed and not read:
@@ -152,10 +184,16 @@ def load_environments(stacks: Sequence[str], outputs_files: Sequence[Path] | Non
             raise failed[0][2]
         roster = roster_from_config(config)
         for section, members, error in failed:
-            read += [Environment.undeployed(
-                student, f"section {section} has no environment for this student ({error}): run "
-                f"`python -m classroom up --stack {stack} --section {section}`",
-                object_id=roster.get(student, {}).get("objectId"), stack=section) for student in members]
+            read += [
+                Environment.undeployed(
+                    student,
+                    f"section {section} has no environment for this student ({error}): run "
+                    f"`python -m classroom up --stack {stack} --section {section}`",
+                    object_id=roster.get(student, {}).get("objectId"),
+                    stack=section,
+                )
+                for student in members
+            ]
         envs += sorted(read, key=lambda e: _position(e.student, sections))
     return envs
 
@@ -180,18 +218,34 @@ def _sections_of(stack: str, work_dir: Path) -> dict[str, list[str]]:
         return section_stacks(stack, work_dir)
     except (ConfigError, SectionError) as error:
         # Reading only the class stack would silently leave out every other section.
-        raise StatusError(f"cannot tell the sections of '{stack}' from Pulumi.{stack}.yaml: {error}") from error
+        raise StatusError(
+            f"cannot tell the sections of '{stack}' from Pulumi.{stack}.yaml: {error}"
+        ) from error
 
 
 def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
     """--stack, --outputs, --config: which students, for every command that reads a class."""
-    parser.add_argument("--stack", action="append", required=True,
-                        help="the stack (repeat for the sections of a class)")
-    parser.add_argument("--outputs", type=Path, action="append", metavar="FILE",
-                        help="`pulumi stack output --json` of the stack instead of asking Pulumi (one per --stack)")
-    parser.add_argument("--config", type=Path, action="append", metavar="FILE",
-                        help="the stack's Pulumi.<stack>.yaml for the roster's objectIds (one per --stack; "
-                             "default: the project's)")
+    parser.add_argument(
+        "--stack",
+        action="append",
+        required=True,
+        help="the stack (repeat for the sections of a class)",
+    )
+    parser.add_argument(
+        "--outputs",
+        type=Path,
+        action="append",
+        metavar="FILE",
+        help="`pulumi stack output --json` of the stack instead of asking Pulumi (one per --stack)",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        action="append",
+        metavar="FILE",
+        help="the stack's Pulumi.<stack>.yaml for the roster's objectIds (one per --stack; "
+        "default: the project's)",
+    )
 
 
 def environments_or_error(args: argparse.Namespace, err: Any) -> list[Environment] | None:
@@ -213,6 +267,7 @@ def _yaml_config(path: Path) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- output
+
 
 def summary(statuses: Sequence[StudentStatus], currency: str = "USD") -> dict[str, Any]:
     ready = [s for s in statuses if s.ready]
@@ -250,36 +305,50 @@ def ordered(statuses: Iterable[StudentStatus]) -> list[StudentStatus]:
 def render_table(statuses: Sequence[StudentStatus], currency: str = "USD", width: int = 100) -> str:
     rows = ordered(statuses)
     sw = max([len("student")] + [len(s.env.student) for s in rows])
-    lines = [f"{'student':<{sw}}  {'status':<9}  {'expires':<10}  what to do", "-" * min(width, sw + 60)]
+    lines = [
+        f"{'student':<{sw}}  {'status':<9}  {'expires':<10}  what to do",
+        "-" * min(width, sw + 60),
+    ]
     for s in rows:
         expires = s.expires_on.isoformat() if s.expires_on else "?"
         notes = s.problems + s.warnings or ["-"]
         lines.append(f"{s.env.student:<{sw}}  {s.state:<9}  {expires:<10}  {notes[0]}")
         lines += [f"{'':<{sw}}  {'':<9}  {'':<10}  {note}" for note in notes[1:]]
     k = summary(statuses, currency)
-    lines += ["", f"{k['ready']} of {k['students']} students ready"
-              + (f", {k['notReady']} not ready" if k["notReady"] else "")
-              + (f"; {k['sqlPoolsOnline']} dedicated SQL pool(s) Online" if k["sqlPoolsOnline"] else "")]
+    lines += [
+        "",
+        f"{k['ready']} of {k['students']} students ready"
+        + (f", {k['notReady']} not ready" if k["notReady"] else "")
+        + (f"; {k['sqlPoolsOnline']} dedicated SQL pool(s) Online" if k["sqlPoolsOnline"] else ""),
+    ]
     if k["idlePerDay"] or k["inUsePerHour"]:
-        lines.append(f"class cost: {k['idlePerDay']:.2f} {currency}/day idle, {k['inUsePerHour']:.2f} {currency}/hour "
-                     f"in use, running now beyond idle: {k['runningNowPerHour']:.2f} {currency}/hour")
+        lines.append(
+            f"class cost: {k['idlePerDay']:.2f} {currency}/day idle, {k['inUsePerHour']:.2f} {currency}/hour "
+            f"in use, running now beyond idle: {k['runningNowPerHour']:.2f} {currency}/hour"
+        )
     return "\n".join(lines)
 
 
-def report(statuses: Sequence[StudentStatus], stacks: Sequence[str], prices: PriceTable | None,
-           today: dt.date | None = None) -> dict[str, Any]:
+def report(
+    statuses: Sequence[StudentStatus],
+    stacks: Sequence[str],
+    prices: PriceTable | None,
+    today: dt.date | None = None,
+) -> dict[str, Any]:
     currency = prices.currency if prices else "USD"
     return {
         "stacks": list(stacks),
         "checkedAt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "summary": summary(statuses, currency),
-        "prices": None if prices is None else {"currency": prices.currency, "readOn": prices.read_on,
-                                               "source": prices.source},
+        "prices": None
+        if prices is None
+        else {"currency": prices.currency, "readOn": prices.read_on, "source": prices.source},
         "students": [s.as_dict(today) for s in ordered(statuses)],
     }
 
 
 # ----------------------------------------------------------------------------- command line
+
 
 def _duration(text: str) -> float:
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
@@ -289,21 +358,56 @@ def _duration(text: str) -> float:
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("status", help="is every student ready? check each environment in Azure",
-                              description=__doc__.split("\n\n")[0])
+    p = subparsers.add_parser(
+        "status",
+        help="is every student ready? check each environment in Azure",
+        description=__doc__.split("\n\n")[0],
+    )
     add_stack_arguments(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--html", type=Path, help="also write the class page (one self-contained HTML file)")
-    p.add_argument("--handout", type=Path, help="also write the students' handout (one printable HTML file)")
-    p.add_argument("--wait", type=_duration, metavar="DURATION",
-                   help="re-check the students not ready until all are or DURATION (e.g. 20m) has passed")
-    p.add_argument("--interval", type=_duration, default=60.0, help="time between rounds with --wait (default 60s)")
-    p.add_argument("--concurrency", type=int, default=CheckSettings.concurrency, help="students checked at once")
-    p.add_argument("--timeout", type=float, default=CheckSettings.timeout, help="seconds to wait for each answer")
-    p.add_argument("--budget", type=_duration, default=CheckSettings.student_budget, metavar="DURATION",
-                   help="most time one student's checks may take (default %(default)ss)")
-    p.add_argument("--retries", type=int, default=CheckSettings.retries,
-                   help="retries of a throttled, failing or dropped call (default %(default)s)")
+    p.add_argument(
+        "--html", type=Path, help="also write the class page (one self-contained HTML file)"
+    )
+    p.add_argument(
+        "--handout", type=Path, help="also write the students' handout (one printable HTML file)"
+    )
+    p.add_argument(
+        "--wait",
+        type=_duration,
+        metavar="DURATION",
+        help="re-check the students not ready until all are or DURATION (e.g. 20m) has passed",
+    )
+    p.add_argument(
+        "--interval",
+        type=_duration,
+        default=60.0,
+        help="time between rounds with --wait (default 60s)",
+    )
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=CheckSettings.concurrency,
+        help="students checked at once",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=CheckSettings.timeout,
+        help="seconds to wait for each answer",
+    )
+    p.add_argument(
+        "--budget",
+        type=_duration,
+        default=CheckSettings.student_budget,
+        metavar="DURATION",
+        help="most time one student's checks may take (default %(default)ss)",
+    )
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=CheckSettings.retries,
+        help="retries of a throttled, failing or dropped call (default %(default)s)",
+    )
     p.set_defaults(func=main)
 
 
@@ -313,33 +417,54 @@ def _credential() -> Any:
     return DefaultAzureCredential()
 
 
-def main(args: argparse.Namespace, *, credential: Any = None, endpoints: Endpoints | None = None,
-         out: Any = None, err: Any = None) -> int:
+def main(
+    args: argparse.Namespace,
+    *,
+    credential: Any = None,
+    endpoints: Endpoints | None = None,
+    out: Any = None,
+    err: Any = None,
+) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     endpoints = endpoints or Endpoints()
     envs = environments_or_error(args, err)
     if envs is None:
         return 2
     prices = PriceTable.load()
-    settings = CheckSettings(timeout=args.timeout, concurrency=max(1, args.concurrency),
-                             retries=max(0, args.retries), student_budget=args.budget)
+    settings = CheckSettings(
+        timeout=args.timeout,
+        concurrency=max(1, args.concurrency),
+        retries=max(0, args.retries),
+        student_budget=args.budget,
+    )
     credential = credential or _credential()
     try:  # one sign-in check up front, rather than the same failure on every student's row
         credential.get_token(ARM_SCOPE)
     except Exception as error:
-        print(f"error: not signed in to Azure ({type(error).__name__}: {_last_line(error)}); run `az login` "
-              "(or set the AZURE_* service principal variables) and try again", file=err)
+        print(
+            f"error: not signed in to Azure ({type(error).__name__}: {_last_line(error)}); run `az login` "
+            "(or set the AZURE_* service principal variables) and try again",
+            file=err,
+        )
         return 2
     progress_bar = _progress(len(envs), err)
 
     def check(some: Sequence[Environment]) -> list[StudentStatus]:
-        return check_class(some, credential=credential, endpoints=endpoints, settings=settings, prices=prices,
-                           progress=progress_bar.tick)
+        return check_class(
+            some,
+            credential=credential,
+            endpoints=endpoints,
+            settings=settings,
+            prices=prices,
+            progress=progress_bar.tick,
+        )
 
     if args.wait:
+
         def on_round(n: int, statuses: list[StudentStatus]) -> None:
             k = summary(statuses)
             progress_bar.note(f"round {n}: {k['ready']} of {k['students']} ready", k["notReady"])
+
         statuses = wait_until_ready(envs, check, args.wait, args.interval, on_round)
     else:
         statuses = check(envs)
@@ -378,8 +503,16 @@ class _progress:
         self.stream = stream
         self.terminal = bool(getattr(stream, "isatty", lambda: False)())
         self.console = Console(file=stream, force_terminal=self.terminal or None)
-        self.bar = Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TextColumn("students"),
-                            TimeElapsedColumn(), console=self.console, transient=True, disable=not self.terminal)
+        self.bar = Progress(
+            TextColumn("checking"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("students"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+            disable=not self.terminal,
+        )
         self.task = self.bar.add_task("checking", total=total)
         self.bar.start()
 

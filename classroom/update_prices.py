@@ -7,6 +7,7 @@ NextPageLink), picks the meters the cost estimate uses and rewrites that region'
 entry, the currency and read_on. Needs internet access; nothing else in the
 project does.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,9 +30,13 @@ class PriceLookupError(RuntimeError):
     pass
 
 
-def fetch_items(api: str, odata_filter: str, currency: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+def fetch_items(
+    api: str, odata_filter: str, currency: str, timeout: float = 30.0
+) -> list[dict[str, Any]]:
     """Every item matching ``odata_filter``, across pages."""
-    url: str | None = f"{api}?{urllib.parse.urlencode({'currencyCode': currency, '$filter': odata_filter})}"
+    url: str | None = (
+        f"{api}?{urllib.parse.urlencode({'currencyCode': currency, '$filter': odata_filter})}"
+    )
     items: list[dict[str, Any]] = []
     pages = 0
     while url:
@@ -45,51 +50,94 @@ def fetch_items(api: str, odata_filter: str, currency: str, timeout: float = 30.
     return items
 
 
-def _pick(items: Iterable[dict[str, Any]], what: str, accept: Callable[[dict[str, Any]], bool]) -> float:
+def _pick(
+    items: Iterable[dict[str, Any]], what: str, accept: Callable[[dict[str, Any]], bool]
+) -> float:
     prices = sorted(
-        float(i["retailPrice"]) for i in items
-        if i.get("type") == "Consumption" and "Spot" not in i.get("skuName", "")
-        and "Low Priority" not in i.get("skuName", "") and accept(i)
+        float(i["retailPrice"])
+        for i in items
+        if i.get("type") == "Consumption"
+        and "Spot" not in i.get("skuName", "")
+        and "Low Priority" not in i.get("skuName", "")
+        and accept(i)
     )
     if not prices:
         raise PriceLookupError(f"no pay-as-you-go price found for {what}")
     return prices[0]
 
 
-def region_prices(region: str, vm_sizes: Iterable[str], currency: str = "USD", api: str = API) -> dict[str, Any]:
+def region_prices(
+    region: str, vm_sizes: Iterable[str], currency: str = "USD", api: str = API
+) -> dict[str, Any]:
     def items(odata_filter: str) -> list[dict[str, Any]]:
         return fetch_items(api, f"armRegionName eq '{region}' and {odata_filter}", currency)
 
     synapse = items("serviceName eq 'Azure Synapse Analytics'")
     entry: dict[str, Any] = {
-        "spark_vcore_hour": _pick(synapse, "Synapse Spark memory-optimized vCore-hour", lambda i: (
-            "Memory Optimized" in i.get("productName", "") and "Spark" in i.get("productName", "")
-            and "vCore" in i.get("meterName", "") and i.get("unitOfMeasure") == "1 Hour")),
-        "sql_dw100c_hour": _pick(synapse, "dedicated SQL pool DW100c hour", lambda i: (
-            i.get("skuName") == "DW100c" and i.get("unitOfMeasure") == "1 Hour")),
-        "sql_storage_tb_month": _pick(synapse, "dedicated SQL pool storage", lambda i: (
-            "Data Stored" in i.get("meterName", "") and "1 TB/Month" in i.get("unitOfMeasure", "")
-            and "Dedicated" in i.get("productName", "") + i.get("skuName", ""))),
+        "spark_vcore_hour": _pick(
+            synapse,
+            "Synapse Spark memory-optimized vCore-hour",
+            lambda i: (
+                "Memory Optimized" in i.get("productName", "")
+                and "Spark" in i.get("productName", "")
+                and "vCore" in i.get("meterName", "")
+                and i.get("unitOfMeasure") == "1 Hour"
+            ),
+        ),
+        "sql_dw100c_hour": _pick(
+            synapse,
+            "dedicated SQL pool DW100c hour",
+            lambda i: i.get("skuName") == "DW100c" and i.get("unitOfMeasure") == "1 Hour",
+        ),
+        "sql_storage_tb_month": _pick(
+            synapse,
+            "dedicated SQL pool storage",
+            lambda i: (
+                "Data Stored" in i.get("meterName", "")
+                and "1 TB/Month" in i.get("unitOfMeasure", "")
+                and "Dedicated" in i.get("productName", "") + i.get("skuName", "")
+            ),
+        ),
     }
     entry["vm_hour"] = {}
     for size in vm_sizes:
         vms = items(f"serviceName eq 'Virtual Machines' and armSkuName eq '{size}'")
-        entry["vm_hour"][size] = _pick(vms, f"VM {size} (Linux)", lambda i: (
-            "Windows" not in i.get("productName", "") and i.get("unitOfMeasure") == "1 Hour"))
+        entry["vm_hour"][size] = _pick(
+            vms,
+            f"VM {size} (Linux)",
+            lambda i: (
+                "Windows" not in i.get("productName", "") and i.get("unitOfMeasure") == "1 Hour"
+            ),
+        )
     storage = items("serviceName eq 'Storage' and skuName eq 'Hot LRS'")
-    entry["storage_gb_month"] = _pick(storage, "Hot LRS block blob GB-month", lambda i: (
-        i.get("meterName") == "Hot LRS Data Stored" and "Hierarchical Namespace" in i.get("productName", "")
-        and i.get("tierMinimumUnits", 0) == 0))
+    entry["storage_gb_month"] = _pick(
+        storage,
+        "Hot LRS block blob GB-month",
+        lambda i: (
+            i.get("meterName") == "Hot LRS Data Stored"
+            and "Hierarchical Namespace" in i.get("productName", "")
+            and i.get("tierMinimumUnits", 0) == 0
+        ),
+    )
     logs = items("serviceName eq 'Log Analytics'")
-    entry["log_analytics_gb"] = _pick(logs, "Log Analytics ingestion GB", lambda i: (
-        "Data Ingestion" in i.get("meterName", "") and i.get("unitOfMeasure") == "1 GB"
-        and float(i.get("retailPrice", 0)) > 0))
+    entry["log_analytics_gb"] = _pick(
+        logs,
+        "Log Analytics ingestion GB",
+        lambda i: (
+            "Data Ingestion" in i.get("meterName", "")
+            and i.get("unitOfMeasure") == "1 GB"
+            and float(i.get("retailPrice", 0)) > 0
+        ),
+    )
     return entry
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("prices", help="refresh a region's prices from the Azure Retail Prices API",
-                                   description=__doc__.split("\n\n")[0])
+    parser = subparsers.add_parser(
+        "prices",
+        help="refresh a region's prices from the Azure Retail Prices API",
+        description=__doc__.split("\n\n")[0],
+    )
     parser.add_argument("--region", required=True)
     parser.add_argument("--vm-size", action="append", dest="vm_sizes")
     parser.add_argument("--currency", default="USD")
@@ -101,10 +149,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     table = json.loads(args.file.read_text())
     if args.currency != table["currency"]:
-        print(f"error: the table is in {table['currency']}; refresh every region to change currency", file=sys.stderr)
+        print(
+            f"error: the table is in {table['currency']}; refresh every region to change currency",
+            file=sys.stderr,
+        )
         return 2
-    vm_sizes = args.vm_sizes or sorted(set(DEFAULT_VM_SIZES) | set(
-        table["regions"].get(args.region, {}).get("vm_hour", {})))
+    vm_sizes = args.vm_sizes or sorted(
+        set(DEFAULT_VM_SIZES) | set(table["regions"].get(args.region, {}).get("vm_hour", {}))
+    )
     try:
         entry = region_prices(args.region, vm_sizes, args.currency, args.api)
     except (PriceLookupError, OSError) as exc:
@@ -117,4 +169,3 @@ def run(args: argparse.Namespace) -> int:
     args.file.write_text(json.dumps(table, indent=2) + "\n")
     print(f"{args.region}: {json.dumps(entry)}")
     return 0
-

@@ -7,6 +7,7 @@
 - :mod:`components.roles`, :mod:`components.credentials`: the one way to grant a
   role and the SQL admin password.
 """
+
 # Stacks created before the providers moved to providers/ name them by their old
 # paths under components.synapse_artifacts: keep those importable.
 from providers import legacy_paths as _legacy_paths

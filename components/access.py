@@ -4,6 +4,7 @@ The lab has the student give the Synapse workspace identity Contributor on the
 Azure ML workspace by hand (portal, Access control). Here it is declared, scoped
 to that one workspace, so the ``AzureML`` linked service works from the start.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -65,10 +66,18 @@ class Access(pulumi.ComponentResource):
             if args.resource_group_id is None:
                 raise ValueError("a student's access needs the resource group id")
             grants = (
-                ("student-rg-contributor", roles.CONTRIBUTOR, args.resource_group_id,
-                 "Student: manage their own lab resource group"),
-                ("student-lake-contributor", roles.STORAGE_BLOB_DATA_CONTRIBUTOR, args.data_lake_account_id,
-                 "Student: read and write their own data lake"),
+                (
+                    "student-rg-contributor",
+                    roles.CONTRIBUTOR,
+                    args.resource_group_id,
+                    "Student: manage their own lab resource group",
+                ),
+                (
+                    "student-lake-contributor",
+                    roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
+                    args.data_lake_account_id,
+                    "Student: read and write their own data lake",
+                ),
             )
             self.student_roles = [
                 assign_role(

@@ -1,4 +1,5 @@
 """The dedicated SQL pool's admin password: configured, or generated; always a secret."""
+
 from __future__ import annotations
 
 import pulumi

@@ -1,4 +1,5 @@
 """The student's data lake: an ADLS Gen2 account with the lab's data in ``files/data/``."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -106,7 +107,9 @@ class DataLake(pulumi.ComponentResource):
         self.account_name: pulumi.Output[str] = self.account.name
         self.account_id: pulumi.Output[str] = self.account.id
         self.container_name: pulumi.Output[str] = self.container.name
-        self.dfs_url: pulumi.Output[str] = self.account.primary_endpoints.apply(lambda e: e.dfs.rstrip("/"))
+        self.dfs_url: pulumi.Output[str] = self.account.primary_endpoints.apply(
+            lambda e: e.dfs.rstrip("/")
+        )
         self.register_outputs(
             {
                 "accountName": self.account_name,

@@ -12,6 +12,7 @@ Four dynamic resources per student at most (see synapse_artifacts for why few).
 Every data-plane call goes through the workspace firewall, so each of them waits
 for the firewall rules, the deployer's own rule included.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -67,7 +68,8 @@ class DataPlane(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name,
             ml_workspace_name=args.ml_workspace_name,
             opts=pulumi.ResourceOptions.merge(
-                behind_firewall, pulumi.ResourceOptions(depends_on=[args.synapse_ml_role])),
+                behind_firewall, pulumi.ResourceOptions(depends_on=[args.synapse_ml_role])
+            ),
         )
 
         # The values each notebook's parameters cell receives (a notebook takes
@@ -87,10 +89,12 @@ class DataPlane(pulumi.ComponentResource):
         sql_scripts = {}
         if args.sql_pool_name is not None:
             sql_scripts[WEATHER_FORECAST_SCRIPT_NAME] = weather_forecast_sql_script(
-                args.sql_pool_name, args.data_lake_account_name, args.data_lake_filesystem)
+                args.sql_pool_name, args.data_lake_account_name, args.data_lake_filesystem
+            )
             # Uploaded after the weather forecast (its entry says so): it scores dbo.weather_forecast.
             sql_scripts[PREDICT_RENTALS_SCRIPT_NAME] = predict_rentals_sql_script(
-                args.sql_pool_name, args.data_lake_account_name, args.data_lake_filesystem)
+                args.sql_pool_name, args.data_lake_account_name, args.data_lake_filesystem
+            )
         # The Spark pool name is an output of the pool: the notebooks wait for it.
         self.artifacts = WorkspaceArtifacts(
             f"{name}-artifacts",
@@ -107,22 +111,28 @@ class DataPlane(pulumi.ComponentResource):
             # An ARM action: no firewall rule needed. Only on create: a pool a
             # student resumed is never paused by a later `pulumi up`.
             self.sql_pool_pause = SqlPoolPause(
-                f"{name}-pause-sql", sql_pool_id=args.sql_pool_id, opts=pulumi.ResourceOptions(parent=self))
+                f"{name}-pause-sql",
+                sql_pool_id=args.sql_pool_id,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
         self.student_access: SynapseRoleAssignments | None = None
         if args.student_object_id:
             self.student_access = SynapseRoleAssignments(
                 f"{name}-student-synapse-admin",
                 workspace_name=args.synapse_workspace_name,
-                assignments=[SynapseRoleAssignmentArgs(
-                    role_id=SYNAPSE_ADMINISTRATOR,
-                    principal_id=args.student_object_id,
-                    principal_type=args.student_principal_type,
-                )],
+                assignments=[
+                    SynapseRoleAssignmentArgs(
+                        role_id=SYNAPSE_ADMINISTRATOR,
+                        principal_id=args.student_object_id,
+                        principal_type=args.student_principal_type,
+                    )
+                ],
                 opts=behind_firewall,
             )
-        self.register_outputs({
-            "linkedService": self.linked_service.id,
-            "artifacts": self.artifacts.id,
-        })
-
+        self.register_outputs(
+            {
+                "linkedService": self.linked_service.id,
+                "artifacts": self.artifacts.id,
+            }
+        )

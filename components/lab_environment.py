@@ -1,4 +1,5 @@
 """One student's whole lab: resource group, data lake, Synapse, Azure ML and access."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -18,7 +19,9 @@ from .machine_learning import MachineLearningWorkspace, MachineLearningWorkspace
 from .synapse import SynapseWorkspace, SynapseWorkspaceArgs
 
 
-def student_suffix(student_id: str, opts: pulumi.ResourceOptions | None = None) -> random.RandomString:
+def student_suffix(
+    student_id: str, opts: pulumi.ResourceOptions | None = None
+) -> random.RandomString:
     """The student's random suffix: 7 lowercase letters and digits, as the lab's setup.
 
     A pulumi-random resource keyed by the student id, so it is chosen once and stays
@@ -62,7 +65,9 @@ def lab_tags(settings: LabSettings, student: Student, suffix: pulumi.Input[str])
 class LabEnvironment(pulumi.ComponentResource):
     """Everything one student needs, in the resource group ``<prefix>-<suffix>``."""
 
-    def __init__(self, name: str, args: LabEnvironmentArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: LabEnvironmentArgs, opts: pulumi.ResourceOptions | None = None
+    ):
         super().__init__("synapse-ml-lab:lab:LabEnvironment", name, None, opts)
         self.suffix = student_suffix(args.student.id, opts=pulumi.ResourceOptions(parent=self))
         self.names = naming.names_for(args.settings.resource_group_prefix, self.suffix.result)
@@ -135,7 +140,9 @@ class LabEnvironment(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _machine_learning(self, name: str, args: LabEnvironmentArgs, tags: Tags) -> MachineLearningWorkspace:
+    def _machine_learning(
+        self, name: str, args: LabEnvironmentArgs, tags: Tags
+    ) -> MachineLearningWorkspace:
         return MachineLearningWorkspace(
             f"{name}-aml",
             MachineLearningWorkspaceArgs(

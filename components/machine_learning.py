@@ -1,4 +1,5 @@
 """The student's Azure Machine Learning workspace, its dependencies and AutoML compute."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -46,27 +47,38 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
     """Workspace ``aml<suffix>`` with its own Key Vault, storage, monitoring, compute and lake datastore."""
 
     def __init__(
-        self, name: str, args: MachineLearningWorkspaceArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        args: MachineLearningWorkspaceArgs,
+        opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("synapse-ml-lab:ml:MachineLearningWorkspace", name, None, opts)
         self.storage = self._storage(name, args)
         self.key_vault_purge, self.key_vault = self._key_vault(name, args)
-        self.log_analytics, self.log_analytics_force_delete, self.app_insights = self._monitoring(name, args)
+        self.log_analytics, self.log_analytics_force_delete, self.app_insights = self._monitoring(
+            name, args
+        )
         self.workspace, self.workspace_purge = self._workspace(name, args)
         # Everything inside the workspace goes before its purge on destroy.
         inside_workspace = pulumi.ResourceOptions(parent=self, depends_on=[self.workspace_purge])
         self.compute = self._compute(name, args, inside_workspace)
         self.datastore = self._datastore(name, args, inside_workspace)
-        self.principal_id: pulumi.Output[str] = self.workspace.identity.apply(lambda i: i.principal_id)
-        self.compute_principal_id: pulumi.Output[str] = self.compute.identity.apply(lambda i: i.principal_id)
+        self.principal_id: pulumi.Output[str] = self.workspace.identity.apply(
+            lambda i: i.principal_id
+        )
+        self.compute_principal_id: pulumi.Output[str] = self.compute.identity.apply(
+            lambda i: i.principal_id
+        )
         self.lake_readers = self._lake_readers(name, args)
 
         # What other components use of the workspace also waits for (and on
         # destroy goes before) the purge: the Synapse role, the linked service.
         self.workspace_name: pulumi.Output[str] = pulumi.Output.all(
-            self.workspace.name, self.workspace_purge.id).apply(lambda values: values[0])
+            self.workspace.name, self.workspace_purge.id
+        ).apply(lambda values: values[0])
         self.workspace_id: pulumi.Output[str] = pulumi.Output.all(
-            self.workspace.id, self.workspace_purge.id).apply(lambda values: values[0])
+            self.workspace.id, self.workspace_purge.id
+        ).apply(lambda values: values[0])
         self.compute_name: pulumi.Output[str] = self.compute.name
         self.datastore_name: pulumi.Output[str] = self.datastore.name
         self.studio_url: pulumi.Output[str] = self.workspace.id.apply(
@@ -82,7 +94,9 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
             }
         )
 
-    def _storage(self, name: str, args: MachineLearningWorkspaceArgs) -> azure_native.storage.StorageAccount:
+    def _storage(
+        self, name: str, args: MachineLearningWorkspaceArgs
+    ) -> azure_native.storage.StorageAccount:
         return hardened_storage_account(
             f"{name}-storage",
             account_name=args.storage_account_name,
@@ -94,8 +108,9 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _key_vault(self, name: str, args: MachineLearningWorkspaceArgs
-                   ) -> tuple[KeyVaultPurge, azure_native.keyvault.Vault]:
+    def _key_vault(
+        self, name: str, args: MachineLearningWorkspaceArgs
+    ) -> tuple[KeyVaultPurge, azure_native.keyvault.Vault]:
         # Teardown that leaves nothing: the vault depends on its purge, so on
         # destroy the vault is deleted (soft) first, then purged (its name would
         # stay reserved otherwise). Inputs are the vault's own names, not its outputs.
@@ -126,8 +141,12 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
         )
         return purge, vault
 
-    def _monitoring(self, name: str, args: MachineLearningWorkspaceArgs) -> tuple[
-        azure_native.operationalinsights.Workspace, LogAnalyticsForceDelete, azure_native.applicationinsights.Component
+    def _monitoring(
+        self, name: str, args: MachineLearningWorkspaceArgs
+    ) -> tuple[
+        azure_native.operationalinsights.Workspace,
+        LogAnalyticsForceDelete,
+        azure_native.applicationinsights.Component,
     ]:
         # An explicit Log Analytics workspace: without one Azure creates a managed
         # one in another resource group that outlives the lab.
@@ -144,7 +163,10 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
         # Deleted before the Log Analytics workspace (Application Insights waits
         # for it), it force-deletes the workspace so its name is not kept 14 days.
         force_delete = LogAnalyticsForceDelete(
-            f"{name}-logs-force-delete", workspace_id=logs.id, opts=pulumi.ResourceOptions(parent=self))
+            f"{name}-logs-force-delete",
+            workspace_id=logs.id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         insights = azure_native.applicationinsights.Component(
             f"{name}-insights",
             resource_name_=args.app_insights_name,
@@ -159,15 +181,18 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
         )
         return logs, force_delete, insights
 
-    def _workspace(self, name: str, args: MachineLearningWorkspaceArgs) -> tuple[
-            azure_native.machinelearningservices.Workspace, MlWorkspacePurge]:
+    def _workspace(
+        self, name: str, args: MachineLearningWorkspaceArgs
+    ) -> tuple[azure_native.machinelearningservices.Workspace, MlWorkspacePurge]:
         workspace = azure_native.machinelearningservices.Workspace(
             f"{name}-workspace",
             workspace_name=args.workspace_name,
             resource_group_name=args.resource_group_name,
             location=args.location,
             sku=azure_native.machinelearningservices.SkuArgs(name="Basic", tier="Basic"),
-            identity=azure_native.machinelearningservices.ManagedServiceIdentityArgs(type="SystemAssigned"),
+            identity=azure_native.machinelearningservices.ManagedServiceIdentityArgs(
+                type="SystemAssigned"
+            ),
             storage_account=self.storage.id,
             key_vault=self.key_vault.id,
             application_insights=self.app_insights.id,
@@ -181,11 +206,15 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
         # uses it, depends on this resource, so on destroy they go first, then it
         # purges the workspace, then azure-native finds the workspace gone.
         purge = MlWorkspacePurge(
-            f"{name}-workspace-purge", workspace_id=workspace.id, opts=pulumi.ResourceOptions(parent=self))
+            f"{name}-workspace-purge",
+            workspace_id=workspace.id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         return workspace, purge
 
-    def _compute(self, name: str, args: MachineLearningWorkspaceArgs, opts: pulumi.ResourceOptions
-                 ) -> azure_native.machinelearningservices.Compute:
+    def _compute(
+        self, name: str, args: MachineLearningWorkspaceArgs, opts: pulumi.ResourceOptions
+    ) -> azure_native.machinelearningservices.Compute:
         return azure_native.machinelearningservices.Compute(
             f"{name}-compute",
             compute_name=args.compute_name,
@@ -193,7 +222,9 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name,
             location=args.location,
             # Its own identity reads the lake through the identity-based datastore.
-            identity=azure_native.machinelearningservices.ManagedServiceIdentityArgs(type="SystemAssigned"),
+            identity=azure_native.machinelearningservices.ManagedServiceIdentityArgs(
+                type="SystemAssigned"
+            ),
             properties=azure_native.machinelearningservices.AmlComputeArgs(
                 compute_type="AmlCompute",
                 description="AutoML training cluster: 0 nodes when idle",
@@ -212,8 +243,9 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
             opts=opts,
         )
 
-    def _datastore(self, name: str, args: MachineLearningWorkspaceArgs, opts: pulumi.ResourceOptions
-                   ) -> azure_native.machinelearningservices.Datastore:
+    def _datastore(
+        self, name: str, args: MachineLearningWorkspaceArgs, opts: pulumi.ResourceOptions
+    ) -> azure_native.machinelearningservices.Datastore:
         # The data lake as a datastore with identity-based access: no account key
         # or SAS token is stored in the workspace.
         return azure_native.machinelearningservices.Datastore(
@@ -249,5 +281,8 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
                 description=f"Azure ML {who} identity: read the lab's data lake",
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            for who, principal in (("workspace", self.principal_id), ("compute", self.compute_principal_id))
+            for who, principal in (
+                ("workspace", self.principal_id),
+                ("compute", self.compute_principal_id),
+            )
         ]

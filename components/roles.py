@@ -1,4 +1,5 @@
 """The one way the program grants an Azure role (the rules are in ``lab.roles``)."""
+
 from __future__ import annotations
 
 import pulumi

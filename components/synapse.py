@@ -1,4 +1,5 @@
 """The student's Synapse workspace, its firewall, Spark pool and dedicated SQL pool."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -60,7 +61,9 @@ def firewall_rules(
     if not allowed_ip_ranges:
         rules.append(ALLOW_ALL)
     else:
-        rules += [(f"allowed-{i + 1}", start, end) for i, (start, end) in enumerate(allowed_ip_ranges)]
+        rules += [
+            (f"allowed-{i + 1}", start, end) for i, (start, end) in enumerate(allowed_ip_ranges)
+        ]
     if deployer_ip_address:
         # The deployment itself calls the workspace's data plane (linked service,
         # notebooks): behind a restricted firewall it needs its own way through.
@@ -71,20 +74,27 @@ def firewall_rules(
 class SynapseWorkspace(pulumi.ComponentResource):
     """Workspace ``synapse<suffix>`` on the data lake, Spark pool ``spark<suffix>``, SQL pool ``sql<suffix>``."""
 
-    def __init__(self, name: str, args: SynapseWorkspaceArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self, name: str, args: SynapseWorkspaceArgs, opts: pulumi.ResourceOptions | None = None
+    ):
         super().__init__("synapse-ml-lab:synapse:SynapseWorkspace", name, None, opts)
         self.workspace = self._workspace(name, args)
         self.firewall_rules = self._firewall_rules(name, args)
         self.spark_pool = self._spark_pool(name, args)
         self.sql_pool: azure_native.synapse.SqlPool | None = (
-            self._sql_pool(name, args) if args.dedicated_sql_pool else None)
-        self.principal_id: pulumi.Output[str] = self.workspace.identity.apply(lambda i: i.principal_id)
+            self._sql_pool(name, args) if args.dedicated_sql_pool else None
+        )
+        self.principal_id: pulumi.Output[str] = self.workspace.identity.apply(
+            lambda i: i.principal_id
+        )
         self.lake_access = self._lake_access(name, args)
 
         self.workspace_name: pulumi.Output[str] = self.workspace.name
         self.workspace_id: pulumi.Output[str] = self.workspace.id
         self.spark_pool_name: pulumi.Output[str] = self.spark_pool.name
-        self.sql_pool_name: pulumi.Output[str] | None = self.sql_pool.name if self.sql_pool else None
+        self.sql_pool_name: pulumi.Output[str] | None = (
+            self.sql_pool.name if self.sql_pool else None
+        )
         self.sql_pool_id: pulumi.Output[str] | None = self.sql_pool.id if self.sql_pool else None
         self.studio_url: pulumi.Output[str] = self.workspace.id.apply(
             lambda ws_id: f"https://web.azuresynapse.net?workspace={quote(ws_id, safe='')}"
@@ -115,10 +125,14 @@ class SynapseWorkspace(pulumi.ComponentResource):
             sql_administrator_login_password=pulumi.Output.secret(args.sql_admin_password),
             managed_resource_group_name=args.managed_resource_group_name,
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["sqlAdministratorLoginPassword"]),
+            opts=pulumi.ResourceOptions(
+                parent=self, additional_secret_outputs=["sqlAdministratorLoginPassword"]
+            ),
         )
 
-    def _firewall_rules(self, name: str, args: SynapseWorkspaceArgs) -> list[azure_native.synapse.IpFirewallRule]:
+    def _firewall_rules(
+        self, name: str, args: SynapseWorkspaceArgs
+    ) -> list[azure_native.synapse.IpFirewallRule]:
         return [
             azure_native.synapse.IpFirewallRule(
                 f"{name}-fw-{rule_name}",
@@ -129,10 +143,14 @@ class SynapseWorkspace(pulumi.ComponentResource):
                 resource_group_name=args.resource_group_name,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            for rule_name, start, end in firewall_rules(args.allowed_ip_ranges, args.deployer_ip_address)
+            for rule_name, start, end in firewall_rules(
+                args.allowed_ip_ranges, args.deployer_ip_address
+            )
         ]
 
-    def _spark_pool(self, name: str, args: SynapseWorkspaceArgs) -> azure_native.synapse.BigDataPool:
+    def _spark_pool(
+        self, name: str, args: SynapseWorkspaceArgs
+    ) -> azure_native.synapse.BigDataPool:
         return azure_native.synapse.BigDataPool(
             f"{name}-spark",
             big_data_pool_name=args.spark_pool_name,
@@ -168,7 +186,9 @@ class SynapseWorkspace(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _lake_access(self, name: str, args: SynapseWorkspaceArgs) -> azure_native.authorization.RoleAssignment:
+    def _lake_access(
+        self, name: str, args: SynapseWorkspaceArgs
+    ) -> azure_native.authorization.RoleAssignment:
         # The workspace reads and writes the lake as itself (Spark tables, COPY INTO).
         return assign_role(
             f"{name}-lake-contributor",

@@ -6,6 +6,7 @@ resource. Every problem found is reported together in one ``ConfigError`` whose
 lines each name the key, the value and what is allowed, so ``pulumi preview``
 stops at once with nothing created.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -54,15 +55,89 @@ PRINCIPAL_TYPES = ("User", "Group", "ServicePrincipal")
 # Public Azure regions (ARM names). Used to catch typos only: a name close to
 # one of these but not in the list is refused with a suggestion; a name unlike
 # any of them (a region newer than this list) is let through to Azure.
-KNOWN_REGIONS = frozenset(["eastus", "eastus2", "southcentralus", "westus", "westus2", "westus3", "centralus", "northcentralus", "westcentralus", "canadacentral", "canadaeast", "brazilsouth", "brazilsoutheast", "mexicocentral", "chilecentral", "northeurope", "westeurope", "uksouth", "ukwest", "francecentral", "francesouth", "germanywestcentral", "germanynorth", "switzerlandnorth", "switzerlandwest", "norwayeast", "norwaywest", "swedencentral", "swedensouth", "polandcentral", "italynorth", "spaincentral", "austriaeast", "belgiumcentral", "australiaeast", "australiasoutheast", "australiacentral", "australiacentral2", "newzealandnorth", "southeastasia", "eastasia", "japaneast", "japanwest", "koreacentral", "koreasouth", "centralindia", "southindia", "westindia", "jioindiawest", "jioindiacentral", "indonesiacentral", "malaysiawest", "uaenorth", "uaecentral", "qatarcentral", "israelcentral", "southafricanorth", "southafricawest"])
-GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+KNOWN_REGIONS = frozenset(
+    [
+        "eastus",
+        "eastus2",
+        "southcentralus",
+        "westus",
+        "westus2",
+        "westus3",
+        "centralus",
+        "northcentralus",
+        "westcentralus",
+        "canadacentral",
+        "canadaeast",
+        "brazilsouth",
+        "brazilsoutheast",
+        "mexicocentral",
+        "chilecentral",
+        "northeurope",
+        "westeurope",
+        "uksouth",
+        "ukwest",
+        "francecentral",
+        "francesouth",
+        "germanywestcentral",
+        "germanynorth",
+        "switzerlandnorth",
+        "switzerlandwest",
+        "norwayeast",
+        "norwaywest",
+        "swedencentral",
+        "swedensouth",
+        "polandcentral",
+        "italynorth",
+        "spaincentral",
+        "austriaeast",
+        "belgiumcentral",
+        "australiaeast",
+        "australiasoutheast",
+        "australiacentral",
+        "australiacentral2",
+        "newzealandnorth",
+        "southeastasia",
+        "eastasia",
+        "japaneast",
+        "japanwest",
+        "koreacentral",
+        "koreasouth",
+        "centralindia",
+        "southindia",
+        "westindia",
+        "jioindiawest",
+        "jioindiacentral",
+        "indonesiacentral",
+        "malaysiawest",
+        "uaenorth",
+        "uaecentral",
+        "qatarcentral",
+        "israelcentral",
+        "southafricanorth",
+        "southafricawest",
+    ]
+)
+GUID_RE = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
 VM_SIZE_RE = re.compile(r"^Standard_[A-Za-z0-9_]+$")
 LOCATION_RE = re.compile(r"^[a-z][a-z0-9]+$")
 COURSE_RE = re.compile(r"^[A-Za-z0-9 ._:/-]{1,100}$")
 # Logins SQL rejects for the admin (documented reserved names).
 RESERVED_SQL_LOGINS = {
-    "admin", "administrator", "sa", "root", "dbmanager", "loginmanager", "dbo",
-    "guest", "public", "sys", "information_schema", "azure_superuser", "db_owner",
+    "admin",
+    "administrator",
+    "sa",
+    "root",
+    "dbmanager",
+    "loginmanager",
+    "dbo",
+    "guest",
+    "public",
+    "sys",
+    "information_schema",
+    "azure_superuser",
+    "db_owner",
 }
 SQL_LOGIN_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
 
@@ -150,9 +225,9 @@ class LabSettings:
         all_keys = set(config_runtime.CONFIG.get()) | set(config_runtime.get_config_env())
         present = [k.split(":", 1)[1] for k in all_keys if k.startswith(f"{NAMESPACE}:")]
         unknown = sorted(set(present) - set(_CONFIG_KEYS))
-        password_in_plain_text = raw.get("sqlAdminPassword") is not None and not config_runtime.is_config_secret(
-            f"{NAMESPACE}:sqlAdminPassword"
-        )
+        password_in_plain_text = raw.get(
+            "sqlAdminPassword"
+        ) is not None and not config_runtime.is_config_secret(f"{NAMESPACE}:sqlAdminPassword")
         return parse(
             raw,
             location=location,
@@ -216,18 +291,25 @@ def _students(value: Any, stack_name: str, problems: list[str]) -> tuple[Student
                 "principalType, subscription"
             )
         sid = item.get("id")
-        if not isinstance(sid, str) or not STUDENT_ID_RE.fullmatch(sid) or sid.startswith("-") or sid.endswith("-"):
+        if (
+            not isinstance(sid, str)
+            or not STUDENT_ID_RE.fullmatch(sid)
+            or sid.startswith("-")
+            or sid.endswith("-")
+        ):
             problems.append(
                 f"{where}.id = {json.dumps(sid)} is not allowed: 1-20 characters of lowercase "
                 "letters, digits and '-', not starting or ending with '-'"
             )
             continue
         if sid in seen:
-            problems.append(f"{where}.id = \"{sid}\" is a duplicate: student ids must be unique")
+            problems.append(f'{where}.id = "{sid}" is a duplicate: student ids must be unique')
             continue
         seen.add(sid)
         object_id = item.get("objectId")
-        if object_id is not None and (not isinstance(object_id, str) or not GUID_RE.fullmatch(object_id)):
+        if object_id is not None and (
+            not isinstance(object_id, str) or not GUID_RE.fullmatch(object_id)
+        ):
             problems.append(
                 f"{where}.objectId = {json.dumps(object_id)} is not a GUID "
                 "(the student's Entra ID object id, e.g. 00000000-0000-0000-0000-000000000000)"
@@ -241,10 +323,18 @@ def _students(value: Any, stack_name: str, problems: list[str]) -> tuple[Student
             continue
         pin = item.get("subscription")
         if pin is not None and (not isinstance(pin, str) or not GUID_RE.fullmatch(pin)):
-            problems.append(f"{where}.subscription = {json.dumps(pin)} is not a subscription id (GUID)")
+            problems.append(
+                f"{where}.subscription = {json.dumps(pin)} is not a subscription id (GUID)"
+            )
             continue
-        students.append(Student(sid, object_id.lower() if object_id else None, principal_type,
-                                pin.lower() if pin else None))
+        students.append(
+            Student(
+                sid,
+                object_id.lower() if object_id else None,
+                principal_type,
+                pin.lower() if pin else None,
+            )
+        )
     return tuple(students)
 
 
@@ -261,7 +351,9 @@ def _subscriptions(value: Any, problems: list[str]) -> tuple[Subscription, ...]:
     for index, item in enumerate(value):
         where = f"lab:subscriptions[{index}]"
         if not isinstance(item, dict) or set(item) - {"id", "capacity"}:
-            problems.append(f"{where} = {json.dumps(item)} must be an object with only 'id' and 'capacity'")
+            problems.append(
+                f"{where} = {json.dumps(item)} must be an object with only 'id' and 'capacity'"
+            )
             continue
         sub_id, capacity = item.get("id"), item.get("capacity")
         if not isinstance(sub_id, str) or not GUID_RE.fullmatch(sub_id):
@@ -274,7 +366,7 @@ def _subscriptions(value: Any, problems: list[str]) -> tuple[Subscription, ...]:
             )
             continue
         if any(s.id == sub_id.lower() for s in subscriptions):
-            problems.append(f"{where}.id = \"{sub_id}\" is a duplicate")
+            problems.append(f'{where}.id = "{sub_id}" is a duplicate')
             continue
         subscriptions.append(Subscription(sub_id.lower(), capacity))
     return tuple(subscriptions)
@@ -301,14 +393,14 @@ def _spark_version(value: str | None, problems: list[str]) -> str:
     supported = ", ".join(SUPPORTED_SPARK_VERSIONS)
     if version in RETIRED_SPARK_VERSIONS:
         problems.append(
-            f"lab:sparkVersion = \"{version}\" is retired in Azure Synapse "
+            f'lab:sparkVersion = "{version}" is retired in Azure Synapse '
             f"({RETIRED_SPARK_VERSIONS[version]}): pools of that version can no longer be "
             f"created or run. Supported: {supported}. The lab was written for 2.4; its "
             "notebooks here run on 3.5."
         )
     else:
         problems.append(
-            f"lab:sparkVersion = \"{version}\" is not an Azure Synapse Spark runtime. Supported: {supported}"
+            f'lab:sparkVersion = "{version}" is not an Azure Synapse Spark runtime. Supported: {supported}'
         )
     return version
 
@@ -338,16 +430,16 @@ def _ip_ranges(value: Any, problems: list[str]) -> tuple[tuple[str, str], ...]:
     for index, item in enumerate(value):
         where = f"lab:allowedIpRanges[{index}] = {json.dumps(item)}"
         if not isinstance(item, str):
-            problems.append(f"{where} must be a string \"a.b.c.d\" or \"a.b.c.d-e.f.g.h\"")
+            problems.append(f'{where} must be a string "a.b.c.d" or "a.b.c.d-e.f.g.h"')
             continue
         parts = [p.strip() for p in item.split("-")]
         if len(parts) > 2:
-            problems.append(f"{where} is not \"a.b.c.d\" or \"a.b.c.d-e.f.g.h\"")
+            problems.append(f'{where} is not "a.b.c.d" or "a.b.c.d-e.f.g.h"')
             continue
         try:
             addresses = [ipaddress.IPv4Address(p) for p in parts]
         except ValueError:
-            problems.append(f"{where} is not \"a.b.c.d\" or \"a.b.c.d-e.f.g.h\" with IPv4 addresses")
+            problems.append(f'{where} is not "a.b.c.d" or "a.b.c.d-e.f.g.h" with IPv4 addresses')
             continue
         start, end = addresses[0], addresses[-1]
         if start > end:
@@ -414,30 +506,64 @@ def parse(
         + ", ".join(_CONFIG_KEYS)
         for key in unknown_keys
     ]
-    students = _students(_json_value("students", raw.get("students"), problems), stack_name, problems)
+    students = _students(
+        _json_value("students", raw.get("students"), problems), stack_name, problems
+    )
     _check_location(location, problems)
     spark_version = _spark_version(raw.get("sparkVersion"), problems)
-    login = _checked(raw, "sqlAdminLogin", DEFAULT_SQL_ADMIN_LOGIN, problems,
-                     lambda v: bool(SQL_LOGIN_RE.fullmatch(v)) and v.lower() not in RESERVED_SQL_LOGINS,
-                     "is not allowed: 1-128 letters, digits or '_', starting with a letter, and not a reserved "
-                     "name like admin, sa or root")
+    login = _checked(
+        raw,
+        "sqlAdminLogin",
+        DEFAULT_SQL_ADMIN_LOGIN,
+        problems,
+        lambda v: bool(SQL_LOGIN_RE.fullmatch(v)) and v.lower() not in RESERVED_SQL_LOGINS,
+        "is not allowed: 1-128 letters, digits or '_', starting with a letter, and not a reserved "
+        "name like admin, sa or root",
+    )
     dedicated = _bool("dedicatedSqlPool", raw.get("dedicatedSqlPool"), True, problems)
-    prefix = _checked(raw, "resourceGroupPrefix", DEFAULT_PREFIX, problems,
-                      lambda v: bool(PREFIX_RE.fullmatch(v)) and not v.endswith("-"),
-                      "is not allowed: 1-30 characters of lowercase letters, digits and '-', starting with a "
-                      "letter and not ending with '-'")
-    course = _checked(raw, "course", DEFAULT_COURSE, problems, lambda v: bool(COURSE_RE.fullmatch(v)),
-                      "is not allowed as a tag value: 1-100 characters of letters, digits, spaces and . _ : / -")
+    prefix = _checked(
+        raw,
+        "resourceGroupPrefix",
+        DEFAULT_PREFIX,
+        problems,
+        lambda v: bool(PREFIX_RE.fullmatch(v)) and not v.endswith("-"),
+        "is not allowed: 1-30 characters of lowercase letters, digits and '-', starting with a "
+        "letter and not ending with '-'",
+    )
+    course = _checked(
+        raw,
+        "course",
+        DEFAULT_COURSE,
+        problems,
+        lambda v: bool(COURSE_RE.fullmatch(v)),
+        "is not allowed as a tag value: 1-100 characters of letters, digits, spaces and . _ : / -",
+    )
     expires_on = _date(raw.get("expiresOn"), problems)
-    ip_ranges = _ip_ranges(_json_value("allowedIpRanges", raw.get("allowedIpRanges"), problems), problems)
+    ip_ranges = _ip_ranges(
+        _json_value("allowedIpRanges", raw.get("allowedIpRanges"), problems), problems
+    )
     deployer_ip = _ip_address("deployerIpAddress", raw.get("deployerIpAddress"), problems)
-    deployer_type = _checked(raw, "deployerPrincipalType", "User", problems, lambda v: v in PRINCIPAL_TYPES,
-                             f"is not allowed: {', '.join(PRINCIPAL_TYPES)}")
-    vm_size = _checked(raw, "amlComputeVmSize", DEFAULT_AML_VM_SIZE, problems,
-                       lambda v: bool(VM_SIZE_RE.fullmatch(v)), f"is not an Azure VM size like {DEFAULT_AML_VM_SIZE}")
+    deployer_type = _checked(
+        raw,
+        "deployerPrincipalType",
+        "User",
+        problems,
+        lambda v: v in PRINCIPAL_TYPES,
+        f"is not allowed: {', '.join(PRINCIPAL_TYPES)}",
+    )
+    vm_size = _checked(
+        raw,
+        "amlComputeVmSize",
+        DEFAULT_AML_VM_SIZE,
+        problems,
+        lambda v: bool(VM_SIZE_RE.fullmatch(v)),
+        f"is not an Azure VM size like {DEFAULT_AML_VM_SIZE}",
+    )
     data_dir = _data_dir(raw.get("dataDir"), problems)
     password = _password(raw.get("sqlAdminPassword"), login, password_in_plain_text, problems)
-    subscriptions = _subscriptions(_json_value("subscriptions", raw.get("subscriptions"), problems), problems)
+    subscriptions = _subscriptions(
+        _json_value("subscriptions", raw.get("subscriptions"), problems), problems
+    )
     sections_of = section_size(raw.get("sectionSize"), problems)
     placement = _placement(students, subscriptions, problems)
     if problems:
@@ -464,8 +590,14 @@ def parse(
     )
 
 
-def _checked(raw: Mapping[str, str | None], key: str, default: str, problems: list[str],
-             valid: Callable[[str], bool], complaint: str) -> str:
+def _checked(
+    raw: Mapping[str, str | None],
+    key: str,
+    default: str,
+    problems: list[str],
+    valid: Callable[[str], bool],
+    complaint: str,
+) -> str:
     """``lab:<key>`` (or its default), stripped; a problem ``lab:<key> = '<value>' <complaint>`` when not valid."""
     value = (raw.get(key) or default).strip()
     if not valid(value):
@@ -505,7 +637,9 @@ def _data_dir(value: str | None, problems: list[str]) -> Path | None:
     return data_dir
 
 
-def _password(password: str | None, login: str, in_plain_text: bool, problems: list[str]) -> str | None:
+def _password(
+    password: str | None, login: str, in_plain_text: bool, problems: list[str]
+) -> str | None:
     if in_plain_text:
         problems.append(
             "lab:sqlAdminPassword is stored in plain text in the stack config: set it with "
@@ -518,8 +652,9 @@ def _password(password: str | None, login: str, in_plain_text: bool, problems: l
     return password
 
 
-def _placement(students: Sequence[Student], subscriptions: Sequence[Subscription],
-               problems: list[str]) -> dict[str, str]:
+def _placement(
+    students: Sequence[Student], subscriptions: Sequence[Subscription], problems: list[str]
+) -> dict[str, str]:
     """Student id -> subscription id, when lab:subscriptions is set and nothing else is wrong."""
     pinned = {st.id: st.subscription for st in students if st.subscription}
     if subscriptions and not problems:

@@ -1,4 +1,5 @@
 """The lab's data: which files, where they come from, and the columns the lab reads."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,8 +13,18 @@ LAB_DATA_BASE_URL = (
     f"{LAB_DATA_COMMIT}/Allfiles/Labs/12/files"
 )
 LAB_DATA_FILES = ("bike-rentals-training.csv", "weather-forecast.csv")
-FEATURE_COLUMNS = ("season", "mnth", "holiday", "weekday", "workingday", "weathersit", "temp", "atemp", "hum",
-                   "windspeed")
+FEATURE_COLUMNS = (
+    "season",
+    "mnth",
+    "holiday",
+    "weekday",
+    "workingday",
+    "weathersit",
+    "temp",
+    "atemp",
+    "hum",
+    "windspeed",
+)
 # The columns the notebooks and the SQL script read from each file.
 LAB_DATA_COLUMNS = {
     "bike-rentals-training.csv": FEATURE_COLUMNS + ("rentals",),

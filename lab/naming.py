@@ -6,6 +6,7 @@ every valid prefix and suffix (``tests/lab/test_naming.py`` checks that exhausti
 over the edges). Globally unique names (storage accounts, Synapse workspaces, Key
 Vaults) are made unique by the student's random suffix, as the lab's setup does.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,7 +33,9 @@ class NameRule:
     max_length: int
 
     def check(self, name: str) -> None:
-        if not (self.min_length <= len(name) <= self.max_length) or not self.pattern.fullmatch(name):
+        if not (self.min_length <= len(name) <= self.max_length) or not self.pattern.fullmatch(
+            name
+        ):
             raise ValueError(
                 f"'{name}' is not a valid {self.resource} name "
                 f"({self.min_length}-{self.max_length} characters matching {self.pattern.pattern})"
@@ -40,18 +43,28 @@ class NameRule:
 
 
 RULES = {
-    "resource_group": NameRule("resource group", re.compile(r"[A-Za-z0-9_.()-]*[A-Za-z0-9_()-]"), 1, 90),
+    "resource_group": NameRule(
+        "resource group", re.compile(r"[A-Za-z0-9_.()-]*[A-Za-z0-9_()-]"), 1, 90
+    ),
     "storage_account": NameRule("storage account", re.compile(r"[a-z0-9]+"), 3, 24),
     "synapse_workspace": NameRule("Synapse workspace", re.compile(r"[a-z][a-z0-9]*"), 1, 50),
     "spark_pool": NameRule("Spark pool", re.compile(r"[A-Za-z][A-Za-z0-9]*"), 1, 15),
     "sql_pool": NameRule("dedicated SQL pool", re.compile(r"[A-Za-z][A-Za-z0-9_]*"), 1, 60),
     "firewall_rule": NameRule("Synapse firewall rule", re.compile(r"[A-Za-z0-9_-]+"), 1, 128),
     "ml_workspace": NameRule("Azure ML workspace", re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*"), 3, 33),
-    "ml_compute": NameRule("Azure ML compute", re.compile(r"[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]"), 3, 24),
+    "ml_compute": NameRule(
+        "Azure ML compute", re.compile(r"[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]"), 3, 24
+    ),
     "ml_datastore": NameRule("Azure ML datastore", re.compile(r"[a-z_][a-z0-9_]*"), 1, 255),
-    "key_vault": NameRule("Key Vault", re.compile(r"[A-Za-z](?:[A-Za-z0-9]|-(?!-))*[A-Za-z0-9]"), 3, 24),
-    "app_insights": NameRule("Application Insights", re.compile(r"[A-Za-z0-9_.()-]*[A-Za-z0-9_()-]"), 1, 255),
-    "log_analytics": NameRule("Log Analytics workspace", re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]"), 4, 63),
+    "key_vault": NameRule(
+        "Key Vault", re.compile(r"[A-Za-z](?:[A-Za-z0-9]|-(?!-))*[A-Za-z0-9]"), 3, 24
+    ),
+    "app_insights": NameRule(
+        "Application Insights", re.compile(r"[A-Za-z0-9_.()-]*[A-Za-z0-9_()-]"), 1, 255
+    ),
+    "log_analytics": NameRule(
+        "Log Analytics workspace", re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]"), 4, 63
+    ),
 }
 
 # The AML compute cluster and datastore names are the same in every student's
@@ -72,7 +85,9 @@ class LabNames:
         if not PREFIX_RE.fullmatch(self.prefix):
             raise ValueError(f"invalid resource group prefix '{self.prefix}'")
         if not SUFFIX_RE.fullmatch(self.suffix):
-            raise ValueError(f"invalid suffix '{self.suffix}': {SUFFIX_LENGTH} of [a-z0-9] expected")
+            raise ValueError(
+                f"invalid suffix '{self.suffix}': {SUFFIX_LENGTH} of [a-z0-9] expected"
+            )
 
     @property
     def resource_group(self) -> str:

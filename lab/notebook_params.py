@@ -5,6 +5,7 @@ Synapse convention). Its lines are plain assignments ``name = <python literal>``
 plus comments. At upload each student's values replace the literals, so the
 notebook a student opens already points at their own data lake and workspaces.
 """
+
 from __future__ import annotations
 
 import ast

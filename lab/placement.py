@@ -10,6 +10,7 @@ with the strongest hash for it keep it (a stable matching, which depends on the
 set of students and not on their order in the roster). A student can also be
 pinned with ``subscription`` in ``lab:students``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -47,14 +48,17 @@ def place(
     if len(student_ids) > total:
         raise PlacementError(
             f"{len(student_ids)} students do not fit in the total capacity of lab:subscriptions "
-            f"({total}: " + ", ".join(f"{s.id} holds {s.capacity}" for s in subscriptions)
+            f"({total}: "
+            + ", ".join(f"{s.id} holds {s.capacity}" for s in subscriptions)
             + "); add a subscription or raise a capacity"
         )
     placement: dict[str, str] = {}
     room = {s.id: s.capacity for s in subscriptions}
     for sid, sub in pinned.items():
         if sub not in by_id:
-            raise PlacementError(f"student '{sid}' is pinned to subscription {sub}, which is not in lab:subscriptions")
+            raise PlacementError(
+                f"student '{sid}' is pinned to subscription {sub}, which is not in lab:subscriptions"
+            )
         placement[sid] = sub
         room[sub] -= 1
     for sub, left in room.items():
@@ -66,7 +70,10 @@ def place(
     free = [s for s in student_ids if s not in placement]
     # Student-proposing deferred acceptance; each subscription keeps its highest scores.
     preferences = {
-        s: sorted((sub for sub in subscriptions if room[sub.id] > 0), key=lambda sub: (-score(s, sub), sub.id))
+        s: sorted(
+            (sub for sub in subscriptions if room[sub.id] > 0),
+            key=lambda sub: (-score(s, sub), sub.id),
+        )
         for s in free
     }
     next_choice = {s: 0 for s in free}

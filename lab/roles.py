@@ -5,6 +5,7 @@ declares: an explicit principal type (azure-native would otherwise send
 "User", which Azure refuses for a managed identity), a deterministic GUID name
 (a re-run never creates a duplicate), and never Owner or a subscription scope.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,7 +29,9 @@ ROLE_NAMES = {
 }
 
 PRINCIPAL_TYPES = ("User", "Group", "ServicePrincipal")
-_RESOURCE_GROUP_SCOPE = re.compile(r"^/subscriptions/[^/]+/resourceGroups/[^/]+(/.*)?$", re.IGNORECASE)
+_RESOURCE_GROUP_SCOPE = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+(/.*)?$", re.IGNORECASE
+)
 # Fixed namespace so a role assignment's GUID depends only on what it grants.
 _NAMESPACE = uuid.UUID("5f0d8f0e-3b59-4d7c-9a57-6a1f3e0c2b11")
 

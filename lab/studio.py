@@ -3,6 +3,7 @@
 One list for the program that uploads them (components.data_plane), the check that
 looks for them (classroom.checks) and the handout that names them.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

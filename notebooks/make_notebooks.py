@@ -7,6 +7,7 @@ Kept as Python (not hand-edited JSON, nor jupytext pairs) so the code shared by
 notebooks 2 and 3 (the Azure ML credential and client) is written once, and so
 cell ids are stable (nbformat 4.5 wants ids; nbformat.v4 would draw random ones).
 """
+
 from __future__ import annotations
 
 import json
@@ -31,13 +32,13 @@ DATA_LAKE = ["azure", "data-lake"]
 # 4.25.3, which %pip would upgrade under the runtime's other packages.
 ONNXRUNTIME_PIP = '%pip install "onnxruntime>=1.20,<1.27"\n'
 
-FEATURES_CODE = '''\
+FEATURES_CODE = """\
 # The lab's 10 features and its label, in this order, with the types AutoML trains on.
 INTEGER_COLUMNS = ["season", "mnth", "holiday", "weekday", "workingday", "weathersit"]
 DOUBLE_COLUMNS = ["temp", "atemp", "hum", "windspeed"]
 FEATURE_COLUMNS = INTEGER_COLUMNS + DOUBLE_COLUMNS
 LABEL_COLUMN = "rentals"
-'''
+"""
 
 CREDENTIAL_CODE = '''\
 import base64
@@ -145,6 +146,7 @@ def write_text_file(spark, path, text):
         stream.close()
 '''
 
+
 def _lines(text: str) -> list[str]:
     return textwrap.dedent(text).strip("\n").splitlines(keepends=True)
 
@@ -175,8 +177,11 @@ def notebook(cells: list[dict]) -> dict:
 # 01-prepare-data
 # --------------------------------------------------------------------------
 def prepare_data() -> dict:
-    return notebook([
-        markdown("intro", """
+    return notebook(
+        [
+            markdown(
+                "intro",
+                """
             # 1. Prepare the bike rental data
 
             Lab *Use Azure Machine Learning with Azure Synapse Analytics*, part 1.
@@ -184,16 +189,23 @@ def prepare_data() -> dict:
             features and the label `rentals`, saves them as the table `bike_data` in
             the `default` lake database (overwriting it, so the notebook can be run
             again), and profiles the data before training.
-        """),
-        code("parameters", """
+        """,
+            ),
+            code(
+                "parameters",
+                """
             # Filled in for each student when the notebook is uploaded.
             data_lake_account = "datalakexxxxxxx"
             data_lake_container = "files"
             # Empty: data/bike-rentals-training.csv in the data lake container.
             training_data_path = ""
             table_name = "bike_data"
-        """, tags=["parameters"]),
-        code("load-csv", """
+        """,
+                tags=["parameters"],
+            ),
+            code(
+                "load-csv",
+                """
             %%pyspark
             if not training_data_path:
                 training_data_path = (
@@ -202,13 +214,20 @@ def prepare_data() -> dict:
                 )
             df = spark.read.load(training_data_path, format="csv", header=True, inferSchema=True)
             display(df.limit(10))
-        """),
-        markdown("select-md", """
+        """,
+            ),
+            markdown(
+                "select-md",
+                """
             Keep the columns the model uses. The explicit casts pin the types that
             AutoML and the scoring notebook expect (whole numbers for the
             categorical columns, doubles for the normalised weather values).
-        """),
-        code("save-table", FEATURES_CODE, '''
+        """,
+            ),
+            code(
+                "save-table",
+                FEATURES_CODE,
+                """
             from pyspark.sql import functions as F
 
             bike_df = df.select(
@@ -218,19 +237,28 @@ def prepare_data() -> dict:
             )
             # Overwrite: running the notebook again replaces the table instead of failing.
             bike_df.write.mode("overwrite").format("parquet").saveAsTable(table_name)
-        '''),
-        markdown("query-md", "Query the table from the lake database:"),
-        code("query", """
+        """,
+            ),
+            markdown("query-md", "Query the table from the lake database:"),
+            code(
+                "query",
+                """
             %%sql
             SELECT * FROM bike_data
-        """),
-        markdown("profile-md", """
+        """,
+            ),
+            markdown(
+                "profile-md",
+                """
             ## Profile before training
 
             Row count, missing values, summary statistics, rentals by season and the
             correlation of each feature with `rentals`.
-        """),
-        code("profile", """
+        """,
+            ),
+            code(
+                "profile",
+                """
             bike = spark.table(table_name)
             row_count = bike.count()
             print(f"{table_name}: {row_count} rows, {len(bike.columns)} columns")
@@ -261,16 +289,21 @@ def prepare_data() -> dict:
                 [F.round(F.corr(c, LABEL_COLUMN), 3).alias(c) for c in FEATURE_COLUMNS]
             ).first().asDict()
             print("Correlation with rentals:", correlations)
-        """),
-    ])
+        """,
+            ),
+        ]
+    )
 
 
 # --------------------------------------------------------------------------
 # 02-train-automl
 # --------------------------------------------------------------------------
 def train_automl() -> dict:
-    return notebook([
-        markdown("intro", """
+    return notebook(
+        [
+            markdown(
+                "intro",
+                """
             # 2. Train a model with automated machine learning
 
             Lab *Use Azure Machine Learning with Azure Synapse Analytics*. The Synapse
@@ -288,16 +321,22 @@ def train_automl() -> dict:
 
             Run notebook 1 first. The job runs on the Azure ML compute cluster, whose
             managed identity reads the lake through the identity-based datastore.
-        """),
-        markdown("install-md", """
+        """,
+            ),
+            markdown(
+                "install-md",
+                """
             The Spark 3.5 runtime already has the Azure ML SDK v2 (`azure-ai-ml`),
             `mlflow-skinny` and `onnx`. It lacks `onnxruntime`, which MLflow's ONNX
             flavor needs to save the model: install it for this session (`%pip` restarts
             Python, so it comes first; it needs internet access and does not run in
             pipeline runs).
-        """),
-        code("install", ONNXRUNTIME_PIP),
-        code("parameters", """
+        """,
+            ),
+            code("install", ONNXRUNTIME_PIP),
+            code(
+                "parameters",
+                """
             # Filled in for each student when the notebook is uploaded.
             data_lake_account = "datalakexxxxxxx"
             data_lake_container = "files"
@@ -313,9 +352,19 @@ def train_automl() -> dict:
             mltable_folder = "ml/bike_data"
             experiment_name = "mslearn-bike-rentals"
             model_name = "rental-prediction-model"
-        """, tags=["parameters"]),
-        markdown("functions-md", "Helpers: credential, MLTable, AutoML job, waiting and registration."),
-        code("functions", CREDENTIAL_CODE, ONNX_CODE, FILES_CODE, '''
+        """,
+                tags=["parameters"],
+            ),
+            markdown(
+                "functions-md",
+                "Helpers: credential, MLTable, AutoML job, waiting and registration.",
+            ),
+            code(
+                "functions",
+                CREDENTIAL_CODE,
+                ONNX_CODE,
+                FILES_CODE,
+                '''
 
             import os
             import shutil
@@ -461,50 +510,80 @@ def train_automl() -> dict:
                     tags={"automl_job": job_name, "best_child_run": run_id, "format": "onnx"},
                 )
                 return ml_client.models.create_or_update(model)
-        '''),
-        markdown("mltable-md", """
+        ''',
+            ),
+            markdown(
+                "mltable-md",
+                """
             Write `bike_data` to the lake as an MLTable folder, which AutoML reads through
             the `datalake` datastore.
-        """),
-        code("write-mltable", """
+        """,
+            ),
+            code(
+                "write-mltable",
+                """
             mltable_uri = write_mltable(
                 spark.table(table_name),
                 f"abfss://{data_lake_container}@{data_lake_account}.dfs.core.windows.net/{mltable_folder}",
             )
             training_data_uri = f"azureml://datastores/{aml_datastore}/paths/{mltable_folder}"
             print(f"Wrote {mltable_uri}, which Azure ML reads as {training_data_uri}")
-        """, tags=DATA_LAKE),
-        markdown("submit-md", "Submit the AutoML job and follow it in Azure ML studio:"),
-        code("submit", """
+        """,
+                tags=DATA_LAKE,
+            ),
+            markdown("submit-md", "Submit the AutoML job and follow it in Azure ML studio:"),
+            code(
+                "submit",
+                """
             ml_client = get_ml_client(subscription_id, resource_group, aml_workspace)
             job = build_automl_job(training_data_uri, compute_name, experiment_name)
             returned_job = ml_client.jobs.create_or_update(job)
             print(f"Submitted {returned_job.name}: {returned_job.studio_url}")
             displayHTML(f'<a href="{returned_job.studio_url}" target="_blank">Open the AutoML job in Azure ML studio</a>')
-        """, tags=AZURE),
-        markdown("wait-md", "Wait for the job: at least 15 minutes, as AutoML uses its whole time budget."),
-        code("wait", """
+        """,
+                tags=AZURE,
+            ),
+            markdown(
+                "wait-md",
+                "Wait for the job: at least 15 minutes, as AutoML uses its whole time budget.",
+            ),
+            code(
+                "wait",
+                """
             wait_for_job(ml_client, returned_job.name)
-        """, tags=AZURE),
-        markdown("register-md", """
+        """,
+                tags=AZURE,
+            ),
+            markdown(
+                "register-md",
+                """
             Register the best trial's ONNX model. Notebook 3 scores it in Spark and
             prepares it for the SQL pool; the pool's "Predict with a model" wizard lists it too.
-        """),
-        code("register", """
+        """,
+            ),
+            code(
+                "register",
+                """
             import tempfile
 
             registered = register_best_model(ml_client, returned_job.name, model_name, tempfile.mkdtemp(prefix="automl-"))
             print(f"Registered {registered.name} version {registered.version}")
-        """, tags=AZURE),
-    ])
+        """,
+                tags=AZURE,
+            ),
+        ]
+    )
 
 
 # --------------------------------------------------------------------------
 # 03-predict
 # --------------------------------------------------------------------------
 def predict() -> dict:
-    return notebook([
-        markdown("intro", """
+    return notebook(
+        [
+            markdown(
+                "intro",
+                """
             # 3. Predict rentals with the registered model
 
             Lab *Use Azure Machine Learning with Azure Synapse Analytics*, part 2. Loads
@@ -522,14 +601,20 @@ def predict() -> dict:
 
             The AutoML model itself (a pickle of `azureml-automl-runtime` objects) cannot be
             loaded on this runtime; its ONNX export can, here and in the SQL pool.
-        """),
-        markdown("install-md", """
+        """,
+            ),
+            markdown(
+                "install-md",
+                """
             The Spark 3.5 runtime has `onnx` but not `onnxruntime`, which scores the model:
             install it for this session (`%pip` restarts Python, so it comes first; it
             needs internet access and does not run in pipeline runs).
-        """),
-        code("install", ONNXRUNTIME_PIP),
-        code("parameters", """
+        """,
+            ),
+            code("install", ONNXRUNTIME_PIP),
+            code(
+                "parameters",
+                """
             # Filled in for each student when the notebook is uploaded.
             data_lake_account = "datalakexxxxxxx"
             data_lake_container = "files"
@@ -546,8 +631,16 @@ def predict() -> dict:
             # Empty: models/rental-prediction-model.csv in the data lake container, where
             # the SQL script "Predict rentals" loads the model from.
             sql_model_path = ""
-        """, tags=["parameters"]),
-        code("functions", FEATURES_CODE, CREDENTIAL_CODE, ONNX_CODE, FILES_CODE, '''
+        """,
+                tags=["parameters"],
+            ),
+            code(
+                "functions",
+                FEATURES_CODE,
+                CREDENTIAL_CODE,
+                ONNX_CODE,
+                FILES_CODE,
+                '''
 
             import csv
             import io
@@ -647,8 +740,11 @@ def predict() -> dict:
                 out = io.StringIO()
                 csv.writer(out, lineterminator="\\n").writerow([int(model_id), description, model_bytes.hex()])
                 return out.getvalue()
-        '''),
-        code("load-csv", """
+        ''',
+            ),
+            code(
+                "load-csv",
+                """
             %%pyspark
             if not forecast_data_path:
                 forecast_data_path = (
@@ -657,12 +753,18 @@ def predict() -> dict:
                 )
             forecast_df = spark.read.load(forecast_data_path, format="csv", header=True, inferSchema=True)
             display(forecast_df)
-        """),
-        markdown("model-md", """
+        """,
+            ),
+            markdown(
+                "model-md",
+                """
             Download the latest version of the registered model from Azure ML: its
             `model.onnx`, with one input per feature and the output `variable_out1`.
-        """),
-        code("load-model", """
+        """,
+            ),
+            code(
+                "load-model",
+                """
             import tempfile
 
             ml_client = get_ml_client(subscription_id, resource_group, aml_workspace)
@@ -670,8 +772,12 @@ def predict() -> dict:
             with open(model_path, "rb") as model_file:
                 model_bytes = model_file.read()
             print(f"Downloaded {model_name} version {model_version}: {len(model_bytes)} bytes")
-        """, tags=AZURE),
-        code("score", """
+        """,
+                tags=AZURE,
+            ),
+            code(
+                "score",
+                """
             model_inputs, model_outputs = onnx_model_io(model_bytes)
             print("Model inputs:", model_inputs)
             print("Model outputs:", model_outputs)
@@ -679,8 +785,11 @@ def predict() -> dict:
             display(predictions)
             # Overwrite: running the notebook again replaces the table.
             predictions.write.mode("overwrite").format("parquet").saveAsTable(predictions_table)
-        """),
-        markdown("sql-md", """
+        """,
+            ),
+            markdown(
+                "sql-md",
+                """
             ## The SQL pool (lab part 2)
 
             Resume the pool first (Manage > SQL pools). This cell (re)loads
@@ -689,8 +798,11 @@ def predict() -> dict:
             (Develop > SQL scripts), which loads it into `dbo.rental_prediction_model`,
             creates the stored procedure `dbo.predict_rentals` and runs it. Pause the pool
             when you are done.
-        """),
-        code("sql-pool", """
+        """,
+            ),
+            code(
+                "sql-pool",
+                """
             if sql_pool:
                 weather_forecast = forecast_df.select(
                     *[F.col(c).cast("bigint").alias(c) for c in INTEGER_COLUMNS],
@@ -721,8 +833,10 @@ def predict() -> dict:
                 print(f"Wrote the model to {sql_model_path}: run the SQL script 'Predict rentals' on {sql_pool}")
             else:
                 print("No dedicated SQL pool: the predictions above come from Spark only.")
-        """),
-    ])
+        """,
+            ),
+        ]
+    )
 
 
 NOTEBOOKS = {

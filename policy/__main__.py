@@ -5,6 +5,7 @@ root). The rules themselves are plain functions in ``rules.py``; this file only
 wraps each one in a ``ResourceValidationPolicy`` at the level ``rules.POLICIES``
 gives it (mandatory, except the advisory firewall rule).
 """
+
 from __future__ import annotations
 
 import os

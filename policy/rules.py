@@ -15,6 +15,7 @@ sentinel strings below; the policy SDK's proxy raises on it, and
 violation for an unknown value: the check runs again at ``pulumi up`` once the
 value is known.
 """
+
 from __future__ import annotations
 
 import re
@@ -51,18 +52,20 @@ EXPIRES_ON_TAG = "expires-on"
 # schema), covering every taggable type the program declares. Types that take no
 # tags (BlobContainer, Blob, IpFirewallRule, Datastore, RoleAssignment) are not
 # listed. tests/policy/test_rules.py checks this set against the SDK.
-TAGGABLE_TYPES: frozenset[str] = frozenset({
-    f"{AZ}resources:ResourceGroup",
-    f"{AZ}storage:StorageAccount",
-    f"{AZ}synapse:Workspace",
-    f"{AZ}synapse:BigDataPool",
-    f"{AZ}synapse:SqlPool",
-    f"{AZ}machinelearningservices:Workspace",
-    f"{AZ}machinelearningservices:Compute",
-    f"{AZ}keyvault:Vault",
-    f"{AZ}applicationinsights:Component",
-    f"{AZ}operationalinsights:Workspace",
-})
+TAGGABLE_TYPES: frozenset[str] = frozenset(
+    {
+        f"{AZ}resources:ResourceGroup",
+        f"{AZ}storage:StorageAccount",
+        f"{AZ}synapse:Workspace",
+        f"{AZ}synapse:BigDataPool",
+        f"{AZ}synapse:SqlPool",
+        f"{AZ}machinelearningservices:Workspace",
+        f"{AZ}machinelearningservices:Compute",
+        f"{AZ}keyvault:Vault",
+        f"{AZ}applicationinsights:Component",
+        f"{AZ}operationalinsights:Workspace",
+    }
+)
 
 # Built-in role definitions never granted by the lab (GUIDs are the same in every tenant).
 FORBIDDEN_ROLES: dict[str, str] = {
@@ -77,15 +80,17 @@ FIREWALL_ALL_END = "255.255.255.255"
 
 # The sentinels the engine (and pulumi_policy.proxy) use for values not known
 # during preview; the same strings as pulumi_policy/proxy.py (checked by the tests).
-UNKNOWN_VALUES: frozenset[str] = frozenset({
-    "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",  # boolean
-    "3eeb2bf0-c639-47a8-9e75-3b44932eb421",  # number
-    "04da6b54-80e4-46f7-96ec-b56ff0331ba9",  # string
-    "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",  # array
-    "030794c1-ac77-496b-92df-f27374a8bd58",  # asset
-    "e48ece36-62e2-4504-bad9-02848725956a",  # archive
-    "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",  # object
-})
+UNKNOWN_VALUES: frozenset[str] = frozenset(
+    {
+        "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",  # boolean
+        "3eeb2bf0-c639-47a8-9e75-3b44932eb421",  # number
+        "04da6b54-80e4-46f7-96ec-b56ff0331ba9",  # string
+        "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",  # array
+        "030794c1-ac77-496b-92df-f27374a8bd58",  # asset
+        "e48ece36-62e2-4504-bad9-02848725956a",  # archive
+        "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",  # object
+    }
+)
 UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
@@ -154,12 +159,16 @@ def _at_most(messages: list[str], what: str, props: Any, path: str, limit: float
         return
     number = _number(value)
     if number is None:
-        messages.append(f"{what} {path} is {_show(value)}, not a number; it must be at most {_show(limit)}.")
+        messages.append(
+            f"{what} {path} is {_show(value)}, not a number; it must be at most {_show(limit)}."
+        )
     elif number > limit:
         messages.append(f"{what} {path} is {_show(value)}; the limit is {_show(limit)}.")
 
 
-def _must_be(messages: list[str], what: str, props: Any, path: str, expected: bool, why: str) -> None:
+def _must_be(
+    messages: list[str], what: str, props: Any, path: str, expected: bool, why: str
+) -> None:
     value = lookup(props, path)
     if value is UNKNOWN or value is expected:
         return
@@ -193,14 +202,18 @@ def spark_pool_limits(resource_type: str, props: Mapping[str, Any]) -> list[str]
     if size is MISSING:
         messages.append(f"{what} nodeSize is not set; it must be {allowed}.")
     elif size is not UNKNOWN and (
-        not isinstance(size, str) or size.lower() not in {s.lower() for s in SPARK_ALLOWED_NODE_SIZES}
+        not isinstance(size, str)
+        or size.lower() not in {s.lower() for s in SPARK_ALLOWED_NODE_SIZES}
     ):
         messages.append(f"{what} nodeSize is {_show(size)}; the node sizes allowed are {allowed}.")
 
     _at_most(messages, what, props, "autoScale.maxNodeCount", SPARK_MAX_NODES)
     _at_most(messages, what, props, "autoScale.minNodeCount", SPARK_MAX_NODES)
     _at_most(messages, what, props, "nodeCount", SPARK_MAX_NODES)
-    if lookup(props, "autoScale.enabled") is True and lookup(props, "autoScale.maxNodeCount") is MISSING:
+    if (
+        lookup(props, "autoScale.enabled") is True
+        and lookup(props, "autoScale.maxNodeCount") is MISSING
+    ):
         messages.append(
             f"{what} autoScale.maxNodeCount is not set while autoScale.enabled is true; "
             f"it must be set to at most {SPARK_MAX_NODES}."
@@ -225,9 +238,13 @@ def sql_pool_sku(resource_type: str, props: Mapping[str, Any]) -> list[str]:
     if sku is UNKNOWN:
         return []
     if sku is MISSING:
-        return [f"Dedicated SQL pool sku.name is not set; it must be {allowed} (the smallest service level)."]
+        return [
+            f"Dedicated SQL pool sku.name is not set; it must be {allowed} (the smallest service level)."
+        ]
     if not isinstance(sku, str) or sku.lower() not in {s.lower() for s in SQL_POOL_ALLOWED_SKUS}:
-        return [f"Dedicated SQL pool sku.name is {_show(sku)}; the largest service level allowed is {allowed}."]
+        return [
+            f"Dedicated SQL pool sku.name is {_show(sku)}; the largest service level allowed is {allowed}."
+        ]
     return []
 
 
@@ -243,8 +260,10 @@ def aml_compute_scales_to_zero(resource_type: str, props: Mapping[str, Any]) -> 
     if value is MISSING or value is UNKNOWN:  # Azure's default is 0
         return []
     if _number(value) != 0:
-        return [f"Azure ML compute cluster {path} is {_show(value)}; it must be 0 so the cluster "
-                "scales to zero nodes when idle."]
+        return [
+            f"Azure ML compute cluster {path} is {_show(value)}; it must be 0 so the cluster "
+            "scales to zero nodes when idle."
+        ]
     return []
 
 
@@ -283,8 +302,10 @@ def required_tags(resource_type: str, props: Mapping[str, Any]) -> list[str]:
     messages: list[str] = []
     missing = [name for name in REQUIRED_TAGS if lookup(tags, name) is MISSING]
     if missing:
-        messages.append(f"tags lacks {', '.join(missing)} (found: {', '.join(sorted(tags)) or 'none'}); "
-                        f"the required tags are {expected}.")
+        messages.append(
+            f"tags lacks {', '.join(missing)} (found: {', '.join(sorted(tags)) or 'none'}); "
+            f"the required tags are {expected}."
+        )
     for name in REQUIRED_TAGS:
         value = lookup(tags, name)
         if value is MISSING or value is UNKNOWN:
@@ -326,8 +347,10 @@ def firewall_not_open_to_all(resource_type: str, props: Mapping[str, Any]) -> li
     if _ipv4(start) == 0 and _ipv4(end) == 2**32 - 1:
         rule = lookup(props, "ruleName")
         named = f" {rule!r}" if isinstance(rule, str) else ""
-        return [f"Synapse firewall rule{named} startIpAddress {start} - endIpAddress {end} lets every "
-                f"address reach the workspace; set lab:allowedIpRanges to the class's address ranges."]
+        return [
+            f"Synapse firewall rule{named} startIpAddress {start} - endIpAddress {end} lets every "
+            f"address reach the workspace; set lab:allowedIpRanges to the class's address ranges."
+        ]
     return []
 
 
@@ -341,26 +364,39 @@ def role_assignment_least_privilege(resource_type: str, props: Mapping[str, Any]
     messages: list[str] = []
     scope = lookup(props, "scope")
     if scope is MISSING:
-        messages.append("Role assignment scope is not set; it must be a resource group or a resource.")
+        messages.append(
+            "Role assignment scope is not set; it must be a resource group or a resource."
+        )
     elif scope is not UNKNOWN:
         text = scope.strip() if isinstance(scope, str) else scope
         if text in ("", "/"):
-            messages.append(f"Role assignment scope is {_show(scope)} (the root scope); "
-                            "it must be a resource group or a resource.")
+            messages.append(
+                f"Role assignment scope is {_show(scope)} (the root scope); "
+                "it must be a resource group or a resource."
+            )
         elif isinstance(text, str) and _SUBSCRIPTION_SCOPE.match(text):
-            messages.append(f"Role assignment scope is {_show(scope)} (a whole subscription); "
-                            "it must be a resource group or a resource.")
+            messages.append(
+                f"Role assignment scope is {_show(scope)} (a whole subscription); "
+                "it must be a resource group or a resource."
+            )
         elif isinstance(text, str) and text.lower().startswith("/providers/"):
-            level = ("a management group" if "/microsoft.management/managementgroups/" in text.lower()
-                     else "above subscription level")
-            messages.append(f"Role assignment scope is {_show(scope)} ({level}); "
-                            "it must be a resource group or a resource.")
+            level = (
+                "a management group"
+                if "/microsoft.management/managementgroups/" in text.lower()
+                else "above subscription level"
+            )
+            messages.append(
+                f"Role assignment scope is {_show(scope)} ({level}); "
+                "it must be a resource group or a resource."
+            )
     role = lookup(props, "roleDefinitionId")
     if isinstance(role, str) and not is_unknown(role):
         guid = role.strip().rstrip("/").rsplit("/", 1)[-1].lower()
         if guid in FORBIDDEN_ROLES:
-            messages.append(f"Role assignment roleDefinitionId is {_show(role)} ({FORBIDDEN_ROLES[guid]}); "
-                            f"{' and '.join(FORBIDDEN_ROLES.values())} are never granted by the lab.")
+            messages.append(
+                f"Role assignment roleDefinitionId is {_show(role)} ({FORBIDDEN_ROLES[guid]}); "
+                f"{' and '.join(FORBIDDEN_ROLES.values())} are never granted by the lab."
+            )
     return messages
 
 
@@ -380,33 +416,40 @@ class Rule(NamedTuple):
 
 POLICIES: dict[str, Rule] = {
     "spark-pool-limits": Rule(
-        spark_pool_limits, MANDATORY,
+        spark_pool_limits,
+        MANDATORY,
         f"Synapse Spark pools use {_one_of(SPARK_ALLOWED_NODE_SIZES)} nodes, at most {SPARK_MAX_NODES} of them, "
         f"and pause after at most {SPARK_MAX_AUTO_PAUSE_MINUTES} idle minutes.",
     ),
     "sql-pool-sku": Rule(
-        sql_pool_sku, MANDATORY,
+        sql_pool_sku,
+        MANDATORY,
         f"Dedicated SQL pools run at {_one_of(SQL_POOL_ALLOWED_SKUS)}, the smallest service level.",
     ),
     "aml-compute-scales-to-zero": Rule(
-        aml_compute_scales_to_zero, MANDATORY,
+        aml_compute_scales_to_zero,
+        MANDATORY,
         "Azure ML compute clusters keep no node when idle (scaleSettings.minNodeCount 0).",
     ),
     "storage-account-security": Rule(
-        storage_account_security, MANDATORY,
+        storage_account_security,
+        MANDATORY,
         "Storage accounts accept HTTPS only, TLS 1.2 or newer, and no anonymous blob access.",
     ),
     "required-tags": Rule(
-        required_tags, MANDATORY,
+        required_tags,
+        MANDATORY,
         f"Taggable resources carry the tags {', '.join(REQUIRED_TAGS)} (non-empty; "
         f"{EXPIRES_ON_TAG} an ISO date).",
     ),
     "synapse-firewall-not-open-to-all": Rule(
-        firewall_not_open_to_all, ADVISORY,
+        firewall_not_open_to_all,
+        ADVISORY,
         "Synapse workspace firewalls should not allow every address (0.0.0.0-255.255.255.255).",
     ),
     "role-assignment-least-privilege": Rule(
-        role_assignment_least_privilege, MANDATORY,
+        role_assignment_least_privilege,
+        MANDATORY,
         "Role assignments are scoped below the subscription and never grant Owner or User Access Administrator.",
     ),
 }

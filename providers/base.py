@@ -14,6 +14,7 @@ numbers arrive as floats and keys whose value is None are dropped. :func:`from_w
 undoes what can be undone (integral floats back to int, None keys dropped on both
 sides) so that values compare equal whichever way they travelled.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -17,6 +17,7 @@ Retry design (one loop, the SDK's own retries off):
 Nothing here holds module-level mutable state: providers are pickled with dill and
 run in another process, so they build credentials and clients inside each call.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -89,8 +90,14 @@ class RetrySettings:
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("RetrySettings.max_attempts must be at least 1")
-        for field_name in ("max_total_seconds", "initial_delay", "max_delay", "polling_interval",
-                           "connection_timeout", "read_timeout"):
+        for field_name in (
+            "max_total_seconds",
+            "initial_delay",
+            "max_delay",
+            "polling_interval",
+            "connection_timeout",
+            "read_timeout",
+        ):
             if getattr(self, field_name) < 0:
                 raise ValueError(f"RetrySettings.{field_name} must not be negative")
 
@@ -155,7 +162,9 @@ def _error_summary(error: BaseException) -> str:
             pass
         if len(text) > 400:
             text = text[:400] + "..."
-        return f"HTTP {error.status_code} {error.reason or ''}".rstrip() + (f" - {text}" if text else "")
+        return f"HTTP {error.status_code} {error.reason or ''}".rstrip() + (
+            f" - {text}" if text else ""
+        )
     return f"{type(error).__name__}: {error}"
 
 
@@ -183,7 +192,9 @@ def _hint(context: CallContext, error: BaseException) -> str:
     if status == 429:
         return "The service kept throttling the requests; wait a few minutes and run `pulumi up` again."
     if status is not None and status >= 500:
-        return "The service kept failing; check Azure status for the region and run `pulumi up` again."
+        return (
+            "The service kept failing; check Azure status for the region and run `pulumi up` again."
+        )
     if status in (400, 404, 409, 412):
         return "The service rejected the request; check the names and values it refers to."
     if status == 401 or isinstance(error, ClientAuthenticationError):
@@ -229,7 +240,9 @@ def is_retryable(error: BaseException, context: CallContext) -> bool:
     if isinstance(error, HttpResponseError) and error.status_code is not None:
         status = error.status_code
         return status in (403, 408, 429) or status >= 500 or status in context.extra_retry_statuses
-    return isinstance(error, (ServiceRequestError, ServiceResponseError, ConnectionError, TimeoutError))
+    return isinstance(
+        error, (ServiceRequestError, ServiceResponseError, ConnectionError, TimeoutError)
+    )
 
 
 def call_with_retries(
@@ -255,13 +268,23 @@ def call_with_retries(
         try:
             return operation(max(0.0, deadline - clock()))
         except Exception as error:  # classified below; anything else is re-raised untouched
-            if not isinstance(error, (HttpResponseError, ServiceRequestError, ServiceResponseError,
-                                      ConnectionError, TimeoutError)):
+            if not isinstance(
+                error,
+                (
+                    HttpResponseError,
+                    ServiceRequestError,
+                    ServiceResponseError,
+                    ConnectionError,
+                    TimeoutError,
+                ),
+            ):
                 raise
             retryable = is_retryable(error, context)
             delay = None
             if retryable and attempt < settings.max_attempts:
-                backoff = rng.uniform(0.0, min(settings.max_delay, settings.initial_delay * (2 ** (attempt - 1))))
+                backoff = rng.uniform(
+                    0.0, min(settings.max_delay, settings.initial_delay * (2 ** (attempt - 1)))
+                )
                 retry_after = _retry_after_seconds(error)
                 delay = backoff if retry_after is None else max(retry_after, 0.0)
                 if clock() + delay > deadline:
@@ -286,7 +309,9 @@ def wait_for_poller(poller: Any, seconds_left: float, what: str) -> Any:
     """``poller.result()`` bounded by the time budget (LROPoller waits forever otherwise)."""
     result = poller.result(timeout=max(seconds_left, 0.001))
     if not poller.done():
-        raise TimeoutError(f"{what}: the long-running operation was still running when the time budget ran out")
+        raise TimeoutError(
+            f"{what}: the long-running operation was still running when the time budget ran out"
+        )
     return result
 
 
@@ -368,9 +393,13 @@ class ArmSession:
         if not operation and not location:
             return  # accepted with nothing to follow: the service takes it from here
         while True:
-            delay = min(retry_after(response, self.settings.polling_interval), self.settings.max_delay)
+            delay = min(
+                retry_after(response, self.settings.polling_interval), self.settings.max_delay
+            )
             if time.monotonic() + delay > deadline:
-                raise TimeoutError(f"{context.action}: the operation was still running when the time budget ran out")
+                raise TimeoutError(
+                    f"{context.action}: the operation was still running when the time budget ran out"
+                )
             time.sleep(delay)
             response = self.send("GET", operation or location)
             if response.status_code >= 400:
@@ -383,7 +412,10 @@ class ArmSession:
                 if state in TERMINAL_FAILED:
                     found = body.get("error")
                     error: dict[str, Any] = found if isinstance(found, dict) else {}
-                    detail = ": ".join(str(error[k]) for k in ("code", "message") if error.get(k)) or "no details"
+                    detail = (
+                        ": ".join(str(error[k]) for k in ("code", "message") if error.get(k))
+                        or "no details"
+                    )
                     raise DataPlaneError(
                         f"{context.action} in {context.target}: the operation ended {body.get('status')} ({detail}).",
                         status=response.status_code,

@@ -13,6 +13,7 @@ reference resolves to the very class that new state names by its new path.
 ``components/__init__.py`` calls it: importing ``components.synapse_artifacts.x``
 imports ``components`` first. Nothing new may be added under the old names.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -36,7 +37,9 @@ def install() -> None:
     """Register the old names (idempotent)."""
     if OLD_PACKAGE in sys.modules:
         return
-    package = types.ModuleType(OLD_PACKAGE, "Old import path of the providers (see providers.legacy_paths).")
+    package = types.ModuleType(
+        OLD_PACKAGE, "Old import path of the providers (see providers.legacy_paths)."
+    )
     package.__path__ = []  # a package, so `import components.synapse_artifacts.x` looks in sys.modules
     for old, new in MOVED.items():
         module = importlib.import_module(new)

@@ -1,4 +1,5 @@
 """Shared fixtures: the project root on sys.path and a baseline stack config."""
+
 from __future__ import annotations
 
 import os

@@ -5,6 +5,7 @@ program) but nothing imports classroom. A folder that reaches up (a provider
 importing a component, the lab model importing Pulumi resources) breaks what the
 tree says about where code runs.
 """
+
 from __future__ import annotations
 
 import ast
@@ -48,7 +49,11 @@ def test_imports_point_down_only(package):
 def test_the_lab_model_declares_no_resources():
     for path in sorted((ROOT / "lab").rglob("*.py")):
         text = path.read_text()
-        assert "pulumi_azure_native" not in text and "pulumi_random" not in text and "pulumi.dynamic" not in text, path
+        assert (
+            "pulumi_azure_native" not in text
+            and "pulumi_random" not in text
+            and "pulumi.dynamic" not in text
+        ), path
 
 
 def test_the_program_imports_no_tool():

@@ -38,6 +38,7 @@ workspace or vault it belonged to anyway.
 Nothing here is secret; all outputs are the inputs (plus ``workspace_name`` for
 the ML purge) and survive the engine's wire format.
 """
+
 from __future__ import annotations
 
 import re
@@ -111,7 +112,13 @@ class TeardownProvider(pulumi.dynamic.ResourceProvider):
         """What stays when the delete gives up, and the command that removes it by hand."""
         raise NotImplementedError
 
-    def teardown(self, arm: _client.ArmSession, inputs: Mapping[str, Any], context: CallContext, seconds_left: float) -> str:
+    def teardown(
+        self,
+        arm: _client.ArmSession,
+        inputs: Mapping[str, Any],
+        context: CallContext,
+        seconds_left: float,
+    ) -> str:
         """One idempotent attempt at the removal; returns what happened (``purged``, ``already gone``...)."""
         raise NotImplementedError
 
@@ -120,20 +127,30 @@ class TeardownProvider(pulumi.dynamic.ResourceProvider):
         inputs = inputs_of(props, self.input_keys)
         problems = self.problems(inputs)
         if problems:
-            raise ValueError(f"{type(self).__name__}: " + "; ".join(f"{k}: {why}" for k, why in problems))
+            raise ValueError(
+                f"{type(self).__name__}: " + "; ".join(f"{k}: {why}" for k, why in problems)
+            )
         return inputs
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.CheckResult:
         inputs = inputs_of(news, self.input_keys)
         # A value not known yet (preview) is checked when it is.
-        failures = [pulumi.dynamic.CheckFailure(k, why) for k, why in self.problems(inputs) if inputs.get(k) != UNKNOWN]
+        failures = [
+            pulumi.dynamic.CheckFailure(k, why)
+            for k, why in self.problems(inputs)
+            if inputs.get(k) != UNKNOWN
+        ]
         return pulumi.dynamic.CheckResult(news, failures)
 
     def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
         inputs = self._inputs(props)
-        return pulumi.dynamic.CreateResult(self.resource_id(inputs), outs={**inputs, **self.extra_outputs(inputs)})
+        return pulumi.dynamic.CreateResult(
+            self.resource_id(inputs), outs={**inputs, **self.extra_outputs(inputs)}
+        )
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
+    def diff(
+        self, _id: str, olds: dict[str, Any], news: dict[str, Any]
+    ) -> pulumi.dynamic.DiffResult:
         def normalised(props: Mapping[str, Any]) -> dict[str, Any]:
             return {k: self.comparable(k, from_wire(v)) for k, v in props.items()}
 
@@ -143,7 +160,9 @@ class TeardownProvider(pulumi.dynamic.ResourceProvider):
             result.delete_before_replace = False
         return result
 
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.UpdateResult:
+    def update(
+        self, _id: str, olds: dict[str, Any], news: dict[str, Any]
+    ) -> pulumi.dynamic.UpdateResult:
         inputs = self._inputs(news)  # nothing to send: only the outputs follow the inputs
         return pulumi.dynamic.UpdateResult(outs={**inputs, **self.extra_outputs(inputs)})
 
@@ -168,7 +187,9 @@ class TeardownProvider(pulumi.dynamic.ResourceProvider):
                     return _client.call_with_retries(attempt, context, settings)
                 except DataPlaneError as error:
                     raise DataPlaneError(
-                        f"{error} {self.left_behind(inputs)}", status=error.status, attempts=error.attempts
+                        f"{error} {self.left_behind(inputs)}",
+                        status=error.status,
+                        attempts=error.attempts,
                     ) from error
         finally:
             _client.close_quietly(credential)
@@ -196,22 +217,26 @@ class _ArmForceDeleteProvider(TeardownProvider):
 
     def _parts(self, inputs: Mapping[str, Any]) -> tuple[str, str, str]:
         """(subscription, resource group, name) of a checked id."""
-        match = _arm_id_pattern(self.namespace, "workspaces").fullmatch(_arm_id(inputs["workspace_id"]))
+        match = _arm_id_pattern(self.namespace, "workspaces").fullmatch(
+            _arm_id(inputs["workspace_id"])
+        )
         assert match, "checked by problems()"
         return match.group(1), match.group(2), match.group(3)
 
     def problems(self, inputs: Mapping[str, Any]) -> list[tuple[str, str]]:
         found = super().problems(inputs)
         workspace_id = inputs.get("workspace_id")
-        if not isinstance(workspace_id, str) or not _arm_id_pattern(self.namespace, "workspaces").fullmatch(
-            _arm_id(workspace_id)
-        ):
+        if not isinstance(workspace_id, str) or not _arm_id_pattern(
+            self.namespace, "workspaces"
+        ).fullmatch(_arm_id(workspace_id)):
             # Strict on purpose: a DELETE of any other id (a resource group's!) would remove something else.
-            found.append((
-                "workspace_id",
-                f"must be the ARM id of a {self.what} (/subscriptions/<id>/resourceGroups/<name>/providers/"
-                f"{self.namespace}/workspaces/<name>), got {workspace_id!r}",
-            ))
+            found.append(
+                (
+                    "workspace_id",
+                    f"must be the ARM id of a {self.what} (/subscriptions/<id>/resourceGroups/<name>/providers/"
+                    f"{self.namespace}/workspaces/<name>), got {workspace_id!r}",
+                )
+            )
         return found
 
     def resource_id(self, inputs: Mapping[str, Any]) -> str:
@@ -240,12 +265,19 @@ class _ArmForceDeleteProvider(TeardownProvider):
             f"`{self.manual_command(subscription, group, name)}`{self.manual_note}, then run `pulumi destroy` again."
         )
 
-    def teardown(self, arm: _client.ArmSession, inputs: Mapping[str, Any], context: CallContext, seconds_left: float) -> str:
+    def teardown(
+        self,
+        arm: _client.ArmSession,
+        inputs: Mapping[str, Any],
+        context: CallContext,
+        seconds_left: float,
+    ) -> str:
         from azure.core.exceptions import HttpResponseError
 
         deadline = time.monotonic() + seconds_left
         response = arm.send(
-            "DELETE", f"{_arm_id(inputs['workspace_id'])}?api-version={self.api_version}&{self.flag}=true"
+            "DELETE",
+            f"{_arm_id(inputs['workspace_id'])}?api-version={self.api_version}&{self.flag}=true",
         )
         if response.status_code in (404, 204):
             return "already gone"
@@ -266,9 +298,7 @@ class MlWorkspacePurgeProvider(_ArmForceDeleteProvider):
     def extra_outputs(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         return {"workspace_name": self._parts(inputs)[2]}
 
-    manual_note = (
-        " (one already soft-deleted: Azure portal > Azure Machine Learning > Recently deleted > Permanently delete)"
-    )
+    manual_note = " (one already soft-deleted: Azure portal > Azure Machine Learning > Recently deleted > Permanently delete)"
 
     def manual_command(self, subscription: str, group: str, name: str) -> str:
         return (
@@ -311,7 +341,13 @@ class KeyVaultPurgeProvider(TeardownProvider):
     between the two GETs), still 404 -> nothing to purge.
     """
 
-    input_keys = ("subscription_id", "resource_group_name", "location", "vault_name", "arm_endpoint")
+    input_keys = (
+        "subscription_id",
+        "resource_group_name",
+        "location",
+        "vault_name",
+        "arm_endpoint",
+    )
     replace_keys = ("subscription_id", "resource_group_name", "location", "vault_name")
     # With the default 2 s polling interval: a minute for a deleted vault to show up.
     live_vault_checks = 30
@@ -322,7 +358,10 @@ class KeyVaultPurgeProvider(TeardownProvider):
             "subscription_id": (_PLAIN_SEGMENT, "a subscription id"),
             "resource_group_name": (_PLAIN_SEGMENT, "a resource group name"),
             "location": (_LOCATION, "an Azure region like westeurope"),
-            "vault_name": (_VAULT_NAME, "a Key Vault name (3-24 letters, digits and single hyphens)"),
+            "vault_name": (
+                _VAULT_NAME,
+                "a Key Vault name (3-24 letters, digits and single hyphens)",
+            ),
         }
         for key, (pattern, what) in rules.items():
             value = inputs.get(key)
@@ -372,7 +411,13 @@ class KeyVaultPurgeProvider(TeardownProvider):
             f"Contributor on the subscription): a role on the resource group alone is not enough."
         )
 
-    def teardown(self, arm: _client.ArmSession, inputs: Mapping[str, Any], context: CallContext, seconds_left: float) -> str:
+    def teardown(
+        self,
+        arm: _client.ArmSession,
+        inputs: Mapping[str, Any],
+        context: CallContext,
+        seconds_left: float,
+    ) -> str:
         from azure.core.exceptions import HttpResponseError
 
         deadline = time.monotonic() + seconds_left
@@ -416,6 +461,7 @@ class KeyVaultPurgeProvider(TeardownProvider):
 
 
 # ----------------------------------------------------------------------------- the resources
+
 
 class _ForceDeleteResource(LabDynamicResource):
     """What the two ARM force-delete resources share: one input ``workspace_id`` (outputs they add start unknown)."""
@@ -469,7 +515,9 @@ class MlWorkspacePurge(_ForceDeleteResource, module="synapse-ml-lab", name="MlWo
     _extra_outputs = ("workspace_name",)
 
 
-class LogAnalyticsForceDelete(_ForceDeleteResource, module="synapse-ml-lab", name="LogAnalyticsForceDelete"):
+class LogAnalyticsForceDelete(
+    _ForceDeleteResource, module="synapse-ml-lab", name="LogAnalyticsForceDelete"
+):
     """On delete, force-deletes the Log Analytics workspace ``workspace_id`` (no 14-day soft delete).
 
     ``DELETE {arm}{workspace_id}?api-version=2023-09-01&force=true``, the 202

@@ -10,6 +10,7 @@ their providers build clients inside each call, retry through one bounded loop
 - :class:`SqlPoolPause`: pauses the dedicated SQL pool once, on create.
 - :class:`SynapseRoleAssignments`: Synapse RBAC role assignments.
 """
+
 from lab.studio import PREDICT_RENTALS_SCRIPT_NAME, WEATHER_FORECAST_SCRIPT_NAME
 
 from .artifacts import (

@@ -26,6 +26,7 @@ small generated notebooks, use paths for the lab's.
 
 SQL scripts use templates in ``notebooks/sql/*.sql`` (placeholders ``{{name}}``) plus their values, so the same holds for them.
 """
+
 from __future__ import annotations
 
 import copy
@@ -103,6 +104,7 @@ class ArtifactDefinitionError(ValueError):
 
 # ----------------------------------------------------------------------------- content
 
+
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -128,7 +130,9 @@ def resolve_project_path(path: str) -> Path:
     for option in tried:
         if option.is_file():
             return option
-    raise FileNotFoundError(f"notebook file {path!r} not found (looked in {', '.join(str(t) for t in tried)})")
+    raise FileNotFoundError(
+        f"notebook file {path!r} not found (looked in {', '.join(str(t) for t in tried)})"
+    )
 
 
 def project_relative(path: str | os.PathLike[str]) -> str:
@@ -209,7 +213,9 @@ def build_notebook_properties(
     if not isinstance(notebook, Mapping) or not isinstance(notebook.get("cells"), list):
         raise ArtifactDefinitionError("not a notebook: no 'cells' list")
     if parameters and _parameter_cell_count(notebook) > 0:
-        notebook = notebook_params.fill_parameters(notebook, coerce_parameters(notebook, parameters))
+        notebook = notebook_params.fill_parameters(
+            notebook, coerce_parameters(notebook, parameters)
+        )
     session_properties = from_wire(dict(session or SMALL_NODE_SESSION))
     missing = [k for k in SESSION_KEYS if k not in session_properties]
     if missing:
@@ -233,16 +239,22 @@ def build_notebook_properties(
 def render_sql_template(template: str, values: Mapping[str, Any]) -> str:
     """The text of package template ``sql/<template>`` with its ``{{name}}`` placeholders filled."""
     if "/" in template or "\\" in template or not template.endswith(".sql"):
-        raise ArtifactDefinitionError(f"SQL template {template!r} must be a file name in {SQL_TEMPLATE_DIR}")
+        raise ArtifactDefinitionError(
+            f"SQL template {template!r} must be a file name in {SQL_TEMPLATE_DIR}"
+        )
     text = (SQL_TEMPLATE_DIR / template).read_text(encoding="utf-8")
     needed = set(PLACEHOLDER_RE.findall(text))
     missing = sorted(needed - set(values))
     if missing:
-        raise ArtifactDefinitionError(f"SQL template {template!r} needs values for {', '.join(missing)}")
+        raise ArtifactDefinitionError(
+            f"SQL template {template!r} needs values for {', '.join(missing)}"
+        )
     for name in needed:
         value = str(values[name])
         if not SQL_VALUE_RE.match(value):
-            raise ArtifactDefinitionError(f"SQL template value {name}={value!r} has characters not allowed in SQL text")
+            raise ArtifactDefinitionError(
+                f"SQL template value {name}={value!r} has characters not allowed in SQL text"
+            )
     return PLACEHOLDER_RE.sub(lambda m: str(values[m.group(1)]), text)
 
 
@@ -292,7 +304,10 @@ def weather_forecast_sql_script(
     """The lab's ``dbo.weather_forecast`` DDL + COPY INTO, bound to the dedicated SQL pool."""
     return SqlScriptSpec(
         sql_pool_name=sql_pool_name,
-        values={"data_lake_account_name": data_lake_account_name, "data_lake_filesystem": data_lake_filesystem},
+        values={
+            "data_lake_account_name": data_lake_account_name,
+            "data_lake_filesystem": data_lake_filesystem,
+        },
         template=WEATHER_FORECAST_TEMPLATE,
         description="Create dbo.weather_forecast and load it from the data lake (lab part 2)",
     )
@@ -323,6 +338,7 @@ def predict_rentals_sql_script(
 
 # ----------------------------------------------------------------------------- entries (program and provider)
 
+
 def upload_order(scripts: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """Script names by name, each moved after the script its entry names in ``after``.
 
@@ -335,7 +351,9 @@ def upload_order(scripts: Mapping[str, Mapping[str, Any]]) -> list[str]:
         if name in order:
             return
         if name in waiting:
-            raise ArtifactDefinitionError(f"SQL scripts wait for each other: {' -> '.join(waiting + (name,))}")
+            raise ArtifactDefinitionError(
+                f"SQL scripts wait for each other: {' -> '.join(waiting + (name,))}"
+            )
         after = scripts[name].get("after")
         if isinstance(after, str) and after in scripts:
             place(after, waiting + (name,))
@@ -386,6 +404,7 @@ def _notebook_source_entry(source: NotebookSource) -> tuple[dict[str, Any], dict
 
 # ----------------------------------------------------------------------------- provider
 
+
 class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
     """Uploads / updates / deletes one student's notebooks and SQL scripts.
 
@@ -412,17 +431,23 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
             try:
                 bodies[("notebook", name)] = notebook_body(entry, inputs)
             except (OSError, ValueError) as exc:
-                raise ArtifactDefinitionError(f"notebook '{name}' ({entry.get('path', 'inline JSON')}): {exc}") from exc
+                raise ArtifactDefinitionError(
+                    f"notebook '{name}' ({entry.get('path', 'inline JSON')}): {exc}"
+                ) from exc
         scripts = inputs.get("sql_scripts") or {}
         for name in upload_order(scripts):
             entry = scripts[name]
             try:
                 bodies[("sql script", name)] = sql_script_body(entry, inputs)
             except (OSError, ValueError) as exc:
-                raise ArtifactDefinitionError(f"SQL script '{name}' ({entry.get('template')}): {exc}") from exc
+                raise ArtifactDefinitionError(
+                    f"SQL script '{name}' ({entry.get('template')}): {exc}"
+                ) from exc
         return bodies
 
-    def _outputs(self, inputs: Mapping[str, Any], bodies: Mapping[tuple[str, str], Any]) -> dict[str, Any]:
+    def _outputs(
+        self, inputs: Mapping[str, Any], bodies: Mapping[tuple[str, str], Any]
+    ) -> dict[str, Any]:
         outs = copy.deepcopy(dict(inputs))
         for collection, kind in (("notebooks", "notebook"), ("sql_scripts", "sql script")):
             if collection in outs:
@@ -430,7 +455,9 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
                     entry["sha256"] = content_sha256(bodies[(kind, name)])
         return outs
 
-    def _run(self, inputs: Mapping[str, Any], work: list[tuple[str, str, str, dict | None]]) -> None:
+    def _run(
+        self, inputs: Mapping[str, Any], work: list[tuple[str, str, str, dict | None]]
+    ) -> None:
         """Do ``(verb, kind, name, body)`` items in order, each retried on its own."""
         if not work:
             return
@@ -443,17 +470,23 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
             with _client.artifacts_client(credential, endpoint, self.retry) as client:
                 for verb, kind, name, body in work:
 
-                    def call(seconds_left: float, verb=verb, kind=kind, name=name, body=body) -> None:
+                    def call(
+                        seconds_left: float, verb=verb, kind=kind, name=name, body=body
+                    ) -> None:
                         if verb == "put" and kind == "notebook":
                             resource = models.NotebookResource(
-                                name=name, properties=models.Notebook.deserialize(copy.deepcopy(body))
+                                name=name,
+                                properties=models.Notebook.deserialize(copy.deepcopy(body)),
                             )
                             poller = client.notebook.begin_create_or_update_notebook(name, resource)
                         elif verb == "put":
                             resource = models.SqlScriptResource(
-                                name=name, properties=models.SqlScript.deserialize(copy.deepcopy(body))
+                                name=name,
+                                properties=models.SqlScript.deserialize(copy.deepcopy(body)),
                             )
-                            poller = client.sql_script.begin_create_or_update_sql_script(name, resource)
+                            poller = client.sql_script.begin_create_or_update_sql_script(
+                                name, resource
+                            )
                         else:
                             try:
                                 if kind == "notebook":
@@ -465,7 +498,9 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
                         _client.wait_for_poller(poller, seconds_left, f"{kind} '{name}'")
 
                     action = f"{'create or update' if verb == 'put' else 'delete'} {kind} '{name}'"
-                    _client.call_with_retries(call, CallContext(action, self._target(inputs)), self.retry)
+                    _client.call_with_retries(
+                        call, CallContext(action, self._target(inputs)), self.retry
+                    )
         finally:
             _client.close_quietly(credential)
 
@@ -475,13 +510,18 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
         bodies = self._bodies(inputs)
         self._run(inputs, [("put", kind, name, body) for (kind, name), body in bodies.items()])
         return pulumi.dynamic.CreateResult(
-            f"workspaces/{inputs['workspace_name']}/lab-artifacts", outs=self._outputs(inputs, bodies)
+            f"workspaces/{inputs['workspace_name']}/lab-artifacts",
+            outs=self._outputs(inputs, bodies),
         )
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
+    def diff(
+        self, _id: str, olds: dict[str, Any], news: dict[str, Any]
+    ) -> pulumi.dynamic.DiffResult:
         return diff_inputs(olds, news, INPUT_KEYS, REPLACE_KEYS, DETAILED_KEYS)
 
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.UpdateResult:
+    def update(
+        self, _id: str, olds: dict[str, Any], news: dict[str, Any]
+    ) -> pulumi.dynamic.UpdateResult:
         old, new = inputs_of(olds, INPUT_KEYS), inputs_of(news, INPUT_KEYS)
         bodies = self._bodies(new)
         work: list[tuple[str, str, str, dict | None]] = []
@@ -501,11 +541,14 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
         work: list[tuple[str, str, str, dict | None]] = [
             ("delete", "notebook", name, None) for name in sorted(inputs.get("notebooks") or {})
         ]
-        work += [("delete", "sql script", name, None) for name in sorted(inputs.get("sql_scripts") or {})]
+        work += [
+            ("delete", "sql script", name, None) for name in sorted(inputs.get("sql_scripts") or {})
+        ]
         self._run(inputs, work)
 
 
 # ----------------------------------------------------------------------------- resource
+
 
 class WorkspaceArtifacts(LabDynamicResource, module="synapse-ml-lab", name="WorkspaceArtifacts"):
     """All of one student's Synapse notebooks and SQL scripts (see the module doc for the design).
@@ -553,7 +596,9 @@ class WorkspaceArtifacts(LabDynamicResource, module="synapse-ml-lab", name="Work
             validate_artifact_name("notebook", nb_name): _notebook_source_entry(source)
             for nb_name, source in (notebooks or {}).items()
         }
-        scripts = {validate_artifact_name("SQL script", s): spec for s, spec in (sql_scripts or {}).items()}
+        scripts = {
+            validate_artifact_name("SQL script", s): spec for s, spec in (sql_scripts or {}).items()
+        }
         parameters_output = pulumi.Output.from_input(parameters or {})
 
         def notebook_entries(args: list[Any]) -> dict[str, Any]:
@@ -562,7 +607,11 @@ class WorkspaceArtifacts(LabDynamicResource, module="synapse-ml-lab", name="Work
             for nb_name, (entry, document) in sources.items():
                 try:
                     body = build_notebook_properties(
-                        document, spark_pool_name=pool, parameters=values, session=session_value, folder=folder
+                        document,
+                        spark_pool_name=pool,
+                        parameters=values,
+                        session=session_value,
+                        folder=folder,
                     )
                 except ValueError as exc:
                     raise ArtifactDefinitionError(f"notebook '{nb_name}': {exc}") from exc
@@ -580,7 +629,9 @@ class WorkspaceArtifacts(LabDynamicResource, module="synapse-ml-lab", name="Work
                 item["sha256"] = content_sha256(sql_script_body(item, {"folder": folder}))
                 return item
 
-            return pulumi.Output.all(spec.sql_pool_name, pulumi.Output.from_input(dict(spec.values))).apply(entry)
+            return pulumi.Output.all(
+                spec.sql_pool_name, pulumi.Output.from_input(dict(spec.values))
+            ).apply(entry)
 
         super().__init__(
             WorkspaceArtifactsProvider(retry),
@@ -592,7 +643,9 @@ class WorkspaceArtifacts(LabDynamicResource, module="synapse-ml-lab", name="Work
                 "session": session_value,
                 "folder": folder,
                 "parameters": parameters_output,
-                "notebooks": pulumi.Output.all(spark_pool_name, parameters_output).apply(notebook_entries),
+                "notebooks": pulumi.Output.all(spark_pool_name, parameters_output).apply(
+                    notebook_entries
+                ),
                 "sql_scripts": {s: script_entry(spec) for s, spec in scripts.items()},
             },
             opts,

@@ -4,6 +4,7 @@ The lab's manual step 3: type Azure Machine Learning, through
 AutoResolveIntegrationRuntime, authenticated as the workspace's system-assigned
 managed identity (which therefore needs Contributor on the Azure ML workspace).
 """
+
 from __future__ import annotations
 
 import copy
@@ -99,10 +100,14 @@ class AzureMLLinkedServiceProvider(pulumi.dynamic.ResourceProvider):
             f"workspaces/{workspace}/linkedservices/{inputs['linked_service_name']}", outs=inputs
         )
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
+    def diff(
+        self, _id: str, olds: dict[str, Any], news: dict[str, Any]
+    ) -> pulumi.dynamic.DiffResult:
         return diff_inputs(olds, news, INPUT_KEYS, REPLACE_KEYS)
 
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.UpdateResult:
+    def update(
+        self, _id: str, olds: dict[str, Any], news: dict[str, Any]
+    ) -> pulumi.dynamic.UpdateResult:
         old_inputs, new_inputs = inputs_of(olds, INPUT_KEYS), inputs_of(news, INPUT_KEYS)
         if linked_service_properties(old_inputs) != linked_service_properties(new_inputs):
             self._put(new_inputs)
@@ -119,7 +124,9 @@ class AzureMLLinkedServiceProvider(pulumi.dynamic.ResourceProvider):
             try:
                 with _client.artifacts_client(credential, endpoint, self.retry) as client:
                     try:
-                        poller = client.linked_service.begin_delete_linked_service(inputs["linked_service_name"])
+                        poller = client.linked_service.begin_delete_linked_service(
+                            inputs["linked_service_name"]
+                        )
                         _client.wait_for_poller(poller, seconds_left, "delete linked service")
                     except ResourceNotFoundError:
                         pass  # already gone
@@ -129,7 +136,9 @@ class AzureMLLinkedServiceProvider(pulumi.dynamic.ResourceProvider):
         _client.call_with_retries(delete, self._context(inputs, "delete"), self.retry)
 
 
-class AzureMLLinkedService(LabDynamicResource, module="synapse-ml-lab", name="AzureMLLinkedService"):
+class AzureMLLinkedService(
+    LabDynamicResource, module="synapse-ml-lab", name="AzureMLLinkedService"
+):
     """The ``AzureML`` linked service of one student's Synapse workspace.
 
     Inputs: ``workspace_name`` (Synapse workspace), ``subscription_id``,

@@ -13,6 +13,7 @@ already holds the role under another id, e.g. the workspace creator's automatic
 Synapse Administrator), the assignment is taken as present; deleting ours later
 then finds 404, which counts as done, and the pre-existing one is left alone.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -70,12 +71,19 @@ def keyed_assignments(value: Any) -> Any:
     """``{"<roleId>/<principalId>": {"principalType": ...}}`` (order-free) from the list form."""
     if not isinstance(value, list):
         return value  # absent, or unknown during preview
-    return {_assignment_key(item): {"principalType": item.get("principalType")} for item in from_wire(value)}
+    return {
+        _assignment_key(item): {"principalType": item.get("principalType")}
+        for item in from_wire(value)
+    }
 
 
 def _normalise_assignment(item: SynapseRoleAssignmentArgs | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(item, SynapseRoleAssignmentArgs):
-        return {"roleId": item.role_id, "principalId": item.principal_id, "principalType": item.principal_type}
+        return {
+            "roleId": item.role_id,
+            "principalId": item.principal_id,
+            "principalType": item.principal_type,
+        }
     get = lambda camel, snake: item.get(camel, item.get(snake))  # noqa: E731
     result = {
         "roleId": get("roleId", "role_id"),
@@ -86,7 +94,9 @@ def _normalise_assignment(item: SynapseRoleAssignmentArgs | Mapping[str, Any]) -
     if missing:
         raise ValueError(f"role assignment {dict(item)!r} misses {', '.join(missing)}")
     if isinstance(result["principalType"], str) and result["principalType"] not in PRINCIPAL_TYPES:
-        raise ValueError(f"principalType {result['principalType']!r} is not one of {', '.join(PRINCIPAL_TYPES)}")
+        raise ValueError(
+            f"principalType {result['principalType']!r} is not one of {', '.join(PRINCIPAL_TYPES)}"
+        )
     return result
 
 
@@ -111,9 +121,13 @@ class SynapseRoleAssignmentsProvider(pulumi.dynamic.ResourceProvider):
         try:
             with _client.access_control_client(credential, endpoint, self.retry) as client:
                 for verb, item in work:
-                    assignment_id = role_assignment_id(workspace, item["roleId"], item["principalId"])
+                    assignment_id = role_assignment_id(
+                        workspace, item["roleId"], item["principalId"]
+                    )
 
-                    def call(_seconds_left: float, verb=verb, item=item, assignment_id=assignment_id) -> None:
+                    def call(
+                        _seconds_left: float, verb=verb, item=item, assignment_id=assignment_id
+                    ) -> None:
                         if verb == "put":
                             # Held under another id already (see the module doc).
                             with contextlib.suppress(ResourceExistsError):
@@ -143,7 +157,8 @@ class SynapseRoleAssignmentsProvider(pulumi.dynamic.ResourceProvider):
         return {
             **inputs,
             "role_assignment_ids": [
-                role_assignment_id(workspace, a["roleId"], a["principalId"]) for a in inputs.get("assignments") or []
+                role_assignment_id(workspace, a["roleId"], a["principalId"])
+                for a in inputs.get("assignments") or []
             ],
         }
 
@@ -154,17 +169,23 @@ class SynapseRoleAssignmentsProvider(pulumi.dynamic.ResourceProvider):
             f"workspaces/{inputs['workspace_name']}/roleAssignments", outs=self._outputs(inputs)
         )
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
+    def diff(
+        self, _id: str, olds: dict[str, Any], news: dict[str, Any]
+    ) -> pulumi.dynamic.DiffResult:
         def view(props: Mapping[str, Any]) -> dict[str, Any]:
             result = dict(props)
             if props.get("assignments") is not None and not contains_unknown(props["assignments"]):
                 result["assignments"] = keyed_assignments(props["assignments"])
             return result
 
-        result: LabDiffResult = diff_inputs(view(olds), view(news), INPUT_KEYS, REPLACE_KEYS, ("assignments",))
+        result: LabDiffResult = diff_inputs(
+            view(olds), view(news), INPUT_KEYS, REPLACE_KEYS, ("assignments",)
+        )
         return result
 
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.UpdateResult:
+    def update(
+        self, _id: str, olds: dict[str, Any], news: dict[str, Any]
+    ) -> pulumi.dynamic.UpdateResult:
         old, new = inputs_of(olds, INPUT_KEYS), inputs_of(news, INPUT_KEYS)
         old_items = {_assignment_key(a): a for a in old.get("assignments") or []}
         new_items = {_assignment_key(a): a for a in new.get("assignments") or []}
@@ -186,7 +207,9 @@ class SynapseRoleAssignmentsProvider(pulumi.dynamic.ResourceProvider):
         self._run(inputs, [("delete", item) for item in inputs.get("assignments") or []])
 
 
-class SynapseRoleAssignments(LabDynamicResource, module="synapse-ml-lab", name="SynapseRoleAssignments"):
+class SynapseRoleAssignments(
+    LabDynamicResource, module="synapse-ml-lab", name="SynapseRoleAssignments"
+):
     """Synapse RBAC role assignments at scope ``workspaces/<workspace_name>``.
 
     Inputs: ``workspace_name``; ``assignments``: a list of

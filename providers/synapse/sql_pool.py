@@ -5,6 +5,7 @@ The pause is an ARM *action* (POST .../pause), which azure-native cannot express
 as a resource, so :class:`SqlPoolPause` sends it on create only. Update and delete
 do nothing: a later ``pulumi up`` must never pause a pool the student resumed.
 """
+
 from __future__ import annotations
 
 import time
@@ -21,6 +22,7 @@ from ..client import CallContext, RetrySettings
 INPUT_KEYS = ("sql_pool_id", "arm_endpoint")
 # Another pool is another pause; a different ARM endpoint alone changes nothing.
 REPLACE_KEYS = ("sql_pool_id",)
+
 
 class SqlPoolPauseProvider(pulumi.dynamic.ResourceProvider):
     """create = GET status, then POST /pause and poll the operation; update/delete = nothing."""
@@ -54,19 +56,25 @@ class SqlPoolPauseProvider(pulumi.dynamic.ResourceProvider):
                     response = arm.send("GET", f"{pool_id}?{version}")
                     if response.status_code != 200:
                         raise HttpResponseError(response=response)
-                    return str((_client.json_body(response).get("properties") or {}).get("status") or "")
+                    return str(
+                        (_client.json_body(response).get("properties") or {}).get("status") or ""
+                    )
 
                 def wait_until_paused(seconds_left: float) -> None:
                     deadline = time.monotonic() + seconds_left
                     while True:
                         if time.monotonic() + settings.polling_interval > deadline:
-                            raise TimeoutError("the pool was still pausing when the time budget ran out")
+                            raise TimeoutError(
+                                "the pool was still pausing when the time budget ran out"
+                            )
                         time.sleep(settings.polling_interval)
                         current = status().lower()
                         if current == "paused":
                             return
                         if current != "pausing":
-                            raise HttpResponseError(message=f"the pool went from Pausing to {current!r}")
+                            raise HttpResponseError(
+                                message=f"the pool went from Pausing to {current!r}"
+                            )
 
                 def settled(current: str, seconds_left: float) -> str | None:
                     if current.lower() == "paused":
@@ -102,16 +110,22 @@ class SqlPoolPauseProvider(pulumi.dynamic.ResourceProvider):
     def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
         inputs = inputs_of(props, INPUT_KEYS)
         result = self._pause(inputs)
-        return pulumi.dynamic.CreateResult(f"{inputs['sql_pool_id']}/pause", outs={**inputs, "pause_result": result})
+        return pulumi.dynamic.CreateResult(
+            f"{inputs['sql_pool_id']}/pause", outs={**inputs, "pause_result": result}
+        )
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
+    def diff(
+        self, _id: str, olds: dict[str, Any], news: dict[str, Any]
+    ) -> pulumi.dynamic.DiffResult:
         result = diff_inputs(olds, news, INPUT_KEYS, REPLACE_KEYS)
         # Nothing to tear down, so the new pause may come first.
         if result.replaces:
             result.delete_before_replace = False
         return result
 
-    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.UpdateResult:
+    def update(
+        self, _id: str, olds: dict[str, Any], news: dict[str, Any]
+    ) -> pulumi.dynamic.UpdateResult:
         # Never pause again: the student may have resumed the pool on purpose.
         outs = inputs_of(news, INPUT_KEYS)
         if olds.get("pause_result") is not None:

@@ -1,4 +1,5 @@
 """Fixtures for the readiness check: a running fake Azure and clients pointed at it."""
+
 from __future__ import annotations
 
 import uuid
@@ -26,7 +27,15 @@ def azure_tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, str]:
 def azure(azure_tls, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAzure]:
     """A running fake Azure the SDK clients trust (through REQUESTS_CA_BUNDLE), no proxy in the way."""
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", azure_tls[0])
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "CURL_CA_BUNDLE"):
+    for name in (
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "CURL_CA_BUNDLE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     with FakeAzure(azure_tls) as server:
@@ -34,10 +43,14 @@ def azure(azure_tls, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAzure]:
 
 
 def endpoints(fake: FakeAzure) -> checks.Endpoints:
-    return checks.Endpoints(arm=fake.url, synapse=fake.url + "/synapse/{workspace}", dfs=fake.url + "/{account}")
+    return checks.Endpoints(
+        arm=fake.url, synapse=fake.url + "/synapse/{workspace}", dfs=fake.url + "/{account}"
+    )
 
 
-def add(fake: FakeAzure, student: str, *, with_object_id: bool = True, **kwargs: Any) -> checks.Environment:
+def add(
+    fake: FakeAzure, student: str, *, with_object_id: bool = True, **kwargs: Any
+) -> checks.Environment:
     """A complete, ready environment in the fake, and the Environment the check reads from the outputs."""
     output = environment(student, sql_pool=kwargs.pop("sql_pool", "sqlpool"))
     oid = object_id(student) if with_object_id else None
@@ -45,14 +58,24 @@ def add(fake: FakeAzure, student: str, *, with_object_id: bool = True, **kwargs:
     return checks.Environment.from_output(student, output, object_id=oid, stack="dev")
 
 
-def check(fake: FakeAzure, envs: list[checks.Environment], settings: checks.CheckSettings | None = None,
-          **kwargs: Any) -> dict[str, checks.StudentStatus]:
+def check(
+    fake: FakeAzure,
+    envs: list[checks.Environment],
+    settings: checks.CheckSettings | None = None,
+    **kwargs: Any,
+) -> dict[str, checks.StudentStatus]:
     from classroom.costs import PriceTable
 
     results = checks.check_class(
-        envs, credential=AzureCredential(), endpoints=endpoints(fake),
+        envs,
+        credential=AzureCredential(),
+        endpoints=endpoints(fake),
         settings=settings or checks.CheckSettings(timeout=5, retries=0, concurrency=4),
-        prices=PriceTable.load(), notebooks=NOTEBOOKS, sql_scripts=SQL_SCRIPTS, **kwargs)
+        prices=PriceTable.load(),
+        notebooks=NOTEBOOKS,
+        sql_scripts=SQL_SCRIPTS,
+        **kwargs,
+    )
     return {r.env.student: r for r in results}
 
 
@@ -65,5 +88,6 @@ def synapse_id(env: checks.Environment, *parts: str) -> str:
 
 
 def ml_id(env: checks.Environment, *parts: str) -> str:
-    return arm_id(env, "providers/Microsoft.MachineLearningServices/workspaces", env.aml_workspace, *parts)
-
+    return arm_id(
+        env, "providers/Microsoft.MachineLearningServices/workspaces", env.aml_workspace, *parts
+    )

@@ -4,6 +4,7 @@ playwright cannot download its own browsers here, so it drives the system
 chromium through ``executable_path`` (``--no-sandbox`` when running as root, as
 in CI containers). ``scripts/test.sh`` installs chromium when it is missing.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,7 +25,11 @@ UPDATE_DOCS = os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1"
 
 def chromium_path() -> str | None:
     # Debian's /usr/bin/chromium is a shell wrapper; playwright wants the binary itself.
-    for candidate in ("/usr/lib/chromium/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+    for candidate in (
+        "/usr/lib/chromium/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return candidate
     return None
@@ -34,8 +39,12 @@ def chromium_path() -> str | None:
 def browser() -> Iterator[object]:
     path = chromium_path()
     if path is None:
-        missing_tool("no chromium: install Debian's chromium package (scripts/test.sh does as root)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements-dev.txt")
+        missing_tool(
+            "no chromium: install Debian's chromium package (scripts/test.sh does as root)"
+        )
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is in requirements-dev.txt"
+    )
     args = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
     with sync_api.sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=path, args=args)

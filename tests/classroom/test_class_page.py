@@ -1,4 +1,5 @@
 """The class page in a real headless browser: what an instructor sees, for 30 and for 200 students."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,27 +14,70 @@ from tests.fakes.synapse import FIREWALL_403_BODY
 from .azure_fixtures import add, check, ml_id, synapse_id
 from .browser import keep
 
-CLASS = ["ada", "alan", "anna", "ben", "bo", "carl", "cleo", "dan", "dora", "eli", "emma", "finn", "gus", "hana", "ida", "ivan", "jon", "kim", "lea", "liam", "mia", "nils", "ola", "omar", "pia", "raj", "sara", "tom", "uma", "zoe"]
+CLASS = [
+    "ada",
+    "alan",
+    "anna",
+    "ben",
+    "bo",
+    "carl",
+    "cleo",
+    "dan",
+    "dora",
+    "eli",
+    "emma",
+    "finn",
+    "gus",
+    "hana",
+    "ida",
+    "ivan",
+    "jon",
+    "kim",
+    "lea",
+    "liam",
+    "mia",
+    "nils",
+    "ola",
+    "omar",
+    "pia",
+    "raj",
+    "sara",
+    "tom",
+    "uma",
+    "zoe",
+]
 TODAY = dt.date.today()
 
 
 @pytest.fixture
 def class_report(azure):
     """A checked class of 30: most ready, some not, one SQL pool online - from the real check."""
-    envs = [add(azure, sid, expires_on=(TODAY + dt.timedelta(days=18)).isoformat()) for sid in CLASS]
+    envs = [
+        add(azure, sid, expires_on=(TODAY + dt.timedelta(days=18)).isoformat()) for sid in CLASS
+    ]
     by = {e.student: e for e in envs}
     del azure.workspaces[by["dan"].synapse_workspace]["notebooks"]["02-train-automl"]
     azure.get(synapse_id(by["mia"], "sqlPools", "sqlpool"))["properties"]["status"] = "Online"
     azure.get(synapse_id(by["kim"], "sqlPools", "sqlpool"))["properties"]["status"] = "Online"
     azure.remove(ml_id(by["omar"], "computes/automl-cluster"))
-    azure.get(synapse_id(by["omar"], "bigDataPools", by["omar"].spark_pool))["properties"]["provisioningState"] = "Failed"
-    azure.fail("GET", rf"^/synapse/{by['raj'].synapse_workspace}/", status=403, body=FIREWALL_403_BODY, count=99)
+    azure.get(synapse_id(by["omar"], "bigDataPools", by["omar"].spark_pool))["properties"][
+        "provisioningState"
+    ] = "Failed"
+    azure.fail(
+        "GET",
+        rf"^/synapse/{by['raj'].synapse_workspace}/",
+        status=403,
+        body=FIREWALL_403_BODY,
+        count=99,
+    )
     results = check(azure, envs, checks.CheckSettings(timeout=5, retries=0, concurrency=8))
     return status.report(list(results.values()), ["dev"], PriceTable.load(), today=TODAY)
 
 
 def _open(browser, path, width=1366, height=900):
-    context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, device_scale_factor=1
+    )
     tab = context.new_page()
     requests = []
     tab.on("request", lambda r: requests.append(r.url))
@@ -47,7 +91,9 @@ def test_the_class_page_shows_every_student_problems_first(browser, class_report
     try:
         rows = tab.locator("#students tbody tr")
         assert rows.count() == 30
-        names = rows.locator("th.student").evaluate_all("els => els.map(e => e.firstChild.textContent)")
+        names = rows.locator("th.student").evaluate_all(
+            "els => els.map(e => e.firstChild.textContent)"
+        )
         states = rows.locator(".badge").all_inner_texts()
         # Problems first (dan, omar, raj), then the two online pools, then the ready ones.
         assert names[:3] == ["dan", "omar", "raj"] and states[:3] == ["Not ready"] * 3
@@ -58,50 +104,85 @@ def test_the_class_page_shows_every_student_problems_first(browser, class_report
         dan = tab.locator('tr[data-student="dan"]')
         assert "notebook '02-train-automl' is missing" in dan.locator(".what").inner_text()
         omar = tab.locator('tr[data-student="omar"] .what li').all_inner_texts()
-        assert any("is Failed" in t for t in omar) and any("compute cluster 'automl-cluster' of Azure ML" in t and "does not exist" in t for t in omar)
-        assert "firewall refuses this machine's address" in tab.locator('tr[data-student="raj"] .what').inner_text()
-        assert re.search(r"is Online, costing 1\.51 USD an hour", tab.locator('tr[data-student="mia"] .what').inner_text())
+        assert any("is Failed" in t for t in omar) and any(
+            "compute cluster 'automl-cluster' of Azure ML" in t and "does not exist" in t
+            for t in omar
+        )
+        assert (
+            "firewall refuses this machine's address"
+            in tab.locator('tr[data-student="raj"] .what').inner_text()
+        )
+        assert re.search(
+            r"is Online, costing 1\.51 USD an hour",
+            tab.locator('tr[data-student="mia"] .what').inner_text(),
+        )
 
         # Links go where the student's environment is.
         ada = next(s for s in class_report["students"] if s["student"] == "ada")
         links = tab.locator('tr[data-student="ada"] .links a')
         assert links.all_inner_texts() == ["Synapse", "Azure ML", "Portal"]
         assert [links.nth(i).get_attribute("href") for i in range(3)] == [
-            ada["links"]["synapseStudio"], ada["links"]["amlStudio"], ada["links"]["portal"]]
+            ada["links"]["synapseStudio"],
+            ada["links"]["amlStudio"],
+            ada["links"]["portal"],
+        ]
         assert links.nth(2).get_attribute("href") == (
             f"https://portal.azure.com/#@/resource/subscriptions/{ada['subscription']}/resourceGroups/"
-            f"{ada['resourceGroup']}/overview")
+            f"{ada['resourceGroup']}/overview"
+        )
         expires = tab.locator('tr[data-student="ada"] .expires').inner_text()
         assert (TODAY + dt.timedelta(days=18)).isoformat() in expires and "18 days left" in expires
         cost = class_report["students"][-1]["cost"]
-        assert tab.locator('tr[data-student="zoe"] .hour').inner_text() == f"{cost['inUsePerHour']:.2f} USD"
+        assert (
+            tab.locator('tr[data-student="zoe"] .hour').inner_text()
+            == f"{cost['inUsePerHour']:.2f} USD"
+        )
 
         # The class's cost: working, idle and running now, each bar split by what costs.
         breakdown = tab.locator("#breakdown-chart")
         assert breakdown.bounding_box()["width"] > 800 and breakdown.bounding_box()["height"] > 100
         segments = lambda row: breakdown.locator(f'rect.segment[data-row="{row}"]').evaluate_all(  # noqa: E731
-            "els => els.map(e => [e.dataset.category, Math.round(e.getBBox().width)])")
+            "els => els.map(e => [e.dataset.category, Math.round(e.getBBox().width)])"
+        )
         working = dict(segments("inUseByCategory"))
         assert set(working) == {"Spark pool", "SQL pool", "AutoML compute"}
         assert sum(working.values()) == pytest.approx(960 - 210 - 130, abs=2)  # the whole bar
-        running = dict(segments("runningByCategory"))["SQL pool"]  # to the scale of "working": a small share
-        assert running == pytest.approx(sum(working.values()) * 3.02 / class_report["summary"]["inUsePerHour"], abs=2)
+        running = dict(segments("runningByCategory"))[
+            "SQL pool"
+        ]  # to the scale of "working": a small share
+        assert running == pytest.approx(
+            sum(working.values()) * 3.02 / class_report["summary"]["inUsePerHour"], abs=2
+        )
         assert working["Spark pool"] > working["SQL pool"] > working["AutoML compute"] > 0
-        assert set(dict(segments("idleByCategory"))) == {"storage", "SQL pool storage", "Log Analytics"}
+        assert set(dict(segments("idleByCategory"))) == {
+            "storage",
+            "SQL pool storage",
+            "Log Analytics",
+        }
         assert dict(segments("runningByCategory")).keys() == {"SQL pool"}
         totals = breakdown.locator("text.row-total").all_text_contents()
-        assert totals == [f"{class_report['summary']['inUsePerHour']:,.2f} USD",
-                          f"{class_report['summary']['idlePerDay']:,.2f} USD", "3.02 USD"]
+        assert totals == [
+            f"{class_report['summary']['inUsePerHour']:,.2f} USD",
+            f"{class_report['summary']['idlePerDay']:,.2f} USD",
+            "3.02 USD",
+        ]
         # Per student: one bar each, a mark on the two students whose SQL pool runs, a real size.
         chart = tab.locator("#cost-chart")
         box = chart.bounding_box()
         assert box["width"] > 800 and 120 < box["height"] <= 300
         priced = sum(1 for s in class_report["students"] if s["cost"])
         assert tab.locator("#cost-chart rect.inuse").count() == priced == 30
-        assert tab.locator("#cost-chart path.now").evaluate_all("els => els.map(e => e.dataset.student)") == ["kim", "mia"]
-        heights = dict(tab.locator("#cost-chart rect.inuse").evaluate_all(
-            "els => els.map(e => [e.dataset.student, e.getBBox().height])"))
-        assert heights["ada"] > 100 and heights["omar"] < heights["ada"]  # omar's Spark pool failed: not priced
+        assert tab.locator("#cost-chart path.now").evaluate_all(
+            "els => els.map(e => e.dataset.student)"
+        ) == ["kim", "mia"]
+        heights = dict(
+            tab.locator("#cost-chart rect.inuse").evaluate_all(
+                "els => els.map(e => [e.dataset.student, e.getBBox().height])"
+            )
+        )
+        assert (
+            heights["ada"] > 100 and heights["omar"] < heights["ada"]
+        )  # omar's Spark pool failed: not priced
 
         # Nothing was fetched but the page itself (no CDN, no font, no script from elsewhere).
         assert requests == [html.as_uri()]
@@ -117,7 +198,8 @@ def test_filter_status_buttons_and_sorting(browser, class_report, tmp_path):
     context, tab, _ = _open(browser, html)
     try:
         visible = lambda: tab.locator("#students tbody tr:visible th.student").evaluate_all(  # noqa: E731
-            "els => els.map(e => e.firstChild.textContent)")
+            "els => els.map(e => e.firstChild.textContent)"
+        )
         tab.click('button[data-filter="not ready"]')
         assert visible() == ["dan", "omar", "raj"]
         assert tab.locator("#shown").inner_text() == "3 shown"
@@ -153,15 +235,32 @@ def test_projector_large_text_fits_the_screen(browser, class_report, tmp_path):
 
 
 def test_two_hundred_students_stay_usable(browser, tmp_path):
-    envs = [checks.Environment(f"s{i:03d}", "sub", f"rg-{i:03d}", f"ws{i:03d}", f"https://studio/{i}", f"sp{i}",
-                               f"dl{i:03d}", f"aml{i:03d}", f"https://ml/{i}") for i in range(200)]
+    envs = [
+        checks.Environment(
+            f"s{i:03d}",
+            "sub",
+            f"rg-{i:03d}",
+            f"ws{i:03d}",
+            f"https://studio/{i}",
+            f"sp{i}",
+            f"dl{i:03d}",
+            f"aml{i:03d}",
+            f"https://ml/{i}",
+        )
+        for i in range(200)
+    ]
     prices = PriceTable.load()
     statuses = []
     for i, env in enumerate(envs):
         s = checks.StudentStatus(env, region="westeurope", expires_on=TODAY + dt.timedelta(days=5))
         if i % 50 == 7:
-            s.findings.append(checks.Finding("Synapse Studio", checks.NOT_READY, f"notebook '03-predict' is missing ({i})"))
+            s.findings.append(
+                checks.Finding(
+                    "Synapse Studio", checks.NOT_READY, f"notebook '03-predict' is missing ({i})"
+                )
+            )
         from classroom.costs import CostLine, StudentCost
+
         s.cost = StudentCost([CostLine("x", 4.13)], [CostLine("y", 0.04)])
         statuses.append(s)
     report = status.report(statuses, ["dev-s1", "dev-s2"], prices, today=TODAY)
@@ -169,7 +268,9 @@ def test_two_hundred_students_stay_usable(browser, tmp_path):
     context, tab, _ = _open(browser, html)
     try:
         assert tab.locator("#students tbody tr").count() == 200
-        first = tab.locator("#students tbody tr th.student").evaluate_all("els => els.slice(0, 4).map(e => e.firstChild.textContent)")
+        first = tab.locator("#students tbody tr th.student").evaluate_all(
+            "els => els.slice(0, 4).map(e => e.firstChild.textContent)"
+        )
         assert first == ["s007", "s057", "s107", "s157"]
         tab.fill("#filter", "s19")
         assert tab.locator("#shown").inner_text() == "10 shown"
@@ -182,8 +283,12 @@ def test_two_hundred_students_stay_usable(browser, tmp_path):
 
 def test_a_page_without_any_cost_or_expiry_still_renders():
     """A class whose resource groups could not be read: no region, so no prices and no expiry."""
-    env = checks.Environment("ann", "sub", "rg-ann", "ws", "https://studio", "sp", "dl", "aml", "https://ml")
-    s = checks.StudentStatus(env, [checks.Finding("resource group", checks.NOT_READY, "access denied <403>")])
+    env = checks.Environment(
+        "ann", "sub", "rg-ann", "ws", "https://studio", "sp", "dl", "aml", "https://ml"
+    )
+    s = checks.StudentStatus(
+        env, [checks.Finding("resource group", checks.NOT_READY, "access denied <403>")]
+    )
     html = page.render_class_page(status.report([s], ["dev"], None, today=TODAY), today=TODAY)
     assert 'id="cost-chart-empty"' in html and "access denied &lt;403&gt;" in html
     assert '<td class="num hour">–</td>' in html and '<td class="expires">–</td>' in html

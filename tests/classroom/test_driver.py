@@ -3,6 +3,7 @@
 tests/fakes/bin/pulumi answers as the CLI documents and records every command
 line; these tests check what the driver asked of it and what the stacks hold.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,9 +29,15 @@ def roster(n: int, start: int = 0) -> list[str]:
     return [f"student{i:03d}" for i in range(start, start + n)]
 
 
-def write_class(root: Path, name: str, ids: list[str], salt: str | None = CLASS_SALT, **extra) -> Path:
-    config = {"azure-native:location": "westeurope", "lab:expiresOn": "2026-12-31",
-              "lab:students": [{"id": i} for i in ids], **extra}
+def write_class(
+    root: Path, name: str, ids: list[str], salt: str | None = CLASS_SALT, **extra
+) -> Path:
+    config = {
+        "azure-native:location": "westeurope",
+        "lab:expiresOn": "2026-12-31",
+        "lab:students": [{"id": i} for i in ids],
+        **extra,
+    }
     document: dict = {}
     if salt:
         document["encryptionsalt"] = salt
@@ -72,11 +79,19 @@ def flag(call: dict, name: str) -> str:
 
 
 def state(root: Path, stack: str) -> dict:
-    return json.loads((root / ".pulumi-state" / ".pulumi" / "stacks" / "synapse-ml-lab" / f"{stack}.json").read_text())
+    return json.loads(
+        (
+            root / ".pulumi-state" / ".pulumi" / "stacks" / "synapse-ml-lab" / f"{stack}.json"
+        ).read_text()
+    )
 
 
 def students_in(root: Path, stack: str) -> list[str]:
-    return sorted(u.rsplit("::", 1)[1] for u in state(root, stack)["resources"] if "::synapse-ml-lab:lab:LabEnvironment::" in u)
+    return sorted(
+        u.rsplit("::", 1)[1]
+        for u in state(root, stack)["resources"]
+        if "::synapse-ml-lab:lab:LabEnvironment::" in u
+    )
 
 
 def results(root: Path, name: str) -> dict:
@@ -104,7 +119,9 @@ def test_up_runs_every_section_with_its_stack_config_and_backend(project, capsys
         assert len(state(project, stack)["resources"]) == 2 + (1 + CHILDREN) * len(expected[stack])
     # The class stack's own section reads a generated file, never the instructor's roster of 60.
     [own] = [c for c in ups if flag(c, "--stack") == "spring"]
-    assert flag(own, "--config-file") == str(project / ".classroom" / "spring" / "Pulumi.spring.yaml")
+    assert flag(own, "--config-file") == str(
+        project / ".classroom" / "spring" / "Pulumi.spring.yaml"
+    )
     lock = yaml.safe_load((project / "Pulumi.spring.sections.yaml").read_text())
     assert lock["sections"] == expected
     recorded = results(project, "spring")["up"]
@@ -149,12 +166,18 @@ def test_the_default_bound_is_what_memory_holds():
     assert default_parallel(memory=2**29, cpus=4) == 1
 
 
-def test_a_failing_section_is_reported_the_others_finish_and_retry_runs_only_it(project, monkeypatch, capsys):
+def test_a_failing_section_is_reported_the_others_finish_and_retry_runs_only_it(
+    project, monkeypatch, capsys
+):
     write_class(project, "c", roster(9), **{"lab:sectionSize": 3})
     monkeypatch.setenv("FAKE_PULUMI_FAIL", "c-s2")
     assert run(project, "up", "--stack", "c", "--parallel", "3") == 1
     recorded = results(project, "c")["up"]
-    assert {k: v["status"] for k, v in recorded.items()} == {"c": "ok", "c-s2": "failed", "c-s3": "ok"}
+    assert {k: v["status"] for k, v in recorded.items()} == {
+        "c": "ok",
+        "c-s2": "failed",
+        "c-s3": "ok",
+    }
     assert "QuotaExceeded" in recorded["c-s2"]["error"]
     assert students_in(project, "c") == roster(3) and students_in(project, "c-s3") == roster(3, 6)
     assert len(students_in(project, "c-s2")) < 3  # stopped halfway
@@ -184,7 +207,10 @@ def test_one_section_or_one_student(project):
     assert run(project, "destroy", "--stack", "c", "--student", "student004") == 0
     [destroy] = calls(project, "destroy")
     assert flag(destroy, "--stack") == "c-s2"
-    assert flag(destroy, "--target") == "urn:pulumi:c-s2::synapse-ml-lab::synapse-ml-lab:lab:LabEnvironment::student004"
+    assert (
+        flag(destroy, "--target")
+        == "urn:pulumi:c-s2::synapse-ml-lab::synapse-ml-lab:lab:LabEnvironment::student004"
+    )
     assert "--target-dependents" in destroy["args"]
     assert students_in(project, "c-s2") == ["student003", "student005"]
     assert run(project, "up", "--stack", "c", "--student", "nobody") == 2
@@ -197,7 +223,10 @@ def test_a_small_class_is_one_stack_with_the_class_file(project):
     [up] = calls(project, "up")
     assert flag(up, "--stack") == "dev" and flag(up, "--config-file") == str(path)
     assert path.read_text() == before
-    assert not list(project.glob("Pulumi.dev-*.yaml")) and not (project / ".classroom" / "dev" / "Pulumi.dev.yaml").exists()
+    assert (
+        not list(project.glob("Pulumi.dev-*.yaml"))
+        and not (project / ".classroom" / "dev" / "Pulumi.dev.yaml").exists()
+    )
 
 
 def test_a_new_class_gets_one_salt_from_its_class_stack(project):
@@ -235,7 +264,9 @@ def test_preview_writes_no_state_and_backend_can_be_azblob(project, monkeypatch,
     assert run(project, "preview", "--stack", "c", "--backend", "azblob://labstate") == 0
     previews = calls(project, "preview")
     assert {c["backend"] for c in previews} == {"azblob://labstate"}
-    assert {v["changes"]["create"] for v in results(project, "c")["preview"].values()} == {2 + 5 * 2}
+    assert {v["changes"]["create"] for v in results(project, "c")["preview"].values()} == {
+        2 + 5 * 2
+    }
     assert not (project / ".pulumi-state").exists()
 
 
@@ -247,19 +278,42 @@ def test_expired_destroys_exactly_the_expired_sections(project, capsys):
         assert run(project, "up", "--stack", name) == 0
     capsys.readouterr()
     summary = project.parent / "summary.md"
-    code = run(project, "expired", "--all", "--today", "2026-06-01", "--destroy", "--json", "--summary", str(summary))
+    code = run(
+        project,
+        "expired",
+        "--all",
+        "--today",
+        "2026-06-01",
+        "--destroy",
+        "--json",
+        "--summary",
+        str(summary),
+    )
     assert code == 0
     destroyed = sorted(flag(c, "--stack") for c in calls(project, "destroy"))
     assert destroyed == ["last", "old", "old-s2", "old-s3"]
     report = json.loads(capsys.readouterr().out)
-    assert report["classes"]["cur"] == {"expiresOn": "2026-09-30", "expired": False, "error": None, "sections": {}}
-    assert {s: r["status"] for s, r in report["classes"]["old"]["sections"].items()} == \
-        {"old": "ok", "old-s2": "ok", "old-s3": "ok"}
+    assert report["classes"]["cur"] == {
+        "expiresOn": "2026-09-30",
+        "expired": False,
+        "error": None,
+        "sections": {},
+    }
+    assert {s: r["status"] for s, r in report["classes"]["old"]["sections"].items()} == {
+        "old": "ok",
+        "old-s2": "ok",
+        "old-s3": "ok",
+    }
     for stack in ("old", "old-s2", "old-s3", "last"):
         assert state(project, stack)["resources"] == []
-    assert students_in(project, "cur") == roster(2) and students_in(project, "cur-s2") == ["student002"]
+    assert students_in(project, "cur") == roster(2) and students_in(project, "cur-s2") == [
+        "student002"
+    ]
     text = summary.read_text()
-    assert "| old | 2026-03-01 | old-s3 | ok |" in text and "| cur | 2026-09-30 | | kept (not expired) | |" in text
+    assert (
+        "| old | 2026-03-01 | old-s3 | ok |" in text
+        and "| cur | 2026-09-30 | | kept (not expired) | |" in text
+    )
 
 
 def test_expired_without_destroy_only_lists(project, capsys):
@@ -291,7 +345,10 @@ def test_an_older_cli_streams_events_through_a_file_and_progress_counts_them(pro
     recorded = results(project, "c")["up"]
     # Every resource step seen from the events: 2 students x 5 plus the stack and its provider.
     assert {s: r["resources"] for s, r in recorded.items()} == {"c": 12, "c-s2": 12}
-    assert {s: r["changes"] for s, r in recorded.items()} == {"c": {"create": 12}, "c-s2": {"create": 12}}
+    assert {s: r["changes"] for s, r in recorded.items()} == {
+        "c": {"create": 12},
+        "c-s2": {"create": 12},
+    }
 
 
 def test_the_exit_code_of_python_m_classroom_says_whether_a_section_failed(project, monkeypatch):
@@ -304,7 +361,9 @@ def test_the_exit_code_of_python_m_classroom_says_whether_a_section_failed(proje
     assert failed.returncode == 1, failed.stderr
     assert "1 section(s) failed: c;" in failed.stderr
     monkeypatch.delenv("FAKE_PULUMI_FAIL")
-    retried = subprocess.run(command + ["--retry-failed"], cwd=PROJECT, capture_output=True, text=True, timeout=300)
+    retried = subprocess.run(
+        command + ["--retry-failed"], cwd=PROJECT, capture_output=True, text=True, timeout=300
+    )
     assert retried.returncode == 0, retried.stderr
     assert "1/1 sections ok" in retried.stdout
 

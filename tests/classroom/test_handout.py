@@ -1,4 +1,5 @@
 """The students' handout: each student's own links and first steps, printable, with no secret in it."""
+
 from __future__ import annotations
 
 import json
@@ -17,19 +18,34 @@ PASSWORD = "Tr0ub4dor&3-not-for-students"
 
 @pytest.fixture
 def stack_files(tmp_path):
-    outputs = {"environments": {"ann": environment("ann"), "bob": environment("bob", sql_pool=None)},
-               "sqlAdminLogin": "labadmin", "sqlAdminPassword": PASSWORD}
+    outputs = {
+        "environments": {"ann": environment("ann"), "bob": environment("bob", sql_pool=None)},
+        "sqlAdminLogin": "labadmin",
+        "sqlAdminPassword": PASSWORD,
+    }
     (tmp_path / "outputs.json").write_text(json.dumps(outputs))
     (tmp_path / "Pulumi.dev.yaml").write_text(
         "config:\n  lab:course: dp-100 autumn\n  lab:expiresOn: '2026-12-20'\n"
-        "  lab:sqlAdminPassword:\n    secure: v1:abc\n  lab:students:\n    - id: ann\n    - id: bob\n")
+        "  lab:sqlAdminPassword:\n    secure: v1:abc\n  lab:students:\n    - id: ann\n    - id: bob\n"
+    )
     return tmp_path, outputs
 
 
 def test_text_handouts_one_per_student(stack_files, capsys):
     tmp_path, outputs = stack_files
-    code = classroom_main(["handout", "--stack", "dev", "--outputs", str(tmp_path / "outputs.json"),
-                           "--config", str(tmp_path / "Pulumi.dev.yaml"), "--text", str(tmp_path / "out")])
+    code = classroom_main(
+        [
+            "handout",
+            "--stack",
+            "dev",
+            "--outputs",
+            str(tmp_path / "outputs.json"),
+            "--config",
+            str(tmp_path / "Pulumi.dev.yaml"),
+            "--text",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ann.txt", "bob.txt"]
     ann = (tmp_path / "out" / "ann.txt").read_text()
@@ -41,9 +57,15 @@ def test_text_handouts_one_per_student(stack_files, capsys):
     assert "Available until:   2026-12-20" in ann
     steps = re.findall(r"^\d+\. (.*)$", ann, re.M)
     assert f"attached to your Spark pool {env['sparkPool']}" in steps[1]
-    assert [s.split(":")[0] for s in steps[2:5]] == ["01-prepare-data", "02-train-automl", "03-predict"]
+    assert [s.split(":")[0] for s in steps[2:5]] == [
+        "01-prepare-data",
+        "02-train-automl",
+        "03-predict",
+    ]
     assert "automl-cluster" in steps[3]
-    assert f"first resume your SQL pool {env['sqlPool']}" in steps[4]  # before 03-predict loads into it
+    assert (
+        f"first resume your SQL pool {env['sqlPool']}" in steps[4]
+    )  # before 03-predict loads into it
     assert "'Predict rentals'" in steps[5] and "Pause" in steps[5]
     bob = (tmp_path / "out" / "bob.txt").read_text()
     assert "SQL pool" not in bob and "resume" not in bob  # no dedicated SQL pool: no T-SQL step
@@ -68,8 +90,14 @@ def test_printed_handout_is_one_page_per_student(browser, stack_files, tmp_path)
         assert sections.count() == 2
         ann = tab.locator("#student-ann")
         assert ann.locator("h1").inner_text() == "Your Azure lab for dp-100 autumn: ann"
-        assert ann.locator("a.studio").get_attribute("href") == outputs["environments"]["ann"]["synapseStudioUrl"]
-        assert ann.locator("a.aml").get_attribute("href") == outputs["environments"]["ann"]["amlStudioUrl"]
+        assert (
+            ann.locator("a.studio").get_attribute("href")
+            == outputs["environments"]["ann"]["synapseStudioUrl"]
+        )
+        assert (
+            ann.locator("a.aml").get_attribute("href")
+            == outputs["environments"]["ann"]["amlStudioUrl"]
+        )
         assert ann.locator("ol li code").first.inner_text() == "bike_data"
         assert ann.locator("ol li").count() == 7 and tab.locator("#student-bob ol li").count() == 6
         pdf = tab.pdf(format="A4")

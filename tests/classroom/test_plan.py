@@ -1,4 +1,5 @@
 """The offline plan: declared resources per student and a cost estimate from the price table."""
+
 from __future__ import annotations
 
 import json
@@ -31,10 +32,24 @@ def run_json(capsys, *args):
 
 
 def test_plan_lists_each_students_resources_and_costs(tmp_path, capsys):
-    data = run_json(capsys, "--config", str(write_stack(tmp_path)), "--stack", "class", "--hours", "3", "--days", "10")
+    data = run_json(
+        capsys,
+        "--config",
+        str(write_stack(tmp_path)),
+        "--stack",
+        "class",
+        "--hours",
+        "3",
+        "--days",
+        "10",
+    )
     assert [s["student"] for s in data["students"]] == ["alice", "bob", "carol"]
     region = PRICES.regions["westeurope"]
-    expected_hourly = 12 * region["spark_vcore_hour"] + region["sql_dw100c_hour"] + 2 * region["vm_hour"]["Standard_DS3_v2"]
+    expected_hourly = (
+        12 * region["spark_vcore_hour"]
+        + region["sql_dw100c_hour"]
+        + 2 * region["vm_hour"]["Standard_DS3_v2"]
+    )
     for s in data["students"]:
         types = [r["type"] for r in s["resources"]]
         assert types.count("azure-native:synapse:BigDataPool") == 1
@@ -42,21 +57,39 @@ def test_plan_lists_each_students_resources_and_costs(tmp_path, capsys):
         assert any(r["name"].startswith("synapse") for r in s["resources"])
         assert s["cost"]["inUsePerHour"] == pytest.approx(expected_hourly, abs=1e-3)
         assert s["cost"]["idlePerDay"] > 0
-        assert s["cost"]["total"] == pytest.approx(3 * s["cost"]["inUsePerHour"] + 10 * s["cost"]["idlePerDay"], abs=0.01)
+        assert s["cost"]["total"] == pytest.approx(
+            3 * s["cost"]["inUsePerHour"] + 10 * s["cost"]["idlePerDay"], abs=0.01
+        )
     assert data["class"]["students"] == 3
     assert data["class"]["inUsePerHour"] == pytest.approx(3 * expected_hourly, abs=0.01)
-    assert data["class"]["resources"] == sum(len(s["resources"]) for s in data["students"]) + len(data["shared"])
+    assert data["class"]["resources"] == sum(len(s["resources"]) for s in data["students"]) + len(
+        data["shared"]
+    )
     assert data["prices"]["currency"] == "USD" and data["prices"]["readOn"] == PRICES.read_on
     assert "not a diff" in data["notice"] and "pulumi preview" in data["notice"]
 
 
 def test_cost_follows_the_declared_resources(tmp_path, capsys):
-    data = run_json(capsys, "--config", str(write_stack(tmp_path, **{"lab:dedicatedSqlPool": False,
-                    "lab:amlComputeVmSize": "Standard_DS11_v2"})), "--stack", "class")
+    data = run_json(
+        capsys,
+        "--config",
+        str(
+            write_stack(
+                tmp_path,
+                **{"lab:dedicatedSqlPool": False, "lab:amlComputeVmSize": "Standard_DS11_v2"},
+            )
+        ),
+        "--stack",
+        "class",
+    )
     region = PRICES.regions["westeurope"]
-    items = {i["item"].split(":")[0]: i["amount"] for i in data["students"][0]["cost"]["inUseItems"]}
+    items = {
+        i["item"].split(":")[0]: i["amount"] for i in data["students"][0]["cost"]["inUseItems"]
+    }
     assert not any(k.startswith("dedicated SQL pool") for k in items)
-    assert items["AutoML compute automl-cluster"] == pytest.approx(2 * region["vm_hour"]["Standard_DS11_v2"], abs=1e-4)
+    assert items["AutoML compute automl-cluster"] == pytest.approx(
+        2 * region["vm_hour"]["Standard_DS11_v2"], abs=1e-4
+    )
 
 
 def test_text_output_says_it_is_a_plan(tmp_path, capsys):
@@ -67,21 +100,51 @@ def test_text_output_says_it_is_a_plan(tmp_path, capsys):
 
 
 def test_unknown_region_is_a_clear_error(tmp_path, capsys):
-    assert classroom_main(["plan", "--config", str(write_stack(tmp_path, **{"azure-native:location": "brazilsouth"})),
-                          "--stack", "class"]) == 2
+    assert (
+        classroom_main(
+            [
+                "plan",
+                "--config",
+                str(write_stack(tmp_path, **{"azure-native:location": "brazilsouth"})),
+                "--stack",
+                "class",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "no prices for region 'brazilsouth'" in err and "westeurope" in err
 
 
 def test_unknown_vm_size_is_a_clear_error(tmp_path, capsys):
-    assert classroom_main(["plan", "--config", str(write_stack(tmp_path, **{"lab:amlComputeVmSize": "Standard_NC6"})),
-                          "--stack", "class"]) == 2
+    assert (
+        classroom_main(
+            [
+                "plan",
+                "--config",
+                str(write_stack(tmp_path, **{"lab:amlComputeVmSize": "Standard_NC6"})),
+                "--stack",
+                "class",
+            ]
+        )
+        == 2
+    )
     assert "no price for VM size 'Standard_NC6'" in capsys.readouterr().err
 
 
 def test_config_errors_are_reported_not_raised(tmp_path, capsys):
-    assert classroom_main(["plan", "--config", str(write_stack(tmp_path, **{"lab:sparkVersion": "2.4"})),
-                          "--stack", "class"]) == 2
+    assert (
+        classroom_main(
+            [
+                "plan",
+                "--config",
+                str(write_stack(tmp_path, **{"lab:sparkVersion": "2.4"})),
+                "--stack",
+                "class",
+            ]
+        )
+        == 2
+    )
     assert 'lab:sparkVersion = "2.4" is retired' in capsys.readouterr().err
 
 

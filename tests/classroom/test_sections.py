@@ -1,4 +1,5 @@
 """Sections: a class split into stacks of at most N students, with stable membership."""
+
 from __future__ import annotations
 
 import json
@@ -26,14 +27,17 @@ def write_class(root: Path, name: str, ids: list[str], **extra) -> Path:
     return path
 
 
-@pytest.mark.parametrize("size, expected", [
-    (1, {"c": 1}),
-    (24, {"c": 24}),
-    (25, {"c": 25}),
-    (26, {"c": 25, "c-s2": 1}),
-    (200, {"c": 25, **{f"c-s{k}": 25 for k in range(2, 9)}}),
-    (201, {"c": 25, **{f"c-s{k}": 25 for k in range(2, 9)}, "c-s9": 1}),
-])
+@pytest.mark.parametrize(
+    "size, expected",
+    [
+        (1, {"c": 1}),
+        (24, {"c": 24}),
+        (25, {"c": 25}),
+        (26, {"c": 25, "c-s2": 1}),
+        (200, {"c": 25, **{f"c-s{k}": 25 for k in range(2, 9)}}),
+        (201, {"c": 25, **{f"c-s{k}": 25 for k in range(2, 9)}, "c-s9": 1}),
+    ],
+)
 def test_rosters_split_into_sections_of_at_most_25(size, expected):
     ids = roster(size)
     sections = assign(ids, {}, 25, "c")
@@ -120,7 +124,10 @@ def test_a_small_class_is_its_own_stack_with_its_own_config(tmp_path):
     assert section_stacks("dev", tmp_path) == {"dev": ["ann", "bob"]}
     assert klass.config_file("dev", ["ann", "bob"]) == path
     assert klass.write_section_config("dev", ["ann", "bob"]) == path
-    assert yaml.safe_load(path.read_text())["config"]["lab:students"] == [{"id": "ann"}, {"id": "bob"}]
+    assert yaml.safe_load(path.read_text())["config"]["lab:students"] == [
+        {"id": "ann"},
+        {"id": "bob"},
+    ]
 
 
 def test_a_stack_without_a_roster_is_one_student_named_after_it(tmp_path):
@@ -140,7 +147,11 @@ def test_sections_write_and_check(tmp_path, capsys):
     assert classroom_main(["sections", "--stack", "c", "--check", "--root", str(tmp_path)]) == 1
     assert classroom_main(["sections", "--stack", "c", "--write", "--root", str(tmp_path)]) == 0
     lock = yaml.safe_load((tmp_path / "Pulumi.c.sections.yaml").read_text())
-    assert lock == {"class": "c", "sectionSize": 25, "sections": {"c": roster(25), "c-s2": roster(5, 25)}}
+    assert lock == {
+        "class": "c",
+        "sectionSize": 25,
+        "sections": {"c": roster(25), "c-s2": roster(5, 25)},
+    }
     # Sections run by parallel CI jobs need the class's salt committed before they start.
     assert classroom_main(["sections", "--stack", "c", "--check", "--root", str(tmp_path)]) == 1
     assert "has no encryptionsalt" in capsys.readouterr().err
@@ -161,7 +172,9 @@ def test_a_bad_class_config_is_reported_with_every_problem(tmp_path, capsys):
 
 def test_section_configs_share_the_class_settings_salt_and_secrets(tmp_path):
     secure = {"secure": "v1:ciphertext-of-the-class"}
-    path = write_class(tmp_path, "c", roster(30), **{"lab:sqlAdminPassword": secure, "lab:course": "dp-100"})
+    path = write_class(
+        tmp_path, "c", roster(30), **{"lab:sqlAdminPassword": secure, "lab:course": "dp-100"}
+    )
     document = yaml.safe_load(path.read_text())
     document["encryptionsalt"] = "v1:classsalt:v1:check"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
@@ -181,8 +194,10 @@ def test_section_configs_share_the_class_settings_salt_and_secrets(tmp_path):
 
 
 def test_subscription_capacity_holds_across_sections(tmp_path):
-    subs = [{"id": "11111111-1111-1111-1111-111111111111", "capacity": 30},
-            {"id": "22222222-2222-2222-2222-222222222222", "capacity": 30}]
+    subs = [
+        {"id": "11111111-1111-1111-1111-111111111111", "capacity": 30},
+        {"id": "22222222-2222-2222-2222-222222222222", "capacity": 30},
+    ]
     write_class(tmp_path, "c", roster(60), **{"lab:subscriptions": subs})
     klass = load_class("c", tmp_path)
     used: Counter = Counter()
@@ -191,9 +206,18 @@ def test_subscription_capacity_holds_across_sections(tmp_path):
         assert all("subscription" in s for s in students)  # pinned from the class-wide placement
         used.update(s["subscription"] for s in students)
         # Each section alone is valid config for the program.
-        section = parse({"students": json.dumps(students), "expiresOn": "2026-12-31",
-                         "subscriptions": json.dumps(subs)}, location="westeurope", stack_name=name)
-        assert {s.id: section.placement[s.id] for s in section.students} == {s["id"]: s["subscription"] for s in students}
+        section = parse(
+            {
+                "students": json.dumps(students),
+                "expiresOn": "2026-12-31",
+                "subscriptions": json.dumps(subs),
+            },
+            location="westeurope",
+            stack_name=name,
+        )
+        assert {s.id: section.placement[s.id] for s in section.students} == {
+            s["id"]: s["subscription"] for s in students
+        }
     assert used == Counter({s["id"]: 30 for s in subs})
 
 
@@ -207,5 +231,11 @@ def test_section_size_is_validated_and_a_too_large_stack_warns():
     [warning] = settings.warnings()
     assert "30 students, more than lab:sectionSize (25)" in warning
     assert "python -m classroom up --stack <class>" in warning
-    assert parse({**base, "students": students, "sectionSize": "30"}, location="westeurope",
-                 stack_name="c").warnings() == []
+    assert (
+        parse(
+            {**base, "students": students, "sectionSize": "30"},
+            location="westeurope",
+            stack_name="c",
+        ).warnings()
+        == []
+    )

@@ -1,4 +1,5 @@
 """`classroom status` against a fake Azure on 127.0.0.1: every failure reported, nobody skipped."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,7 +16,11 @@ from .azure_fixtures import add, check, endpoints, ml_id, object_id, synapse_id
 
 PRICES = PriceTable.load().regions["westeurope"]
 # A ready student in use: 3 Small Spark nodes (12 vCores), DW100c running, 2 x DS3_v2 training.
-IN_USE_HOUR = 12 * PRICES["spark_vcore_hour"] + PRICES["sql_dw100c_hour"] + 2 * PRICES["vm_hour"]["Standard_DS3_v2"]
+IN_USE_HOUR = (
+    12 * PRICES["spark_vcore_hour"]
+    + PRICES["sql_dw100c_hour"]
+    + 2 * PRICES["vm_hour"]["Standard_DS3_v2"]
+)
 
 
 def test_a_ready_student_is_ready_with_its_cost(azure):
@@ -31,35 +36,58 @@ def test_a_ready_student_is_ready_with_its_cost(azure):
     assert result.running_per_hour == 0
     # Every kind of call was made, each with the token of its audience.
     paths = [r.path for r in azure.requests]
-    for piece in ("/resourcegroups/", "/bigDataPools/", "/sqlPools/", "/computes/automl-cluster",
-                  "/synapse/" + ann.synapse_workspace + "/notebooks/03-predict",
-                  "/synapse/" + ann.synapse_workspace + "/linkedservices/AzureML",
-                  "/synapse/" + ann.synapse_workspace + "/roleAssignments", "/" + ann.data_lake + "/files",
-                  "/Microsoft.Authorization/roleAssignments"):
+    for piece in (
+        "/resourcegroups/",
+        "/bigDataPools/",
+        "/sqlPools/",
+        "/computes/automl-cluster",
+        "/synapse/" + ann.synapse_workspace + "/notebooks/03-predict",
+        "/synapse/" + ann.synapse_workspace + "/linkedservices/AzureML",
+        "/synapse/" + ann.synapse_workspace + "/roleAssignments",
+        "/" + ann.data_lake + "/files",
+        "/Microsoft.Authorization/roleAssignments",
+    ):
         assert any(piece in p for p in paths), piece
     assert all(r.method == "GET" for r in azure.requests), "the check must never change anything"
 
 
 def test_a_class_with_every_kind_of_trouble(azure):
-    envs = {sid: add(azure, sid) for sid in ("ready", "half", "online", "nobook", "denied", "slow", "broken")}
+    envs = {
+        sid: add(azure, sid)
+        for sid in ("ready", "half", "online", "nobook", "denied", "slow", "broken")
+    }
     # Half deployed: the Spark pool still provisioning, no Azure ML workspace, nothing in the lake or Studio yet.
     half = envs["half"]
-    azure.get(synapse_id(half, "bigDataPools", half.spark_pool))["properties"]["provisioningState"] = "Provisioning"
+    azure.get(synapse_id(half, "bigDataPools", half.spark_pool))["properties"][
+        "provisioningState"
+    ] = "Provisioning"
     azure.remove(ml_id(half, "computes/automl-cluster"))
     azure.remove(ml_id(half))
     azure.lakes[half.data_lake] = {}
-    azure.workspaces[half.synapse_workspace] = {"linkedservices": {}, "notebooks": {}, "sqlScripts": {}}
+    azure.workspaces[half.synapse_workspace] = {
+        "linkedservices": {},
+        "notebooks": {},
+        "sqlScripts": {},
+    }
     # A dedicated SQL pool left running.
     online = envs["online"]
     azure.get(synapse_id(online, "sqlPools", online.sql_pool))["properties"]["status"] = "Online"
     # A notebook missing.
     del azure.workspaces[envs["nobook"].synapse_workspace]["notebooks"]["02-train-automl"]
     # The Synapse firewall refuses this machine; a lake that never answers; Azure ML failing.
-    azure.fail("GET", rf"^/synapse/{envs['denied'].synapse_workspace}/", status=403, body=FIREWALL_403_BODY, count=99)
+    azure.fail(
+        "GET",
+        rf"^/synapse/{envs['denied'].synapse_workspace}/",
+        status=403,
+        body=FIREWALL_403_BODY,
+        count=99,
+    )
     azure.fail("GET", rf"^/{envs['slow'].data_lake}/", delay=3.0, count=99)
     azure.fail("GET", rf"/workspaces/{envs['broken'].aml_workspace}$", status=500, count=99)
 
-    results = check(azure, list(envs.values()), checks.CheckSettings(timeout=1.0, retries=0, concurrency=3))
+    results = check(
+        azure, list(envs.values()), checks.CheckSettings(timeout=1.0, retries=0, concurrency=3)
+    )
     assert list(results) == list(envs), "every student is checked, in roster order"
 
     assert results["ready"].state == checks.READY
@@ -67,10 +95,16 @@ def test_a_class_with_every_kind_of_trouble(azure):
     half_problems = "\n".join(results["half"].problems)
     assert results["half"].state == checks.NOT_READY
     assert f"Spark pool '{half.spark_pool}' is Provisioning" in half_problems
-    assert f"Azure ML workspace '{half.aml_workspace}' does not exist: run `pulumi up`" in half_problems
+    assert (
+        f"Azure ML workspace '{half.aml_workspace}' does not exist: run `pulumi up`"
+        in half_problems
+    )
     assert "files/data/` folder" in half_problems
     assert "linked service 'AzureML' is missing" in half_problems
-    assert all(f"notebook '{n}' is missing" in half_problems for n in ("01-prepare-data", "02-train-automl", "03-predict"))
+    assert all(
+        f"notebook '{n}' is missing" in half_problems
+        for n in ("01-prepare-data", "02-train-automl", "03-predict")
+    )
 
     on = results["online"]
     assert on.ready and on.state == checks.WARNING and on.sql_pool_status == "Online"
@@ -80,55 +114,89 @@ def test_a_class_with_every_kind_of_trouble(azure):
 
     assert results["nobook"].problems == [
         f"notebook '02-train-automl' is missing from Synapse workspace '{envs['nobook'].synapse_workspace}': "
-        "run `pulumi up` (it uploads every notebook in notebooks/)"]
+        "run `pulumi up` (it uploads every notebook in notebooks/)"
+    ]
 
     denied = results["denied"].problems
     assert len(denied) == 1, denied  # one refusal, said once: Studio and Synapse RBAC stop there
-    assert not any("/roleAssignments" in r.path for r in azure.requests if envs["denied"].synapse_workspace in r.path)
+    assert not any(
+        "/roleAssignments" in r.path
+        for r in azure.requests
+        if envs["denied"].synapse_workspace in r.path
+    )
     assert "firewall refuses this machine's address (ClientIpAddressNotAuthorized)" in denied[0]
     assert "lab:allowedIpRanges" in denied[0]
 
     assert results["slow"].problems == [
         f"data lake '{envs['slow'].data_lake}': no answer from Azure Storage within 1 s; "
-        "check again later (`--wait`), or raise `--timeout`"]
+        "check again later (`--wait`), or raise `--timeout`"
+    ]
 
     broken = results["broken"].problems
-    assert broken == [f"Azure ML workspace '{envs['broken'].aml_workspace}': Azure Resource Manager answered with a "
-                      "server error (500 Fake500); check again in a few minutes (`--wait`)"]
+    assert broken == [
+        f"Azure ML workspace '{envs['broken'].aml_workspace}': Azure Resource Manager answered with a "
+        "server error (500 Fake500); check again in a few minutes (`--wait`)"
+    ]
     # What could be read is still there: the other checks of that student ran.
-    assert results["broken"].sql_pool_status == "Paused" and results["broken"].expires_on is not None
+    assert (
+        results["broken"].sql_pool_status == "Paused" and results["broken"].expires_on is not None
+    )
 
 
 def test_access_denied_and_missing_roles_are_named(azure):
     ann, bob, cy = add(azure, "ann"), add(azure, "bob"), add(azure, "cy", with_object_id=False)
-    azure.fail("GET", rf"/resourcegroups/{ann.resource_group}$", status=403, count=9, body={
-        "error": {"code": "AuthorizationFailed", "message": "The client does not have authorization"}})
-    azure.arm_roles = [r for r in azure.arm_roles if not (r["principalId"] == object_id("bob")
-                                                          and r["scope"].endswith(bob.data_lake))]
+    azure.fail(
+        "GET",
+        rf"/resourcegroups/{ann.resource_group}$",
+        status=403,
+        count=9,
+        body={
+            "error": {
+                "code": "AuthorizationFailed",
+                "message": "The client does not have authorization",
+            }
+        },
+    )
+    azure.arm_roles = [
+        r
+        for r in azure.arm_roles
+        if not (r["principalId"] == object_id("bob") and r["scope"].endswith(bob.data_lake))
+    ]
     azure.synapse_roles = [r for r in azure.synapse_roles if r["principalId"] != object_id("bob")]
     results = check(azure, [ann, bob, cy])
     assert results["ann"].problems[0] == (
         f"resource group '{ann.resource_group}': access denied (AuthorizationFailed); the identity running this "
-        "check needs Reader (or more) on the student's resource group")
+        "check needs Reader (or more) on the student's resource group"
+    )
     assert results["bob"].problems == [
         f"the student lacks Storage Blob Data Contributor on data lake '{bob.data_lake}': run `pulumi up`",
-        f"the student is not Synapse Administrator of workspace '{bob.synapse_workspace}': run `pulumi up`"]
+        f"the student is not Synapse Administrator of workspace '{bob.synapse_workspace}': run `pulumi up`",
+    ]
     assert results["cy"].ready and "no objectId for student 'cy'" in results["cy"].warnings[0]
 
 
 def test_expiry_and_busy_compute(azure):
     old = add(azure, "old", expires_on="2020-01-31")
-    soon = add(azure, "soon", expires_on=(checks.dt.date.today() + checks.dt.timedelta(days=1)).isoformat())
+    soon = add(
+        azure, "soon", expires_on=(checks.dt.date.today() + checks.dt.timedelta(days=1)).isoformat()
+    )
     busy = add(azure, "busy")
-    azure.get(ml_id(busy, "computes/automl-cluster"))["properties"]["properties"]["currentNodeCount"] = 2
+    azure.get(ml_id(busy, "computes/automl-cluster"))["properties"]["properties"][
+        "currentNodeCount"
+    ] = 2
     results = check(azure, [old, soon, busy])
-    assert results["old"].problems == ["expired on 2020-01-31: destroy it (`pulumi destroy`) or move lab:expiresOn "
-                                       "and run `pulumi up`"]
+    assert results["old"].problems == [
+        "expired on 2020-01-31: destroy it (`pulumi destroy`) or move lab:expiresOn "
+        "and run `pulumi up`"
+    ]
     assert results["old"].days_left() < 0
     assert results["soon"].ready and results["soon"].warnings == [
-        f"expires on {soon_date(results)} (1 day left)"]
+        f"expires on {soon_date(results)} (1 day left)"
+    ]
     assert results["busy"].compute_nodes == 2 and results["busy"].ready
-    assert results["busy"].running_per_hour == pytest.approx(2 * PRICES["vm_hour"]["Standard_DS3_v2"])
+    assert results["busy"].running_per_hour == pytest.approx(
+        2 * PRICES["vm_hour"]["Standard_DS3_v2"]
+    )
 
 
 def soon_date(results: dict) -> str:
@@ -147,7 +215,9 @@ def test_a_student_without_a_sql_pool_needs_neither_pool_nor_script(azure):
 def test_retries_ride_out_a_throttled_or_failing_call(azure):
     ann = add(azure, "ann")
     azure.fail("GET", rf"/bigDataPools/{ann.spark_pool}$", status=503, count=1)
-    azure.fail("GET", r"/linkedservices/AzureML$", status=429, headers={"Retry-After": "0"}, count=1)
+    azure.fail(
+        "GET", r"/linkedservices/AzureML$", status=429, headers={"Retry-After": "0"}, count=1
+    )
     result = check(azure, [ann], checks.CheckSettings(timeout=5, retries=2, backoff=0.01))["ann"]
     assert result.state == checks.READY, result.findings
     assert [r.fault for r in azure.requests if r.fault] == ["status:503", "status:429"]
@@ -165,12 +235,21 @@ def test_wait_rechecks_only_who_is_not_ready_until_ready(azure):
     def on_round(n, statuses):
         rounds.append({s.env.student: s.state for s in statuses})
 
-    final = checks.wait_until_ready([ann, bob], lambda some: list(check(azure, list(some)).values()),
-                                    deadline_seconds=600, interval=1, on_round=on_round, sleep=sleep)
+    final = checks.wait_until_ready(
+        [ann, bob],
+        lambda some: list(check(azure, list(some)).values()),
+        deadline_seconds=600,
+        interval=1,
+        on_round=on_round,
+        sleep=sleep,
+    )
     assert rounds == [{"ann": "ready", "bob": "not ready"}, {"ann": "ready", "bob": "ready"}]
     assert [s.ready for s in final] == [True, True]
-    resource_group_reads = [r.path for r in azure.requests if r.path.endswith(("/" + ann.resource_group,
-                                                                               "/" + bob.resource_group))]
+    resource_group_reads = [
+        r.path
+        for r in azure.requests
+        if r.path.endswith(("/" + ann.resource_group, "/" + bob.resource_group))
+    ]
     assert len([p for p in resource_group_reads if p.endswith(ann.resource_group)]) == 1
     assert len([p for p in resource_group_reads if p.endswith(bob.resource_group)]) == 2
 
@@ -181,43 +260,83 @@ def test_wait_gives_up_at_the_deadline():
 
     def never_ready(some):
         calls.append(len(some))
-        return [checks.StudentStatus(e, [checks.Finding("x", checks.NOT_READY, "still broken")]) for e in some]
+        return [
+            checks.StudentStatus(e, [checks.Finding("x", checks.NOT_READY, "still broken")])
+            for e in some
+        ]
 
     clock = iter(range(0, 10**6, 30))
-    final = checks.wait_until_ready([env], never_ready, deadline_seconds=100, interval=30,
-                                    sleep=lambda s: None, now=lambda: next(clock))
+    final = checks.wait_until_ready(
+        [env],
+        never_ready,
+        deadline_seconds=100,
+        interval=30,
+        sleep=lambda s: None,
+        now=lambda: next(clock),
+    )
     assert not final[0].ready and 2 <= len(calls) <= 4
 
 
 def test_outputs_file_cli_table_json_and_exit_code(azure, tmp_path, capsys):
     ann, bob = add(azure, "ann"), add(azure, "bob")
     del azure.workspaces[bob.synapse_workspace]["notebooks"]["03-predict"]
-    outputs = {"environments": {e.student: _output(e) for e in (ann, bob)}, "sqlAdminLogin": "labadmin",
-               "sqlAdminPassword": "[secret]"}
+    outputs = {
+        "environments": {e.student: _output(e) for e in (ann, bob)},
+        "sqlAdminLogin": "labadmin",
+        "sqlAdminPassword": "[secret]",
+    }
     (tmp_path / "outputs.json").write_text(json.dumps(outputs))
     (tmp_path / "Pulumi.dev.yaml").write_text(
-        "config:\n  lab:students:\n" + "".join(f"    - id: {s}\n      objectId: {object_id(s)}\n" for s in ("ann", "bob")))
-    args = _args(stack=["dev"], outputs=[tmp_path / "outputs.json"], config=[tmp_path / "Pulumi.dev.yaml"])
+        "config:\n  lab:students:\n"
+        + "".join(f"    - id: {s}\n      objectId: {object_id(s)}\n" for s in ("ann", "bob"))
+    )
+    args = _args(
+        stack=["dev"], outputs=[tmp_path / "outputs.json"], config=[tmp_path / "Pulumi.dev.yaml"]
+    )
     code = status.main(args, credential=_credential(), endpoints=_endpoints(azure))
     table = capsys.readouterr().out
     assert code == 1
     lines = table.splitlines()
-    assert lines[2].startswith("bob") and "not ready" in lines[2] and "notebook '03-predict' is missing" in lines[2]
+    assert (
+        lines[2].startswith("bob")
+        and "not ready" in lines[2]
+        and "notebook '03-predict' is missing" in lines[2]
+    )
     assert lines[3].startswith("ann") and " ready " in lines[3]
     assert "1 of 2 students ready, 1 not ready" in table
     # Both students' role assignments were checked: the roster's objectIds were read from the config.
-    assert {r.query.get("principalId") for r in azure.requests if r.path.endswith("/roleAssignments")
-            and "principalId" in r.query} == {object_id("ann"), object_id("bob")}
+    assert {
+        r.query.get("principalId")
+        for r in azure.requests
+        if r.path.endswith("/roleAssignments") and "principalId" in r.query
+    } == {object_id("ann"), object_id("bob")}
 
-    azure.workspaces[bob.synapse_workspace]["notebooks"]["03-predict"] = {"name": "03-predict", "properties": {
-        "bigDataPool": {"referenceName": bob.spark_pool, "type": "BigDataPoolReference"}, "cells": []}}
+    azure.workspaces[bob.synapse_workspace]["notebooks"]["03-predict"] = {
+        "name": "03-predict",
+        "properties": {
+            "bigDataPool": {"referenceName": bob.spark_pool, "type": "BigDataPoolReference"},
+            "cells": [],
+        },
+    }
     html, handout = tmp_path / "class.html", tmp_path / "handout.html"
-    code = status.main(_args(stack=["dev"], outputs=[tmp_path / "outputs.json"], config=[tmp_path / "Pulumi.dev.yaml"],
-                             json=True, html=html, handout=handout), credential=_credential(), endpoints=_endpoints(azure))
+    code = status.main(
+        _args(
+            stack=["dev"],
+            outputs=[tmp_path / "outputs.json"],
+            config=[tmp_path / "Pulumi.dev.yaml"],
+            json=True,
+            html=html,
+            handout=handout,
+        ),
+        credential=_credential(),
+        endpoints=_endpoints(azure),
+    )
     data = json.loads(capsys.readouterr().out)
     assert code == 0
     assert data["summary"]["ready"] == 2 and data["summary"]["students"] == 2
-    assert data["students"][0]["links"]["portal"].endswith(f"/resourceGroups/{ann.resource_group}/overview")
+    assert data["students"][0]["links"]["portal"].endswith(
+        f"/resourceGroups/{ann.resource_group}/overview"
+    )
     assert data["students"][0]["cost"]["inUsePerHour"] == pytest.approx(IN_USE_HOUR, abs=1e-3)
     assert "[secret]" not in json.dumps(data)
     assert html.read_text().count('<tr data-state="ready"') == 2
@@ -226,8 +345,10 @@ def test_outputs_file_cli_table_json_and_exit_code(azure, tmp_path, capsys):
 
 def test_unreadable_outputs_exit_2(tmp_path, capsys):
     (tmp_path / "outputs.json").write_text(json.dumps({"sqlAdminLogin": "x"}))
-    code = status.main(_args(stack=["dev"], outputs=[tmp_path / "outputs.json"], config=[tmp_path / "none.yaml"]),
-                       credential=object())
+    code = status.main(
+        _args(stack=["dev"], outputs=[tmp_path / "outputs.json"], config=[tmp_path / "none.yaml"]),
+        credential=object(),
+    )
     assert code == 2
     assert "no `environments` output" in capsys.readouterr().err
 
@@ -237,8 +358,20 @@ def _output(env: checks.Environment) -> dict:
 
 
 def _args(**kwargs) -> argparse.Namespace:
-    base = dict(stack=["dev"], outputs=None, config=None, json=False, html=None, handout=None, wait=None,
-                interval=60.0, concurrency=4, timeout=5.0, retries=0, budget=60.0)
+    base = dict(
+        stack=["dev"],
+        outputs=None,
+        config=None,
+        json=False,
+        html=None,
+        handout=None,
+        wait=None,
+        interval=60.0,
+        concurrency=4,
+        timeout=5.0,
+        retries=0,
+        budget=60.0,
+    )
     base.update(kwargs)
     return argparse.Namespace(**base)
 
@@ -265,8 +398,11 @@ def test_not_signed_in_stops_before_checking_anyone(azure, tmp_path, capsys):
         def get_token(self, *scopes, **kwargs):
             raise ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token")
 
-    code = status.main(_args(outputs=[tmp_path / "outputs.json"], config=[tmp_path / "none.yaml"]),
-                       credential=NoLogin(), endpoints=_endpoints(azure))
+    code = status.main(
+        _args(outputs=[tmp_path / "outputs.json"], config=[tmp_path / "none.yaml"]),
+        credential=NoLogin(),
+        endpoints=_endpoints(azure),
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert "not signed in to Azure (ClientAuthenticationError" in err and "run `az login`" in err
@@ -275,10 +411,20 @@ def test_not_signed_in_stops_before_checking_anyone(azure, tmp_path, capsys):
 
 def test_wait_on_the_command_line_rechecks_until_ready(azure, tmp_path, capsys):
     ann = add(azure, "ann")
-    azure.fail("GET", rf"/bigDataPools/{ann.spark_pool}$", status=500, count=1)  # the first round sees a 500
+    azure.fail(
+        "GET", rf"/bigDataPools/{ann.spark_pool}$", status=500, count=1
+    )  # the first round sees a 500
     (tmp_path / "outputs.json").write_text(json.dumps({"environments": {"ann": _output(ann)}}))
-    code = status.main(_args(outputs=[tmp_path / "outputs.json"], config=[tmp_path / "none.yaml"], wait=30.0,
-                             interval=0.01), credential=_credential(), endpoints=_endpoints(azure))
+    code = status.main(
+        _args(
+            outputs=[tmp_path / "outputs.json"],
+            config=[tmp_path / "none.yaml"],
+            wait=30.0,
+            interval=0.01,
+        ),
+        credential=_credential(),
+        endpoints=_endpoints(azure),
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.out
     assert "round 1: 0 of 1 ready" in captured.err and "round 2: 1 of 1 ready" in captured.err
@@ -288,22 +434,30 @@ def test_wait_on_the_command_line_rechecks_until_ready(azure, tmp_path, capsys):
 def test_wrong_pool_and_wrong_linked_service_are_named(azure):
     ann = add(azure, "ann")
     studio = azure.workspaces[ann.synapse_workspace]
-    studio["notebooks"]["01-prepare-data"]["properties"]["bigDataPool"]["referenceName"] = "otherpool"
-    studio["linkedservices"]["AzureML"]["properties"]["typeProperties"]["mlWorkspaceName"] = "amlsomeoneelse"
+    studio["notebooks"]["01-prepare-data"]["properties"]["bigDataPool"]["referenceName"] = (
+        "otherpool"
+    )
+    studio["linkedservices"]["AzureML"]["properties"]["typeProperties"]["mlWorkspaceName"] = (
+        "amlsomeoneelse"
+    )
     problems = check(azure, [ann])["ann"].problems
     assert problems == [
         "linked service 'AzureML' points at Azure ML workspace 'amlsomeoneelse', not 'amlann0000': run `pulumi up`",
-        f"notebook '01-prepare-data' is attached to 'otherpool', not '{ann.spark_pool}': run `pulumi up`"]
+        f"notebook '01-prepare-data' is attached to 'otherpool', not '{ann.spark_pool}': run `pulumi up`",
+    ]
 
 
 def test_a_student_whose_every_answer_hangs_is_stopped_by_the_budget(azure):
     ann, bob = add(azure, "ann"), add(azure, "bob")
     azure.fail("GET", r"mslearn-ml-ann0000", delay=2.0, count=99)  # every ARM call of ann's hangs
-    results = check(azure, [ann, bob], checks.CheckSettings(timeout=0.5, retries=0, student_budget=0.8))
+    results = check(
+        azure, [ann, bob], checks.CheckSettings(timeout=0.5, retries=0, student_budget=0.8)
+    )
     assert results["bob"].state == checks.READY
     problems = results["ann"].problems
-    assert problems[0].startswith(f"resource group '{ann.resource_group}': no answer from Azure Resource Manager "
-                                  "within 0.5 s")
+    assert problems[0].startswith(
+        f"resource group '{ann.resource_group}': no answer from Azure Resource Manager within 0.5 s"
+    )
     assert problems[-1].startswith("stopped after 0.8 s of slow or failing answers; not checked: ")
     assert "roles" in problems[-1]
     assert len([r for r in azure.requests if "mslearn-ml-ann0000" in r.path]) < 4
@@ -332,16 +486,25 @@ def test_on_a_terminal_the_progress_bar_counts_students_and_keeps_the_notes():
     bar.tick(None)
     bar.note("round 1: 2 students not ready", 2)
     bar.close()
-    assert piped.getvalue() == "round 1: 2 students not ready\n"  # no bar, no escape codes in a file or pipe
+    assert (
+        piped.getvalue() == "round 1: 2 students not ready\n"
+    )  # no bar, no escape codes in a file or pipe
 
 
 def test_both_sql_scripts_of_part_2_are_looked_for(azure):
     """The check looks for what the program uploads (lab/studio.py): the prediction script too."""
     ann, bob = add(azure, "ann"), add(azure, "bob")
     del azure.workspaces[bob.synapse_workspace]["sqlScripts"]["Predict rentals"]
-    results = checks.check_class([ann, bob], credential=AzureCredential(), endpoints=endpoints(azure),
-                                 settings=checks.CheckSettings(timeout=5, retries=0), prices=None)
+    results = checks.check_class(
+        [ann, bob],
+        credential=AzureCredential(),
+        endpoints=endpoints(azure),
+        settings=checks.CheckSettings(timeout=5, retries=0),
+        prices=None,
+    )
     assert checks.lab_sql_scripts() == ("Load weather forecast", "Predict rentals")
     assert results[0].ready and not results[1].ready
-    assert results[1].problems == [f"SQL script 'Predict rentals' is missing from Synapse workspace "
-                                   f"'{bob.synapse_workspace}': run `pulumi up`"]
+    assert results[1].problems == [
+        f"SQL script 'Predict rentals' is missing from Synapse workspace "
+        f"'{bob.synapse_workspace}': run `pulumi up`"
+    ]

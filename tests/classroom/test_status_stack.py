@@ -4,6 +4,7 @@ The Pulumi CLI cannot be installed here: `PulumiCommand(root=tests/fakes)` point
 the Automation API at the shared stand-in (tests/fakes/bin/pulumi, the one the
 driver's tests use), so the code between them is the real one.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,16 +24,31 @@ PASSWORD = "Tr0ub4dor&3"
 def pulumi_root(tmp_path, monkeypatch):
     """A project whose stack `dev` is deployed, as the shared stand-in CLI (tests/fakes/bin/pulumi) keeps it."""
     (tmp_path / "Pulumi.yaml").write_text("name: synapse-ml-lab\nruntime: python\n")
-    outputs = {"environments": {"ann": environment("ann"), "bob": environment("bob")},
-               "sqlAdminLogin": "labadmin", "sqlAdminPassword": PASSWORD}
+    outputs = {
+        "environments": {"ann": environment("ann"), "bob": environment("bob")},
+        "sqlAdminLogin": "labadmin",
+        "sqlAdminPassword": PASSWORD,
+    }
     stack_state = tmp_path / ".pulumi-state" / ".pulumi" / "stacks" / "synapse-ml-lab" / "dev.json"
     stack_state.parent.mkdir(parents=True)
-    stack_state.write_text(json.dumps({"stack": "dev", "resources": [], "history": [], "outputs": {
-        name: {"value": value, "secret": name == "sqlAdminPassword"} for name, value in outputs.items()}}))
+    stack_state.write_text(
+        json.dumps(
+            {
+                "stack": "dev",
+                "resources": [],
+                "history": [],
+                "outputs": {
+                    name: {"value": value, "secret": name == "sqlAdminPassword"}
+                    for name, value in outputs.items()
+                },
+            }
+        )
+    )
     (tmp_path / "Pulumi.dev.yaml").write_text(
         "config:\n  azure-native:location: westeurope\n  lab:expiresOn: '2026-12-20'\n"
         "  lab:sqlAdminPassword:\n    secure: v1:AAAA\n"
-        "  lab:students:\n    - id: ann\n      objectId: 3f2c0000-0000-4000-8000-000000000001\n    - id: bob\n")
+        "  lab:students:\n    - id: ann\n      objectId: 3f2c0000-0000-4000-8000-000000000001\n    - id: bob\n"
+    )
     monkeypatch.setenv("FAKE_PULUMI_PYTHON", sys.executable)
     monkeypatch.setenv("FAKE_PULUMI_LOG", str(tmp_path / "calls.jsonl"))
     monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
@@ -51,7 +67,9 @@ def _calls(root) -> list[str]:
 
 
 def test_environments_and_roster_through_the_automation_api(pulumi_root):
-    envs = status.load_environments(["dev"], pulumi_command=_command(pulumi_root), work_dir=pulumi_root)
+    envs = status.load_environments(
+        ["dev"], pulumi_command=_command(pulumi_root), work_dir=pulumi_root
+    )
     assert [e.student for e in envs] == ["ann", "bob"]
     ann, bob = envs
     assert ann.synapse_workspace == environment("ann")["synapseWorkspace"] and ann.stack == "dev"
@@ -66,21 +84,35 @@ def test_environments_and_roster_through_the_automation_api(pulumi_root):
 
 
 def test_an_unknown_stack_is_a_clear_error(pulumi_root, capsys):
-    with pytest.raises(status.StatusError, match="cannot read stack 'nope': error: no stack named 'nope' found"):
-        status.load_environments(["nope"], pulumi_command=_command(pulumi_root), work_dir=pulumi_root)
+    with pytest.raises(
+        status.StatusError, match="cannot read stack 'nope': error: no stack named 'nope' found"
+    ):
+        status.load_environments(
+            ["nope"], pulumi_command=_command(pulumi_root), work_dir=pulumi_root
+        )
 
 
 def test_sections_are_read_stack_after_stack(tmp_path):
     """A class split into sections: the students of every stack named, in order, each with its roster."""
     (tmp_path / "s1.json").write_text(json.dumps({"environments": {"ann": environment("ann")}}))
-    (tmp_path / "s2.json").write_text(json.dumps({"environments": {"bob": environment("bob"),
-                                                                   "cy": environment("cy")}}))
-    (tmp_path / "Pulumi.s2.yaml").write_text("config:\n  lab:students:\n    - id: bob\n"
-                                             "      objectId: 3f2c0000-0000-4000-8000-000000000002\n    - id: cy\n")
-    envs = status.load_environments(["s1", "s2"], [tmp_path / "s1.json", tmp_path / "s2.json"], work_dir=tmp_path)
+    (tmp_path / "s2.json").write_text(
+        json.dumps({"environments": {"bob": environment("bob"), "cy": environment("cy")}})
+    )
+    (tmp_path / "Pulumi.s2.yaml").write_text(
+        "config:\n  lab:students:\n    - id: bob\n"
+        "      objectId: 3f2c0000-0000-4000-8000-000000000002\n    - id: cy\n"
+    )
+    envs = status.load_environments(
+        ["s1", "s2"], [tmp_path / "s1.json", tmp_path / "s2.json"], work_dir=tmp_path
+    )
     assert [(e.stack, e.student, e.object_id) for e in envs] == [
-        ("s1", "ann", None), ("s2", "bob", "3f2c0000-0000-4000-8000-000000000002"), ("s2", "cy", None)]
-    with pytest.raises(status.StatusError, match=r"give one --outputs file per --stack \(1 for 2 stacks\)"):
+        ("s1", "ann", None),
+        ("s2", "bob", "3f2c0000-0000-4000-8000-000000000002"),
+        ("s2", "cy", None),
+    ]
+    with pytest.raises(
+        status.StatusError, match=r"give one --outputs file per --stack \(1 for 2 stacks\)"
+    ):
         status.load_environments(["s1", "s2"], [tmp_path / "s1.json"], work_dir=tmp_path)
 
 
@@ -103,7 +135,9 @@ def test_a_class_in_sections_is_read_section_by_section_and_a_missing_section_re
     assert not any(e.not_deployed for e in envs)
     assert envs[26].resource_group == "dp000-student026"
 
-    state_file = project / ".pulumi-state" / ".pulumi" / "stacks" / "synapse-ml-lab" / "klass-s2.json"
+    state_file = (
+        project / ".pulumi-state" / ".pulumi" / "stacks" / "synapse-ml-lab" / "klass-s2.json"
+    )
     state_file.unlink()
     envs = status.load_environments(["klass"], work_dir=project)
     assert [e.student for e in envs] == ids
@@ -115,36 +149,44 @@ def test_a_class_in_sections_is_read_section_by_section_and_a_missing_section_re
     # Checked, such a student is not ready for that reason alone: nothing is asked of Azure.
     checked = check_student(missing[0], credential=None, settings=CheckSettings())
     assert not checked.ready
-    assert [(f.check, f.message) for f in checked.findings] == [("deployment", missing[0].not_deployed)]
+    assert [(f.check, f.message) for f in checked.findings] == [
+        ("deployment", missing[0].not_deployed)
+    ]
 
 
 def test_a_student_not_deployed_is_a_row_without_links_in_the_table_and_the_page():
     from classroom.page import render_class_page
 
     reason = "section klass-s2 has no environment for this student (no stack): run `python -m classroom up`"
-    missing = check_student(status.Environment.undeployed("zed", reason, stack="klass-s2"), credential=None)
+    missing = check_student(
+        status.Environment.undeployed("zed", reason, stack="klass-s2"), credential=None
+    )
     built = status.report([missing], ["klass"], prices=None)
     row = built["students"][0]
     assert row["ready"] is False and row["problems"] == [reason]
     assert row["links"] == {"synapseStudio": "", "amlStudio": "", "portal": ""}
     assert "zed" in status.render_table([missing]) and "not ready" in status.render_table([missing])
     page = render_class_page(built)
-    zed = page[page.index('data-student="zed"'):]
-    zed = zed[:zed.index("</tr>")]
+    zed = page[page.index('data-student="zed"') :]
+    zed = zed[: zed.index("</tr>")]
     assert "<a " not in zed and '<td class="links">–</td>' in zed
     assert "python -m classroom up" in zed
 
 
 def test_a_class_config_with_mistakes_is_an_error_not_a_partial_class(project):
     write_class(project, "klass", roster(30), **{"lab:sectionSize": 0})
-    with pytest.raises(status.StatusError, match="cannot tell the sections of 'klass' from Pulumi.klass.yaml"):
+    with pytest.raises(
+        status.StatusError, match="cannot tell the sections of 'klass' from Pulumi.klass.yaml"
+    ):
         status.load_environments(["klass"], work_dir=project)
 
 
 def test_when_no_section_can_be_read_the_class_is_an_error_said_once(project, monkeypatch):
     write_class(project, "klass", roster(30))
     assert run(project, "up", "--stack", "klass") == 0
-    monkeypatch.setenv("PULUMI_BACKEND_URL", f"file://{project / 'elsewhere'}")  # a wrong backend: no stack at all
+    monkeypatch.setenv(
+        "PULUMI_BACKEND_URL", f"file://{project / 'elsewhere'}"
+    )  # a wrong backend: no stack at all
     (project / "elsewhere").mkdir()
     with pytest.raises(status.StatusError, match="cannot read stack 'klass'"):
         status.load_environments(["klass"], work_dir=project)

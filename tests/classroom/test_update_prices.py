@@ -1,4 +1,5 @@
 """python -m classroom prices (classroom/update_prices.py) against a fake Retail Prices API on loopback (real HTTP, paging)."""
+
 from __future__ import annotations
 
 import json
@@ -14,39 +15,112 @@ from tests.conftest import ROOT
 
 ITEMS = [
     # Synapse: Spark memory optimized, a compute optimized decoy, DW100c, DW200c decoy, storage
-    {"type": "Consumption", "productName": "Azure Synapse Analytics Serverless Apache Spark Pool - Memory Optimized",
-     "meterName": "vCore", "skuName": "vCore", "unitOfMeasure": "1 Hour", "retailPrice": 0.17,
-     "serviceName": "Azure Synapse Analytics"},
-    {"type": "Consumption", "productName": "Azure Synapse Analytics Serverless Apache Spark Pool - Compute Optimized",
-     "meterName": "vCore", "skuName": "vCore", "unitOfMeasure": "1 Hour", "retailPrice": 0.12,
-     "serviceName": "Azure Synapse Analytics"},
-    {"type": "Reservation", "productName": "Azure Synapse Analytics Dedicated SQL Pool", "skuName": "DW100c",
-     "meterName": "100 DWUs", "unitOfMeasure": "1 Hour", "retailPrice": 0.5, "serviceName": "Azure Synapse Analytics"},
-    {"type": "Consumption", "productName": "Azure Synapse Analytics Dedicated SQL Pool", "skuName": "DW100c",
-     "meterName": "100 DWUs", "unitOfMeasure": "1 Hour", "retailPrice": 1.51, "serviceName": "Azure Synapse Analytics"},
-    {"type": "Consumption", "productName": "Azure Synapse Analytics Dedicated SQL Pool", "skuName": "DW200c",
-     "meterName": "100 DWUs", "unitOfMeasure": "1 Hour", "retailPrice": 3.02, "serviceName": "Azure Synapse Analytics"},
-    {"type": "Consumption", "productName": "Azure Synapse Analytics Dedicated SQL Pool Storage", "skuName": "Standard",
-     "meterName": "Standard Data Stored", "unitOfMeasure": "1 TB/Month", "retailPrice": 26.0,
-     "serviceName": "Azure Synapse Analytics"},
+    {
+        "type": "Consumption",
+        "productName": "Azure Synapse Analytics Serverless Apache Spark Pool - Memory Optimized",
+        "meterName": "vCore",
+        "skuName": "vCore",
+        "unitOfMeasure": "1 Hour",
+        "retailPrice": 0.17,
+        "serviceName": "Azure Synapse Analytics",
+    },
+    {
+        "type": "Consumption",
+        "productName": "Azure Synapse Analytics Serverless Apache Spark Pool - Compute Optimized",
+        "meterName": "vCore",
+        "skuName": "vCore",
+        "unitOfMeasure": "1 Hour",
+        "retailPrice": 0.12,
+        "serviceName": "Azure Synapse Analytics",
+    },
+    {
+        "type": "Reservation",
+        "productName": "Azure Synapse Analytics Dedicated SQL Pool",
+        "skuName": "DW100c",
+        "meterName": "100 DWUs",
+        "unitOfMeasure": "1 Hour",
+        "retailPrice": 0.5,
+        "serviceName": "Azure Synapse Analytics",
+    },
+    {
+        "type": "Consumption",
+        "productName": "Azure Synapse Analytics Dedicated SQL Pool",
+        "skuName": "DW100c",
+        "meterName": "100 DWUs",
+        "unitOfMeasure": "1 Hour",
+        "retailPrice": 1.51,
+        "serviceName": "Azure Synapse Analytics",
+    },
+    {
+        "type": "Consumption",
+        "productName": "Azure Synapse Analytics Dedicated SQL Pool",
+        "skuName": "DW200c",
+        "meterName": "100 DWUs",
+        "unitOfMeasure": "1 Hour",
+        "retailPrice": 3.02,
+        "serviceName": "Azure Synapse Analytics",
+    },
+    {
+        "type": "Consumption",
+        "productName": "Azure Synapse Analytics Dedicated SQL Pool Storage",
+        "skuName": "Standard",
+        "meterName": "Standard Data Stored",
+        "unitOfMeasure": "1 TB/Month",
+        "retailPrice": 26.0,
+        "serviceName": "Azure Synapse Analytics",
+    },
 ]
 VM_ITEMS = [
-    {"type": "Consumption", "productName": "Virtual Machines DSv2 Series Windows", "skuName": "DS3 v2",
-     "unitOfMeasure": "1 Hour", "retailPrice": 0.6},
-    {"type": "Consumption", "productName": "Virtual Machines DSv2 Series", "skuName": "DS3 v2 Spot",
-     "unitOfMeasure": "1 Hour", "retailPrice": 0.05},
-    {"type": "Consumption", "productName": "Virtual Machines DSv2 Series", "skuName": "DS3 v2",
-     "unitOfMeasure": "1 Hour", "retailPrice": 0.344},
+    {
+        "type": "Consumption",
+        "productName": "Virtual Machines DSv2 Series Windows",
+        "skuName": "DS3 v2",
+        "unitOfMeasure": "1 Hour",
+        "retailPrice": 0.6,
+    },
+    {
+        "type": "Consumption",
+        "productName": "Virtual Machines DSv2 Series",
+        "skuName": "DS3 v2 Spot",
+        "unitOfMeasure": "1 Hour",
+        "retailPrice": 0.05,
+    },
+    {
+        "type": "Consumption",
+        "productName": "Virtual Machines DSv2 Series",
+        "skuName": "DS3 v2",
+        "unitOfMeasure": "1 Hour",
+        "retailPrice": 0.344,
+    },
 ]
 STORAGE_ITEMS = [
-    {"type": "Consumption", "productName": "General Block Blob v2 Hierarchical Namespace", "skuName": "Hot LRS",
-     "meterName": "Hot LRS Data Stored", "unitOfMeasure": "1 GB/Month", "retailPrice": 0.0216, "tierMinimumUnits": 0},
-    {"type": "Consumption", "productName": "General Block Blob v2 Hierarchical Namespace", "skuName": "Hot LRS",
-     "meterName": "Hot LRS Data Stored", "unitOfMeasure": "1 GB/Month", "retailPrice": 0.02, "tierMinimumUnits": 51200},
+    {
+        "type": "Consumption",
+        "productName": "General Block Blob v2 Hierarchical Namespace",
+        "skuName": "Hot LRS",
+        "meterName": "Hot LRS Data Stored",
+        "unitOfMeasure": "1 GB/Month",
+        "retailPrice": 0.0216,
+        "tierMinimumUnits": 0,
+    },
+    {
+        "type": "Consumption",
+        "productName": "General Block Blob v2 Hierarchical Namespace",
+        "skuName": "Hot LRS",
+        "meterName": "Hot LRS Data Stored",
+        "unitOfMeasure": "1 GB/Month",
+        "retailPrice": 0.02,
+        "tierMinimumUnits": 51200,
+    },
 ]
 LOG_ITEMS = [
-    {"type": "Consumption", "productName": "Log Analytics", "meterName": "Analytics Logs Data Ingestion",
-     "unitOfMeasure": "1 GB", "retailPrice": 2.99},
+    {
+        "type": "Consumption",
+        "productName": "Log Analytics",
+        "meterName": "Analytics Logs Data Ingestion",
+        "unitOfMeasure": "1 GB",
+        "retailPrice": 2.99,
+    },
 ]
 
 
@@ -70,11 +144,13 @@ class FakeApi(BaseHTTPRequestHandler):
         else:
             items = LOG_ITEMS
         # Two items a page, to exercise NextPageLink.
-        chunk = items[page * 2:(page + 1) * 2]
+        chunk = items[page * 2 : (page + 1) * 2]
         next_link = None
         if (page + 1) * 2 < len(items):
-            next_link = f"http://127.0.0.1:{self.server.server_port}/api/retail/prices?" + urllib.parse.urlencode(
-                {"currencyCode": "USD", "$filter": flt, "page": page + 1})
+            next_link = (
+                f"http://127.0.0.1:{self.server.server_port}/api/retail/prices?"
+                + urllib.parse.urlencode({"currencyCode": "USD", "$filter": flt, "page": page + 1})
+            )
         body = json.dumps({"Items": chunk, "NextPageLink": next_link}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -96,8 +172,22 @@ def api():
 def test_refresh_picks_pay_as_you_go_meters_across_pages(api, tmp_path, capsys):
     table = tmp_path / "prices.json"
     shutil.copy(ROOT / "classroom" / "prices.json", table)
-    assert classroom_main(["prices", "--region", "francecentral", "--vm-size", "Standard_DS3_v2",
-                               "--file", str(table), "--api", api]) == 0
+    assert (
+        classroom_main(
+            [
+                "prices",
+                "--region",
+                "francecentral",
+                "--vm-size",
+                "Standard_DS3_v2",
+                "--file",
+                str(table),
+                "--api",
+                api,
+            ]
+        )
+        == 0
+    )
     entry = json.loads(table.read_text())["regions"]["francecentral"]
     assert entry["spark_vcore_hour"] == 0.17
     assert entry["sql_dw100c_hour"] == 1.51
@@ -109,15 +199,31 @@ def test_refresh_picks_pay_as_you_go_meters_across_pages(api, tmp_path, capsys):
     assert any(r["page"] == 2 for r in FakeApi.requests)  # followed NextPageLink
     assert all("armRegionName eq 'francecentral'" in r["filter"] for r in FakeApi.requests)
     # the other regions are untouched
-    assert json.loads(table.read_text())["regions"]["westeurope"] == json.loads(
-        (ROOT / "classroom" / "prices.json").read_text())["regions"]["westeurope"]
+    assert (
+        json.loads(table.read_text())["regions"]["westeurope"]
+        == json.loads((ROOT / "classroom" / "prices.json").read_text())["regions"]["westeurope"]
+    )
 
 
 def test_missing_meter_is_a_clear_error(api, tmp_path, capsys, monkeypatch):
     table = tmp_path / "prices.json"
     shutil.copy(ROOT / "classroom" / "prices.json", table)
     monkeypatch.setitem(globals(), "LOG_ITEMS", [])  # the fake API now has no Log Analytics meter
-    assert classroom_main(["prices", "--region", "francecentral", "--vm-size", "Standard_DS3_v2",
-                               "--file", str(table), "--api", api]) == 1
+    assert (
+        classroom_main(
+            [
+                "prices",
+                "--region",
+                "francecentral",
+                "--vm-size",
+                "Standard_DS3_v2",
+                "--file",
+                str(table),
+                "--api",
+                api,
+            ]
+        )
+        == 1
+    )
     assert "no pay-as-you-go price found for Log Analytics ingestion GB" in capsys.readouterr().err
     assert "francecentral" not in json.loads(table.read_text())["regions"]  # nothing half-written

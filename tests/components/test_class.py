@@ -1,4 +1,5 @@
 """A whole class: least-privilege student access, several subscriptions, expiry."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,12 +27,16 @@ def oid(i):
 
 # --- student access ---
 
+
 @pytest.fixture(scope="module")
 def class_of_three():
     from tests.conftest import BASE_CONFIG
 
-    students = [{"id": "ann", "objectId": oid(1)}, {"id": "ben", "objectId": oid(2), "principalType": "Group"},
-                {"id": "cat", "objectId": oid(3)}]
+    students = [
+        {"id": "ann", "objectId": oid(1)},
+        {"id": "ben", "objectId": oid(2), "principalType": "Group"},
+        {"id": "cat", "objectId": oid(3)},
+    ]
     return run_program({**BASE_CONFIG, "lab:students": students})
 
 
@@ -42,11 +47,18 @@ def test_each_student_gets_roles_only_inside_their_own_resource_group(class_of_t
         rg = next(r for r in sim.descendants_of(env) if r.type == f"{T}resources:ResourceGroup")
         groups[env.name] = rg.outputs["id"]
     for i, student in enumerate(["ann", "ben", "cat"], start=1):
-        granted = [r for r in sim.of_type(f"{T}authorization:RoleAssignment") if r.inputs["principalId"] == oid(i)]
+        granted = [
+            r
+            for r in sim.of_type(f"{T}authorization:RoleAssignment")
+            if r.inputs["principalId"] == oid(i)
+        ]
         assert sorted(r.inputs["roleDefinitionId"].rsplit("/", 1)[1] for r in granted) == sorted(
-            [roles.CONTRIBUTOR, roles.STORAGE_BLOB_DATA_CONTRIBUTOR])
+            [roles.CONTRIBUTOR, roles.STORAGE_BLOB_DATA_CONTRIBUTOR]
+        )
         for r in granted:
-            assert r.inputs["scope"] == groups[student] or r.inputs["scope"].startswith(groups[student] + "/")
+            assert r.inputs["scope"] == groups[student] or r.inputs["scope"].startswith(
+                groups[student] + "/"
+            )
             for other, rg_id in groups.items():
                 if other != student:
                     assert not r.inputs["scope"].startswith(rg_id)
@@ -63,19 +75,34 @@ def test_nobody_is_owner_or_granted_at_subscription_scope(class_of_three):
 
 # --- subscriptions (placement itself: tests/lab/test_placement.py) ---
 
+
 def test_over_capacity_stops_preview_with_a_clear_message():
     students = [{"id": s} for s in roster(5)]
     with pytest.raises(ConfigError) as info:
-        parse({"expiresOn": "2026-12-20", "students": _json(students),
-               "subscriptions": _json([{"id": SUB_A, "capacity": 2}, {"id": SUB_B, "capacity": 2}])},
-              location="westeurope", stack_name="dev")
-    assert "lab:subscriptions: 5 students do not fit in the total capacity of lab:subscriptions (4" in str(info.value)
+        parse(
+            {
+                "expiresOn": "2026-12-20",
+                "students": _json(students),
+                "subscriptions": _json(
+                    [{"id": SUB_A, "capacity": 2}, {"id": SUB_B, "capacity": 2}]
+                ),
+            },
+            location="westeurope",
+            stack_name="dev",
+        )
+    assert (
+        "lab:subscriptions: 5 students do not fit in the total capacity of lab:subscriptions (4"
+        in str(info.value)
+    )
 
 
 @pytest.mark.parametrize(
     "subscriptions, message",
     [
-        ([{"id": "not-a-guid", "capacity": 2}], "lab:subscriptions[0].id = \"not-a-guid\" is not a subscription id"),
+        (
+            [{"id": "not-a-guid", "capacity": 2}],
+            'lab:subscriptions[0].id = "not-a-guid" is not a subscription id',
+        ),
         ([{"id": SUB_A, "capacity": 0}], "lab:subscriptions[0].capacity = 0 is not allowed"),
         ([{"id": SUB_A, "capacity": 2}, {"id": SUB_A, "capacity": 3}], "is a duplicate"),
         ([{"id": SUB_A}], "capacity = null is not allowed"),
@@ -83,8 +110,11 @@ def test_over_capacity_stops_preview_with_a_clear_message():
 )
 def test_bad_subscriptions(subscriptions, message):
     with pytest.raises(ConfigError) as info:
-        parse({"expiresOn": "2026-12-20", "subscriptions": _json(subscriptions)}, location="westeurope",
-              stack_name="dev")
+        parse(
+            {"expiresOn": "2026-12-20", "subscriptions": _json(subscriptions)},
+            location="westeurope",
+            stack_name="dev",
+        )
     assert message in str(info.value)
 
 
@@ -99,8 +129,14 @@ def spread_class():
     from tests.conftest import BASE_CONFIG
 
     students = [{"id": s} for s in roster(6)] + [{"id": "pinned", "subscription": SUB_C}]
-    subscriptions = [{"id": SUB_A, "capacity": 3}, {"id": SUB_B, "capacity": 3}, {"id": SUB_C, "capacity": 2}]
-    return run_program({**BASE_CONFIG, "lab:students": students, "lab:subscriptions": subscriptions})
+    subscriptions = [
+        {"id": SUB_A, "capacity": 3},
+        {"id": SUB_B, "capacity": 3},
+        {"id": SUB_C, "capacity": 2},
+    ]
+    return run_program(
+        {**BASE_CONFIG, "lab:students": students, "lab:subscriptions": subscriptions}
+    )
 
 
 def test_explicit_providers_carry_their_subscription(spread_class):
@@ -112,10 +148,15 @@ def test_explicit_providers_carry_their_subscription(spread_class):
 
 def test_each_students_resources_go_through_their_subscriptions_provider(spread_class):
     sim = spread_class
-    provider_sub = {p.urn: p.inputs["subscriptionId"] for p in sim.of_type("pulumi:providers:azure-native")}
+    provider_sub = {
+        p.urn: p.inputs["subscriptionId"] for p in sim.of_type("pulumi:providers:azure-native")
+    }
     envs = sim.exports["environments"].value
-    expected_placement = place(roster(6) + ["pinned"], [Subscription(SUB_A, 3), Subscription(SUB_B, 3),
-                                                          Subscription(SUB_C, 2)], {"pinned": SUB_C})
+    expected_placement = place(
+        roster(6) + ["pinned"],
+        [Subscription(SUB_A, 3), Subscription(SUB_B, 3), Subscription(SUB_C, 2)],
+        {"pinned": SUB_C},
+    )
     assert {sid: e["subscription"] for sid, e in envs.items()} == expected_placement
     assert envs["pinned"]["subscription"] == SUB_C
     for env in sim.of_type("synapse-ml-lab:lab:LabEnvironment"):
@@ -132,22 +173,31 @@ def test_each_students_resources_go_through_their_subscriptions_provider(spread_
 def test_without_subscriptions_the_default_provider_is_used(class_of_three):
     assert class_of_three.of_type("pulumi:providers:azure-native") == []
     assert {e["subscription"] for e in class_of_three.exports["environments"].value.values()} == {
-        "00000000-0000-0000-0000-0000000000aa"}
+        "00000000-0000-0000-0000-0000000000aa"
+    }
 
 
 # --- expiry ---
 
+
 def test_expired_class_is_reported_naming_the_students():
-    settings = parse({"expiresOn": "2026-11-01", "students": _json([{"id": "ann"}, {"id": "ben"}])},
-                     location="westeurope", stack_name="dev")
+    settings = parse(
+        {"expiresOn": "2026-11-01", "students": _json([{"id": "ann"}, {"id": "ben"}])},
+        location="westeurope",
+        stack_name="dev",
+    )
     warnings = settings.warnings(today=dt.date(2026, 11, 28))
     expired = [w for w in warnings if "has passed" in w]
     assert expired == [
         "lab:expiresOn (2026-11-01) has passed: the environments of 2 student(s) are expired: ann, ben. "
-        "Run `pulumi destroy` to stop their costs, or move lab:expiresOn if the class goes on."]
+        "Run `pulumi destroy` to stop their costs, or move lab:expiresOn if the class goes on."
+    ]
     assert not any("has passed" in w for w in settings.warnings(today=dt.date(2026, 11, 1)))
 
 
 def test_expiry_warning_reaches_preview(base_config):
-    sim = run_program({**base_config, "lab:expiresOn": "2020-01-31", "lab:students": [{"id": "zoe"}]}, preview=True)
+    sim = run_program(
+        {**base_config, "lab:expiresOn": "2020-01-31", "lab:students": [{"id": "zoe"}]},
+        preview=True,
+    )
     assert any("lab:expiresOn (2020-01-31) has passed" in w and "zoe" in w for w in sim.warnings)

@@ -1,4 +1,5 @@
 """The data-plane resources of each student, declared under mocks with the right inputs and order."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,9 +21,14 @@ STUDENT_OID = "0a1b2c3d-0000-4000-8000-000000000001"
 def sim():
     from tests.conftest import BASE_CONFIG
 
-    return run_program({**BASE_CONFIG, "lab:deployerIpAddress": "192.0.2.10",
-                        "lab:allowedIpRanges": ["198.51.100.0-198.51.100.255"],
-                        "lab:students": [{"id": "alice", "objectId": STUDENT_OID}, {"id": "bob"}]})
+    return run_program(
+        {
+            **BASE_CONFIG,
+            "lab:deployerIpAddress": "192.0.2.10",
+            "lab:allowedIpRanges": ["198.51.100.0-198.51.100.255"],
+            "lab:students": [{"id": "alice", "objectId": STUDENT_OID}, {"id": "bob"}],
+        }
+    )
 
 
 def of(sim, student):
@@ -51,7 +57,11 @@ def test_linked_service_points_at_the_students_aml_workspace_after_the_role(sim)
     assert role.urn in ls.dependencies
     # ... and behind every firewall rule, the deployer's included
     rules = [r for r in res if r.type == f"{T}synapse:IpFirewallRule"]
-    assert {r.inputs["ruleName"] for r in rules} == {"AllowAllWindowsAzureIps", "allowed-1", "deployer"}
+    assert {r.inputs["ruleName"] for r in rules} == {
+        "AllowAllWindowsAzureIps",
+        "allowed-1",
+        "deployer",
+    }
     assert all(r.urn in ls.dependencies for r in rules)
 
 
@@ -63,10 +73,15 @@ def test_notebooks_are_attached_to_the_spark_pool_with_student_parameters(sim):
     aml = one(res, f"{T}machinelearningservices:Workspace")
     assert art.inputs["spark_pool_name"] == pool.inputs["bigDataPoolName"]
     assert pool.urn in art.dependencies  # notebooks after the Spark pool
-    assert sorted(art.inputs["notebooks"]) == sorted(lab_notebooks()) == [
-        "01-prepare-data", "02-train-automl", "03-predict"]
+    assert (
+        sorted(art.inputs["notebooks"])
+        == sorted(lab_notebooks())
+        == ["01-prepare-data", "02-train-automl", "03-predict"]
+    )
     for entry in art.inputs["notebooks"].values():
-        assert len(entry["sha256"]) == 64 and "cells" not in entry  # a hash in the state, not the text
+        assert (
+            len(entry["sha256"]) == 64 and "cells" not in entry
+        )  # a hash in the state, not the text
     params = art.inputs["parameters"]
     assert params["data_lake_account"] == lake.inputs["accountName"]
     assert params["aml_workspace"] == aml.inputs["workspaceName"]
@@ -81,16 +96,26 @@ def test_sql_script_and_pause_follow_the_sql_pool(sim):
     pool = one(res, f"{T}synapse:SqlPool")
     script = art.inputs["sql_scripts"][WEATHER_FORECAST_SCRIPT_NAME]
     assert script["sql_pool_name"] == pool.inputs["sqlPoolName"]
-    assert script["values"] == {"data_lake_account_name": one(res, f"{T}storage:StorageAccount", "lake").inputs[
-        "accountName"], "data_lake_filesystem": "files"}
+    assert script["values"] == {
+        "data_lake_account_name": one(res, f"{T}storage:StorageAccount", "lake").inputs[
+            "accountName"
+        ],
+        "data_lake_filesystem": "files",
+    }
     # Part 2 in the pool, after the weather forecast (it scores that table).
-    assert sorted(art.inputs["sql_scripts"]) == [WEATHER_FORECAST_SCRIPT_NAME, PREDICT_RENTALS_SCRIPT_NAME]
+    assert sorted(art.inputs["sql_scripts"]) == [
+        WEATHER_FORECAST_SCRIPT_NAME,
+        PREDICT_RENTALS_SCRIPT_NAME,
+    ]
     predict = art.inputs["sql_scripts"][PREDICT_RENTALS_SCRIPT_NAME]
     assert predict["after"] == WEATHER_FORECAST_SCRIPT_NAME and "after" not in script
     assert predict["template"] == "predict_rentals.sql"
     assert predict["sql_pool_name"] == pool.inputs["sqlPoolName"]
-    assert predict["values"] == {**script["values"], "sql_pool_name": pool.inputs["sqlPoolName"],
-                                 "model_path": SQL_MODEL_LAKE_PATH}
+    assert predict["values"] == {
+        **script["values"],
+        "sql_pool_name": pool.inputs["sqlPoolName"],
+        "model_path": SQL_MODEL_LAKE_PATH,
+    }
     assert len(predict["sha256"]) == 64
     pause = one(res, f"{DYN}SqlPoolPause")
     assert pause.inputs["sql_pool_id"] == pool.outputs["id"]
@@ -100,9 +125,16 @@ def test_sql_script_and_pause_follow_the_sql_pool(sim):
 def test_student_is_synapse_administrator_of_their_workspace_only(sim):
     res = of(sim, "alice")
     rbac = one(res, f"{DYN}SynapseRoleAssignments")
-    assert rbac.inputs["workspace_name"] == one(res, f"{T}synapse:Workspace").inputs["workspaceName"]
-    assert rbac.inputs["assignments"] == [{"roleId": "6e4bf58a-b8e1-4cc3-bbf9-d73143322b78",
-                                           "principalId": STUDENT_OID, "principalType": "User"}]
+    assert (
+        rbac.inputs["workspace_name"] == one(res, f"{T}synapse:Workspace").inputs["workspaceName"]
+    )
+    assert rbac.inputs["assignments"] == [
+        {
+            "roleId": "6e4bf58a-b8e1-4cc3-bbf9-d73143322b78",
+            "principalId": STUDENT_OID,
+            "principalType": "User",
+        }
+    ]
     assert [r for r in of(sim, "bob") if r.type == f"{DYN}SynapseRoleAssignments"] == []
 
 

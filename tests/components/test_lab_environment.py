@@ -1,4 +1,5 @@
 """The real program under Pulumi's mocks: each fact of the lab environment, asserted on real values."""
+
 from __future__ import annotations
 
 import pulumi
@@ -94,7 +95,8 @@ def test_data_lake_properties_and_uploads(sim):
         assert blob.inputs["source"].uri == (
             "https://raw.githubusercontent.com/MicrosoftLearning/mslearn-synapse/"
             "424ce70c96416c6cbc6b3573d1e99b1e607340f7/Allfiles/Labs/12/files/"
-            + blob.inputs["blobName"].removeprefix("data/"))
+            + blob.inputs["blobName"].removeprefix("data/")
+        )
 
 
 def test_synapse_workspace_uses_the_data_lake_outputs(sim):
@@ -137,10 +139,15 @@ def test_sql_password_is_secret_everywhere(sim):
 
 def test_firewall_is_open_by_default_with_a_warning(sim):
     _, children = env_resources(sim, "alice")
-    rules = {r.inputs["ruleName"]: (r.inputs["startIpAddress"], r.inputs["endIpAddress"])
-             for r in children if r.type == f"{T}synapse:IpFirewallRule"}
-    assert rules == {"allowAll": ("0.0.0.0", "255.255.255.255"),
-                     "AllowAllWindowsAzureIps": ("0.0.0.0", "0.0.0.0")}
+    rules = {
+        r.inputs["ruleName"]: (r.inputs["startIpAddress"], r.inputs["endIpAddress"])
+        for r in children
+        if r.type == f"{T}synapse:IpFirewallRule"
+    }
+    assert rules == {
+        "allowAll": ("0.0.0.0", "255.255.255.255"),
+        "AllowAllWindowsAzureIps": ("0.0.0.0", "0.0.0.0"),
+    }
     assert any("lab:allowedIpRanges is not set" in w for w in sim.warnings)
 
 
@@ -222,7 +229,9 @@ def test_data_lake_datastore_uses_identity_access(sim):
 
 
 def _assignments(children):
-    return {r.name.split("-", 1)[1]: r for r in children if r.type == f"{T}authorization:RoleAssignment"}
+    return {
+        r.name.split("-", 1)[1]: r for r in children if r.type == f"{T}authorization:RoleAssignment"
+    }
 
 
 def test_role_assignments(sim):
@@ -236,34 +245,76 @@ def test_role_assignments(sim):
     def check(key, role, principal, principal_type, scope):
         ra = got[key]
         assert ra.inputs["roleDefinitionId"] == (
-            f"/subscriptions/{FAKE_SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/{role}")
+            f"/subscriptions/{FAKE_SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/{role}"
+        )
         assert ra.inputs["principalId"] == principal
         assert ra.inputs["principalType"] == principal_type
         assert ra.inputs["scope"] == scope
         assert ra.inputs["roleAssignmentName"] == roles.assignment_guid(scope, role, principal)
 
     # The lab's manual IAM step: Synapse identity is Contributor on the AML workspace.
-    check("access-synapse-ml-contributor", roles.CONTRIBUTOR, synapse.outputs["identity"]["principalId"],
-          "ServicePrincipal", aml.outputs["id"])
+    check(
+        "access-synapse-ml-contributor",
+        roles.CONTRIBUTOR,
+        synapse.outputs["identity"]["principalId"],
+        "ServicePrincipal",
+        aml.outputs["id"],
+    )
     assert synapse.outputs["identity"]["principalId"] == fake_principal_id(synapse.name)
-    check("synapse-lake-contributor", roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
-          synapse.outputs["identity"]["principalId"], "ServicePrincipal", lake.outputs["id"])
-    check("aml-workspace-lake-reader", roles.STORAGE_BLOB_DATA_READER, aml.outputs["identity"]["principalId"],
-          "ServicePrincipal", lake.outputs["id"])
-    check("aml-compute-lake-reader", roles.STORAGE_BLOB_DATA_READER, compute.outputs["identity"]["principalId"],
-          "ServicePrincipal", lake.outputs["id"])
-    check("access-deployer-lake-owner", roles.STORAGE_BLOB_DATA_OWNER, FAKE_DEPLOYER, "User", lake.outputs["id"])
+    check(
+        "synapse-lake-contributor",
+        roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
+        synapse.outputs["identity"]["principalId"],
+        "ServicePrincipal",
+        lake.outputs["id"],
+    )
+    check(
+        "aml-workspace-lake-reader",
+        roles.STORAGE_BLOB_DATA_READER,
+        aml.outputs["identity"]["principalId"],
+        "ServicePrincipal",
+        lake.outputs["id"],
+    )
+    check(
+        "aml-compute-lake-reader",
+        roles.STORAGE_BLOB_DATA_READER,
+        compute.outputs["identity"]["principalId"],
+        "ServicePrincipal",
+        lake.outputs["id"],
+    )
+    check(
+        "access-deployer-lake-owner",
+        roles.STORAGE_BLOB_DATA_OWNER,
+        FAKE_DEPLOYER,
+        "User",
+        lake.outputs["id"],
+    )
     # alice has an objectId: her own access to her resource group and lake
     rg = only(children, f"{T}resources:ResourceGroup")
-    check("access-student-rg-contributor", roles.CONTRIBUTOR, STUDENTS[0]["objectId"], "User", rg.outputs["id"])
-    check("access-student-lake-contributor", roles.STORAGE_BLOB_DATA_CONTRIBUTOR, STUDENTS[0]["objectId"], "User",
-          lake.outputs["id"])
+    check(
+        "access-student-rg-contributor",
+        roles.CONTRIBUTOR,
+        STUDENTS[0]["objectId"],
+        "User",
+        rg.outputs["id"],
+    )
+    check(
+        "access-student-lake-contributor",
+        roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
+        STUDENTS[0]["objectId"],
+        "User",
+        lake.outputs["id"],
+    )
     assert len(got) == 7
     # bob has none: no student role for him
     _, bob_children = env_resources(sim, "bob")
     assert sorted(_assignments(bob_children)) == [
-        "access-deployer-lake-owner", "access-synapse-ml-contributor", "aml-compute-lake-reader",
-        "aml-workspace-lake-reader", "synapse-lake-contributor"]
+        "access-deployer-lake-owner",
+        "access-synapse-ml-contributor",
+        "aml-compute-lake-reader",
+        "aml-workspace-lake-reader",
+        "synapse-lake-contributor",
+    ]
 
 
 def test_no_owner_and_no_subscription_scope_anywhere(sim):
@@ -274,9 +325,16 @@ def test_no_owner_and_no_subscription_scope_anywhere(sim):
 
 
 TAGGABLE = {
-    "resources:ResourceGroup", "storage:StorageAccount", "synapse:Workspace", "synapse:BigDataPool",
-    "synapse:SqlPool", "machinelearningservices:Workspace", "machinelearningservices:Compute",
-    "keyvault:Vault", "applicationinsights:Component", "operationalinsights:Workspace",
+    "resources:ResourceGroup",
+    "storage:StorageAccount",
+    "synapse:Workspace",
+    "synapse:BigDataPool",
+    "synapse:SqlPool",
+    "machinelearningservices:Workspace",
+    "machinelearningservices:Compute",
+    "keyvault:Vault",
+    "applicationinsights:Component",
+    "operationalinsights:Workspace",
 }
 
 
@@ -285,7 +343,9 @@ def test_every_taggable_resource_carries_the_tags(sim):
         _, children = env_resources(sim, student)
         sfx = suffix_of(sim, student)
         tagged = [r for r in children if r.type.removeprefix(T) in TAGGABLE]
-        assert len(tagged) == 11  # RG, 2 storage, synapse, spark, sql, aml, compute, kv, insights, logs
+        assert (
+            len(tagged) == 11
+        )  # RG, 2 storage, synapse, spark, sql, aml, compute, kv, insights, logs
         for r in tagged:
             assert r.inputs["tags"] == {
                 "course": "dp-100 autumn",
@@ -308,12 +368,19 @@ def test_every_azure_name_is_valid(sim):
 def test_components_parent_their_children(sim):
     lake = sim.one("synapse-ml-lab:storage:DataLake", "alice")
     assert {r.type for r in sim.children_of(lake)} == {
-        f"{T}storage:StorageAccount", f"{T}storage:BlobContainer", f"{T}storage:Blob"}
+        f"{T}storage:StorageAccount",
+        f"{T}storage:BlobContainer",
+        f"{T}storage:Blob",
+    }
     env = sim.one("synapse-ml-lab:lab:LabEnvironment", "alice")
     assert {r.type for r in sim.children_of(env)} >= {
-        "synapse-ml-lab:storage:DataLake", "synapse-ml-lab:synapse:SynapseWorkspace",
-        "synapse-ml-lab:ml:MachineLearningWorkspace", "synapse-ml-lab:access:Access",
-        f"{T}resources:ResourceGroup", "random:index/randomString:RandomString"}
+        "synapse-ml-lab:storage:DataLake",
+        "synapse-ml-lab:synapse:SynapseWorkspace",
+        "synapse-ml-lab:ml:MachineLearningWorkspace",
+        "synapse-ml-lab:access:Access",
+        f"{T}resources:ResourceGroup",
+        "random:index/randomString:RandomString",
+    }
 
 
 def test_outputs_per_student(sim):
@@ -327,18 +394,28 @@ def test_outputs_per_student(sim):
     assert bob["sqlPool"] == f"sql{sfx}"
     assert bob["dataLake"] == f"datalake{sfx}"
     assert bob["amlWorkspace"] == f"aml{sfx}"
-    assert bob["synapseStudioUrl"].startswith("https://web.azuresynapse.net?workspace=%2Fsubscriptions%2F")
+    assert bob["synapseStudioUrl"].startswith(
+        "https://web.azuresynapse.net?workspace=%2Fsubscriptions%2F"
+    )
     assert bob["synapseStudioUrl"].endswith(f"workspaces%2Fsynapse{sfx}")
     assert bob["amlStudioUrl"].endswith(f"/workspaces/aml{sfx}")
 
 
 # --- other configurations ---
 
+
 def test_restricted_firewall_and_deployer_rule(base_config):
-    sim = run_program({**base_config, "lab:allowedIpRanges": ["203.0.113.0-203.0.113.255", "198.51.100.7"],
-                       "lab:deployerIpAddress": "192.0.2.10"})
-    rules = {r.inputs["ruleName"]: (r.inputs["startIpAddress"], r.inputs["endIpAddress"])
-             for r in sim.of_type(f"{T}synapse:IpFirewallRule")}
+    sim = run_program(
+        {
+            **base_config,
+            "lab:allowedIpRanges": ["203.0.113.0-203.0.113.255", "198.51.100.7"],
+            "lab:deployerIpAddress": "192.0.2.10",
+        }
+    )
+    rules = {
+        r.inputs["ruleName"]: (r.inputs["startIpAddress"], r.inputs["endIpAddress"])
+        for r in sim.of_type(f"{T}synapse:IpFirewallRule")
+    }
     assert rules == {
         "AllowAllWindowsAzureIps": ("0.0.0.0", "0.0.0.0"),
         "allowed-1": ("203.0.113.0", "203.0.113.255"),
@@ -359,10 +436,18 @@ def test_single_student_from_stack_name_and_options(base_config, tmp_path):
     features = "season,mnth,holiday,weekday,workingday,weathersit,temp,atemp,hum,windspeed"
     (tmp_path / "bike-rentals-training.csv").write_text(f"{features},rentals\n")
     (tmp_path / "weather-forecast.csv").write_text(f"{features}\n")
-    sim = run_program({**base_config, "lab:resourceGroupPrefix": "ml-class", "lab:sqlAdminLogin": "labadmin",
-                       "lab:amlComputeVmSize": "Standard_E4ds_v4", "lab:sparkVersion": "3.5",
-                       "lab:deployerPrincipalType": "ServicePrincipal", "lab:dataDir": str(tmp_path)},
-                      stack="Autumn_Class")
+    sim = run_program(
+        {
+            **base_config,
+            "lab:resourceGroupPrefix": "ml-class",
+            "lab:sqlAdminLogin": "labadmin",
+            "lab:amlComputeVmSize": "Standard_E4ds_v4",
+            "lab:sparkVersion": "3.5",
+            "lab:deployerPrincipalType": "ServicePrincipal",
+            "lab:dataDir": str(tmp_path),
+        },
+        stack="Autumn_Class",
+    )
     assert list(sim.exports["environments"].value) == ["autumn-class"]
     rg = sim.one(f"{T}resources:ResourceGroup")
     assert rg.inputs["resourceGroupName"].startswith("ml-class-")
@@ -375,14 +460,19 @@ def test_single_student_from_stack_name_and_options(base_config, tmp_path):
     # lab:dataDir: the local files are uploaded instead of the public copies
     sources = {b.inputs["blobName"]: b.inputs["source"] for b in sim.of_type(f"{T}storage:Blob")}
     assert {name: (type(a), a.path) for name, a in sources.items()} == {
-        "data/bike-rentals-training.csv": (pulumi.FileAsset, str(tmp_path / "bike-rentals-training.csv")),
+        "data/bike-rentals-training.csv": (
+            pulumi.FileAsset,
+            str(tmp_path / "bike-rentals-training.csv"),
+        ),
         "data/weather-forecast.csv": (pulumi.FileAsset, str(tmp_path / "weather-forecast.csv")),
     }
 
 
 def test_configured_password_is_used_and_secret(base_config):
-    sim = run_program({**base_config, "lab:sqlAdminPassword": "Cl4ss-Passw0rd!"},
-                      secret_keys=("lab:sqlAdminPassword",))
+    sim = run_program(
+        {**base_config, "lab:sqlAdminPassword": "Cl4ss-Passw0rd!"},
+        secret_keys=("lab:sqlAdminPassword",),
+    )
     assert sim.of_type("random:index/randomPassword:RandomPassword") == []
     ws = sim.one(f"{T}synapse:Workspace")
     assert ws.inputs["sqlAdministratorLoginPassword"] == "Cl4ss-Passw0rd!"

@@ -5,6 +5,7 @@ of them the next one raised RecursionError. This runs the real program for 200
 students (about 7,000 resources, 1,400 of them dynamic) under mocks. It takes
 about two minutes on two cores.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -19,7 +20,10 @@ pytestmark = pytest.mark.slow
 
 def test_two_hundred_students_in_one_stack(base_config):
     before = (pickle._Pickler._batch_setitems, pickle._Pickler.save_dict, pickle.Pickler)
-    students = [{"id": f"student-{i:03d}", "objectId": f"0a1b2c3d-0000-4000-8000-{i:012d}"} for i in range(200)]
+    students = [
+        {"id": f"student-{i:03d}", "objectId": f"0a1b2c3d-0000-4000-8000-{i:012d}"}
+        for i in range(200)
+    ]
     sim = run_program({**base_config, "lab:students": students}, preview=True)
     dynamic = [r for r in sim.resources if r.type.startswith("pulumi-python:dynamic")]
     # per student: linked service, artifacts, pause, Synapse RBAC and three teardown purges

@@ -8,6 +8,7 @@ On destroy the engine deletes a resource before everything it depends on. So:
   on the Log Analytics workspace: same order;
 - the Key Vault depends on its purge: the vault is deleted (soft), then purged.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -46,9 +47,12 @@ def test_ml_workspace_is_purged_after_what_uses_it(sim, student):
     purge = one(res, f"{DYN}MlWorkspacePurge")
     assert purge.inputs["workspace_id"] == workspace.outputs["id"]
     assert workspace.urn in all_deps(purge)
-    users = [one(res, f"{T}machinelearningservices:Compute"), one(res, f"{T}machinelearningservices:Datastore"),
-             one(res, f"{T}authorization:RoleAssignment", "synapse-ml-contributor"),
-             one(res, f"{DYN}AzureMLLinkedService")]
+    users = [
+        one(res, f"{T}machinelearningservices:Compute"),
+        one(res, f"{T}machinelearningservices:Datastore"),
+        one(res, f"{T}authorization:RoleAssignment", "synapse-ml-contributor"),
+        one(res, f"{DYN}AzureMLLinkedService"),
+    ]
     for user in users:
         assert purge.urn in all_deps(user), user.name
     # the purge does not wait for anything that must outlive the workspace
@@ -77,7 +81,9 @@ def test_key_vault_is_purged_after_it_is_deleted(sim, student):
     assert purge.inputs["resource_group_name"] == rg.inputs["resourceGroupName"]
     assert purge.inputs["subscription_id"] == "00000000-0000-0000-0000-0000000000aa"
     assert purge.urn in all_deps(vault)
-    assert vault.urn not in all_deps(purge)  # no cycle: the purge takes names, not the vault's outputs
+    assert vault.urn not in all_deps(
+        purge
+    )  # no cycle: the purge takes names, not the vault's outputs
 
 
 def test_each_student_has_exactly_one_of_each_purge(sim):

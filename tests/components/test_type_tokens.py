@@ -4,6 +4,7 @@ A renamed Python module must never change a resource's type token or URN, or eve
 existing stack would replace its resources. The fixture was recorded under mocks
 before the move; the program must still declare exactly those resources.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,6 +23,15 @@ def test_a_one_student_stack_declares_the_recorded_urns_and_type_tokens():
     assert declared == recorded
     # The dynamic resources' tokens name the resource, not the module that implements it.
     dynamic = sorted(t for _, t in declared if t.startswith("pulumi-python:dynamic/"))
-    assert dynamic == [f"pulumi-python:dynamic/synapse-ml-lab:{name}" for name in (
-        "AzureMLLinkedService", "KeyVaultPurge", "LogAnalyticsForceDelete", "MlWorkspacePurge",
-        "SqlPoolPause", "SynapseRoleAssignments", "WorkspaceArtifacts")]
+    assert dynamic == [
+        f"pulumi-python:dynamic/synapse-ml-lab:{name}"
+        for name in (
+            "AzureMLLinkedService",
+            "KeyVaultPurge",
+            "LogAnalyticsForceDelete",
+            "MlWorkspacePurge",
+            "SqlPoolPause",
+            "SynapseRoleAssignments",
+            "WorkspaceArtifacts",
+        )
+    ]

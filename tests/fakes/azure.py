@@ -17,6 +17,7 @@ Every route checks the token's audience. :meth:`FakeAzure.add_student` builds a
 complete, ready environment from the outputs the program exports; tests then
 break it the way Azure breaks.
 """
+
 from __future__ import annotations
 
 import re
@@ -47,8 +48,12 @@ class AzureCredential(FakeCredential):
         return token
 
 
-def environment(student: str, subscription: str = "11111111-1111-1111-1111-111111111111",
-                suffix: str | None = None, sql_pool: str | None = "sqlpool") -> dict[str, Any]:
+def environment(
+    student: str,
+    subscription: str = "11111111-1111-1111-1111-111111111111",
+    suffix: str | None = None,
+    sql_pool: str | None = "sqlpool",
+) -> dict[str, Any]:
     """One student's `environments` output value, as the program exports it."""
     s = suffix or re.sub(r"[^a-z0-9]", "", student)[:7].ljust(7, "0")
     rg = f"mslearn-ml-{s}"
@@ -58,13 +63,13 @@ def environment(student: str, subscription: str = "11111111-1111-1111-1111-11111
         "resourceGroup": rg,
         "synapseWorkspace": ws,
         "synapseStudioUrl": f"https://web.azuresynapse.net?workspace=%2fsubscriptions%2f{subscription}"
-                            f"%2fresourceGroups%2f{rg}%2fproviders%2fMicrosoft.Synapse%2fworkspaces%2f{ws}",
+        f"%2fresourceGroups%2f{rg}%2fproviders%2fMicrosoft.Synapse%2fworkspaces%2f{ws}",
         "sparkPool": f"spark{s}",
         "sqlPool": sql_pool,
         "dataLake": f"datalake{s}",
         "amlWorkspace": f"aml{s}",
         "amlStudioUrl": f"https://ml.azure.com/?wsid=/subscriptions/{subscription}/resourceGroups/{rg}"
-                        f"/providers/Microsoft.MachineLearningServices/workspaces/aml{s}",
+        f"/providers/Microsoft.MachineLearningServices/workspaces/aml{s}",
     }
 
 
@@ -73,59 +78,150 @@ class FakeAzure(FakeSynapse):
         super().__init__(tls_files, lro="sync")
         self.arm: dict[str, dict[str, Any]] = {}  # lower-case ARM id -> resource body
         self.arm_roles: list[dict[str, Any]] = []  # {scope, roleDefinitionId, principalId}
-        self.workspaces: dict[str, dict[str, dict[str, Any]]] = {}  # workspace -> collection -> name -> body
+        self.workspaces: dict[
+            str, dict[str, dict[str, Any]]
+        ] = {}  # workspace -> collection -> name -> body
         self.synapse_roles: list[dict[str, Any]] = []  # {workspace, roleId, principalId}
         self.lakes: dict[str, dict[str, int]] = {}  # account -> {"data/<file>": size}
 
     # -- building environments
-    def add_student(self, env: dict[str, Any], object_id: str | None = None, region: str = "westeurope",
-                    expires_on: str = "2099-12-31") -> None:
+    def add_student(
+        self,
+        env: dict[str, Any],
+        object_id: str | None = None,
+        region: str = "westeurope",
+        expires_on: str = "2099-12-31",
+    ) -> None:
         sub, rg, ws = env["subscription"], env["resourceGroup"], env["synapseWorkspace"]
         rg_id = f"/subscriptions/{sub}/resourceGroups/{rg}"
         syn = f"{rg_id}/providers/Microsoft.Synapse/workspaces/{ws}"
         ml = f"{rg_id}/providers/Microsoft.MachineLearningServices/workspaces/{env['amlWorkspace']}"
         succeeded = {"provisioningState": "Succeeded"}
         with self.lock:
-            self.put(rg_id, {"location": region, "tags": {"expires-on": expires_on, "course": "lab"},
-                             "properties": succeeded})
+            self.put(
+                rg_id,
+                {
+                    "location": region,
+                    "tags": {"expires-on": expires_on, "course": "lab"},
+                    "properties": succeeded,
+                },
+            )
             self.put(syn, {"location": region, "properties": dict(succeeded)})
-            self.put(f"{syn}/bigDataPools/{env['sparkPool']}", {"location": region, "properties": {
-                **succeeded, "nodeSize": "Small", "nodeSizeFamily": "MemoryOptimized", "sparkVersion": "3.5",
-                "autoScale": {"enabled": True, "minNodeCount": 3, "maxNodeCount": 4}}})
+            self.put(
+                f"{syn}/bigDataPools/{env['sparkPool']}",
+                {
+                    "location": region,
+                    "properties": {
+                        **succeeded,
+                        "nodeSize": "Small",
+                        "nodeSizeFamily": "MemoryOptimized",
+                        "sparkVersion": "3.5",
+                        "autoScale": {"enabled": True, "minNodeCount": 3, "maxNodeCount": 4},
+                    },
+                },
+            )
             if env.get("sqlPool"):
-                self.put(f"{syn}/sqlPools/{env['sqlPool']}", {"location": region, "sku": {"name": "DW100c"},
-                                                              "properties": {**succeeded, "status": "Paused"}})
-            self.put(ml, {"location": region, "properties": {**succeeded, "storageAccount": f"{rg_id}/providers/"
-                                                             f"Microsoft.Storage/storageAccounts/amlst{ws[-7:]}"}})
-            self.put(f"{ml}/computes/automl-cluster", {"location": region, "properties": {
-                **succeeded, "computeType": "AmlCompute", "properties": {
-                    "vmSize": "Standard_DS3_v2", "currentNodeCount": 0, "targetNodeCount": 0,
-                    "scaleSettings": {"minNodeCount": 0, "maxNodeCount": 2,
-                                      "nodeIdleTimeBeforeScaleDown": "PT5M"}}}})
-            studio = self.workspaces.setdefault(ws, {"linkedservices": {}, "notebooks": {}, "sqlScripts": {}})
-            studio["linkedservices"]["AzureML"] = {"name": "AzureML", "properties": {
-                "type": "AzureMLService", "typeProperties": {
-                    "subscriptionId": sub, "resourceGroupName": rg, "mlWorkspaceName": env["amlWorkspace"],
-                    "authentication": "MSI"}}}
+                self.put(
+                    f"{syn}/sqlPools/{env['sqlPool']}",
+                    {
+                        "location": region,
+                        "sku": {"name": "DW100c"},
+                        "properties": {**succeeded, "status": "Paused"},
+                    },
+                )
+            self.put(
+                ml,
+                {
+                    "location": region,
+                    "properties": {
+                        **succeeded,
+                        "storageAccount": f"{rg_id}/providers/"
+                        f"Microsoft.Storage/storageAccounts/amlst{ws[-7:]}",
+                    },
+                },
+            )
+            self.put(
+                f"{ml}/computes/automl-cluster",
+                {
+                    "location": region,
+                    "properties": {
+                        **succeeded,
+                        "computeType": "AmlCompute",
+                        "properties": {
+                            "vmSize": "Standard_DS3_v2",
+                            "currentNodeCount": 0,
+                            "targetNodeCount": 0,
+                            "scaleSettings": {
+                                "minNodeCount": 0,
+                                "maxNodeCount": 2,
+                                "nodeIdleTimeBeforeScaleDown": "PT5M",
+                            },
+                        },
+                    },
+                },
+            )
+            studio = self.workspaces.setdefault(
+                ws, {"linkedservices": {}, "notebooks": {}, "sqlScripts": {}}
+            )
+            studio["linkedservices"]["AzureML"] = {
+                "name": "AzureML",
+                "properties": {
+                    "type": "AzureMLService",
+                    "typeProperties": {
+                        "subscriptionId": sub,
+                        "resourceGroupName": rg,
+                        "mlWorkspaceName": env["amlWorkspace"],
+                        "authentication": "MSI",
+                    },
+                },
+            }
             for name in NOTEBOOKS:
-                studio["notebooks"][name] = {"name": name, "properties": {
-                    "bigDataPool": {"referenceName": env["sparkPool"], "type": "BigDataPoolReference"},
-                    "metadata": {}, "nbformat": 4, "nbformat_minor": 2, "cells": []}}
+                studio["notebooks"][name] = {
+                    "name": name,
+                    "properties": {
+                        "bigDataPool": {
+                            "referenceName": env["sparkPool"],
+                            "type": "BigDataPoolReference",
+                        },
+                        "metadata": {},
+                        "nbformat": 4,
+                        "nbformat_minor": 2,
+                        "cells": [],
+                    },
+                }
             if env.get("sqlPool"):
                 for name in SQL_SCRIPTS:
-                    studio["sqlScripts"][name] = {"name": name, "properties": {
-                        "type": "SqlQuery", "content": {"query": "SELECT 1", "currentConnection": {
-                            "databaseName": env["sqlPool"], "poolName": env["sqlPool"]}}}}
-            self.lakes[env["dataLake"]] = {f"data/{name}": size for name, size in DATA_FILES.items()}
+                    studio["sqlScripts"][name] = {
+                        "name": name,
+                        "properties": {
+                            "type": "SqlQuery",
+                            "content": {
+                                "query": "SELECT 1",
+                                "currentConnection": {
+                                    "databaseName": env["sqlPool"],
+                                    "poolName": env["sqlPool"],
+                                },
+                            },
+                        },
+                    }
+            self.lakes[env["dataLake"]] = {
+                f"data/{name}": size for name, size in DATA_FILES.items()
+            }
             if object_id:
                 lake = f"{rg_id}/providers/Microsoft.Storage/storageAccounts/{env['dataLake']}"
                 self.grant(rg_id, CONTRIBUTOR, object_id)
                 self.grant(lake, STORAGE_BLOB_DATA_CONTRIBUTOR, object_id)
-                self.synapse_roles.append({"workspace": ws, "roleId": SYNAPSE_ADMINISTRATOR, "principalId": object_id})
+                self.synapse_roles.append(
+                    {"workspace": ws, "roleId": SYNAPSE_ADMINISTRATOR, "principalId": object_id}
+                )
 
     def put(self, resource_id: str, body: dict[str, Any]) -> None:
         with self.lock:
-            self.arm[resource_id.lower()] = {"id": resource_id, "name": resource_id.rsplit("/", 1)[-1], **body}
+            self.arm[resource_id.lower()] = {
+                "id": resource_id,
+                "name": resource_id.rsplit("/", 1)[-1],
+                **body,
+            }
 
     def remove(self, resource_id: str) -> None:
         with self.lock:
@@ -136,11 +232,14 @@ class FakeAzure(FakeSynapse):
 
     def grant(self, scope: str, role: str, principal: str) -> None:
         with self.lock:
-            self.arm_roles.append({"scope": scope, "roleDefinitionId": role, "principalId": principal})
+            self.arm_roles.append(
+                {"scope": scope, "roleDefinitionId": role, "principalId": principal}
+            )
 
     # -- routes
-    def handle(self, method: str, path: str, query: dict[str, str], body: Any,
-               headers: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+    def handle(
+        self, method: str, path: str, query: dict[str, str], body: Any, headers: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]]:
         token = (headers.get("authorization") or "").removeprefix("Bearer ").strip()
         first = path.split("/")[1] if path.count("/") else ""
         if path.startswith("/subscriptions/"):
@@ -150,12 +249,28 @@ class FakeAzure(FakeSynapse):
         elif first in self.lakes:
             audience, route = STORAGE_TOKEN, self._lake
         else:
-            return 404, {"error": {"code": "NotFound", "message": f"no route for {method} {path}"}}, {}
+            return (
+                404,
+                {"error": {"code": "NotFound", "message": f"no route for {method} {path}"}},
+                {},
+            )
         if token != audience:
-            return 401, {"error": {"code": "InvalidAuthenticationToken",
-                                   "message": f"expected a token for this audience, got {token!r}"}}, {}
+            return (
+                401,
+                {
+                    "error": {
+                        "code": "InvalidAuthenticationToken",
+                        "message": f"expected a token for this audience, got {token!r}",
+                    }
+                },
+                {},
+            )
         if method != "GET":
-            return 405, {"error": {"code": "MethodNotAllowed", "message": "the status check only reads"}}, {}
+            return (
+                405,
+                {"error": {"code": "MethodNotAllowed", "message": "the status check only reads"}},
+                {},
+            )
         if route != self._lake and not query.get("api-version"):
             return 400, {"error": {"code": "MissingApiVersionParameter", "message": path}}, {}
         return route(path, query)
@@ -166,46 +281,89 @@ class FakeAzure(FakeSynapse):
             scope = m.group(1).lower()
             wanted = re.search(r"principalId eq '([^']+)'", query.get("$filter", ""))
             with self.lock:
-                found = [r for r in self.arm_roles
-                         if (scope == r["scope"].lower() or scope.startswith(r["scope"].lower() + "/"))
-                         and (wanted is None or r["principalId"] == wanted.group(1))]
+                found = [
+                    r
+                    for r in self.arm_roles
+                    if (scope == r["scope"].lower() or scope.startswith(r["scope"].lower() + "/"))
+                    and (wanted is None or r["principalId"] == wanted.group(1))
+                ]
             return 200, {"value": [self._assignment(r, query) for r in found]}, {}
         with self.lock:
             item = self.arm.get(path.lower())
         if item is None:
-            kind = "ResourceGroupNotFound" if re.fullmatch(r"/subscriptions/[^/]+/resourcegroups/[^/]+", path, re.I) \
+            kind = (
+                "ResourceGroupNotFound"
+                if re.fullmatch(r"/subscriptions/[^/]+/resourcegroups/[^/]+", path, re.I)
                 else "ResourceNotFound"
-            return 404, {"error": {"code": kind, "message": f"The Resource '{path}' was not found."}}, {}
+            )
+            return (
+                404,
+                {"error": {"code": kind, "message": f"The Resource '{path}' was not found."}},
+                {},
+            )
         return 200, item, {}
 
     @staticmethod
     def _assignment(r: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
         sub = r["scope"].split("/")[2]
-        return {"id": f"{r['scope']}/providers/Microsoft.Authorization/roleAssignments/{uuid.uuid4()}",
-                "name": str(uuid.uuid4()), "type": "Microsoft.Authorization/roleAssignments",
-                "properties": {"scope": r["scope"], "principalId": r["principalId"], "principalType": "User",
-                               "roleDefinitionId": f"/subscriptions/{sub}/providers/Microsoft.Authorization/"
-                                                   f"roleDefinitions/{r['roleDefinitionId']}"}}
+        return {
+            "id": f"{r['scope']}/providers/Microsoft.Authorization/roleAssignments/{uuid.uuid4()}",
+            "name": str(uuid.uuid4()),
+            "type": "Microsoft.Authorization/roleAssignments",
+            "properties": {
+                "scope": r["scope"],
+                "principalId": r["principalId"],
+                "principalType": "User",
+                "roleDefinitionId": f"/subscriptions/{sub}/providers/Microsoft.Authorization/"
+                f"roleDefinitions/{r['roleDefinitionId']}",
+            },
+        }
 
     def _synapse(self, path: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         parts = path.split("/")
         ws, rest = parts[2], "/".join(parts[3:])
         if rest == "roleAssignments":
             with self.lock:
-                found = [r for r in self.synapse_roles if r["workspace"] == ws
-                         and r["roleId"] == query.get("roleId", r["roleId"])
-                         and r["principalId"] == query.get("principalId", r["principalId"])
-                         and query.get("scope", f"workspaces/{ws}") == f"workspaces/{ws}"]
-            return 200, {"count": len(found), "value": [
-                {"id": str(uuid.uuid4()), "roleDefinitionId": r["roleId"], "principalId": r["principalId"],
-                 "scope": f"workspaces/{ws}", "principalType": "User"} for r in found]}, {}
+                found = [
+                    r
+                    for r in self.synapse_roles
+                    if r["workspace"] == ws
+                    and r["roleId"] == query.get("roleId", r["roleId"])
+                    and r["principalId"] == query.get("principalId", r["principalId"])
+                    and query.get("scope", f"workspaces/{ws}") == f"workspaces/{ws}"
+                ]
+            return (
+                200,
+                {
+                    "count": len(found),
+                    "value": [
+                        {
+                            "id": str(uuid.uuid4()),
+                            "roleDefinitionId": r["roleId"],
+                            "principalId": r["principalId"],
+                            "scope": f"workspaces/{ws}",
+                            "principalType": "User",
+                        }
+                        for r in found
+                    ],
+                },
+                {},
+            )
         m = re.fullmatch(r"(linkedservices|notebooks|sqlScripts)/([^/]+)", rest)
         with self.lock:
             item = self.workspaces.get(ws, {}).get(m.group(1), {}).get(m.group(2)) if m else None
         if item is None:
             return 404, {"error": {"code": "NotFound", "message": f"{rest} not found in {ws}"}}, {}
-        return 200, {"id": f"/workspaces/{ws}/{rest}", "etag": "1", "type": f"Microsoft.Synapse/workspaces/{m.group(1)}",
-                     **item}, {}
+        return (
+            200,
+            {
+                "id": f"/workspaces/{ws}/{rest}",
+                "etag": "1",
+                "type": f"Microsoft.Synapse/workspaces/{m.group(1)}",
+                **item,
+            },
+            {},
+        )
 
     def _lake(self, path: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         account, filesystem = (path.split("/") + [""])[1:3]
@@ -216,8 +374,32 @@ class FakeAzure(FakeSynapse):
             files = dict(self.lakes[account])
         inside = {k: v for k, v in files.items() if k.startswith(directory + "/")}
         if not inside:
-            return 404, {"error": {"code": "PathNotFound", "message": "The specified path does not exist."}}, {}
+            return (
+                404,
+                {
+                    "error": {
+                        "code": "PathNotFound",
+                        "message": "The specified path does not exist.",
+                    }
+                },
+                {},
+            )
         stamp = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())
-        return 200, {"paths": [{"name": k, "contentLength": str(v), "lastModified": stamp, "etag": "0x1",
-                                "owner": "$superuser", "group": "$superuser", "permissions": "rw-r-----"}
-                               for k, v in sorted(inside.items())]}, {"x-ms-version": "2025-01-05"}
+        return (
+            200,
+            {
+                "paths": [
+                    {
+                        "name": k,
+                        "contentLength": str(v),
+                        "lastModified": stamp,
+                        "etag": "0x1",
+                        "owner": "$superuser",
+                        "group": "$superuser",
+                        "permissions": "rw-r-----",
+                    }
+                    for k, v in sorted(inside.items())
+                ]
+            },
+            {"x-ms-version": "2025-01-05"},
+        )

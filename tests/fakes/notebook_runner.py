@@ -15,6 +15,7 @@
 make_spark() builds a small local session whose warehouse, Hive metastore and
 scratch space are all under a temporary folder, so nothing lands in the repo.
 """
+
 from __future__ import annotations
 
 import glob

@@ -23,6 +23,7 @@ FAKE_PULUMI_FAIL (comma-separated stacks whose up/preview/refresh/destroy
 fail halfway), FAKE_PULUMI_STEP_SECONDS (sleep per resource step),
 FAKE_PULUMI_VERSION (default 3.272.0).
 """
+
 from __future__ import annotations
 
 import base64
@@ -39,9 +40,14 @@ from typing import Any
 import yaml
 
 COMPONENT = "synapse-ml-lab:lab:LabEnvironment"
-CHILD_TYPES = ("azure-native:resources:ResourceGroup", "azure-native:storage:StorageAccount",
-               "azure-native:synapse:Workspace", "azure-native:machinelearningservices:Workspace",
-               "azure-native:synapse:SqlPool", "azure-native:keyvault:Vault")
+CHILD_TYPES = (
+    "azure-native:resources:ResourceGroup",
+    "azure-native:storage:StorageAccount",
+    "azure-native:synapse:Workspace",
+    "azure-native:machinelearningservices:Workspace",
+    "azure-native:synapse:SqlPool",
+    "azure-native:keyvault:Vault",
+)
 DATETIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
@@ -55,10 +61,14 @@ def environment_output(student: str) -> dict[str, str]:
     """A student's entry of the program's `environments` output, in its shape."""
     rg_id = f"/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/dp000-{student}"
     return {
-        "subscription": "00000000-0000-0000-0000-0000000000aa", "resourceGroup": f"dp000-{student}",
-        "synapseWorkspace": f"synapse-{student}", "sparkPool": "spark", "sqlPool": "sql",
+        "subscription": "00000000-0000-0000-0000-0000000000aa",
+        "resourceGroup": f"dp000-{student}",
+        "synapseWorkspace": f"synapse-{student}",
+        "sparkPool": "spark",
+        "sqlPool": "sql",
         "synapseStudioUrl": f"https://web.azuresynapse.net?workspace={rg_id}/synapse-{student}",
-        "dataLake": f"datalake{student}", "amlWorkspace": f"aml-{student}",
+        "dataLake": f"datalake{student}",
+        "amlWorkspace": f"aml-{student}",
         "amlStudioUrl": f"https://ml.azure.com/home?wsid={rg_id}/aml-{student}",
     }
 
@@ -69,15 +79,21 @@ def fake_encrypt(salt: str, plaintext: str) -> str:
 
 
 def fake_decrypt(salt: str | None, ciphertext: str) -> str:
-    if not os.environ.get("PULUMI_CONFIG_PASSPHRASE") and not os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE"):
-        raise CliError("error: passphrase must be set with PULUMI_CONFIG_PASSPHRASE or "
-                       "PULUMI_CONFIG_PASSPHRASE_FILE environment variables")
+    if not os.environ.get("PULUMI_CONFIG_PASSPHRASE") and not os.environ.get(
+        "PULUMI_CONFIG_PASSPHRASE_FILE"
+    ):
+        raise CliError(
+            "error: passphrase must be set with PULUMI_CONFIG_PASSPHRASE or "
+            "PULUMI_CONFIG_PASSPHRASE_FILE environment variables"
+        )
     try:
         used, plaintext = base64.b64decode(ciphertext.removeprefix("fake:")).decode().split("|", 1)
     except ValueError as exc:
         raise CliError(f"error: failed to decrypt: {exc}") from exc
     if used != salt:
-        raise CliError("error: failed to decrypt encrypted configuration value: cipher: message authentication failed")
+        raise CliError(
+            "error: failed to decrypt encrypted configuration value: cipher: message authentication failed"
+        )
     return plaintext
 
 
@@ -90,8 +106,11 @@ class Cli:
         self.argv = argv
         self.cwd = Path.cwd()
         self.args = [a for a in argv if a != "--non-interactive"]
-        self.project = (yaml.safe_load((self.cwd / "Pulumi.yaml").read_text()) or {}).get("name", "project") \
-            if (self.cwd / "Pulumi.yaml").is_file() else "project"
+        self.project = (
+            (yaml.safe_load((self.cwd / "Pulumi.yaml").read_text()) or {}).get("name", "project")
+            if (self.cwd / "Pulumi.yaml").is_file()
+            else "project"
+        )
 
     # -- arguments -----------------------------------------------------------
     def flag(self, name: str) -> str | None:
@@ -103,17 +122,25 @@ class Cli:
         return None
 
     def flags(self, name: str) -> list[str]:
-        return [self.args[i + 1] for i, a in enumerate(self.args) if a == name and i + 1 < len(self.args)]
+        return [
+            self.args[i + 1]
+            for i, a in enumerate(self.args)
+            if a == name and i + 1 < len(self.args)
+        ]
 
     # -- backend -------------------------------------------------------------
     def state_dir(self) -> Path:
         url = os.environ.get("PULUMI_BACKEND_URL", "")
         if url.startswith("file://"):
-            base = Path(url[len("file://"):])
+            base = Path(url[len("file://") :])
         elif url:
-            base = Path(os.environ.get("FAKE_PULUMI_HOME", self.cwd / ".fake-pulumi")) / url.replace("://", "/")
+            base = Path(
+                os.environ.get("FAKE_PULUMI_HOME", self.cwd / ".fake-pulumi")
+            ) / url.replace("://", "/")
         else:
-            raise CliError("error: PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions")
+            raise CliError(
+                "error: PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions"
+            )
         return base / ".pulumi" / "stacks" / self.project
 
     def state_path(self, stack: str) -> Path:
@@ -156,7 +183,9 @@ class Cli:
             return self.stack_command(args[1:])
         if args[:1] and args[0] in ("up", "preview", "refresh", "destroy"):
             return self.operation(args[0])
-        raise CliError(f"error: unknown command {' '.join(args)} (the stand-in answers what the Automation API sends)")
+        raise CliError(
+            f"error: unknown command {' '.join(args)} (the stand-in answers what the Automation API sends)"
+        )
 
     def stack_command(self, args: list[str]) -> int:
         stack = self.flag("--stack") or self.flag("-s")
@@ -172,20 +201,38 @@ class Cli:
             document = (yaml.safe_load(settings.read_text()) if settings.is_file() else {}) or {}
             if provider == "passphrase" and not document.get("encryptionsalt"):
                 if not os.environ.get("PULUMI_CONFIG_PASSPHRASE"):
-                    raise CliError("error: passphrase must be set with PULUMI_CONFIG_PASSPHRASE or "
-                                   "PULUMI_CONFIG_PASSPHRASE_FILE environment variables")
+                    raise CliError(
+                        "error: passphrase must be set with PULUMI_CONFIG_PASSPHRASE or "
+                        "PULUMI_CONFIG_PASSPHRASE_FILE environment variables"
+                    )
                 document["encryptionsalt"] = new_salt(name)
                 # The CLI saves the new salt into the stack's settings file.
                 with settings.open("a") as handle:
                     handle.write(f"encryptionsalt: {document['encryptionsalt']}\n")
-            self.save_state(name, {"stack": name, "secretsProvider": provider,
-                                   "salt": document.get("encryptionsalt"), "resources": [], "history": [],
-                                   "outputs": {}})
+            self.save_state(
+                name,
+                {
+                    "stack": name,
+                    "secretsProvider": provider,
+                    "salt": document.get("encryptionsalt"),
+                    "resources": [],
+                    "history": [],
+                    "outputs": {},
+                },
+            )
             return 0
-        if args[:1] == ["output"]:  # as the CLI prints them: plain values, secrets masked unless shown
+        if args[:1] == [
+            "output"
+        ]:  # as the CLI prints them: plain values, secrets masked unless shown
             shown = "--show-secrets" in args
-            print(json.dumps({name: output["value"] if shown or not output.get("secret") else "[secret]"
-                              for name, output in self.load_state(stack).get("outputs", {}).items()}))
+            print(
+                json.dumps(
+                    {
+                        name: output["value"] if shown or not output.get("secret") else "[secret]"
+                        for name, output in self.load_state(stack).get("outputs", {}).items()
+                    }
+                )
+            )
             return 0
         if args[:1] == ["history"]:
             history = list(reversed(self.load_state(stack).get("history", [])))
@@ -193,7 +240,11 @@ class Cli:
             print(json.dumps(history[: int(size)] if size else history))
             return 0
         if args[:1] == ["ls"]:
-            stacks = sorted(p.stem for p in self.state_dir().glob("*.json")) if self.state_dir().is_dir() else []
+            stacks = (
+                sorted(p.stem for p in self.state_dir().glob("*.json"))
+                if self.state_dir().is_dir()
+                else []
+            )
             print(json.dumps([{"name": s, "current": False} for s in stacks]))
             return 0
         raise CliError(f"error: unknown stack command {' '.join(args)}")
@@ -207,22 +258,32 @@ class Cli:
             raise CliError("error: lab:students is not set (the stand-in needs a roster)")
         children = int(os.environ.get("FAKE_PULUMI_CHILDREN", "4"))
         prefix = f"urn:pulumi:{stack}::{self.project}::"
-        found = [(f"{prefix}pulumi:pulumi:Stack::{self.project}-{stack}", "pulumi:pulumi:Stack"),
-                 (f"{prefix}pulumi:providers:azure-native::default", "pulumi:providers:azure-native")]
+        found = [
+            (f"{prefix}pulumi:pulumi:Stack::{self.project}-{stack}", "pulumi:pulumi:Stack"),
+            (f"{prefix}pulumi:providers:azure-native::default", "pulumi:providers:azure-native"),
+        ]
         for item in students:
             sid = item["id"] if isinstance(item, dict) else item
             found.append((f"{prefix}{COMPONENT}::{sid}", COMPONENT))
             for typ in CHILD_TYPES[:children]:
-                found.append((f"{prefix}{COMPONENT}${typ}::{sid}-{typ.rsplit(':', 1)[1].lower()}", typ))
+                found.append(
+                    (f"{prefix}{COMPONENT}${typ}::{sid}-{typ.rsplit(':', 1)[1].lower()}", typ)
+                )
         return found
 
     def operation(self, command: str) -> int:
         stack = self.flag("--stack")
         state = self.load_state(stack)
         document, config = self.config(stack)
-        if state.get("salt") and document.get("encryptionsalt") and state["salt"] != document["encryptionsalt"] \
-                and state.get("resources"):
-            raise CliError("error: the stack's secrets were encrypted with another salt than its config's")
+        if (
+            state.get("salt")
+            and document.get("encryptionsalt")
+            and state["salt"] != document["encryptionsalt"]
+            and state.get("resources")
+        ):
+            raise CliError(
+                "error: the stack's secrets were encrypted with another salt than its config's"
+            )
         targets = self.flags("--target")
         dependents = "--target-dependents" in self.args
 
@@ -242,7 +303,9 @@ class Cli:
                 steps = [(urn, "refresh") for urn in existing if targeted(urn)]
                 after = existing
             else:
-                steps = [(u, "same" if u in existing else "create") for u in wanted_urns if targeted(u)]
+                steps = [
+                    (u, "same" if u in existing else "create") for u in wanted_urns if targeted(u)
+                ]
                 steps += [(u, "delete") for u in existing if u not in wanted_urns and targeted(u)]
                 after = [u for u in existing if u in wanted_urns or not targeted(u)]
                 after += [u for u, op in steps if op == "create"]
@@ -255,12 +318,26 @@ class Cli:
         changes: dict[str, int] = {}
         code = 0
         for index, (urn, op) in enumerate(steps):
-            meta = {"op": op, "urn": urn, "type": urn.split("::")[-2].rsplit("$", 1)[-1], "provider": ""}
+            meta = {
+                "op": op,
+                "urn": urn,
+                "type": urn.split("::")[-2].rsplit("$", 1)[-1],
+                "provider": "",
+            }
             events.emit({"resourcePreEvent": {"metadata": meta, "planning": planning}})
             time.sleep(delay)
             if failing and index == len(steps) // 2:
-                events.emit({"diagnosticEvent": {"urn": urn, "message": f"error: {urn.rsplit('::', 1)[1]}: "
-                             "Code=\"QuotaExceeded\" (stand-in failure)\n", "color": "never", "severity": "error"}})
+                events.emit(
+                    {
+                        "diagnosticEvent": {
+                            "urn": urn,
+                            "message": f"error: {urn.rsplit('::', 1)[1]}: "
+                            'Code="QuotaExceeded" (stand-in failure)\n',
+                            "color": "never",
+                            "severity": "error",
+                        }
+                    }
+                )
                 events.emit({"resOpFailedEvent": {"metadata": meta, "status": 1, "steps": 1}})
                 code = 255
                 break
@@ -271,22 +348,42 @@ class Cli:
             after = [u for u in existing if (u, "delete") not in done]
             after += [u for u, op in done if op == "create"]
         end = dt.datetime.now(dt.UTC)
-        events.emit({"summaryEvent": {"maybeCorrupt": False, "durationSeconds": int((end - start).total_seconds()),
-                                      "resourceChanges": changes, "PolicyPacks": {}}})
+        events.emit(
+            {
+                "summaryEvent": {
+                    "maybeCorrupt": False,
+                    "durationSeconds": int((end - start).total_seconds()),
+                    "resourceChanges": changes,
+                    "PolicyPacks": {},
+                }
+            }
+        )
         events.emit({"cancelEvent": {}})
         events.close()
         if not planning:
             state["resources"] = after
             state["salt"] = document.get("encryptionsalt") or state.get("salt")
             students = [u.rsplit("::", 1)[1] for u in after if f"::{COMPONENT}::" in u]
-            state["outputs"] = {"students": {"value": len(students), "secret": False},
-                                "environments": {"value": {sid: environment_output(sid) for sid in students},
-                                                 "secret": False}}
-            state.setdefault("history", []).append({
-                "kind": {"up": "update"}.get(command, command), "startTime": start.strftime(DATETIME),
-                "endTime": end.strftime(DATETIME), "message": "", "environment": {}, "config": {},
-                "result": "failed" if code else "succeeded", "version": len(state["history"]) + 1,
-                "resourceChanges": changes})
+            state["outputs"] = {
+                "students": {"value": len(students), "secret": False},
+                "environments": {
+                    "value": {sid: environment_output(sid) for sid in students},
+                    "secret": False,
+                },
+            }
+            state.setdefault("history", []).append(
+                {
+                    "kind": {"up": "update"}.get(command, command),
+                    "startTime": start.strftime(DATETIME),
+                    "endTime": end.strftime(DATETIME),
+                    "message": "",
+                    "environment": {},
+                    "config": {},
+                    "result": "failed" if code else "succeeded",
+                    "version": len(state["history"]) + 1,
+                    "resourceChanges": changes,
+                }
+            )
             self.save_state(stack, state)
         if code:
             print(f"error: update failed\n    {stack}: 1 error", file=sys.stderr)
@@ -312,7 +409,9 @@ class EventSink:
         self.thread: threading.Thread | None = None
         self.handle = None
         if target and target.startswith("tcp://"):
-            self.thread = threading.Thread(target=self._stream, args=(target[len("tcp://"):],), daemon=True)
+            self.thread = threading.Thread(
+                target=self._stream, args=(target[len("tcp://") :],), daemon=True
+            )
             self.thread.start()
         elif target:
             # Closed in close(): the log stays open while the engine streams events.
@@ -356,10 +455,17 @@ def main(argv: list[str]) -> int:
         code = exc.code
     log = os.environ.get("FAKE_PULUMI_LOG")
     if log:
-        record = {"argv": argv, "cwd": os.getcwd(), "backend": os.environ.get("PULUMI_BACKEND_URL"),
-                  "passphrase": bool(os.environ.get("PULUMI_CONFIG_PASSPHRASE")),
-                  "automation": os.environ.get("PULUMI_AUTOMATION_API"), "start": started,
-                  "end": time.time(), "code": code, "pid": os.getpid()}
+        record = {
+            "argv": argv,
+            "cwd": os.getcwd(),
+            "backend": os.environ.get("PULUMI_BACKEND_URL"),
+            "passphrase": bool(os.environ.get("PULUMI_CONFIG_PASSPHRASE")),
+            "automation": os.environ.get("PULUMI_AUTOMATION_API"),
+            "start": started,
+            "end": time.time(),
+            "code": code,
+            "pid": os.getpid(),
+        }
         with open(log, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
     return code

@@ -19,6 +19,7 @@ The TLS certificate is generated here with ``cryptography`` (a throwaway CA and 
 leaf for 127.0.0.1); tests make the client trust it through REQUESTS_CA_BUNDLE.
 Test helpers live here too: :class:`FakeCredential` and :func:`to_wire`.
 """
+
 from __future__ import annotations
 
 import sys
@@ -92,6 +93,7 @@ ARM_403_BODY = {
 
 # ----------------------------------------------------------------------------- TLS
 
+
 def make_tls_files(directory: Path) -> tuple[str, str, str]:
     """(ca.pem, server.pem, server.key) for 127.0.0.1 / localhost, valid for a day."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -109,13 +111,21 @@ def make_tls_files(directory: Path) -> tuple[str, str, str]:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+        )
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
@@ -136,9 +146,15 @@ def make_tls_files(directory: Path) -> tuple[str, str, str]:
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=True, key_cert_sign=False, crl_sign=False,
-                encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=True,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -149,18 +165,25 @@ def make_tls_files(directory: Path) -> tuple[str, str, str]:
         )
         .sign(ca_key, hashes.SHA256())
     )
-    ca_file, cert_file, key_file = directory / "ca.pem", directory / "server.pem", directory / "server.key"
+    ca_file, cert_file, key_file = (
+        directory / "ca.pem",
+        directory / "server.pem",
+        directory / "server.key",
+    )
     ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_file.write_bytes(
         key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
         )
     )
     return str(ca_file), str(cert_file), str(key_file)
 
 
 # ----------------------------------------------------------------------------- recording and faults
+
 
 @dataclass
 class Recorded:
@@ -222,13 +245,21 @@ class FakeSynapse:
         self.faults: list[Fault] = []
         # Teardown routes: live ARM resources, soft-deleted ones and what was permanently removed.
         self.arm_resources: dict[str, dict[str, Any]] = {}  # lower-case id -> resource
-        self.soft_deleted: dict[str, dict[str, Any]] = {}  # lower-case id -> resource (ML / Log Analytics)
-        self.deleted_vaults: dict[str, dict[str, Any]] = {}  # lower-case deletedVaults path -> deleted vault
-        self.vaults_being_deleted: dict[str, int] = {}  # lower-case vault id -> live GETs still answered 200
+        self.soft_deleted: dict[
+            str, dict[str, Any]
+        ] = {}  # lower-case id -> resource (ML / Log Analytics)
+        self.deleted_vaults: dict[
+            str, dict[str, Any]
+        ] = {}  # lower-case deletedVaults path -> deleted vault
+        self.vaults_being_deleted: dict[
+            str, int
+        ] = {}  # lower-case vault id -> live GETs still answered 200
         self.purged: list[str] = []  # ids (or deletedVaults paths) removed for good, in order
         self.arm_delete_mode = "lro"  # "lro" (202, polled as arm_lro says) | "sync" (200)
         self.arm_delete_missing_status = 404  # some services answer 204 for a DELETE of nothing
-        self.arm_operations_fail = 0  # the next N teardown operations end "Failed" (and change nothing)
+        self.arm_operations_fail = (
+            0  # the next N teardown operations end "Failed" (and change nothing)
+        )
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -239,10 +270,16 @@ class FakeSynapse:
         handler = type("Handler", (_Handler,), {"fake": self})
         httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         httpd.daemon_threads = True
-        httpd.socket = context.wrap_socket(httpd.socket, server_side=True, do_handshake_on_connect=False)
-        httpd.handle_error = lambda request, address: None  # dropped / timed-out sockets are expected
+        httpd.socket = context.wrap_socket(
+            httpd.socket, server_side=True, do_handshake_on_connect=False
+        )
+        httpd.handle_error = lambda request, address: (
+            None
+        )  # dropped / timed-out sockets are expected
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -285,7 +322,9 @@ class FakeSynapse:
             count=count,
             kind=kind,
             status=status,
-            body=body if body is not None else {"error": {"code": f"Fake{status}", "message": "injected fault"}},
+            body=body
+            if body is not None
+            else {"error": {"code": f"Fake{status}", "message": "injected fault"}},
             headers=dict(headers or {}),
             after=after,
             delay=delay,
@@ -307,7 +346,9 @@ class FakeSynapse:
         """A live ML workspace, Log Analytics workspace or Key Vault (any ARM id the routes know)."""
         with self.lock:
             self.arm_resources[resource_id.lower()] = {
-                "id": resource_id, "name": resource_id.rsplit("/", 1)[-1], "location": location,
+                "id": resource_id,
+                "name": resource_id.rsplit("/", 1)[-1],
+                "location": location,
                 "properties": {"provisioningState": "Succeeded"},
             }
 
@@ -327,21 +368,29 @@ class FakeSynapse:
     def _soft_delete_vault(self, key: str) -> None:
         vault = self.arm_resources.pop(key)
         self.vaults_being_deleted.pop(key, None)
-        m = re.fullmatch(r"/subscriptions/([^/]+)/resourcegroups/[^/]+/providers/microsoft\.keyvault/vaults/([^/]+)", key)
+        m = re.fullmatch(
+            r"/subscriptions/([^/]+)/resourcegroups/[^/]+/providers/microsoft\.keyvault/vaults/([^/]+)",
+            key,
+        )
         assert m, key
         path = deleted_vault_path(m.group(1), vault["location"], m.group(2))
         self.deleted_vaults[path.lower()] = {
             "id": path,
             "name": vault["name"],
             "type": "Microsoft.KeyVault/deletedVaults",
-            "properties": {"vaultId": vault["id"], "location": vault["location"], "purgeProtectionEnabled": False},
+            "properties": {
+                "vaultId": vault["id"],
+                "location": vault["location"],
+                "purgeProtectionEnabled": False,
+            },
         }
 
     def calls(self, method: str | None = None, pattern: str = "") -> list[Recorded]:
         regex = re.compile(pattern)
         with self.lock:
             return [
-                r for r in self.requests
+                r
+                for r in self.requests
                 if (method is None or r.method == method.upper()) and regex.search(r.path)
             ]
 
@@ -356,7 +405,11 @@ class FakeSynapse:
     def _match_fault(self, method: str, path: str) -> Fault | None:
         with self.lock:
             for fault in self.faults:
-                if fault.hits < fault.count and (fault.method in (None, method)) and fault.pattern.search(path):
+                if (
+                    fault.hits < fault.count
+                    and (fault.method in (None, method))
+                    and fault.pattern.search(path)
+                ):
                     fault.hits += 1
                     return fault
         return None
@@ -367,51 +420,101 @@ class FakeSynapse:
             self.operations[op_id] = Operation(self.lro_polls, final_status, final_body, on_done)
         return op_id
 
-    def _lro_accepted(self, collection_url: str, final_status: int, final_body: Any, mode: str,
-                      on_done: Any = None) -> tuple[int, Any, dict[str, str]]:
+    def _lro_accepted(
+        self,
+        collection_url: str,
+        final_status: int,
+        final_body: Any,
+        mode: str,
+        on_done: Any = None,
+    ) -> tuple[int, Any, dict[str, str]]:
         op_id = self._new_operation(final_status, final_body, on_done)
         location = f"{self.url}/operationResults/{op_id}?api-version={DATA_PLANE_API_VERSION}"
         headers = {"Location": location, "Retry-After": "0"}
         if mode == "async":
             # azure-core's LROBasePolling follows Operation-Location (Azure-AsyncOperation is ARM's).
-            headers["Operation-Location"] = f"{self.url}/operationStatus/{op_id}?api-version={DATA_PLANE_API_VERSION}"
+            headers["Operation-Location"] = (
+                f"{self.url}/operationStatus/{op_id}?api-version={DATA_PLANE_API_VERSION}"
+            )
         return 202, {"status": "InProgress"} if mode == "async" else None, headers
 
-    def handle(self, method: str, path: str, query: dict[str, str], body: Any,
-               headers: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+    def handle(
+        self, method: str, path: str, query: dict[str, str], body: Any, headers: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]]:
         is_arm = path.startswith("/subscriptions/") or path.startswith("/arm")
         token = (headers.get("authorization") or "").removeprefix("Bearer ").strip()
         expected = ARM_TOKEN if is_arm else SYNAPSE_TOKEN
         if token != expected:
-            return 401, {"error": {"code": "InvalidToken", "message": f"expected a token for this audience, got {token!r}"}}, {}
+            return (
+                401,
+                {
+                    "error": {
+                        "code": "InvalidToken",
+                        "message": f"expected a token for this audience, got {token!r}",
+                    }
+                },
+                {},
+            )
 
         # -- long-running operation polling (data plane and ARM)
-        m = re.fullmatch(r"/(operationResults|operationStatus|armOperations|armOperationResults)/([0-9a-f]+)", path)
+        m = re.fullmatch(
+            r"/(operationResults|operationStatus|armOperations|armOperationResults)/([0-9a-f]+)",
+            path,
+        )
         if m and method == "GET":
             return self._poll(m.group(1), m.group(2))
 
         # -- ARM: dedicated SQL pool
-        m = re.fullmatch(r"(/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Synapse/workspaces/[^/]+/sqlPools/[^/]+)(/pause)?", path, re.I)
+        m = re.fullmatch(
+            r"(/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Synapse/workspaces/[^/]+/sqlPools/[^/]+)(/pause)?",
+            path,
+            re.I,
+        )
         if m:
             if query.get("api-version") != ARM_API_VERSION:
-                return 400, {"error": {"code": "InvalidApiVersion", "message": query.get("api-version")}}, {}
+                return (
+                    400,
+                    {"error": {"code": "InvalidApiVersion", "message": query.get("api-version")}},
+                    {},
+                )
             return self._sql_pool(method, m.group(1), bool(m.group(2)))
 
         # -- ARM: what teardown deletes and purges
-        m = re.fullmatch(r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/(Microsoft\.MachineLearningServices"
-                         r"|Microsoft\.OperationalInsights|Microsoft\.KeyVault)/(?:workspaces|vaults)/[^/]+", path, re.I)
-        m_deleted = re.fullmatch(r"(/subscriptions/[^/]+/providers/Microsoft\.KeyVault/locations/[^/]+/deletedVaults/[^/]+)"
-                                 r"(/purge)?", path, re.I)
+        m = re.fullmatch(
+            r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/(Microsoft\.MachineLearningServices"
+            r"|Microsoft\.OperationalInsights|Microsoft\.KeyVault)/(?:workspaces|vaults)/[^/]+",
+            path,
+            re.I,
+        )
+        m_deleted = re.fullmatch(
+            r"(/subscriptions/[^/]+/providers/Microsoft\.KeyVault/locations/[^/]+/deletedVaults/[^/]+)"
+            r"(/purge)?",
+            path,
+            re.I,
+        )
         if m or m_deleted:
             namespace = (m.group(1) if m else "Microsoft.KeyVault").lower()
             if query.get("api-version") != TEARDOWN_API_VERSIONS[namespace]:
-                return 400, {"error": {"code": "InvalidApiVersion", "message": str(query.get("api-version"))}}, {}
+                return (
+                    400,
+                    {
+                        "error": {
+                            "code": "InvalidApiVersion",
+                            "message": str(query.get("api-version")),
+                        }
+                    },
+                    {},
+                )
             if m:
                 return self._arm_resource(method, path, namespace, query)
             return self._deleted_vault(method, m_deleted.group(1), bool(m_deleted.group(2)))
 
         if query.get("api-version") != DATA_PLANE_API_VERSION:
-            return 400, {"error": {"code": "InvalidApiVersion", "message": str(query.get("api-version"))}}, {}
+            return (
+                400,
+                {"error": {"code": "InvalidApiVersion", "message": str(query.get("api-version"))}},
+                {},
+            )
 
         m = re.fullmatch(r"/roleAssignments/([^/]+)", path)
         if m:
@@ -444,13 +547,19 @@ class FakeSynapse:
                 return 200, {"status": "Succeeded"}, {}
             return op.final_status, op.final_body, {}
 
-    def _artifact(self, method: str, collection: str, name: str, body: Any) -> tuple[int, Any, dict[str, str]]:
+    def _artifact(
+        self, method: str, collection: str, name: str, body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
         store = self.artifacts[collection]
         resource_id = f"/subscriptions/fake/resourceGroups/fake/providers/Microsoft.Synapse/workspaces/fake/{collection}/{name}"
         if method == "GET":
             with self.lock:
                 item = store.get(name)
-            return (200, item, {}) if item else (404, {"error": {"code": "NotFound", "message": f"{name} not found"}}, {})
+            return (
+                (200, item, {})
+                if item
+                else (404, {"error": {"code": "NotFound", "message": f"{name} not found"}}, {})
+            )
         if method == "PUT":
             problem = _validate_artifact(collection, body)
             if problem:
@@ -471,28 +580,61 @@ class FakeSynapse:
             with self.lock:
                 existed = store.pop(name, None) is not None
             if not existed:
-                return self.delete_missing_status, (
-                    {"error": {"code": "NotFound", "message": f"{name} not found"}}
-                    if self.delete_missing_status >= 400 else None
-                ), {}
+                return (
+                    self.delete_missing_status,
+                    (
+                        {"error": {"code": "NotFound", "message": f"{name} not found"}}
+                        if self.delete_missing_status >= 400
+                        else None
+                    ),
+                    {},
+                )
             if self.lro == "sync":
                 return 200, None, {}
             return self._lro_accepted(collection, 200, None, "location")
         return 405, {"error": {"code": "MethodNotAllowed"}}, {}
 
-    def _role_assignment(self, method: str, assignment_id: str, body: Any) -> tuple[int, Any, dict[str, str]]:
+    def _role_assignment(
+        self, method: str, assignment_id: str, body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
         with self.lock:
             if method == "GET":
                 item = self.role_assignments.get(assignment_id)
-                return (200, item, {}) if item else (404, {"error": {"code": "RoleAssignmentNotFound"}}, {})
+                return (
+                    (200, item, {})
+                    if item
+                    else (404, {"error": {"code": "RoleAssignmentNotFound"}}, {})
+                )
             if method == "PUT":
-                if not isinstance(body, dict) or not all(body.get(k) for k in ("roleId", "principalId", "scope")):
-                    return 400, {"error": {"code": "BadRequest", "message": "roleId, principalId and scope are required"}}, {}
+                if not isinstance(body, dict) or not all(
+                    body.get(k) for k in ("roleId", "principalId", "scope")
+                ):
+                    return (
+                        400,
+                        {
+                            "error": {
+                                "code": "BadRequest",
+                                "message": "roleId, principalId and scope are required",
+                            }
+                        },
+                        {},
+                    )
                 for other_id, other in self.role_assignments.items():
-                    if other_id != assignment_id and (other["roleDefinitionId"], other["principalId"], other["scope"]) == (
-                        body["roleId"], body["principalId"], body["scope"]
-                    ):
-                        return 409, {"error": {"code": "RoleAssignmentAlreadyExists", "message": f"exists as {other_id}"}}, {}
+                    if other_id != assignment_id and (
+                        other["roleDefinitionId"],
+                        other["principalId"],
+                        other["scope"],
+                    ) == (body["roleId"], body["principalId"], body["scope"]):
+                        return (
+                            409,
+                            {
+                                "error": {
+                                    "code": "RoleAssignmentAlreadyExists",
+                                    "message": f"exists as {other_id}",
+                                }
+                            },
+                            {},
+                        )
                 item = {
                     "id": assignment_id,
                     "roleDefinitionId": body["roleId"],
@@ -512,7 +654,11 @@ class FakeSynapse:
         with self.lock:
             pool = self.sql_pools.get(pool_id.lower())
             if pool is None:
-                return 404, {"error": {"code": "ResourceNotFound", "message": f"{pool_id} not found"}}, {}
+                return (
+                    404,
+                    {"error": {"code": "ResourceNotFound", "message": f"{pool_id} not found"}},
+                    {},
+                )
             if method == "GET" and not pause:
                 # Time passes for an operation whoever asks: a GET of the pool advances it too.
                 op = self.operations.get(pool.get("operation", ""))
@@ -522,13 +668,28 @@ class FakeSynapse:
                     else:
                         op.on_done()
                         op.on_done = None
-                return 200, {"id": pool["id"], "name": pool_id.rsplit("/", 1)[-1],
-                             "properties": {"status": pool["status"]}}, {}
+                return (
+                    200,
+                    {
+                        "id": pool["id"],
+                        "name": pool_id.rsplit("/", 1)[-1],
+                        "properties": {"status": pool["status"]},
+                    },
+                    {},
+                )
             if method == "POST" and pause:
                 if pool["status"] in ("Paused", "Pausing"):
-                    return 409, {"error": {"code": "Conflict", "message": f"pool is {pool['status']}"}}, {}
+                    return (
+                        409,
+                        {"error": {"code": "Conflict", "message": f"pool is {pool['status']}"}},
+                        {},
+                    )
                 if pool["status"] != "Online":
-                    return 409, {"error": {"code": "Conflict", "message": f"pool is {pool['status']}"}}, {}
+                    return (
+                        409,
+                        {"error": {"code": "Conflict", "message": f"pool is {pool['status']}"}},
+                        {},
+                    )
                 pool["status"] = "Pausing"
 
                 def done() -> None:
@@ -537,7 +698,10 @@ class FakeSynapse:
                 op_id = uuid.uuid4().hex
                 self.operations[op_id] = Operation(self.lro_polls, 200, None, done)
                 pool["operation"] = op_id
-                headers = {"Location": f"{self.url}/armOperationResults/{op_id}", "Retry-After": "0"}
+                headers = {
+                    "Location": f"{self.url}/armOperationResults/{op_id}",
+                    "Retry-After": "0",
+                }
                 if self.arm_lro == "async":
                     headers["Azure-AsyncOperation"] = f"{self.url}/armOperations/{op_id}"
                 return 202, None, headers
@@ -560,10 +724,15 @@ class FakeSynapse:
             headers["Azure-AsyncOperation"] = f"{self.url}/armOperations/{op_id}"
         return 202, None, headers
 
-    def _arm_resource(self, method: str, path: str, namespace: str,
-                      query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+    def _arm_resource(
+        self, method: str, path: str, namespace: str, query: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]]:
         key = path.lower()
-        not_found = (404, {"error": {"code": "ResourceNotFound", "message": f"{path} not found"}}, {})
+        not_found = (
+            404,
+            {"error": {"code": "ResourceNotFound", "message": f"{path} not found"}},
+            {},
+        )
         with self.lock:
             if method == "GET":
                 if key in self.vaults_being_deleted:
@@ -593,12 +762,23 @@ class FakeSynapse:
 
             return self._teardown_accepted(effect)
 
-    def _deleted_vault(self, method: str, path: str, purge: bool) -> tuple[int, Any, dict[str, str]]:
+    def _deleted_vault(
+        self, method: str, path: str, purge: bool
+    ) -> tuple[int, Any, dict[str, str]]:
         key = path.lower()
         with self.lock:
             item = self.deleted_vaults.get(key)
             if item is None:
-                return 404, {"error": {"code": "ResourceNotFound", "message": f"deleted vault {path} not found"}}, {}
+                return (
+                    404,
+                    {
+                        "error": {
+                            "code": "ResourceNotFound",
+                            "message": f"deleted vault {path} not found",
+                        }
+                    },
+                    {},
+                )
             if method == "GET" and not purge:
                 return 200, item, {}
             if method == "POST" and purge:
@@ -617,10 +797,10 @@ def deleted_vault_path(subscription_id: str, location: str, vault_name: str) -> 
 def _validate_artifact(collection: str, body: Any) -> str | None:
     """What the real service would refuse (the traps the SDK lets through)."""
     if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
-        return "body must be {\"properties\": {...}}"
+        return 'body must be {"properties": {...}}'
     properties = body["properties"]
     if "properties" in properties:
-        return "properties wrapped twice ({\"properties\": {\"properties\": ...}})"
+        return 'properties wrapped twice ({"properties": {"properties": ...}})'
     if collection == "linkedservices" and not properties.get("type"):
         return "linked service type is required"
     if collection == "notebooks":
@@ -701,6 +881,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 # ----------------------------------------------------------------------------- test helpers
 
+
 class FakeCredential:
     """A TokenCredential whose token names its audience; records every scope asked for."""
 
@@ -778,7 +959,15 @@ def credential(monkeypatch: pytest.MonkeyPatch) -> FakeCredential:
 def fake(tls_files, credential, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """A running fake service the clients trust, the fake credential in place, cwd = tmp_path."""
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", tls_files[0])
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "CURL_CA_BUNDLE"):
+    for name in (
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "CURL_CA_BUNDLE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.chdir(tmp_path)
@@ -786,23 +975,42 @@ def fake(tls_files, credential, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         yield server
 
 
-def write_notebook(path: Path, parameters: dict[str, Any], body: str = "print('hello')",
-                   description: str | None = None) -> Path:
+def write_notebook(
+    path: Path,
+    parameters: dict[str, Any],
+    body: str = "print('hello')",
+    description: str | None = None,
+) -> Path:
     """A small .ipynb with one markdown cell, a ``parameters`` cell and one code cell."""
     lines = [f"{name} = {value!r}" for name, value in parameters.items()]
     notebook: dict[str, Any] = {
         "cells": [
-            {"cell_type": "markdown", "metadata": {}, "source": ["# Lab notebook\n", "Uses the student's resources."]},
+            {
+                "cell_type": "markdown",
+                "metadata": {},
+                "source": ["# Lab notebook\n", "Uses the student's resources."],
+            },
             {
                 "cell_type": "code",
                 "execution_count": 3,
                 "metadata": {"tags": ["parameters"]},
                 "outputs": [{"output_type": "stream", "name": "stdout", "text": ["stale\n"]}],
-                "source": ["# filled per student at upload\n"] + [line + "\n" for line in lines[:-1]] + lines[-1:],
+                "source": ["# filled per student at upload\n"]
+                + [line + "\n" for line in lines[:-1]]
+                + lines[-1:],
             },
-            {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": body},
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "metadata": {},
+                "outputs": [],
+                "source": body,
+            },
         ],
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}, "language_info": {"name": "python"}},
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3"},
+            "language_info": {"name": "python"},
+        },
         "nbformat": 4,
         "nbformat_minor": 5,
     }

@@ -1,4 +1,5 @@
 """Config validation: every bad value stops the program with a message naming key, value and rule."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -45,7 +46,9 @@ def test_stack_name_is_normalised_into_a_student_id():
 
 
 def test_students_with_object_ids_are_read():
-    s = settings(students='[{"id": "alice", "objectId": "0A1B2C3D-0000-4000-8000-000000000001"}, {"id": "bob-2"}]')
+    s = settings(
+        students='[{"id": "alice", "objectId": "0A1B2C3D-0000-4000-8000-000000000001"}, {"id": "bob-2"}]'
+    )
     assert [st.id for st in s.students] == ["alice", "bob-2"]
     assert s.students[0].object_id == "0a1b2c3d-0000-4000-8000-000000000001"
     assert s.students[0].principal_type == "User"
@@ -71,7 +74,9 @@ def test_bad_object_id():
 
 
 def test_unknown_student_key_and_bad_principal_type():
-    found = problems(students='[{"id": "alice", "objectid": "x"}, {"id": "bob", "principalType": "Owner"}]')
+    found = problems(
+        students='[{"id": "alice", "objectid": "x"}, {"id": "bob", "principalType": "Owner"}]'
+    )
     assert "lab:students[0] has unknown key(s) objectid" in found[0]
     assert 'lab:students[1].principalType = "Owner" is not allowed: User or Group' in found[1]
 
@@ -96,7 +101,9 @@ def test_spark_24_message_names_the_august_2024_cutoff():
 @pytest.mark.parametrize("version", ["4.0", "3.6", "latest"])
 def test_unknown_spark_version(version):
     found = problems(sparkVersion=version)
-    assert found == [f'lab:sparkVersion = "{version}" is not an Azure Synapse Spark runtime. Supported: 3.5']
+    assert found == [
+        f'lab:sparkVersion = "{version}" is not an Azure Synapse Spark runtime. Supported: 3.5'
+    ]
 
 
 @pytest.mark.parametrize(
@@ -117,7 +124,10 @@ def test_bad_ip_range(ranges, message):
 
 def test_ip_ranges_are_normalised():
     s = settings(allowedIpRanges='["203.0.113.7", "198.51.100.0 - 198.51.100.255"]')
-    assert s.allowed_ip_ranges == (("203.0.113.7", "203.0.113.7"), ("198.51.100.0", "198.51.100.255"))
+    assert s.allowed_ip_ranges == (
+        ("203.0.113.7", "203.0.113.7"),
+        ("198.51.100.0", "198.51.100.255"),
+    )
     assert s.firewall_open_to_all is False
 
 
@@ -157,13 +167,19 @@ def test_weak_password(password, rule):
 
 def test_strong_password_is_accepted():
     assert password_problems("Tr1cky-Lab-Passw0rd", "SQLUser") == []
-    assert settings(sqlAdminPassword="Tr1cky-Lab-Passw0rd").sql_admin_password == "Tr1cky-Lab-Passw0rd"
+    assert (
+        settings(sqlAdminPassword="Tr1cky-Lab-Passw0rd").sql_admin_password == "Tr1cky-Lab-Passw0rd"
+    )
 
 
 def test_password_in_plain_text_config_is_refused():
     with pytest.raises(ConfigError) as info:
-        parse({**GOOD, "sqlAdminPassword": "Tr1cky-Lab-Passw0rd"}, location=LOCATION,
-              stack_name="dev", password_in_plain_text=True)
+        parse(
+            {**GOOD, "sqlAdminPassword": "Tr1cky-Lab-Passw0rd"},
+            location=LOCATION,
+            stack_name="dev",
+            password_in_plain_text=True,
+        )
     assert "pulumi config set --secret lab:sqlAdminPassword" in info.value.problems[0]
 
 
@@ -195,12 +211,17 @@ FEATURES = "season,mnth,holiday,weekday,workingday,weathersit,temp,atemp,hum,win
 
 
 def test_data_dir_must_hold_the_lab_files(tmp_path: Path):
-    (tmp_path / "bike-rentals-training.csv").write_text(f"instant,dteday,{FEATURES},rentals\n1,1/1/2011\n")
+    (tmp_path / "bike-rentals-training.csv").write_text(
+        f"instant,dteday,{FEATURES},rentals\n1,1/1/2011\n"
+    )
     found = problems(dataDir=str(tmp_path))
     assert "missing weather-forecast.csv" in found[0]
     (tmp_path / "weather-forecast.csv").write_text("season,mnth,temp\n1,1,0.2\n")
     found = problems(dataDir=str(tmp_path))
-    assert "weather-forecast.csv has no column(s) holiday, weekday, workingday, weathersit, atemp, hum, windspeed" in found[0]
+    assert (
+        "weather-forecast.csv has no column(s) holiday, weekday, workingday, weathersit, atemp, hum, windspeed"
+        in found[0]
+    )
     (tmp_path / "weather-forecast.csv").write_text(f"{FEATURES}\n")
     assert settings(dataDir=str(tmp_path)).data_dir == tmp_path
 
@@ -213,12 +234,18 @@ def test_shared_lab_data_is_accepted_as_data_dir():
     assert settings(dataDir=str(SHARED_DATA)).data_dir == SHARED_DATA
 
 
-@pytest.mark.parametrize("location, message", [
-    (None, "azure-native:location is not set"),
-    ("West Europe", "is not an Azure region name"),
-    ("westeurop", "azure-native:location = 'westeurop' is not an Azure region: did you mean 'westeurope'?"),
-    ("uksouht", "did you mean 'uksouth'?"),
-])
+@pytest.mark.parametrize(
+    "location, message",
+    [
+        (None, "azure-native:location is not set"),
+        ("West Europe", "is not an Azure region name"),
+        (
+            "westeurop",
+            "azure-native:location = 'westeurop' is not an Azure region: did you mean 'westeurope'?",
+        ),
+        ("uksouht", "did you mean 'uksouth'?"),
+    ],
+)
 def test_location(location, message):
     with pytest.raises(ConfigError) as info:
         parse(GOOD, location=location, stack_name="dev")
@@ -244,6 +271,7 @@ def test_unknown_key_is_reported():
 
 # --- through the real program: a bad config stops it before anything is declared ---
 
+
 @pytest.mark.parametrize(
     "key, value, fragment",
     [
@@ -265,8 +293,10 @@ def test_plain_text_password_in_stack_config_stops_the_program(base_config):
         run_program({**base_config, "lab:sqlAdminPassword": "Tr1cky-Lab-Passw0rd"})
     assert "--secret" in str(info.value)
     # Set as a secret, the same value is accepted.
-    sim = run_program({**base_config, "lab:sqlAdminPassword": "Tr1cky-Lab-Passw0rd"},
-                      secret_keys=("lab:sqlAdminPassword",))
+    sim = run_program(
+        {**base_config, "lab:sqlAdminPassword": "Tr1cky-Lab-Passw0rd"},
+        secret_keys=("lab:sqlAdminPassword",),
+    )
     assert sim.exports["sqlAdminPassword"].value == "Tr1cky-Lab-Passw0rd"
 
 
@@ -287,7 +317,7 @@ def test_readme_documents_every_setting():
     from tests.conftest import ROOT
 
     readme = (ROOT / "README.md").read_text()
-    table = readme[readme.index("| key | default | meaning |"):]
-    table = table[:table.index("\n\n")]
+    table = readme[readme.index("| key | default | meaning |") :]
+    table = table[: table.index("\n\n")]
     documented = {line.split("`")[1] for line in table.splitlines()[2:]}
     assert documented == {f"lab:{key}" for key in _CONFIG_KEYS} | {"azure-native:location"}

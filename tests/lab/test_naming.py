@@ -1,4 +1,5 @@
 """Azure's naming rules hold for every name, at the edges of valid prefixes and suffixes."""
+
 from __future__ import annotations
 
 import itertools
@@ -55,7 +56,9 @@ def test_globally_unique_names_differ_per_suffix():
         assert getattr(a, attribute) != getattr(b, attribute)
 
 
-@pytest.mark.parametrize("prefix, suffix", [("DP", "abcdefg"), ("dp", "ABCDEFG"), ("dp", "abc"), ("1dp", "abcdefg")])
+@pytest.mark.parametrize(
+    "prefix, suffix", [("DP", "abcdefg"), ("dp", "ABCDEFG"), ("dp", "abc"), ("1dp", "abcdefg")]
+)
 def test_invalid_inputs_are_refused(prefix, suffix):
     with pytest.raises(ValueError):
         LabNames(prefix, suffix)

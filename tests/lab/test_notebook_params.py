@@ -1,4 +1,5 @@
 """The parameters-cell contract shared by the notebooks and the uploader."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,8 +14,13 @@ def notebook(source, tags=("parameters",), extra_cells=()):
         "metadata": {},
         "cells": [
             {"cell_type": "markdown", "metadata": {}, "source": ["# title"]},
-            {"cell_type": "code", "metadata": {"tags": list(tags)}, "source": source,
-             "outputs": [], "execution_count": None},
+            {
+                "cell_type": "code",
+                "metadata": {"tags": list(tags)},
+                "source": source,
+                "outputs": [],
+                "execution_count": None,
+            },
             *extra_cells,
         ],
     }
@@ -31,13 +37,19 @@ SOURCE = [
 
 def test_read_parameters():
     assert read_parameters(notebook(SOURCE)) == {
-        "data_lake_account": "datalakexxxxxxx", "max_rows": 10, "use_sql": False, "sql_pool": ""}
+        "data_lake_account": "datalakexxxxxxx",
+        "max_rows": 10,
+        "use_sql": False,
+        "sql_pool": "",
+    }
 
 
 def test_fill_replaces_known_names_keeps_comments_and_ignores_others():
     original = notebook(SOURCE)
-    filled = fill_parameters(original, {"data_lake_account": "datalakeab12cd3", "sql_pool": "sqlab12cd3",
-                                        "not_declared": "x"})
+    filled = fill_parameters(
+        original,
+        {"data_lake_account": "datalakeab12cd3", "sql_pool": "sqlab12cd3", "not_declared": "x"},
+    )
     assert filled["cells"][1]["source"] == [
         "# Filled per student at upload\n",
         "data_lake_account = 'datalakeab12cd3'\n",
@@ -51,8 +63,8 @@ def test_fill_replaces_known_names_keeps_comments_and_ignores_others():
 
 
 def test_string_source_and_quotes_are_safe():
-    filled = fill_parameters(notebook('name = "a"\n'), {"name": "it's \"quoted\"\nnewline"})
-    assert read_parameters(filled) == {"name": "it's \"quoted\"\nnewline"}
+    filled = fill_parameters(notebook('name = "a"\n'), {"name": 'it\'s "quoted"\nnewline'})
+    assert read_parameters(filled) == {"name": 'it\'s "quoted"\nnewline'}
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
 """lab.placement: students onto subscriptions by capacity-weighted rendezvous hashing."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -29,7 +30,9 @@ def test_placement_respects_capacity_and_is_deterministic(n, capacities):
         assert len(counts) == len(subs)  # the class is spread, not piled into one
 
 
-@pytest.mark.parametrize("n, capacities", [(20, [10, 10, 10]), (57, [25, 25, 25]), (200, [90, 90, 90])])
+@pytest.mark.parametrize(
+    "n, capacities", [(20, [10, 10, 10]), (57, [25, 25, 25]), (200, [90, 90, 90])]
+)
 def test_adding_or_removing_a_student_in_the_middle_moves_nobody_else(n, capacities):
     subs = [Subscription(f"sub-{i}", c) for i, c in enumerate(capacities)]
     ids = roster(n)
@@ -37,14 +40,16 @@ def test_adding_or_removing_a_student_in_the_middle_moves_nobody_else(n, capacit
     middle = n // 2
     added = place(ids[:middle] + ["newcomer"] + ids[middle:], subs)
     assert {s: added[s] for s in ids} == before
-    removed_ids = ids[:middle] + ids[middle + 1:]
+    removed_ids = ids[:middle] + ids[middle + 1 :]
     removed = place(removed_ids, subs)
     assert {s: before[s] for s in removed_ids} == removed
 
 
 def test_roster_larger_than_total_capacity_is_refused():
     subs = [Subscription("sub-a", 20), Subscription("sub-b", 20)]
-    with pytest.raises(PlacementError, match="41 students do not fit in the total capacity of lab:subscriptions"):
+    with pytest.raises(
+        PlacementError, match="41 students do not fit in the total capacity of lab:subscriptions"
+    ):
         place(roster(41), subs)
     assert len(place(roster(40), subs)) == 40  # exactly full fits
 
@@ -55,5 +60,7 @@ def test_pinned_students_stay_where_they_are_pinned():
     placed = place(roster(25), subs, pins)
     assert [placed[s] for s in pins] == ["sub-a"] * 3
     assert Counter(placed.values())["sub-a"] == 3
-    with pytest.raises(PlacementError, match="4 students are pinned to subscription sub-a, whose capacity is 3"):
+    with pytest.raises(
+        PlacementError, match="4 students are pinned to subscription sub-a, whose capacity is 3"
+    ):
         place(roster(25), subs, {**pins, "s003": "sub-a"})

@@ -3,6 +3,7 @@
 The lab CSVs live in ../shared/data beside the project; the suite must also pass
 without them, so tests generate files shaped like them when they are absent.
 """
+
 from __future__ import annotations
 
 import csv
@@ -20,8 +21,22 @@ INTEGER_COLUMNS = ["season", "mnth", "holiday", "weekday", "workingday", "weathe
 DOUBLE_COLUMNS = ["temp", "atemp", "hum", "windspeed"]
 FEATURES = INTEGER_COLUMNS + DOUBLE_COLUMNS
 BIKE_COLUMNS = FEATURES + ["rentals"]
-CSV_COLUMNS = ["instant", "dteday", "season", "yr", "mnth", "holiday", "weekday",
-               "workingday", "weathersit", "temp", "atemp", "hum", "windspeed", "rentals"]
+CSV_COLUMNS = [
+    "instant",
+    "dteday",
+    "season",
+    "yr",
+    "mnth",
+    "holiday",
+    "weekday",
+    "workingday",
+    "weathersit",
+    "temp",
+    "atemp",
+    "hum",
+    "windspeed",
+    "rentals",
+]
 
 
 def write_training_csv(path: Path, rows: int, seed: int) -> list[tuple]:
@@ -41,11 +56,39 @@ def write_training_csv(path: Path, rows: int, seed: int) -> list[tuple]:
             temp, atemp = round(rng.uniform(0.05, 0.86), 6), round(rng.uniform(0.07, 0.84), 6)
             hum, windspeed = round(rng.uniform(0.0, 0.97), 6), round(rng.uniform(0.02, 0.5), 6)
             rentals = rng.randint(2, 3410)
-            writer.writerow([i + 1, f"{day.month}/{day.day}/{day.year}", season, day.year - 2011,
-                             day.month, holiday, weekday, workingday, weathersit,
-                             temp, atemp, hum, windspeed, rentals])
-            expected.append((season, day.month, holiday, weekday, workingday, weathersit,
-                             temp, atemp, hum, windspeed, rentals))
+            writer.writerow(
+                [
+                    i + 1,
+                    f"{day.month}/{day.day}/{day.year}",
+                    season,
+                    day.year - 2011,
+                    day.month,
+                    holiday,
+                    weekday,
+                    workingday,
+                    weathersit,
+                    temp,
+                    atemp,
+                    hum,
+                    windspeed,
+                    rentals,
+                ]
+            )
+            expected.append(
+                (
+                    season,
+                    day.month,
+                    holiday,
+                    weekday,
+                    workingday,
+                    weathersit,
+                    temp,
+                    atemp,
+                    hum,
+                    windspeed,
+                    rentals,
+                )
+            )
     return expected
 
 

@@ -6,6 +6,7 @@ integer columns, float for the four real ones) and one output `variable_out1`.
 Behind it: a scikit-learn pipeline (one-hot categories, scaled weather, gradient
 boosting) trained on the lab's training rows and exported with skl2onnx.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -24,7 +25,9 @@ def feature_frame(rows: Sequence[tuple]):
     import pandas as pd
 
     frame = pd.DataFrame([tuple(r[:10]) for r in rows], columns=FEATURES)
-    return frame.astype({**{c: "int64" for c in INTEGER_COLUMNS}, **{c: "float32" for c in DOUBLE_COLUMNS}})
+    return frame.astype(
+        {**{c: "int64" for c in INTEGER_COLUMNS}, **{c: "float32" for c in DOUBLE_COLUMNS}}
+    )
 
 
 def fit_pipeline(rows: Sequence[tuple]):
@@ -34,13 +37,19 @@ def fit_pipeline(rows: Sequence[tuple]):
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    prepare = ColumnTransformer([
-        ("categories", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL),
-        ("weather", StandardScaler(), DOUBLE_COLUMNS),
-        ("flags", "passthrough", FLAGS),
-    ])
-    pipeline = Pipeline([("prepare", prepare),
-                         ("regress", GradientBoostingRegressor(n_estimators=60, max_depth=3, random_state=0))])
+    prepare = ColumnTransformer(
+        [
+            ("categories", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL),
+            ("weather", StandardScaler(), DOUBLE_COLUMNS),
+            ("flags", "passthrough", FLAGS),
+        ]
+    )
+    pipeline = Pipeline(
+        [
+            ("prepare", prepare),
+            ("regress", GradientBoostingRegressor(n_estimators=60, max_depth=3, random_state=0)),
+        ]
+    )
     return pipeline.fit(feature_frame(rows), np.array([r[-1] for r in rows], dtype="float64"))
 
 
@@ -51,8 +60,12 @@ def export_onnx(pipeline) -> bytes:
 
     inputs = [(c, Int64TensorType([None, 1])) for c in INTEGER_COLUMNS]
     inputs += [(c, FloatTensorType([None, 1])) for c in DOUBLE_COLUMNS]
-    model = convert_sklearn(pipeline, initial_types=inputs,
-                            final_types=[(OUTPUT, FloatTensorType([None, 1]))], target_opset=17)
+    model = convert_sklearn(
+        pipeline,
+        initial_types=inputs,
+        final_types=[(OUTPUT, FloatTensorType([None, 1]))],
+        target_opset=17,
+    )
     return model.SerializeToString()
 
 

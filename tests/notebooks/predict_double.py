@@ -8,6 +8,7 @@ It enforces PREDICT's documented rules before scoring with onnxruntime:
 - every column of the WITH clause is a model output, of a supported type.
 The result is DATA's rows with the WITH columns appended, values as SQL holds them.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,8 +28,13 @@ TENSOR_OF_COLUMN = {
     "varchar": "tensor(string)",
     "nvarchar": "tensor(string)",
 }
-NUMPY_OF_TENSOR = {"tensor(int32)": np.int32, "tensor(int64)": np.int64, "tensor(float)": np.float32,
-                   "tensor(double)": np.float64, "tensor(string)": np.object_}
+NUMPY_OF_TENSOR = {
+    "tensor(int32)": np.int32,
+    "tensor(int64)": np.int64,
+    "tensor(float)": np.float32,
+    "tensor(double)": np.float64,
+    "tensor(string)": np.object_,
+}
 
 
 class PredictError(Exception):
@@ -65,25 +71,35 @@ def predict(model: bytes, data: SqlTable, with_columns: Sequence[tuple[str, str]
         position, column = by_name[model_input.name.lower()]
         column_type = base_type(data.columns[column])
         if column_type not in SUPPORTED_COLUMN_TYPES:
-            raise PredictError(f"column '{column}' of {data.name} has type {column_type}, which PREDICT does not take")
+            raise PredictError(
+                f"column '{column}' of {data.name} has type {column_type}, which PREDICT does not take"
+            )
         if TENSOR_OF_COLUMN[column_type] != model_input.type:
-            raise PredictError(f"column '{column}' ({column_type}) does not fit model input "
-                               f"'{model_input.name}' ({model_input.type})")
-        values = np.array([row[position] for row in data.rows], dtype=NUMPY_OF_TENSOR[model_input.type])
+            raise PredictError(
+                f"column '{column}' ({column_type}) does not fit model input "
+                f"'{model_input.name}' ({model_input.type})"
+            )
+        values = np.array(
+            [row[position] for row in data.rows], dtype=NUMPY_OF_TENSOR[model_input.type]
+        )
         feed[model_input.name] = values.reshape(-1, 1) if len(model_input.shape) == 2 else values
 
     outputs = {o.name: o for o in session.get_outputs()}
     for name, sql_type in with_columns:
         if name not in outputs:
-            raise PredictError(f"WITH column '{name}' is not an output of the model ({', '.join(outputs)})")
+            raise PredictError(
+                f"WITH column '{name}' is not an output of the model ({', '.join(outputs)})"
+            )
         if base_type(sql_type) not in SUPPORTED_COLUMN_TYPES:
             raise PredictError(f"WITH column '{name}' has unsupported type {sql_type}")
 
     results = session.run([name for name, _ in with_columns], feed)
     scored = []
     for index, row in enumerate(data.rows):
-        extra = tuple(_as_sql(result.reshape(len(data.rows), -1)[index][0], sql_type)
-                      for result, (_, sql_type) in zip(results, with_columns, strict=True))
+        extra = tuple(
+            _as_sql(result.reshape(len(data.rows), -1)[index][0], sql_type)
+            for result, (_, sql_type) in zip(results, with_columns, strict=True)
+        )
         scored.append(tuple(row) + extra)
     return scored
 
@@ -104,7 +120,9 @@ def _as_sql(value, sql_type: str):
 # ---------------------------------------------------------------------------
 def create_table_columns(sql: str, table: str) -> dict[str, str]:
     """Column -> type of the CREATE TABLE of `table` in a script."""
-    match = re.search(rf"CREATE TABLE {re.escape(table)}\s*\((.*?)\)\s*(?:WITH|;)", sql, re.S | re.I)
+    match = re.search(
+        rf"CREATE TABLE {re.escape(table)}\s*\((.*?)\)\s*(?:WITH|;)", sql, re.S | re.I
+    )
     if not match:
         raise ValueError(f"no CREATE TABLE {table} in the script")
     columns = {}
@@ -123,9 +141,13 @@ class PredictCall:
 
 def predict_call(sql: str) -> PredictCall:
     """Where the PREDICT of a script takes its model from, its DATA and its WITH clause."""
-    call = re.search(r"PREDICT\(MODEL = @model, DATA = ([\w.]+) AS d, RUNTIME = ONNX\)\s*WITH \(([^)]*)\)", sql)
+    call = re.search(
+        r"PREDICT\(MODEL = @model, DATA = ([\w.]+) AS d, RUNTIME = ONNX\)\s*WITH \(([^)]*)\)", sql
+    )
     model = re.search(r"DECLARE @model varbinary\(max\) = \(\s*SELECT model FROM ([\w.]+)", sql)
     if not (call and model):
-        raise ValueError("no PREDICT(MODEL = @model, DATA = ... AS d, RUNTIME = ONNX) WITH (...) in the script")
+        raise ValueError(
+            "no PREDICT(MODEL = @model, DATA = ... AS d, RUNTIME = ONNX) WITH (...) in the script"
+        )
     with_columns = [tuple(part.split()) for part in call.group(2).split(",")]
     return PredictCall(model.group(1), call.group(1), with_columns)

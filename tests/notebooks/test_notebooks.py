@@ -4,6 +4,7 @@ Spark tests share one local session (module fixture) and are marked `spark`.
 Azure ML is replaced by a fake MLClient that records what the notebooks ask of
 it; the jobs they build are real azure-ai-ml objects.
 """
+
 from __future__ import annotations
 
 import base64
@@ -81,12 +82,32 @@ CONTRACT = {
 }
 DECLARED = {
     PREPARE.name: {"data_lake_account", "data_lake_container", "training_data_path", "table_name"},
-    TRAIN.name: {"data_lake_account", "data_lake_container", "table_name", "subscription_id",
-                 "resource_group", "aml_workspace", "compute_name", "aml_datastore",
-                 "mltable_folder", "experiment_name", "model_name"},
-    PREDICT.name: {"data_lake_account", "data_lake_container", "forecast_data_path",
-                   "predictions_table", "subscription_id", "resource_group", "aml_workspace",
-                   "model_name", "synapse_workspace", "sql_pool", "sql_model_path"},
+    TRAIN.name: {
+        "data_lake_account",
+        "data_lake_container",
+        "table_name",
+        "subscription_id",
+        "resource_group",
+        "aml_workspace",
+        "compute_name",
+        "aml_datastore",
+        "mltable_folder",
+        "experiment_name",
+        "model_name",
+    },
+    PREDICT.name: {
+        "data_lake_account",
+        "data_lake_container",
+        "forecast_data_path",
+        "predictions_table",
+        "subscription_id",
+        "resource_group",
+        "aml_workspace",
+        "model_name",
+        "synapse_workspace",
+        "sql_pool",
+        "sql_model_path",
+    },
 }
 # What the upload component would fill in for one student.
 STUDENT = {
@@ -154,13 +175,18 @@ class FakeJobs:
 
     def create_or_update(self, job):
         self.submitted.append(job)
-        return SimpleNamespace(name="quiet_bike_42", status="NotStarted",
-                               studio_url="https://ml.azure.com/runs/quiet_bike_42")
+        return SimpleNamespace(
+            name="quiet_bike_42",
+            status="NotStarted",
+            studio_url="https://ml.azure.com/runs/quiet_bike_42",
+        )
 
     def get(self, name):
         self.gets.append(name)
         status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
-        tags = {"automl_best_child_run_id": self.best_child_run_id} if self.best_child_run_id else {}
+        tags = (
+            {"automl_best_child_run_id": self.best_child_run_id} if self.best_child_run_id else {}
+        )
         return SimpleNamespace(name=name, status=status, tags=tags, properties={})
 
     def download(self, name, *, download_path=".", output_name=None, all=False):
@@ -168,7 +194,9 @@ class FakeJobs:
         self.downloads.append(name)
         outputs = Path(download_path) / "artifacts" / "outputs"
         (outputs / "mlflow-model").mkdir(parents=True)
-        (outputs / "mlflow-model" / "MLmodel").write_text("flavors: {}\n")  # AutoML's own, not wanted
+        (outputs / "mlflow-model" / "MLmodel").write_text(
+            "flavors: {}\n"
+        )  # AutoML's own, not wanted
         (outputs / "model.onnx").write_bytes(self.onnx_bytes)
 
 
@@ -195,8 +223,13 @@ class FakeModels:
 
 
 class FakeMLClient:
-    def __init__(self, statuses=("Completed",), best_child_run_id="quiet_bike_42_7",
-                 model_source=None, onnx_bytes=None):
+    def __init__(
+        self,
+        statuses=("Completed",),
+        best_child_run_id="quiet_bike_42_7",
+        model_source=None,
+        onnx_bytes=None,
+    ):
         self.jobs = FakeJobs(statuses, best_child_run_id, onnx_bytes)
         self.models = FakeModels(model_source)
         self.constructed_with = None
@@ -215,8 +248,9 @@ def fake_azure(monkeypatch):
 
     client = FakeMLClient()
 
-    def make_client(credential, subscription_id=None, resource_group_name=None,
-                    workspace_name=None, **kwargs):
+    def make_client(
+        credential, subscription_id=None, resource_group_name=None, workspace_name=None, **kwargs
+    ):
         client.constructed_with = (credential, subscription_id, resource_group_name, workspace_name)
         return client
 
@@ -252,9 +286,13 @@ def test_parameters_follow_the_contract(path):
     for name, value in params.items():
         expected = CONTRACT[name]
         if isinstance(expected, type):
-            assert isinstance(value, expected) and value, f"{name} needs a placeholder {expected.__name__}"
+            assert isinstance(value, expected) and value, (
+                f"{name} needs a placeholder {expected.__name__}"
+            )
         else:
-            assert value == expected, f"{name} defaults to {value!r}, the contract says {expected!r}"
+            assert value == expected, (
+                f"{name} defaults to {value!r}, the contract says {expected!r}"
+            )
     # Each line is 'name = literal' or a comment, so the upload can fill it.
     source = "".join(nb["cells"][parameters_cell_index(nb)]["source"])
     for line in source.splitlines():
@@ -273,7 +311,9 @@ def test_every_code_cell_compiles(path):
         if kind == "python":
             tree = ast.parse(body, filename=f"{path.name}:{cell['id']}")
             imported = {
-                alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                alias.name
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Import)
                 for alias in node.names
             } | {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
             # pyspark.pandas is the part of pyspark that breaks on pandas/numpy upgrades.
@@ -287,7 +327,9 @@ def test_notebooks_match_their_generator():
     assert sorted(built) == sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb"))
     for name, nb in built.items():
         on_disk = (NOTEBOOKS_DIR / name).read_text(encoding="utf-8")
-        assert on_disk == make_notebooks.render(nb), f"notebooks/{name} is stale: run notebooks/make_notebooks.py"
+        assert on_disk == make_notebooks.render(nb), (
+            f"notebooks/{name} is stale: run notebooks/make_notebooks.py"
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -296,7 +338,9 @@ def test_notebooks_match_their_generator():
 @pytest.mark.spark
 def test_prepare_data_saves_bike_data(spark, training_csv):
     csv_path, expected = training_csv
-    run = run_notebook(PREPARE, spark, student_parameters(PREPARE, training_data_path=str(csv_path)))
+    run = run_notebook(
+        PREPARE, spark, student_parameters(PREPARE, training_data_path=str(csv_path))
+    )
 
     table = spark.table("bike_data")
     assert table.columns == BIKE_COLUMNS
@@ -315,7 +359,9 @@ def test_prepare_data_saves_bike_data(spark, training_csv):
         rentals = [row[-1] for row in expected if row[0] == season]
         assert by_season[season]["days"] == len(rentals)
         assert by_season[season]["max_rentals"] == max(rentals)
-        assert by_season[season]["avg_rentals"] == pytest.approx(sum(rentals) / len(rentals), abs=0.05)
+        assert by_season[season]["avg_rentals"] == pytest.approx(
+            sum(rentals) / len(rentals), abs=0.05
+        )
     assert set(run["correlations"]) == set(FEATURES)
     assert run.magics == []
 
@@ -338,7 +384,9 @@ def test_prepare_data_reruns_replace_the_table(spark, training_csv, data_dir):
 @pytest.mark.spark
 @pytest.mark.skipif(not LAB_TRAINING_CSV.exists(), reason=f"lab data not present at {SHARED_DATA}")
 def test_prepare_data_on_the_lab_file(spark):
-    run = run_notebook(PREPARE, spark, student_parameters(PREPARE, training_data_path=str(LAB_TRAINING_CSV)))
+    run = run_notebook(
+        PREPARE, spark, student_parameters(PREPARE, training_data_path=str(LAB_TRAINING_CSV))
+    )
     expected = read_lab_rows(LAB_TRAINING_CSV)
     assert len(expected) == 731
     assert run["row_count"] == 731
@@ -371,11 +419,18 @@ def assert_onnx_mlflow_model(folder: Path, onnx_bytes: bytes):
     assert spec["flavors"]["python_function"]["loader_module"] == "mlflow.onnx"
     inputs = json.loads(spec["signature"]["inputs"])
     assert [(i["name"], i["tensor-spec"]["dtype"], i["tensor-spec"]["shape"]) for i in inputs] == (
-        [(c, "int64", [-1, 1]) for c in INTEGER_COLUMNS] + [(c, "float32", [-1, 1]) for c in DOUBLE_COLUMNS])
+        [(c, "int64", [-1, 1]) for c in INTEGER_COLUMNS]
+        + [(c, "float32", [-1, 1]) for c in DOUBLE_COLUMNS]
+    )
     assert [o["name"] for o in json.loads(spec["signature"]["outputs"])] == ["variable_out1"]
     # One self-contained file (PREDICT takes the model as one varbinary), the same model.
-    assert sorted(p.name for p in folder.iterdir() if p.suffix not in (".yaml", ".txt")) == ["MLmodel", "model.onnx"]
-    assert onnx.load_model_from_string((folder / "model.onnx").read_bytes()) == onnx.load_model_from_string(onnx_bytes)
+    assert sorted(p.name for p in folder.iterdir() if p.suffix not in (".yaml", ".txt")) == [
+        "MLmodel",
+        "model.onnx",
+    ]
+    assert onnx.load_model_from_string(
+        (folder / "model.onnx").read_bytes()
+    ) == onnx.load_model_from_string(onnx_bytes)
 
 
 @pytest.fixture(scope="module")
@@ -408,7 +463,9 @@ def assert_lab_automl_job(job, compute):
 def test_automl_job_has_the_lab_settings_and_survives_yaml(train_namespace, tmp_path):
     from azure.ai.ml import load_job
 
-    job = train_namespace["build_automl_job"](TRAINING_URI, "automl-abc1234", "mslearn-bike-rentals")
+    job = train_namespace["build_automl_job"](
+        TRAINING_URI, "automl-abc1234", "mslearn-bike-rentals"
+    )
     assert_lab_automl_job(job, "automl-abc1234")
 
     path = tmp_path / "job.yml"
@@ -419,30 +476,45 @@ def test_automl_job_has_the_lab_settings_and_survives_yaml(train_namespace, tmp_
     assert_lab_automl_job(load_job(path), "automl-abc1234")
 
 
-def test_register_best_model_registers_the_best_trials_onnx_model(train_namespace, onnx_model, tmp_path, capsys):
+def test_register_best_model_registers_the_best_trials_onnx_model(
+    train_namespace, onnx_model, tmp_path, capsys
+):
     client = FakeMLClient(best_child_run_id="quiet_bike_42_7", onnx_bytes=onnx_model[0])
-    registered = train_namespace["register_best_model"](client, "quiet_bike_42", "rental-prediction-model",
-                                                       str(tmp_path))
+    registered = train_namespace["register_best_model"](
+        client, "quiet_bike_42", "rental-prediction-model", str(tmp_path)
+    )
 
     assert client.jobs.gets == ["quiet_bike_42"]
     assert client.jobs.downloads == ["quiet_bike_42_7"]
     (model,) = client.models.registered
     assert model.name == registered.name == "rental-prediction-model"
     assert model.type == "mlflow_model"
-    assert model.tags == {"automl_job": "quiet_bike_42", "best_child_run": "quiet_bike_42_7", "format": "onnx"}
+    assert model.tags == {
+        "automl_job": "quiet_bike_42",
+        "best_child_run": "quiet_bike_42_7",
+        "format": "onnx",
+    }
     assert "quiet_bike_42" in model.description
     assert Path(model.path).parent == tmp_path
     assert_onnx_mlflow_model(Path(model.path), onnx_model[0])
     assert "inputs [('season', 'int64')" in capsys.readouterr().out
 
     with pytest.raises(RuntimeError, match="no best child run"):
-        train_namespace["register_best_model"](FakeMLClient(best_child_run_id=None), "j", "m", str(tmp_path))
+        train_namespace["register_best_model"](
+            FakeMLClient(best_child_run_id=None), "j", "m", str(tmp_path)
+        )
 
 
-def test_register_best_model_refuses_a_trial_without_onnx_model(train_namespace, onnx_model, tmp_path):
+def test_register_best_model_refuses_a_trial_without_onnx_model(
+    train_namespace, onnx_model, tmp_path
+):
     client = FakeMLClient(onnx_bytes=onnx_model[0])
-    client.jobs.download = lambda name, download_path=".", **kw: Path(download_path, "artifacts").mkdir(parents=True)
-    with pytest.raises(FileNotFoundError, match="has no outputs/model.onnx: was ONNX compatibility on"):
+    client.jobs.download = lambda name, download_path=".", **kw: Path(
+        download_path, "artifacts"
+    ).mkdir(parents=True)
+    with pytest.raises(
+        FileNotFoundError, match="has no outputs/model.onnx: was ONNX compatibility on"
+    ):
         train_namespace["register_best_model"](client, "j", "m", str(tmp_path))
     assert client.models.registered == []
 
@@ -480,7 +552,16 @@ def test_synapse_credential_uses_mssparkutils_tokens(train_namespace, monkeypatc
     credential.get_token("https://ml.azure.com/.default")
     assert asked == ["AzureManagement", "Storage", "DW", "Synapse", "https://ml.azure.com"]
     # Only the short names mssparkutils documents (there is no "Vault").
-    documented = {"Audience", "Storage", "DW", "AzureManagement", "DataLakeStore", "AzureOSSDB", "Synapse", "ADF"}
+    documented = {
+        "Audience",
+        "Storage",
+        "DW",
+        "AzureManagement",
+        "DataLakeStore",
+        "AzureOSSDB",
+        "Synapse",
+        "ADF",
+    }
     assert set(train_namespace["SYNAPSE_AUDIENCES"].values()) <= documented
 
     # Inside Synapse (notebookutils importable) get_credential wraps mssparkutils.
@@ -492,7 +573,9 @@ def test_synapse_credential_uses_mssparkutils_tokens(train_namespace, monkeypatc
     assert inside.get_token("https://management.azure.com/.default").token == token
 
 
-def test_azure_cells_submit_wait_and_register(fake_azure, onnx_model, monkeypatch, tmp_path, capsys):
+def test_azure_cells_submit_wait_and_register(
+    fake_azure, onnx_model, monkeypatch, tmp_path, capsys
+):
     """The notebook's own submit/wait/register cells, against the fake client."""
     sleeps = []
     monkeypatch.setattr(time, "sleep", sleeps.append)
@@ -500,8 +583,13 @@ def test_azure_cells_submit_wait_and_register(fake_azure, onnx_model, monkeypatc
     fake_azure.jobs.statuses = ["Queued", "Running", "Completed"]
     fake_azure.jobs.onnx_bytes = onnx_model[0]
 
-    run = run_notebook(TRAIN, None, student_parameters(TRAIN), skip_tags={"data-lake"},
-                       extra_globals={"training_data_uri": TRAINING_URI})
+    run = run_notebook(
+        TRAIN,
+        None,
+        student_parameters(TRAIN),
+        skip_tags={"data-lake"},
+        extra_globals={"training_data_uri": TRAINING_URI},
+    )
 
     credential, *workspace = fake_azure.constructed_with
     assert isinstance(credential, FakeDefaultCredential)  # outside Synapse
@@ -559,20 +647,25 @@ def expected_predictions(pipeline, features: list[tuple]) -> list[float]:
 
 
 def scored_rows(spark, table="rental_predictions") -> list[tuple]:
-    return sorted((tuple(r[c] for c in FEATURES), r["predicted_rentals"]) for r in spark.table(table).collect())
+    return sorted(
+        (tuple(r[c] for c in FEATURES), r["predicted_rentals"])
+        for r in spark.table(table).collect()
+    )
 
 
 def run_predict(spark, monkeypatch, fake_azure, model_dir, forecast_path, tmp_path, **params):
     # The notebook downloads the model into a fresh temporary folder: keep it in the test's.
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     fake_azure.models.source_dir = model_dir
-    return run_notebook(PREDICT, spark,
-                        student_parameters(PREDICT, forecast_data_path=str(forecast_path), **params))
+    return run_notebook(
+        PREDICT, spark, student_parameters(PREDICT, forecast_data_path=str(forecast_path), **params)
+    )
 
 
 @pytest.mark.spark
 def test_predict_scores_the_forecast_with_the_registered_onnx_model(
-        spark, monkeypatch, fake_azure, registered_model_dir, onnx_model, forecast_csv, tmp_path, capsys):
+    spark, monkeypatch, fake_azure, registered_model_dir, onnx_model, forecast_csv, tmp_path, capsys
+):
     forecast_path, features = forecast_csv
     run = run_predict(spark, monkeypatch, fake_azure, registered_model_dir, forecast_path, tmp_path)
 
@@ -580,8 +673,12 @@ def test_predict_scores_the_forecast_with_the_registered_onnx_model(
     assert fake_azure.models.gets == [("rental-prediction-model", None, "latest")]
     assert fake_azure.models.downloads == [("rental-prediction-model", "3")]
     assert run["model_version"] == "3"
-    assert Path(run["model_path"]).name == "model.onnx" and tmp_path in Path(run["model_path"]).parents
-    assert run["model_inputs"] == [(c, "int64") for c in INTEGER_COLUMNS] + [(c, "float") for c in DOUBLE_COLUMNS]
+    assert (
+        Path(run["model_path"]).name == "model.onnx" and tmp_path in Path(run["model_path"]).parents
+    )
+    assert run["model_inputs"] == [(c, "int64") for c in INTEGER_COLUMNS] + [
+        (c, "float") for c in DOUBLE_COLUMNS
+    ]
     assert run["model_outputs"] == [("variable_out1", "float")]
     assert run.magics == [ONNXRUNTIME_PIP]
 
@@ -593,7 +690,9 @@ def test_predict_scores_the_forecast_with_the_registered_onnx_model(
     assert [g[0] for g in got] == [w[0] for w in want]
     # onnxruntime in Spark's Python workers, float32 inside: scikit-learn's values within 1e-4.
     assert [g[1] for g in got] == pytest.approx([w[1] for w in want], rel=1e-4, abs=1e-3)
-    by_onnxruntime = sorted(zip(features, onnx_stand_in.score(onnx_model[0], features), strict=True))
+    by_onnxruntime = sorted(
+        zip(features, onnx_stand_in.score(onnx_model[0], features), strict=True)
+    )
     assert [g[1] for g in got] == pytest.approx([p for _, p in by_onnxruntime], rel=1e-6)
     assert any(shown is run["predictions"] for shown in run.displayed)
     assert "No dedicated SQL pool" in capsys.readouterr().out
@@ -606,9 +705,13 @@ def test_predict_scores_the_forecast_with_the_registered_onnx_model(
 @pytest.fixture(scope="module")
 def predict_run(spark, onnx_model, forecast_csv):
     """Notebook 3 without its Azure cells, scoring the model bytes handed to it."""
-    run = run_notebook(PREDICT, spark,
-                       student_parameters(PREDICT, forecast_data_path=str(forecast_csv[0])),
-                       skip_tags={"azure"}, extra_globals={"model_bytes": onnx_model[0], "model_version": "3"})
+    run = run_notebook(
+        PREDICT,
+        spark,
+        student_parameters(PREDICT, forecast_data_path=str(forecast_csv[0])),
+        skip_tags={"azure"},
+        extra_globals={"model_bytes": onnx_model[0], "model_version": "3"},
+    )
     assert run.skipped == ["load-model"]
     assert run.magics == [ONNXRUNTIME_PIP]
     return run
@@ -617,7 +720,9 @@ def predict_run(spark, onnx_model, forecast_csv):
 @pytest.mark.spark
 def test_score_forecast_needs_a_column_for_every_model_input(predict_run, onnx_model):
     renamed = onnx_stand_in.rename_input(onnx_model[0], "hum", "humidity")
-    with pytest.raises(ValueError, match=r"model input 'humidity' \(float\) has no column in the forecast"):
+    with pytest.raises(
+        ValueError, match=r"model input 'humidity' \(float\) has no column in the forecast"
+    ):
         predict_run["score_forecast"](predict_run["forecast_df"], renamed)
 
 
@@ -639,29 +744,53 @@ def sql_pool_writes(monkeypatch):
         return original_option(self, key, value)
 
     monkeypatch.setattr(DataFrameWriter, "option", option)
-    monkeypatch.setattr(DataFrameWriter, "synapsesql",
-                        lambda self, table: writes.append((table, self._df)), raising=False)
+    monkeypatch.setattr(
+        DataFrameWriter,
+        "synapsesql",
+        lambda self, table: writes.append((table, self._df)),
+        raising=False,
+    )
     return SimpleNamespace(writes=writes, options=options)
 
 
 @pytest.mark.spark
 def test_predict_prepares_the_sql_pool_and_the_model_round_trips_through_hex(
-        spark, monkeypatch, fake_azure, registered_model_dir, onnx_model, forecast_csv, tmp_path, sql_pool_writes):
+    spark,
+    monkeypatch,
+    fake_azure,
+    registered_model_dir,
+    onnx_model,
+    forecast_csv,
+    tmp_path,
+    sql_pool_writes,
+):
     forecast_path, features = forecast_csv
     model_csv = tmp_path / "lake" / "models" / "rental-prediction-model.csv"
-    run = run_predict(spark, monkeypatch, fake_azure, registered_model_dir, forecast_path, tmp_path,
-                      sql_pool="sqlabc1234", sql_model_path=str(model_csv))
+    run = run_predict(
+        spark,
+        monkeypatch,
+        fake_azure,
+        registered_model_dir,
+        forecast_path,
+        tmp_path,
+        sql_pool="sqlabc1234",
+        sql_model_path=str(model_csv),
+    )
 
-    (table, df), = sql_pool_writes.writes
+    ((table, df),) = sql_pool_writes.writes
     assert table == "sqlabc1234.dbo.weather_forecast"
     assert ("Constants.SERVER", "synapseabc1234.sql.azuresynapse.net") in sql_pool_writes.options
     # The setup's column types: bigint for the categories, real (float) for the weather.
-    assert df.dtypes == [(c, "bigint") for c in INTEGER_COLUMNS] + [(c, "float") for c in DOUBLE_COLUMNS]
+    assert df.dtypes == [(c, "bigint") for c in INTEGER_COLUMNS] + [
+        (c, "float") for c in DOUBLE_COLUMNS
+    ]
     # ... the columns the SQL script "Load weather forecast" creates, as the notebook checks them.
     from providers.synapse.artifacts import render_sql_template
 
-    weather_sql = render_sql_template("weather_forecast.sql", {"data_lake_account_name": "datalakeabc1234",
-                                                               "data_lake_filesystem": "files"})
+    weather_sql = render_sql_template(
+        "weather_forecast.sql",
+        {"data_lake_account_name": "datalakeabc1234", "data_lake_filesystem": "files"},
+    )
     columns = create_table_columns(weather_sql, "dbo.weather_forecast")
     assert run["sql_pool_columns"](df) == columns
 
@@ -676,7 +805,9 @@ def test_predict_prepares_the_sql_pool_and_the_model_round_trips_through_hex(
 
     # PREDICT (the test double) on the loaded table with the model from its varbinary: Spark's values.
     data = SqlTable("dbo.weather_forecast", columns, [tuple(r) for r in df.collect()])
-    in_pool = sorted((row[:10], row[10]) for row in predict(model_bytes, data, [("variable_out1", "real")]))
+    in_pool = sorted(
+        (row[:10], row[10]) for row in predict(model_bytes, data, [("variable_out1", "real")])
+    )
     in_spark = scored_rows(spark)
     assert [p for _, p in in_pool] == pytest.approx([p for _, p in in_spark], rel=1e-6)
     assert len(in_pool) == 10
@@ -684,17 +815,28 @@ def test_predict_prepares_the_sql_pool_and_the_model_round_trips_through_hex(
 
 @pytest.mark.spark
 def test_predict_checks_the_model_before_loading_the_sql_pool(
-        spark, monkeypatch, onnx_model, forecast_csv, tmp_path, sql_pool_writes):
+    spark, monkeypatch, onnx_model, forecast_csv, tmp_path, sql_pool_writes
+):
     """A model taking an int32 'season' scores in Spark, but PREDICT would refuse it on the bigint column."""
     int32_season = onnx_stand_in.retype_input(onnx_model[0], "season", "int32")
     model_csv = tmp_path / "model.csv"
     with pytest.raises(NotebookCellError) as raised:
-        run_notebook(PREDICT, spark,
-                     student_parameters(PREDICT, forecast_data_path=str(forecast_csv[0]), sql_pool="sqlabc1234",
-                                        sql_model_path=str(model_csv)),
-                     skip_tags={"azure"}, extra_globals={"model_bytes": int32_season, "model_version": "3"})
-    assert "(sql-pool) failed: ValueError: column 'season' of dbo.weather_forecast is bigint, " \
-           "model input 'season' is int32: PREDICT needs int" in str(raised.value)
+        run_notebook(
+            PREDICT,
+            spark,
+            student_parameters(
+                PREDICT,
+                forecast_data_path=str(forecast_csv[0]),
+                sql_pool="sqlabc1234",
+                sql_model_path=str(model_csv),
+            ),
+            skip_tags={"azure"},
+            extra_globals={"model_bytes": int32_season, "model_version": "3"},
+        )
+    assert (
+        "(sql-pool) failed: ValueError: column 'season' of dbo.weather_forecast is bigint, "
+        "model input 'season' is int32: PREDICT needs int" in str(raised.value)
+    )
     # Checked before anything was loaded; Spark had scored it.
     assert sql_pool_writes.writes == [] and not model_csv.exists()
     assert spark.table("rental_predictions").count() == 10
@@ -702,7 +844,9 @@ def test_predict_checks_the_model_before_loading_the_sql_pool(
 
 @pytest.mark.spark
 @pytest.mark.skipif(not LAB_FORECAST_CSV.exists(), reason=f"lab data not present at {SHARED_DATA}")
-def test_predict_on_the_lab_forecast(spark, monkeypatch, fake_azure, registered_model_dir, onnx_model, tmp_path):
+def test_predict_on_the_lab_forecast(
+    spark, monkeypatch, fake_azure, registered_model_dir, onnx_model, tmp_path
+):
     run_predict(spark, monkeypatch, fake_azure, registered_model_dir, LAB_FORECAST_CSV, tmp_path)
     features = read_lab_rows(LAB_FORECAST_CSV)
     assert len(features) == 10

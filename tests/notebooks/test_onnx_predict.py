@@ -7,6 +7,7 @@
 - a model whose input has no column of its name is refused, and notebook 03's own
   check (run before anything is loaded) names that input.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -62,7 +63,9 @@ def model(lab):
 def scripts():
     weather = weather_forecast_sql_script("sqlabc1234", **VALUES)
     predict_rentals = predict_rentals_sql_script("sqlabc1234", **VALUES)
-    return tuple(render_sql_template(spec.template, dict(spec.values)) for spec in (weather, predict_rentals))
+    return tuple(
+        render_sql_template(spec.template, dict(spec.values)) for spec in (weather, predict_rentals)
+    )
 
 
 def weather_forecast_table(weather_sql: str, rows) -> SqlTable:
@@ -88,7 +91,8 @@ def test_stand_in_has_automl_onnx_shape(model):
     session = onnxruntime.InferenceSession(model[0], providers=["CPUExecutionProvider"])
     assert [(i.name, i.type, i.shape) for i in session.get_inputs()] == (
         [(c, "tensor(int64)", [None, 1]) for c in INTEGER_COLUMNS]
-        + [(c, "tensor(float)", [None, 1]) for c in DOUBLE_COLUMNS])
+        + [(c, "tensor(float)", [None, 1]) for c in DOUBLE_COLUMNS]
+    )
     assert [(o.name, o.type) for o in session.get_outputs()] == [("variable_out1", "tensor(float)")]
     assert 5_000 < len(model[0]) < 500_000  # tens of kilobytes: one varbinary(max) value
 
@@ -110,16 +114,25 @@ def test_onnx_scores_the_forecast_like_scikit_learn(model, lab):
 def test_predict_rentals_script_declares_the_model_table_and_the_procedure(scripts):
     weather_sql, predict_sql = scripts
     assert create_table_columns(predict_sql, "dbo.rental_prediction_model") == {
-        "id": "int", "description": "varchar(200)", "model": "varbinary(max)"}
+        "id": "int",
+        "description": "varchar(200)",
+        "model": "varbinary(max)",
+    }
     assert "DISTRIBUTION = ROUND_ROBIN" in predict_sql and "HEAP" in predict_sql
-    assert ("COPY INTO dbo.rental_prediction_model (id 1, description 2, model 3)\n"
-            f"FROM 'https://datalakeabc1234.dfs.core.windows.net/files/{SQL_MODEL_LAKE_PATH}'") in predict_sql
+    assert (
+        "COPY INTO dbo.rental_prediction_model (id 1, description 2, model 3)\n"
+        f"FROM 'https://datalakeabc1234.dfs.core.windows.net/files/{SQL_MODEL_LAKE_PATH}'"
+    ) in predict_sql
     assert "CREDENTIAL = (IDENTITY = 'Managed Identity')" in predict_sql
     # CREATE PROCEDURE must start its batch; the script then runs it.
     assert "GO\n\nCREATE PROCEDURE dbo.predict_rentals\nAS\nBEGIN" in predict_sql
     assert predict_sql.rstrip().endswith("EXEC dbo.predict_rentals;")
-    assert predict_sql.index("CREATE TABLE dbo.rental_prediction_model") < predict_sql.index("COPY INTO") \
-        < predict_sql.index("CREATE PROCEDURE") < predict_sql.index("EXEC dbo.predict_rentals")
+    assert (
+        predict_sql.index("CREATE TABLE dbo.rental_prediction_model")
+        < predict_sql.index("COPY INTO")
+        < predict_sql.index("CREATE PROCEDURE")
+        < predict_sql.index("EXEC dbo.predict_rentals")
+    )
     # Resume before, pause after: said in the script, for this student's pool.
     assert "Resume the pool: Manage > SQL pools > sqlabc1234 > Resume" in predict_sql
     assert "pause the pool (Manage > SQL pools > sqlabc1234 > Pause)" in predict_sql
@@ -128,14 +141,20 @@ def test_predict_rentals_script_declares_the_model_table_and_the_procedure(scrip
     assert "CREATE TABLE dbo.weather_forecast" not in predict_sql
     call = predict_call(predict_sql)
     assert (call.model_table, call.data_table, call.with_columns) == (
-        "dbo.rental_prediction_model", "dbo.weather_forecast", [("variable_out1", "real")])
+        "dbo.rental_prediction_model",
+        "dbo.weather_forecast",
+        [("variable_out1", "real")],
+    )
 
 
 def test_predict_rentals_contract_scores_the_forecast(model, lab, scripts):
     weather_sql, predict_sql = scripts
     call = predict_call(predict_sql)
     data = weather_forecast_table(weather_sql, lab[1])
-    assert data.columns == {**{c: "bigint" for c in INTEGER_COLUMNS}, **{c: "real" for c in DOUBLE_COLUMNS}}
+    assert data.columns == {
+        **{c: "bigint" for c in INTEGER_COLUMNS},
+        **{c: "real" for c in DOUBLE_COLUMNS},
+    }
 
     scored = predict(model[0], data, call.with_columns)
 
@@ -144,11 +163,15 @@ def test_predict_rentals_contract_scores_the_forecast(model, lab, scripts):
     assert [row[10] for row in scored] == pytest.approx(list(want), rel=1e-4, abs=1e-3)
 
 
-def test_a_model_input_without_its_column_is_refused_by_predict_and_by_the_notebook(model, lab, scripts):
+def test_a_model_input_without_its_column_is_refused_by_predict_and_by_the_notebook(
+    model, lab, scripts
+):
     weather_sql, predict_sql = scripts
     renamed = stand_in.rename_input(model[0], "hum", "humidity")
     data = weather_forecast_table(weather_sql, lab[1])
-    with pytest.raises(PredictError, match="model input 'humidity' matches no column of dbo.weather_forecast"):
+    with pytest.raises(
+        PredictError, match="model input 'humidity' matches no column of dbo.weather_forecast"
+    ):
         predict(renamed, data, predict_call(predict_sql).with_columns)
 
     # Notebook 03 checks before it loads anything, with a message that names the input.
@@ -158,7 +181,9 @@ def test_a_model_input_without_its_column_is_refused_by_predict_and_by_the_noteb
         ns["check_model_inputs"](inputs, data.columns, "dbo.weather_forecast")
     assert str(raised.value) == (
         "model input 'humidity' (float) has no column in dbo.weather_forecast (columns: "
-        + ", ".join(FEATURES) + ")")
+        + ", ".join(FEATURES)
+        + ")"
+    )
     # The stand-in itself passes both.
     ns["check_model_inputs"](ns["onnx_model_io"](model[0])[0], data.columns, "dbo.weather_forecast")
 
@@ -166,18 +191,27 @@ def test_a_model_input_without_its_column_is_refused_by_predict_and_by_the_noteb
 def test_a_column_of_another_type_is_refused_by_predict_and_by_the_notebook(model, lab, scripts):
     data = weather_forecast_table(scripts[0], lab[1])
     int_season = SqlTable(data.name, {**data.columns, "season": "int"}, data.rows)
-    with pytest.raises(PredictError, match=r"column 'season' \(int\) does not fit model input 'season'"):
+    with pytest.raises(
+        PredictError, match=r"column 'season' \(int\) does not fit model input 'season'"
+    ):
         predict(model[0], int_season, [("variable_out1", "real")])
     ns = notebook_functions()
-    with pytest.raises(ValueError, match="column 'season' of dbo.weather_forecast is int, "
-                                         "model input 'season' is int64: PREDICT needs bigint"):
-        ns["check_model_inputs"](ns["onnx_model_io"](model[0])[0], int_season.columns, "dbo.weather_forecast")
+    with pytest.raises(
+        ValueError,
+        match="column 'season' of dbo.weather_forecast is int, "
+        "model input 'season' is int64: PREDICT needs bigint",
+    ):
+        ns["check_model_inputs"](
+            ns["onnx_model_io"](model[0])[0], int_season.columns, "dbo.weather_forecast"
+        )
 
 
 def test_predict_double_enforces_the_documented_rules(model, lab, scripts):
     data = weather_forecast_table(scripts[0], lab[1])
     decimal_temp = SqlTable(data.name, {**data.columns, "temp": "decimal(9,6)"}, data.rows)
-    with pytest.raises(PredictError, match="column 'temp' of dbo.weather_forecast has type decimal"):
+    with pytest.raises(
+        PredictError, match="column 'temp' of dbo.weather_forecast has type decimal"
+    ):
         predict(model[0], decimal_temp, [("variable_out1", "real")])
     with pytest.raises(PredictError, match="WITH column 'Score' is not an output of the model"):
         predict(model[0], data, [("Score", "float")])
@@ -185,14 +219,21 @@ def test_predict_double_enforces_the_documented_rules(model, lab, scripts):
         predict(b"not a model", data, [("variable_out1", "real")])
     # Column names compare case-insensitively (the lab database's collation is CI).
     upper = SqlTable(data.name, {c.upper(): t for c, t in data.columns.items()}, data.rows)
-    assert predict(model[0], upper, [("variable_out1", "real")]) == predict(model[0], data, [("variable_out1", "real")])
+    assert predict(model[0], upper, [("variable_out1", "real")]) == predict(
+        model[0], data, [("variable_out1", "real")]
+    )
 
 
 def test_notebook_and_double_agree_on_predict_types():
     allowed = notebook_functions()["PREDICT_COLUMN_TYPES"]
     for sql_type, tensor in TENSOR_OF_COLUMN.items():
-        onnx_type = {"tensor(int32)": "int32", "tensor(int64)": "int64", "tensor(float)": "float",
-                     "tensor(double)": "double", "tensor(string)": "string"}[tensor]
+        onnx_type = {
+            "tensor(int32)": "int32",
+            "tensor(int64)": "int64",
+            "tensor(float)": "float",
+            "tensor(double)": "double",
+            "tensor(string)": "string",
+        }[tensor]
         assert sql_type in allowed[onnx_type]
     assert set().union(*allowed.values()) == set(TENSOR_OF_COLUMN)
 

@@ -5,6 +5,7 @@ Every import of a notebook is in the runtime or installed by the notebook's own
 interpreter, needs internet access and does not run in pipeline runs. The AutoML
 runtime (azureml-automl-runtime and its old pins) never enters a notebook.
 """
+
 from __future__ import annotations
 
 import ast
@@ -95,7 +96,9 @@ def distribution_of(module: str) -> str | None:
     if top in SYNAPSE_ONLY:
         return SYNAPSE_ONLY[top]
     spec = importlib.util.find_spec(module)
-    assert spec is not None, f"'{module}' is not installed: add its package to requirements-notebooks.txt"
+    assert spec is not None, (
+        f"'{module}' is not installed: add its package to requirements-notebooks.txt"
+    )
     origin = Path(spec.origin)
     for parent in origin.parents:
         if parent.name in ("site-packages", "dist-packages"):
@@ -108,7 +111,9 @@ def runtime():
     return runtime_packages(RUNTIME_YML.read_text())
 
 
-@pytest.mark.skipif(not SHARED_RUNTIME_YML.exists(), reason=f"no shared copy at {SHARED_RUNTIME_YML}")
+@pytest.mark.skipif(
+    not SHARED_RUNTIME_YML.exists(), reason=f"no shared copy at {SHARED_RUNTIME_YML}"
+)
 def test_runtime_list_is_the_shared_one():
     assert RUNTIME_YML.read_text() == SHARED_RUNTIME_YML.read_text()
 
@@ -133,22 +138,28 @@ def test_every_import_is_in_the_runtime_or_installed_by_pip(path, runtime):
             continue
         # mlflow-skinny and mlflow provide the same module; the runtime has the skinny one.
         assert package in runtime or package in installed, (
-            f"{path.name} imports '{module}' ({package}): neither in the Spark 3.5 runtime nor %pip installed")
+            f"{path.name} imports '{module}' ({package}): neither in the Spark 3.5 runtime nor %pip installed"
+        )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_pip_installs_only_what_the_runtime_lacks(path, runtime):
     for requirement in pip_installs(path):
         name = canonicalize_name(requirement.name)
-        assert name not in runtime, f"{path.name} installs {name}, which the runtime has ({runtime[name]})"
+        assert name not in runtime, (
+            f"{path.name} installs {name}, which the runtime has ({runtime[name]})"
+        )
         assert not name.startswith("azureml-automl"), f"{path.name} installs the AutoML runtime"
 
 
 def test_the_notebooks_need_only_onnxruntime_beyond_the_runtime():
     """Notebook 1 installs nothing; 2 and 3 install onnxruntime, nothing else (no full mlflow)."""
     installs = {p.stem: [str(r) for r in pip_installs(p)] for p in NOTEBOOKS}
-    assert installs == {"01-prepare-data": [], "02-train-automl": ["onnxruntime<1.27,>=1.20"],
-                        "03-predict": ["onnxruntime<1.27,>=1.20"]}
+    assert installs == {
+        "01-prepare-data": [],
+        "02-train-automl": ["onnxruntime<1.27,>=1.20"],
+        "03-predict": ["onnxruntime<1.27,>=1.20"],
+    }
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -161,7 +172,8 @@ def test_pip_leaves_the_runtimes_packages_alone(path, runtime):
     for requirement in pip_installs(path):
         installed = metadata.distribution(requirement.name)
         assert requirement.specifier.contains(installed.version), (
-            f"the tests run {requirement.name} {installed.version}, outside the notebook's {requirement}")
+            f"the tests run {requirement.name} {installed.version}, outside the notebook's {requirement}"
+        )
         for line in installed.requires or ():
             dependency = Requirement(line)
             if dependency.marker is not None and not dependency.marker.evaluate({"extra": ""}):
@@ -169,15 +181,22 @@ def test_pip_leaves_the_runtimes_packages_alone(path, runtime):
             have = runtime.get(canonicalize_name(dependency.name))
             if have is not None:
                 assert dependency.specifier.contains(have, prereleases=True), (
-                    f"{requirement.name} {installed.version} needs {dependency}; the runtime has {have}")
+                    f"{requirement.name} {installed.version} needs {dependency}; the runtime has {have}"
+                )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_no_notebook_imports_the_automl_runtime(path):
     imports = notebook_imports(path)
-    text = "".join("".join(c["source"]) for c in load_notebook(path)["cells"] if c["cell_type"] == "code")
+    text = "".join(
+        "".join(c["source"]) for c in load_notebook(path)["cells"] if c["cell_type"] == "code"
+    )
     assert not any(m.split(".")[0] == "azureml" for m in imports)
-    assert "mlflow.pyfunc.load_model" not in text and not imports & {"pickle", "cloudpickle", "joblib"}
+    assert "mlflow.pyfunc.load_model" not in text and not imports & {
+        "pickle",
+        "cloudpickle",
+        "joblib",
+    }
 
 
 def test_imports_resolve_against_a_small_environment():

@@ -1,5 +1,6 @@
 """The policy pack (policy/): each rule on good and bad props, the real program's
 resources under mocks, deliberately broken copies of them, and the pack itself."""
+
 from __future__ import annotations
 
 import copy
@@ -26,21 +27,43 @@ SUB = f"/subscriptions/{FAKE_SUBSCRIPTION}"
 RG = f"{SUB}/resourceGroups/dp000-abc1234"
 LAKE_ID = f"{RG}/providers/Microsoft.Storage/storageAccounts/datalakeabc1234"
 
-TAGS = {"course": "dp-100", "student": "alice", "expires-on": "2026-12-20", "DeploymentId": "abc1234"}
+TAGS = {
+    "course": "dp-100",
+    "student": "alice",
+    "expires-on": "2026-12-20",
+    "DeploymentId": "abc1234",
+}
 SPARK = {
-    "nodeSizeFamily": "MemoryOptimized", "nodeSize": "Small",
+    "nodeSizeFamily": "MemoryOptimized",
+    "nodeSize": "Small",
     "autoScale": {"enabled": True, "minNodeCount": 3, "maxNodeCount": 4},
     "autoPause": {"enabled": True, "delayInMinutes": 15},
-    "sparkVersion": "3.5", "tags": TAGS,
+    "sparkVersion": "3.5",
+    "tags": TAGS,
 }
-STORAGE = {"kind": "StorageV2", "enableHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2",
-           "allowBlobPublicAccess": False, "tags": TAGS}
-COMPUTE = {"computeName": "automl-cluster", "properties": {
-    "computeType": "AmlCompute",
-    "properties": {"vmSize": "Standard_DS3_v2",
-                   "scaleSettings": {"minNodeCount": 0, "maxNodeCount": 2}}}, "tags": TAGS}
-ROLE = {"scope": LAKE_ID, "principalType": "ServicePrincipal",
-        "roleDefinitionId": f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/{CONTRIBUTOR}"}
+STORAGE = {
+    "kind": "StorageV2",
+    "enableHttpsTrafficOnly": True,
+    "minimumTlsVersion": "TLS1_2",
+    "allowBlobPublicAccess": False,
+    "tags": TAGS,
+}
+COMPUTE = {
+    "computeName": "automl-cluster",
+    "properties": {
+        "computeType": "AmlCompute",
+        "properties": {
+            "vmSize": "Standard_DS3_v2",
+            "scaleSettings": {"minNodeCount": 0, "maxNodeCount": 2},
+        },
+    },
+    "tags": TAGS,
+}
+ROLE = {
+    "scope": LAKE_ID,
+    "principalType": "ServicePrincipal",
+    "roleDefinitionId": f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/{CONTRIBUTOR}",
+}
 
 
 def with_(base: dict, path: str, value) -> dict:
@@ -67,23 +90,50 @@ def test_spark_pool_within_limits_passes():
     assert rules.spark_pool_limits(rules.BIG_DATA_POOL, fixed) == []
 
 
-@pytest.mark.parametrize("path, value, expected", [
-    ("nodeSize", "Large", "Spark pool nodeSize is 'Large'; the node sizes allowed are Small or Medium."),
-    ("nodeSize", rules.MISSING, "Spark pool nodeSize is not set; it must be Small or Medium."),
-    ("autoScale.maxNodeCount", 10, "Spark pool autoScale.maxNodeCount is 10; the limit is 4."),
-    # numbers arrive from the engine as floats
-    ("autoScale.maxNodeCount", 10.0, "Spark pool autoScale.maxNodeCount is 10; the limit is 4."),
-    ("autoScale.maxNodeCount", rules.MISSING,
-     "Spark pool autoScale.maxNodeCount is not set while autoScale.enabled is true; it must be set to at most 4."),
-    ("nodeCount", 6, "Spark pool nodeCount is 6; the limit is 4."),
-    ("autoPause.enabled", False,
-     "Spark pool autoPause.enabled is False; it must be true (an idle pool must pause itself)."),
-    ("autoPause", rules.MISSING,
-     "Spark pool autoPause.enabled is not set; it must be explicitly true (an idle pool must pause itself)."),
-    ("autoPause.delayInMinutes", 60, "Spark pool autoPause.delayInMinutes is 60; the limit is 15."),
-    ("autoPause.delayInMinutes", rules.MISSING,
-     "Spark pool autoPause.delayInMinutes is not set; it must be at most 15."),
-])
+@pytest.mark.parametrize(
+    "path, value, expected",
+    [
+        (
+            "nodeSize",
+            "Large",
+            "Spark pool nodeSize is 'Large'; the node sizes allowed are Small or Medium.",
+        ),
+        ("nodeSize", rules.MISSING, "Spark pool nodeSize is not set; it must be Small or Medium."),
+        ("autoScale.maxNodeCount", 10, "Spark pool autoScale.maxNodeCount is 10; the limit is 4."),
+        # numbers arrive from the engine as floats
+        (
+            "autoScale.maxNodeCount",
+            10.0,
+            "Spark pool autoScale.maxNodeCount is 10; the limit is 4.",
+        ),
+        (
+            "autoScale.maxNodeCount",
+            rules.MISSING,
+            "Spark pool autoScale.maxNodeCount is not set while autoScale.enabled is true; it must be set to at most 4.",
+        ),
+        ("nodeCount", 6, "Spark pool nodeCount is 6; the limit is 4."),
+        (
+            "autoPause.enabled",
+            False,
+            "Spark pool autoPause.enabled is False; it must be true (an idle pool must pause itself).",
+        ),
+        (
+            "autoPause",
+            rules.MISSING,
+            "Spark pool autoPause.enabled is not set; it must be explicitly true (an idle pool must pause itself).",
+        ),
+        (
+            "autoPause.delayInMinutes",
+            60,
+            "Spark pool autoPause.delayInMinutes is 60; the limit is 15.",
+        ),
+        (
+            "autoPause.delayInMinutes",
+            rules.MISSING,
+            "Spark pool autoPause.delayInMinutes is not set; it must be at most 15.",
+        ),
+    ],
+)
 def test_spark_pool_over_limits_is_reported(path, value, expected):
     assert rules.spark_pool_limits(rules.BIG_DATA_POOL, with_(SPARK, path, value)) == [expected]
 
@@ -98,9 +148,11 @@ def test_spark_pool_reports_every_problem_at_once():
 def test_sql_pool_sku():
     assert rules.sql_pool_sku(rules.SQL_POOL, {"sku": {"name": "DW100c"}}) == []
     assert rules.sql_pool_sku(rules.SQL_POOL, {"sku": {"name": "DW1000c"}}) == [
-        "Dedicated SQL pool sku.name is 'DW1000c'; the largest service level allowed is DW100c."]
+        "Dedicated SQL pool sku.name is 'DW1000c'; the largest service level allowed is DW100c."
+    ]
     assert rules.sql_pool_sku(rules.SQL_POOL, {"collation": "x"}) == [
-        "Dedicated SQL pool sku.name is not set; it must be DW100c (the smallest service level)."]
+        "Dedicated SQL pool sku.name is not set; it must be DW100c (the smallest service level)."
+    ]
 
 
 def test_aml_compute_scales_to_zero():
@@ -111,7 +163,8 @@ def test_aml_compute_scales_to_zero():
     bad = with_(COMPUTE, "properties.properties.scaleSettings.minNodeCount", 1)
     assert rules.aml_compute_scales_to_zero(rules.ML_COMPUTE, bad) == [
         "Azure ML compute cluster properties.properties.scaleSettings.minNodeCount is 1; "
-        "it must be 0 so the cluster scales to zero nodes when idle."]
+        "it must be 0 so the cluster scales to zero nodes when idle."
+    ]
     # Only AmlCompute clusters have scale settings to check.
     instance = with_(bad, "properties.computeType", "ComputeInstance")
     assert rules.aml_compute_scales_to_zero(rules.ML_COMPUTE, instance) == []
@@ -119,24 +172,43 @@ def test_aml_compute_scales_to_zero():
 
 def test_storage_account_security():
     assert rules.storage_account_security(rules.STORAGE_ACCOUNT, STORAGE) == []
-    assert rules.storage_account_security(rules.STORAGE_ACCOUNT, with_(STORAGE, "minimumTlsVersion", "TLS1_3")) == []
+    assert (
+        rules.storage_account_security(
+            rules.STORAGE_ACCOUNT, with_(STORAGE, "minimumTlsVersion", "TLS1_3")
+        )
+        == []
+    )
     cases = {
-        ("allowBlobPublicAccess", True):
-            "Storage account allowBlobPublicAccess is True; it must be false (no anonymous access to blobs).",
-        ("allowBlobPublicAccess", rules.MISSING):
-            "Storage account allowBlobPublicAccess is not set; it must be explicitly false "
-            "(no anonymous access to blobs).",
-        ("enableHttpsTrafficOnly", False):
-            "Storage account enableHttpsTrafficOnly is False; it must be true (HTTPS only).",
-        ("enableHttpsTrafficOnly", rules.MISSING):
-            "Storage account enableHttpsTrafficOnly is not set; it must be explicitly true (HTTPS only).",
-        ("minimumTlsVersion", "TLS1_0"):
-            "Storage account minimumTlsVersion is 'TLS1_0'; it must be TLS1_2 or TLS1_3.",
-        ("minimumTlsVersion", rules.MISSING):
-            "Storage account minimumTlsVersion is not set; it must be explicitly TLS1_2 or TLS1_3.",
+        (
+            "allowBlobPublicAccess",
+            True,
+        ): "Storage account allowBlobPublicAccess is True; it must be false (no anonymous access to blobs).",
+        (
+            "allowBlobPublicAccess",
+            rules.MISSING,
+        ): "Storage account allowBlobPublicAccess is not set; it must be explicitly false "
+        "(no anonymous access to blobs).",
+        (
+            "enableHttpsTrafficOnly",
+            False,
+        ): "Storage account enableHttpsTrafficOnly is False; it must be true (HTTPS only).",
+        (
+            "enableHttpsTrafficOnly",
+            rules.MISSING,
+        ): "Storage account enableHttpsTrafficOnly is not set; it must be explicitly true (HTTPS only).",
+        (
+            "minimumTlsVersion",
+            "TLS1_0",
+        ): "Storage account minimumTlsVersion is 'TLS1_0'; it must be TLS1_2 or TLS1_3.",
+        (
+            "minimumTlsVersion",
+            rules.MISSING,
+        ): "Storage account minimumTlsVersion is not set; it must be explicitly TLS1_2 or TLS1_3.",
     }
     for (path, value), expected in cases.items():
-        assert rules.storage_account_security(rules.STORAGE_ACCOUNT, with_(STORAGE, path, value)) == [expected]
+        assert rules.storage_account_security(
+            rules.STORAGE_ACCOUNT, with_(STORAGE, path, value)
+        ) == [expected]
 
 
 def test_required_tags():
@@ -146,28 +218,47 @@ def test_required_tags():
     assert rules.required_tags(f"{T}storage:BlobContainer", {"containerName": "files"}) == []
     sql = f"{T}synapse:SqlPool"
     assert rules.required_tags(sql, {"sku": {"name": "DW100c"}}) == [
-        "tags is not set; the required tags are course, student, expires-on, DeploymentId."]
+        "tags is not set; the required tags are course, student, expires-on, DeploymentId."
+    ]
     assert rules.required_tags(sql, with_({"tags": TAGS}, "tags.DeploymentId", rules.MISSING)) == [
         "tags lacks DeploymentId (found: course, expires-on, student); "
-        "the required tags are course, student, expires-on, DeploymentId."]
+        "the required tags are course, student, expires-on, DeploymentId."
+    ]
     assert rules.required_tags(sql, with_({"tags": TAGS}, "tags.student", " ")) == [
-        "tags.student is ' '; it must be a non-empty string."]
+        "tags.student is ' '; it must be a non-empty string."
+    ]
     for bad_date in ("31/12/2026", "2026-02-30", "20261231"):
         assert rules.required_tags(sql, with_({"tags": TAGS}, "tags.expires-on", bad_date)) == [
-            f"tags.expires-on is '{bad_date}'; it must be an ISO date (YYYY-MM-DD)."]
+            f"tags.expires-on is '{bad_date}'; it must be an ISO date (YYYY-MM-DD)."
+        ]
 
 
 def test_firewall_open_to_all_is_reported():
     fw = rules.IP_FIREWALL_RULE
-    assert rules.firewall_not_open_to_all(fw, {"ruleName": "allowAll", "startIpAddress": "0.0.0.0",
-                                               "endIpAddress": "255.255.255.255"}) == [
+    assert rules.firewall_not_open_to_all(
+        fw, {"ruleName": "allowAll", "startIpAddress": "0.0.0.0", "endIpAddress": "255.255.255.255"}
+    ) == [
         "Synapse firewall rule 'allowAll' startIpAddress 0.0.0.0 - endIpAddress 255.255.255.255 lets every "
-        "address reach the workspace; set lab:allowedIpRanges to the class's address ranges."]
+        "address reach the workspace; set lab:allowedIpRanges to the class's address ranges."
+    ]
     # Azure's "allow Azure services" convention and a class range are fine.
-    assert rules.firewall_not_open_to_all(fw, {"ruleName": "AllowAllWindowsAzureIps", "startIpAddress": "0.0.0.0",
-                                               "endIpAddress": "0.0.0.0"}) == []
-    assert rules.firewall_not_open_to_all(fw, {"startIpAddress": "203.0.113.0",
-                                               "endIpAddress": "203.0.113.255"}) == []
+    assert (
+        rules.firewall_not_open_to_all(
+            fw,
+            {
+                "ruleName": "AllowAllWindowsAzureIps",
+                "startIpAddress": "0.0.0.0",
+                "endIpAddress": "0.0.0.0",
+            },
+        )
+        == []
+    )
+    assert (
+        rules.firewall_not_open_to_all(
+            fw, {"startIpAddress": "203.0.113.0", "endIpAddress": "203.0.113.255"}
+        )
+        == []
+    )
 
 
 def test_role_assignment_least_privilege():
@@ -177,30 +268,42 @@ def test_role_assignment_least_privilege():
     scopes = {
         SUB: f"Role assignment scope is '{SUB}' (a whole subscription); it must be a resource group or a resource.",
         f"{SUB}/": f"Role assignment scope is '{SUB}/' (a whole subscription); "
-                   "it must be a resource group or a resource.",
+        "it must be a resource group or a resource.",
         "/": "Role assignment scope is '/' (the root scope); it must be a resource group or a resource.",
-        "/providers/Microsoft.Management/managementGroups/contoso":
-            "Role assignment scope is '/providers/Microsoft.Management/managementGroups/contoso' "
-            "(a management group); it must be a resource group or a resource.",
+        "/providers/Microsoft.Management/managementGroups/contoso": "Role assignment scope is '/providers/Microsoft.Management/managementGroups/contoso' "
+        "(a management group); it must be a resource group or a resource.",
     }
     for scope, expected in scopes.items():
         assert rules.role_assignment_least_privilege(ra, with_(ROLE, "scope", scope)) == [expected]
     for guid, role_name in ((OWNER, "Owner"), (USER_ACCESS_ADMIN, "User Access Administrator")):
         role_id = f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
-        assert rules.role_assignment_least_privilege(ra, with_(ROLE, "roleDefinitionId", role_id)) == [
+        assert rules.role_assignment_least_privilege(
+            ra, with_(ROLE, "roleDefinitionId", role_id)
+        ) == [
             f"Role assignment roleDefinitionId is '{role_id}' ({role_name}); "
-            "Owner and User Access Administrator are never granted by the lab."]
+            "Owner and User Access Administrator are never granted by the lab."
+        ]
 
 
 UNKNOWN_CASES = [
-    (rules.BIG_DATA_POOL, {**SPARK, "nodeSize": U, "autoScale": U, "autoPause": {"enabled": U, "delayInMinutes": U}}),
+    (
+        rules.BIG_DATA_POOL,
+        {**SPARK, "nodeSize": U, "autoScale": U, "autoPause": {"enabled": U, "delayInMinutes": U}},
+    ),
     (rules.BIG_DATA_POOL, {**SPARK, "autoScale": {"enabled": True, "maxNodeCount": U}}),
     (rules.SQL_POOL, {"sku": {"name": U}, "tags": TAGS}),
     (rules.SQL_POOL, {"sku": U, "tags": U}),
     (rules.ML_COMPUTE, with_(COMPUTE, "properties.properties.scaleSettings.minNodeCount", U)),
     (rules.ML_COMPUTE, with_(COMPUTE, "properties.computeType", U)),
-    (rules.STORAGE_ACCOUNT, {"enableHttpsTrafficOnly": U, "minimumTlsVersion": U, "allowBlobPublicAccess": U,
-                             "tags": {**TAGS, "DeploymentId": U, "expires-on": U}}),
+    (
+        rules.STORAGE_ACCOUNT,
+        {
+            "enableHttpsTrafficOnly": U,
+            "minimumTlsVersion": U,
+            "allowBlobPublicAccess": U,
+            "tags": {**TAGS, "DeploymentId": U, "expires-on": U},
+        },
+    ),
     (rules.IP_FIREWALL_RULE, {"startIpAddress": U, "endIpAddress": "255.255.255.255"}),
     (rules.ROLE_ASSIGNMENT, {"scope": U, "roleDefinitionId": U}),
 ]
@@ -213,10 +316,19 @@ def test_unknown_values_are_never_violations(typ, props):
 
 def test_every_unknown_sentinel_counts_as_unknown():
     proxy = pytest.importorskip("pulumi_policy.proxy")
-    sdk = {value for name, value in vars(proxy).items() if name.startswith("UNKNOWN_") and name.endswith("_VALUE")}
+    sdk = {
+        value
+        for name, value in vars(proxy).items()
+        if name.startswith("UNKNOWN_") and name.endswith("_VALUE")
+    }
     assert sdk == rules.UNKNOWN_VALUES
     for sentinel in sdk:
-        assert rules.storage_account_security(rules.STORAGE_ACCOUNT, {**STORAGE, "allowBlobPublicAccess": sentinel}) == []
+        assert (
+            rules.storage_account_security(
+                rules.STORAGE_ACCOUNT, {**STORAGE, "allowBlobPublicAccess": sentinel}
+            )
+            == []
+        )
 
 
 def test_validators_ignore_other_types():
@@ -245,18 +357,25 @@ def shipped():
 
 @pytest.fixture(scope="module")
 def restricted():
-    return run_program({
-        **BASE_CONFIG,
-        "lab:students": [{"id": "alice", "objectId": "0a1b2c3d-0000-4000-8000-000000000001"}, {"id": "bob"}],
-        "lab:allowedIpRanges": ["203.0.113.0-203.0.113.255", "198.51.100.7"],
-    })
+    return run_program(
+        {
+            **BASE_CONFIG,
+            "lab:students": [
+                {"id": "alice", "objectId": "0a1b2c3d-0000-4000-8000-000000000001"},
+                {"id": "bob"},
+            ],
+            "lab:allowedIpRanges": ["203.0.113.0-203.0.113.255", "198.51.100.7"],
+        }
+    )
 
 
 def test_shipped_config_has_no_mandatory_violation_and_the_open_firewall_is_flagged(shipped):
     found = all_violations(shipped.resources)
     assert [v for v in found if v[1] == rules.MANDATORY] == []
     advisory = [v for v in found if v[1] == rules.ADVISORY]
-    assert [(policy, name) for policy, _, name, _ in advisory] == [(FIREWALL, "student01-synapse-fw-allowAll")]
+    assert [(policy, name) for policy, _, name, _ in advisory] == [
+        (FIREWALL, "student01-synapse-fw-allowAll")
+    ]
     assert "startIpAddress 0.0.0.0 - endIpAddress 255.255.255.255" in advisory[0][3]
 
 
@@ -267,8 +386,14 @@ def test_restricted_firewall_two_students_no_violation_at_all(restricted):
 
 def test_every_rule_sees_the_resources_it_checks(shipped):
     declared = {r.type for r in shipped.resources}
-    for typ in (rules.BIG_DATA_POOL, rules.SQL_POOL, rules.ML_COMPUTE, rules.STORAGE_ACCOUNT,
-                rules.IP_FIREWALL_RULE, rules.ROLE_ASSIGNMENT):
+    for typ in (
+        rules.BIG_DATA_POOL,
+        rules.SQL_POOL,
+        rules.ML_COMPUTE,
+        rules.STORAGE_ACCOUNT,
+        rules.IP_FIREWALL_RULE,
+        rules.ROLE_ASSIGNMENT,
+    ):
         assert typ in declared, typ
 
 
@@ -277,7 +402,7 @@ def test_taggable_types_match_the_azure_native_schema(shipped):
     declared = {r.type for r in shipped.resources if r.type.startswith(T)}
     taggable = set()
     for typ in declared:
-        module, cls = typ[len(T):].split(":")
+        module, cls = typ[len(T) :].split(":")
         resource = getattr(importlib.import_module(f"pulumi_azure_native.{module}"), cls)
         if "tags" in inspect.signature(resource._internal_init).parameters:
             taggable.add(typ)
@@ -295,35 +420,104 @@ def _set(path, value):
         for key in parents:
             node = node[key]
         node[last] = value
+
     return mutate
 
 
 MUTATIONS = [
-    ("spark autoPause off", rules.BIG_DATA_POOL, "", _set("autoPause.enabled", False), "spark-pool-limits",
-     "autoPause.enabled is False"),
-    ("spark 10 nodes", rules.BIG_DATA_POOL, "", _set("autoScale.maxNodeCount", 10), "spark-pool-limits",
-     "autoScale.maxNodeCount is 10; the limit is 4"),
-    ("spark Large nodes", rules.BIG_DATA_POOL, "", _set("nodeSize", "Large"), "spark-pool-limits",
-     "nodeSize is 'Large'"),
-    ("sql DW1000c", rules.SQL_POOL, "", _set("sku.name", "DW1000c"), "sql-pool-sku", "sku.name is 'DW1000c'"),
-    ("compute min 1", rules.ML_COMPUTE, "", _set("properties.properties.scaleSettings.minNodeCount", 1),
-     "aml-compute-scales-to-zero", "minNodeCount is 1"),
-    ("public blobs", rules.STORAGE_ACCOUNT, "lake", _set("allowBlobPublicAccess", True), "storage-account-security",
-     "allowBlobPublicAccess is True"),
-    ("old TLS", rules.STORAGE_ACCOUNT, "aml", _set("minimumTlsVersion", "TLS1_0"), "storage-account-security",
-     "minimumTlsVersion is 'TLS1_0'"),
-    ("tag removed", f"{T}synapse:Workspace", "", _mutate_tags, "required-tags", "tags lacks expires-on"),
-    ("subscription scope", rules.ROLE_ASSIGNMENT, "synapse-ml-contributor", _set("scope", SUB),
-     "role-assignment-least-privilege", "(a whole subscription)"),
-    ("owner", rules.ROLE_ASSIGNMENT, "lake-contributor",
-     _set("roleDefinitionId", f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/{OWNER}"),
-     "role-assignment-least-privilege", "(Owner)"),
+    (
+        "spark autoPause off",
+        rules.BIG_DATA_POOL,
+        "",
+        _set("autoPause.enabled", False),
+        "spark-pool-limits",
+        "autoPause.enabled is False",
+    ),
+    (
+        "spark 10 nodes",
+        rules.BIG_DATA_POOL,
+        "",
+        _set("autoScale.maxNodeCount", 10),
+        "spark-pool-limits",
+        "autoScale.maxNodeCount is 10; the limit is 4",
+    ),
+    (
+        "spark Large nodes",
+        rules.BIG_DATA_POOL,
+        "",
+        _set("nodeSize", "Large"),
+        "spark-pool-limits",
+        "nodeSize is 'Large'",
+    ),
+    (
+        "sql DW1000c",
+        rules.SQL_POOL,
+        "",
+        _set("sku.name", "DW1000c"),
+        "sql-pool-sku",
+        "sku.name is 'DW1000c'",
+    ),
+    (
+        "compute min 1",
+        rules.ML_COMPUTE,
+        "",
+        _set("properties.properties.scaleSettings.minNodeCount", 1),
+        "aml-compute-scales-to-zero",
+        "minNodeCount is 1",
+    ),
+    (
+        "public blobs",
+        rules.STORAGE_ACCOUNT,
+        "lake",
+        _set("allowBlobPublicAccess", True),
+        "storage-account-security",
+        "allowBlobPublicAccess is True",
+    ),
+    (
+        "old TLS",
+        rules.STORAGE_ACCOUNT,
+        "aml",
+        _set("minimumTlsVersion", "TLS1_0"),
+        "storage-account-security",
+        "minimumTlsVersion is 'TLS1_0'",
+    ),
+    (
+        "tag removed",
+        f"{T}synapse:Workspace",
+        "",
+        _mutate_tags,
+        "required-tags",
+        "tags lacks expires-on",
+    ),
+    (
+        "subscription scope",
+        rules.ROLE_ASSIGNMENT,
+        "synapse-ml-contributor",
+        _set("scope", SUB),
+        "role-assignment-least-privilege",
+        "(a whole subscription)",
+    ),
+    (
+        "owner",
+        rules.ROLE_ASSIGNMENT,
+        "lake-contributor",
+        _set(
+            "roleDefinitionId", f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/{OWNER}"
+        ),
+        "role-assignment-least-privilege",
+        "(Owner)",
+    ),
 ]
 
 
-@pytest.mark.parametrize("typ, name_contains, mutate, policy, expected",
-                         [m[1:] for m in MUTATIONS], ids=[m[0] for m in MUTATIONS])
-def test_broken_copy_of_a_declared_resource_is_reported(shipped, typ, name_contains, mutate, policy, expected):
+@pytest.mark.parametrize(
+    "typ, name_contains, mutate, policy, expected",
+    [m[1:] for m in MUTATIONS],
+    ids=[m[0] for m in MUTATIONS],
+)
+def test_broken_copy_of_a_declared_resource_is_reported(
+    shipped, typ, name_contains, mutate, policy, expected
+):
     resource = shipped.one(typ, name_contains)
     assert rules.violations(resource.type, resource.inputs) == {}
     inputs = copy.deepcopy(resource.inputs)
@@ -372,7 +566,11 @@ def test_pack_declares_every_rule_at_its_level(pack):
         assert isinstance(policy, pack.sdk.ResourceValidationPolicy)
         rule = rules.POLICIES[policy.name]
         assert policy.description and policy.description == rule.description
-        expected = pack.sdk.EnforcementLevel.ADVISORY if policy.name == FIREWALL else pack.sdk.EnforcementLevel.MANDATORY
+        expected = (
+            pack.sdk.EnforcementLevel.ADVISORY
+            if policy.name == FIREWALL
+            else pack.sdk.EnforcementLevel.MANDATORY
+        )
         assert policy.enforcement_level == expected, policy.name
         wrapped = policy._ResourceValidationPolicy__validate.rule.validate
         assert wrapped.__name__ == rule.validate.__name__
@@ -393,7 +591,9 @@ def test_pack_policies_report_what_the_validators_return(pack):
         for policy in pack.policies:
             reported = []
             args = SimpleNamespace(resource_type=typ, props=props)
-            policy.validate(args, lambda message, urn=None, reported=reported: reported.append(message))
+            policy.validate(
+                args, lambda message, urn=None, reported=reported: reported.append(message)
+            )
             assert reported == rules.POLICIES[policy.name].validate(typ, props)
             if reported:
                 reported_by.add(policy.name)
@@ -411,7 +611,9 @@ def analyze(pack, typ, props):
     servicer = servicer_class(pack.name, "0.0.1", pack.policies, pack.enforcement_level)
     properties = struct_pb2.Struct()
     json_format.ParseDict(props, properties)
-    request = proto.AnalyzeRequest(type=typ, properties=properties, urn=f"urn:pulumi:dev::lab::{typ}::x", name="x")
+    request = proto.AnalyzeRequest(
+        type=typ, properties=properties, urn=f"urn:pulumi:dev::lab::{typ}::x", name="x"
+    )
     return list(servicer.Analyze(request, None).diagnostics)
 
 
@@ -419,9 +621,17 @@ def test_sdk_analyzer_reports_violations_with_levels(pack):
     from pulumi.runtime import proto
 
     diagnostics = analyze(pack, rules.BIG_DATA_POOL, with_(SPARK, "autoScale.maxNodeCount", 10))
-    assert [(d.policyName, d.enforcementLevel) for d in diagnostics] == [("spark-pool-limits", proto.MANDATORY)]
-    assert diagnostics[0].message.endswith("Spark pool autoScale.maxNodeCount is 10; the limit is 4.")
-    diagnostics = analyze(pack, rules.IP_FIREWALL_RULE, {"startIpAddress": "0.0.0.0", "endIpAddress": "255.255.255.255"})
+    assert [(d.policyName, d.enforcementLevel) for d in diagnostics] == [
+        ("spark-pool-limits", proto.MANDATORY)
+    ]
+    assert diagnostics[0].message.endswith(
+        "Spark pool autoScale.maxNodeCount is 10; the limit is 4."
+    )
+    diagnostics = analyze(
+        pack,
+        rules.IP_FIREWALL_RULE,
+        {"startIpAddress": "0.0.0.0", "endIpAddress": "255.255.255.255"},
+    )
     assert [(d.policyName, d.enforcementLevel) for d in diagnostics] == [(FIREWALL, proto.ADVISORY)]
 
 
@@ -431,9 +641,18 @@ def test_sdk_analyzer_skips_unknown_values_but_checks_the_rest(pack):
     assert analyze(pack, rules.STORAGE_ACCOUNT, {**STORAGE, "tags": tags}) == []
     assert analyze(pack, rules.ROLE_ASSIGNMENT, {**ROLE, "scope": U}) == []
     # Known values next to unknown ones are still checked (no "can't run policy" note instead).
-    diagnostics = analyze(pack, rules.STORAGE_ACCOUNT,
-                          {**STORAGE, "allowBlobPublicAccess": True, "tags": {k: v for k, v in tags.items()
-                                                                           if k != "course"}})
-    assert sorted(d.policyName for d in diagnostics) == ["required-tags", "storage-account-security"]
+    diagnostics = analyze(
+        pack,
+        rules.STORAGE_ACCOUNT,
+        {
+            **STORAGE,
+            "allowBlobPublicAccess": True,
+            "tags": {k: v for k, v in tags.items() if k != "course"},
+        },
+    )
+    assert sorted(d.policyName for d in diagnostics) == [
+        "required-tags",
+        "storage-account-security",
+    ]
     assert not any("can't run policy" in d.message for d in diagnostics)
     assert any("tags lacks course" in d.message for d in diagnostics)

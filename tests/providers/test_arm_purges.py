@@ -4,6 +4,7 @@ Each case drives a provider the way the engine does: inputs and old outputs go
 through ``to_wire`` (JSON, ints as floats, None keys gone) before create, diff,
 update and delete.
 """
+
 from __future__ import annotations
 
 import base64
@@ -74,25 +75,47 @@ def _kv_setup(server) -> None:
 
 
 ML = Case(
-    "ml", MlWorkspacePurgeProvider, lambda s: {"workspace_id": ML_ID, "arm_endpoint": s.url}, _ml_setup,
-    "DELETE", ML_ID, {"api-version": "2025-06-01", "forceToPurge": "true"}, ML_ID,
+    "ml",
+    MlWorkspacePurgeProvider,
+    lambda s: {"workspace_id": ML_ID, "arm_endpoint": s.url},
+    _ml_setup,
+    "DELETE",
+    ML_ID,
+    {"api-version": "2025-06-01", "forceToPurge": "true"},
+    ML_ID,
     ("Azure ML workspace 'amlabc1234'", ML_ID),
     f"`az ml workspace delete --name amlabc1234 --resource-group {RG} --subscription {SUB} --permanently-delete --yes`",
     "deleted",
 )
 LA = Case(
-    "log-analytics", LogAnalyticsForceDeleteProvider, lambda s: {"workspace_id": LA_ID, "arm_endpoint": s.url},
-    _la_setup, "DELETE", LA_ID, {"api-version": "2023-09-01", "force": "true"}, LA_ID,
+    "log-analytics",
+    LogAnalyticsForceDeleteProvider,
+    lambda s: {"workspace_id": LA_ID, "arm_endpoint": s.url},
+    _la_setup,
+    "DELETE",
+    LA_ID,
+    {"api-version": "2023-09-01", "force": "true"},
+    LA_ID,
     ("Log Analytics workspace 'amlabc1234-logs'", LA_ID),
     f"`az monitor log-analytics workspace delete --workspace-name amlabc1234-logs --resource-group {RG} "
     f"--subscription {SUB} --force true --yes`",
     "deleted",
 )
 KV = Case(
-    "key-vault", KeyVaultPurgeProvider,
-    lambda s: {"subscription_id": SUB, "resource_group_name": RG, "location": "westeurope", "vault_name": VAULT,
-               "arm_endpoint": s.url},
-    _kv_setup, "POST", DELETED_VAULT + "/purge", {"api-version": "2023-07-01"}, DELETED_VAULT,
+    "key-vault",
+    KeyVaultPurgeProvider,
+    lambda s: {
+        "subscription_id": SUB,
+        "resource_group_name": RG,
+        "location": "westeurope",
+        "vault_name": VAULT,
+        "arm_endpoint": s.url,
+    },
+    _kv_setup,
+    "POST",
+    DELETED_VAULT + "/purge",
+    {"api-version": "2023-07-01"},
+    DELETED_VAULT,
     (f"Key Vault '{VAULT}'", SUB),
     f"`az keyvault purge --name {VAULT} --location westeurope --subscription {SUB}`",
     "purged",
@@ -111,6 +134,7 @@ def writes(server) -> list[tuple[str, str, dict[str, str]]]:
 
 
 # ----------------------------------------------------------------------------- create / update send nothing
+
 
 @by_name
 def test_create_records_the_inputs_and_sends_nothing(fake, credential, case):
@@ -137,7 +161,9 @@ def test_update_and_diff_send_nothing_and_survive_the_wire(fake, case):
 
     same = provider.diff(created.id, olds, news)
     moved = provider.diff(created.id, olds, to_wire({**case.inputs(fake), "arm_endpoint": None}))
-    updated = provider.update(created.id, olds, to_wire({**case.inputs(fake), "arm_endpoint": None}))
+    updated = provider.update(
+        created.id, olds, to_wire({**case.inputs(fake), "arm_endpoint": None})
+    )
 
     assert same.changes is False and same.replaces is None
     assert moved.changes is True and moved.replaces is None and moved.diffs == ["arm_endpoint"]
@@ -151,7 +177,10 @@ def test_update_and_diff_send_nothing_and_survive_the_wire(fake, case):
 def test_ids_and_names_compare_as_azure_does(fake):
     ml = MlWorkspacePurgeProvider(FAST)
     olds = created_outs(ML, fake)
-    assert ml.diff("id", olds, to_wire({**ML.inputs(fake), "workspace_id": ML_ID.upper()})).changes is False
+    assert (
+        ml.diff("id", olds, to_wire({**ML.inputs(fake), "workspace_id": ML_ID.upper()})).changes
+        is False
+    )
     other = ml.diff("id", olds, to_wire({**ML.inputs(fake), "workspace_id": ML_ID + "2"}))
     assert other.replaces == ["workspace_id"] and other.delete_before_replace is False
     unknown = ml.diff("id", olds, to_wire({**ML.inputs(fake), "workspace_id": UNKNOWN}))
@@ -159,8 +188,14 @@ def test_ids_and_names_compare_as_azure_does(fake):
 
     kv = KeyVaultPurgeProvider(FAST)
     olds = created_outs(KV, fake)
-    assert kv.diff("id", olds, to_wire({**KV.inputs(fake), "location": "West Europe"})).changes is False
-    assert kv.diff("id", olds, to_wire({**KV.inputs(fake), "vault_name": VAULT.upper()})).changes is False
+    assert (
+        kv.diff("id", olds, to_wire({**KV.inputs(fake), "location": "West Europe"})).changes
+        is False
+    )
+    assert (
+        kv.diff("id", olds, to_wire({**KV.inputs(fake), "vault_name": VAULT.upper()})).changes
+        is False
+    )
     renamed = kv.diff("id", olds, to_wire({**KV.inputs(fake), "vault_name": "kvother1"}))
     assert renamed.replaces == ["vault_name"] and renamed.delete_before_replace is False
     assert fake.requests == []
@@ -168,9 +203,12 @@ def test_ids_and_names_compare_as_azure_does(fake):
 
 # ----------------------------------------------------------------------------- delete
 
+
 @by_name
 @pytest.mark.parametrize("arm_lro", ["async", "location", "sync"])
-def test_delete_sends_the_permanent_removal_and_follows_it_to_the_end(fake, credential, case, arm_lro):
+def test_delete_sends_the_permanent_removal_and_follows_it_to_the_end(
+    fake, credential, case, arm_lro
+):
     case.setup(fake)
     fake.lro_polls = 2
     if arm_lro == "sync":
@@ -186,7 +224,11 @@ def test_delete_sends_the_permanent_removal_and_follows_it_to_the_end(fake, cred
     assert fake.purged == [case.purged] and fake.soft_deleted == {}
     assert not case.still_there(fake)
     polls = [r.path.split("/")[1] for r in fake.calls("GET", "^/arm")]
-    expected_polls = {"async": ["armOperations"] * 3, "location": ["armOperationResults"] * 3, "sync": []}
+    expected_polls = {
+        "async": ["armOperations"] * 3,
+        "location": ["armOperationResults"] * 3,
+        "sync": [],
+    }
     assert polls == expected_polls[arm_lro]  # two "still running" answers, then done
     assert {r.authorization for r in fake.requests} == {f"Bearer {fs.ARM_TOKEN}"}
     assert set(credential.scopes) == {ARM_SCOPE} and credential.closed == 1
@@ -196,7 +238,9 @@ def test_key_vault_purge_looks_before_it_purges(fake):
     KV.setup(fake)
     KeyVaultPurgeProvider(FAST).delete("id", created_outs(KV, fake))
     assert [(r.method, r.path) for r in fake.requests if not r.path.startswith("/arm")] == [
-        ("GET", DELETED_VAULT), ("POST", DELETED_VAULT + "/purge")]
+        ("GET", DELETED_VAULT),
+        ("POST", DELETED_VAULT + "/purge"),
+    ]
 
 
 def test_without_the_purge_the_workspace_would_stay_soft_deleted(fake):
@@ -204,8 +248,12 @@ def test_without_the_purge_the_workspace_would_stay_soft_deleted(fake):
     ML.setup(fake)
     import requests
 
-    plain = requests.delete(f"{fake.url}{ML_ID}?api-version=2025-06-01", verify=fake.ca_file,
-                            headers={"Authorization": f"Bearer {fs.ARM_TOKEN}"}, timeout=5)
+    plain = requests.delete(
+        f"{fake.url}{ML_ID}?api-version=2025-06-01",
+        verify=fake.ca_file,
+        headers={"Authorization": f"Bearer {fs.ARM_TOKEN}"},
+        timeout=5,
+    )
     assert plain.status_code == 202 and ML_ID.lower() in fake.soft_deleted
 
     assert MlWorkspacePurgeProvider(FAST).remove(created_outs(ML, fake)) == "already gone"
@@ -221,7 +269,9 @@ def test_already_gone_is_done(fake, case, missing_status):
     outcome = case.provider(FAST).remove(olds)
 
     assert fake.purged == []
-    if case is KV:  # nothing deleted, nothing live (and nothing appeared meanwhile): nothing to purge
+    if (
+        case is KV
+    ):  # nothing deleted, nothing live (and nothing appeared meanwhile): nothing to purge
         assert outcome == "nothing to purge" and fake.writes() == []
         assert [r.path for r in fake.requests] == [DELETED_VAULT, VAULT_ID, DELETED_VAULT]
     else:
@@ -281,7 +331,9 @@ def test_key_vault_lookups_are_retried_too(fake):
 
 
 @by_name
-def test_faults_outlasting_the_bound_end_in_an_error_naming_what_is_left_and_the_manual_command(fake, case):
+def test_faults_outlasting_the_bound_end_in_an_error_naming_what_is_left_and_the_manual_command(
+    fake, case
+):
     case.setup(fake)
     olds = created_outs(case, fake)
     fake.fail(case.method, "^" + case.path.replace(".", r"\.") + "$", count=100, status=503)
@@ -300,10 +352,17 @@ def test_faults_outlasting_the_bound_end_in_an_error_naming_what_is_left_and_the
 
 def test_a_refusal_is_not_retried(fake):
     ML.setup(fake)
-    fake.fail("DELETE", "workspaces", count=100, status=400,
-              body={"error": {"code": "BadRequest", "message": "workspace has a private endpoint"}})
+    fake.fail(
+        "DELETE",
+        "workspaces",
+        count=100,
+        status=400,
+        body={"error": {"code": "BadRequest", "message": "workspace has a private endpoint"}},
+    )
 
-    with pytest.raises(DataPlaneError, match="failed: HTTP 400.*BadRequest: workspace has a private endpoint") as caught:
+    with pytest.raises(
+        DataPlaneError, match="failed: HTTP 400.*BadRequest: workspace has a private endpoint"
+    ) as caught:
         MlWorkspacePurgeProvider(FAST).delete("id", created_outs(ML, fake))
 
     assert caught.value.attempts == 1 and ML.manual in str(caught.value)
@@ -318,7 +377,10 @@ def test_an_operation_that_ends_failed_is_reported_with_the_manual_command(fake,
         case.provider(FAST).delete("id", created_outs(case, fake))
 
     message = str(caught.value)
-    assert "the operation ended Failed (InternalServerError: injected: the operation failed)" in message
+    assert (
+        "the operation ended Failed (InternalServerError: injected: the operation failed)"
+        in message
+    )
     assert case.manual in message
     assert len(fake.writes()) == 1 and case.still_there(fake) and fake.purged == []
 
@@ -326,8 +388,15 @@ def test_an_operation_that_ends_failed_is_reported_with_the_manual_command(fake,
 def test_an_operation_that_never_ends_hits_the_time_budget(fake):
     ML.setup(fake)
     fake.lro_polls = 10**6
-    budget = RetrySettings(max_attempts=3, max_total_seconds=0.5, initial_delay=0.001, max_delay=0.01,
-                           polling_interval=0.01, connection_timeout=2.0, read_timeout=2.0)
+    budget = RetrySettings(
+        max_attempts=3,
+        max_total_seconds=0.5,
+        initial_delay=0.001,
+        max_delay=0.01,
+        polling_interval=0.01,
+        connection_timeout=2.0,
+        read_timeout=2.0,
+    )
 
     with pytest.raises(DataPlaneError, match="did not finish within the time budget") as caught:
         MlWorkspacePurgeProvider(budget).delete("id", created_outs(ML, fake))
@@ -335,6 +404,7 @@ def test_an_operation_that_never_ends_hits_the_time_budget(fake):
 
 
 # ----------------------------------------------------------------------------- the Key Vault race
+
 
 def test_a_vault_still_being_deleted_is_waited_for_then_purged(fake):
     fake.add_arm_resource(VAULT_ID, "westeurope")
@@ -356,20 +426,30 @@ def test_a_vault_that_is_never_deleted_is_not_purged_and_the_order_is_named(fake
 
     message = str(caught.value)
     assert f"Key Vault '{VAULT}'" in message and "still exists" in message and "depend" in message
-    assert KV.manual in message and f"az keyvault delete --name {VAULT} --resource-group {RG}" in message
+    assert (
+        KV.manual in message
+        and f"az keyvault delete --name {VAULT} --resource-group {RG}" in message
+    )
     assert fake.writes() == [] and fake.arm_exists(VAULT_ID)
     assert len(fake.calls("GET", "/vaults/")) == provider.live_vault_checks
 
 
 # ----------------------------------------------------------------------------- what is checked before anything is sent
 
-@pytest.mark.parametrize("provider, bad", [
-    (MlWorkspacePurgeProvider, f"/subscriptions/{SUB}/resourceGroups/{RG}"),  # a resource group: never DELETE that
-    (MlWorkspacePurgeProvider, LA_ID),
-    (LogAnalyticsForceDeleteProvider, ML_ID),
-    (MlWorkspacePurgeProvider, ML_ID + "/computes/cpu"),
-    (MlWorkspacePurgeProvider, ML_ID + "?x=1"),
-])
+
+@pytest.mark.parametrize(
+    "provider, bad",
+    [
+        (
+            MlWorkspacePurgeProvider,
+            f"/subscriptions/{SUB}/resourceGroups/{RG}",
+        ),  # a resource group: never DELETE that
+        (MlWorkspacePurgeProvider, LA_ID),
+        (LogAnalyticsForceDeleteProvider, ML_ID),
+        (MlWorkspacePurgeProvider, ML_ID + "/computes/cpu"),
+        (MlWorkspacePurgeProvider, ML_ID + "?x=1"),
+    ],
+)
 def test_only_the_right_kind_of_id_is_accepted(fake, provider, bad):
     check = provider(FAST).check({}, to_wire({"workspace_id": bad, "arm_endpoint": fake.url}))
     assert [f.property for f in check.failures] == ["workspace_id"]
@@ -382,12 +462,24 @@ def test_check_passes_good_and_unknown_values_and_names_bad_ones(fake):
     kv = KeyVaultPurgeProvider(FAST)
     assert kv.check({}, to_wire(KV.inputs(fake))).failures == []
     assert MlWorkspacePurgeProvider(FAST).check({}, {"workspace_id": UNKNOWN}).failures == []
-    assert kv.check({}, {**KV.inputs(fake), "vault_name": UNKNOWN, "location": UNKNOWN}).failures == []
-    bad = {**KV.inputs(fake), "vault_name": "kv/../x", "location": "west/europe", "arm_endpoint": "http://x"}
-    assert sorted(f.property for f in kv.check({}, bad).failures) == ["arm_endpoint", "location", "vault_name"]
+    assert (
+        kv.check({}, {**KV.inputs(fake), "vault_name": UNKNOWN, "location": UNKNOWN}).failures == []
+    )
+    bad = {
+        **KV.inputs(fake),
+        "vault_name": "kv/../x",
+        "location": "west/europe",
+        "arm_endpoint": "http://x",
+    }
+    assert sorted(f.property for f in kv.check({}, bad).failures) == [
+        "arm_endpoint",
+        "location",
+        "vault_name",
+    ]
 
 
 # ----------------------------------------------------------------------------- the engine's path to the providers
+
 
 class _Mocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
@@ -411,9 +503,18 @@ def test_declared_resources_decode_and_drive_the_fake_from_the_program_inputs(fa
     @pulumi.runtime.test
     def program():
         ml = MlWorkspacePurge("s1-ml-purge", workspace_id=ML_ID, arm_endpoint=fake.url, retry=FAST)
-        la = LogAnalyticsForceDelete("s1-logs-force-delete", workspace_id=LA_ID, arm_endpoint=fake.url, retry=FAST)
-        kv = KeyVaultPurge("s1-kv-purge", subscription_id=SUB, location="westeurope", vault_name=VAULT,
-                           resource_group_name=RG, arm_endpoint=fake.url, retry=FAST)
+        la = LogAnalyticsForceDelete(
+            "s1-logs-force-delete", workspace_id=LA_ID, arm_endpoint=fake.url, retry=FAST
+        )
+        kv = KeyVaultPurge(
+            "s1-kv-purge",
+            subscription_id=SUB,
+            location="westeurope",
+            vault_name=VAULT,
+            resource_group_name=RG,
+            arm_endpoint=fake.url,
+            retry=FAST,
+        )
         return pulumi.Output.all(ml.workspace_id, la.workspace_id, kv.vault_name)
 
     program()

@@ -7,6 +7,7 @@ recorded before the move. The engine's provider process decodes such a blob with
 nothing imported; :mod:`providers.legacy_paths` (installed by ``components``) must
 make the old names resolve to the moved classes.
 """
+
 from __future__ import annotations
 
 import base64
@@ -53,14 +54,24 @@ def test_old_blobs_decode_in_a_fresh_provider_process_to_the_moved_classes():
         "    print(type(p).__module__, type(p).__name__, type(p.retry).__module__, p.retry.max_attempts)\n"
     )
     blobs = [r["provider"] for r in STATE["resources"]]
-    done = subprocess.run([sys.executable, "-c", script], input=json.dumps(blobs), capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        input=json.dumps(blobs),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     lines = [line.split() for line in done.stdout.splitlines()]
     assert len(lines) == 7
-    for resource, (module, cls, retry_module, attempts) in zip(STATE["resources"], lines, strict=True):
+    for resource, (module, cls, retry_module, attempts) in zip(
+        STATE["resources"], lines, strict=True
+    ):
         assert module == NEW_HOME[resource["module"]], resource["name"]
-        assert cls.endswith("Provider") and retry_module == "providers.client" and int(attempts) >= 1
+        assert (
+            cls.endswith("Provider") and retry_module == "providers.client" and int(attempts) >= 1
+        )
 
 
 def _with_endpoint(value, url):
@@ -75,8 +86,10 @@ def _setup_live(server, resource) -> None:
     elif "workspace_id" in inputs:
         server.add_arm_resource(inputs["workspace_id"])
     elif "vault_name" in inputs:
-        vault = (f"/subscriptions/{inputs['subscription_id']}/resourceGroups/{inputs['resource_group_name']}"
-                 f"/providers/Microsoft.KeyVault/vaults/{inputs['vault_name']}")
+        vault = (
+            f"/subscriptions/{inputs['subscription_id']}/resourceGroups/{inputs['resource_group_name']}"
+            f"/providers/Microsoft.KeyVault/vaults/{inputs['vault_name']}"
+        )
         server.add_arm_resource(vault, inputs["location"])
         server.delete_vault(vault)
 

@@ -3,6 +3,7 @@
 Every provider call goes through the engine's wire format (``to_wire``: JSON, ints
 as floats, None keys dropped) the way ``pulumi up`` would drive it.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,6 +29,7 @@ SYNAPSE_SCOPE = ("https://dev.azuresynapse.net/.default",)
 
 
 # ----------------------------------------------------------------------------- helpers
+
 
 def linked_service_inputs(server, **overrides):
     inputs = {
@@ -55,19 +57,35 @@ def with_hashes(inputs):
 
 
 def artifacts_inputs(server, tmp_path: Path, **overrides):
-    write_notebook(tmp_path / "notebooks" / "01-load-data.ipynb",
-                   {"data_lake_account": "datalakexxxxxxx", "file_system": "files"})
-    write_notebook(tmp_path / "notebooks" / "02-train-automl.ipynb",
-                   {"data_lake_account": "datalakexxxxxxx", "ml_workspace": "amlxxxxxxx",
-                    "max_trials": 4, "enable_onnx": False, "max_hours": 0.25},
-                   body="train()\n", description="Train with AutoML")
+    write_notebook(
+        tmp_path / "notebooks" / "01-load-data.ipynb",
+        {"data_lake_account": "datalakexxxxxxx", "file_system": "files"},
+    )
+    write_notebook(
+        tmp_path / "notebooks" / "02-train-automl.ipynb",
+        {
+            "data_lake_account": "datalakexxxxxxx",
+            "ml_workspace": "amlxxxxxxx",
+            "max_trials": 4,
+            "enable_onnx": False,
+            "max_hours": 0.25,
+        },
+        body="train()\n",
+        description="Train with AutoML",
+    )
     inputs = {
         "workspace_name": WORKSPACE,
         "endpoint": server.url,
         "spark_pool_name": "sparkabc1234",
         "session": dict(SMALL_NODE_SESSION),
-        "parameters": {"data_lake_account": "datalakeabc1234", "ml_workspace": "amlabc1234",
-                       "max_trials": 8, "enable_onnx": True, "max_hours": 1, "unused": "ignored"},
+        "parameters": {
+            "data_lake_account": "datalakeabc1234",
+            "ml_workspace": "amlabc1234",
+            "max_trials": 8,
+            "enable_onnx": True,
+            "max_hours": 1,
+            "unused": "ignored",
+        },
         "notebooks": {
             "01-load-data": {"path": "notebooks/01-load-data.ipynb"},
             "02-train-automl": {"path": "notebooks/02-train-automl.ipynb"},
@@ -75,7 +93,10 @@ def artifacts_inputs(server, tmp_path: Path, **overrides):
         "sql_scripts": {
             "Load weather forecast": {
                 "template": "weather_forecast.sql",
-                "values": {"data_lake_account_name": "datalakeabc1234", "data_lake_filesystem": "files"},
+                "values": {
+                    "data_lake_account_name": "datalakeabc1234",
+                    "data_lake_filesystem": "files",
+                },
                 "sql_pool_name": "sqlabc1234",
                 "description": "weather forecast",
             }
@@ -86,6 +107,7 @@ def artifacts_inputs(server, tmp_path: Path, **overrides):
 
 
 # ----------------------------------------------------------------------------- linked service
+
 
 @pytest.mark.parametrize("lro", ["location", "async", "sync"])
 def test_linked_service_create_sends_the_exact_body(fake, credential, lro):
@@ -110,7 +132,10 @@ def test_linked_service_create_sends_the_exact_body(fake, credential, lro):
                 "mlWorkspaceName": "amlabc1234",
                 "authentication": "MSI",
             },
-            "connectVia": {"referenceName": "AutoResolveIntegrationRuntime", "type": "IntegrationRuntimeReference"},
+            "connectVia": {
+                "referenceName": "AutoResolveIntegrationRuntime",
+                "type": "IntegrationRuntimeReference",
+            },
         }
     }
     assert list(fake.artifacts["linkedservices"]) == ["AzureML"]
@@ -151,8 +176,14 @@ def test_linked_service_changed_ml_workspace_is_updated_in_place(fake):
     assert stored["typeProperties"]["mlWorkspaceName"] == "amlother99"
 
 
-@pytest.mark.parametrize("key,value", [("workspace_name", "synapseother"), ("linked_service_name", "AzureML2"),
-                                       ("endpoint", "https://elsewhere.example")])
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("workspace_name", "synapseother"),
+        ("linked_service_name", "AzureML2"),
+        ("endpoint", "https://elsewhere.example"),
+    ],
+)
 def test_linked_service_identity_change_needs_replacement(fake, key, value):
     provider = AzureMLLinkedServiceProvider(FAST)
     olds = linked_service_inputs(fake)
@@ -173,12 +204,15 @@ def test_linked_service_delete_and_404_is_done(fake):
 
 
 def test_linked_service_default_endpoint_is_the_workspace_dev_endpoint():
-    assert _client.synapse_endpoint("synapseabc1234") == "https://synapseabc1234.dev.azuresynapse.net"
+    assert (
+        _client.synapse_endpoint("synapseabc1234") == "https://synapseabc1234.dev.azuresynapse.net"
+    )
     assert _client.synapse_endpoint("x", "https://127.0.0.1:1/") == "https://127.0.0.1:1"
     assert _client.arm_endpoint() == "https://management.azure.com"
 
 
 # ----------------------------------------------------------------------------- notebooks and SQL scripts
+
 
 def test_artifacts_create_uploads_bound_and_filled_notebooks_and_the_sql_script(fake, tmp_path):
     provider = WorkspaceArtifactsProvider(FAST)
@@ -193,9 +227,16 @@ def test_artifacts_create_uploads_bound_and_filled_notebooks_and_the_sql_script(
     put = fake.calls("PUT", "/notebooks/02-train-automl")[0].body
     assert put["name"] == "02-train-automl"
     notebook = put["properties"]
-    assert notebook["bigDataPool"] == {"referenceName": "sparkabc1234", "type": "BigDataPoolReference"}
+    assert notebook["bigDataPool"] == {
+        "referenceName": "sparkabc1234",
+        "type": "BigDataPoolReference",
+    }
     assert notebook["sessionProperties"] == {
-        "driverMemory": "28g", "driverCores": 4, "executorMemory": "28g", "executorCores": 4, "numExecutors": 2,
+        "driverMemory": "28g",
+        "driverCores": 4,
+        "executorMemory": "28g",
+        "executorCores": 4,
+        "numExecutors": 2,
     }
     assert notebook["metadata"]["kernelspec"]["name"] == "synapse_pyspark"
     assert notebook["metadata"]["language_info"] == {"name": "python"}
@@ -216,13 +257,19 @@ def test_artifacts_create_uploads_bound_and_filled_notebooks_and_the_sql_script(
     assert code["source"] == ["train()\n"]
 
     first = fake.artifacts["notebooks"]["01-load-data"]["properties"]["cells"][1]["source"]
-    assert first == ["# filled per student at upload\n", "data_lake_account = 'datalakeabc1234'\n",
-                     "file_system = 'files'"]
+    assert first == [
+        "# filled per student at upload\n",
+        "data_lake_account = 'datalakeabc1234'\n",
+        "file_system = 'files'",
+    ]
 
     script = fake.calls("PUT", "/sqlScripts/")[0].body["properties"]
     assert script["type"] == "SqlQuery"
     assert script["content"]["currentConnection"] == {
-        "name": "sqlabc1234", "type": "SqlPool", "poolName": "sqlabc1234", "databaseName": "sqlabc1234",
+        "name": "sqlabc1234",
+        "type": "SqlPool",
+        "poolName": "sqlabc1234",
+        "databaseName": "sqlabc1234",
     }
     query = script["content"]["query"]
     assert "IF OBJECT_ID(N'dbo.weather_forecast', N'U') IS NOT NULL" in query
@@ -231,7 +278,9 @@ def test_artifacts_create_uploads_bound_and_filled_notebooks_and_the_sql_script(
         assert f"    {column} bigint" in query
     for column in ("temp", "atemp", "hum", "windspeed"):
         assert f"    {column} real" in query
-    assert ("FROM 'https://datalakeabc1234.dfs.core.windows.net/files/data/weather-forecast.csv'") in query
+    assert (
+        "FROM 'https://datalakeabc1234.dfs.core.windows.net/files/data/weather-forecast.csv'"
+    ) in query
     assert "FILE_TYPE = 'CSV'" in query and "FIRSTROW = 2" in query
     assert "CREDENTIAL = (IDENTITY = 'Managed Identity')" in query
     assert "{{" not in query
@@ -242,7 +291,8 @@ def test_artifacts_create_uploads_bound_and_filled_notebooks_and_the_sql_script(
         assert entry["sha256"] == content_sha256(fake.artifacts["notebooks"][name]["properties"])
         assert set(entry) == {"path", "sha256"}
     assert outs["sql_scripts"]["Load weather forecast"]["sha256"] == content_sha256(
-        fake.artifacts["sqlScripts"]["Load weather forecast"]["properties"])
+        fake.artifacts["sqlScripts"]["Load weather forecast"]["properties"]
+    )
     assert outs == inputs  # the program's hashes were right, so outputs == inputs
     assert len(json.dumps(outs)) < 2000
 
@@ -266,19 +316,34 @@ def test_a_changed_notebook_updates_only_that_notebook(fake, tmp_path):
     inputs = artifacts_inputs(fake, tmp_path)
     created = provider.create(to_wire(inputs))
     etags = {n: a["etag"] for n, a in fake.artifacts["notebooks"].items()}
-    write_notebook(tmp_path / "notebooks" / "02-train-automl.ipynb",
-                   {"data_lake_account": "x", "ml_workspace": "y", "max_trials": 4, "enable_onnx": False,
-                    "max_hours": 0.25}, body="train(better=True)\n", description="Train with AutoML")
+    write_notebook(
+        tmp_path / "notebooks" / "02-train-automl.ipynb",
+        {
+            "data_lake_account": "x",
+            "ml_workspace": "y",
+            "max_trials": 4,
+            "enable_onnx": False,
+            "max_hours": 0.25,
+        },
+        body="train(better=True)\n",
+        description="Train with AutoML",
+    )
     news = with_hashes(inputs)
     fake.reset_log()
 
     diff = provider.diff(created.id, to_wire(created.outs), to_wire(news))
-    assert diff.changes is True and diff.diffs == ["notebooks.02-train-automl"] and diff.replaces is None
+    assert (
+        diff.changes is True
+        and diff.diffs == ["notebooks.02-train-automl"]
+        and diff.replaces is None
+    )
 
     updated = provider.update(created.id, to_wire(created.outs), to_wire(news))
     assert [(r.method, r.path) for r in fake.writes()] == [("PUT", "/notebooks/02-train-automl")]
     assert fake.artifacts["notebooks"]["01-load-data"]["etag"] == etags["01-load-data"]
-    assert fake.artifacts["notebooks"]["02-train-automl"]["properties"]["cells"][2]["source"] == ["train(better=True)\n"]
+    assert fake.artifacts["notebooks"]["02-train-automl"]["properties"]["cells"][2]["source"] == [
+        "train(better=True)\n"
+    ]
     assert updated.outs == news
 
 
@@ -286,7 +351,9 @@ def test_a_changed_parameter_updates_the_notebooks_that_declare_it(fake, tmp_pat
     provider = WorkspaceArtifactsProvider(FAST)
     inputs = artifacts_inputs(fake, tmp_path)
     created = provider.create(to_wire(inputs))
-    news = with_hashes({**inputs, "parameters": {**inputs["parameters"], "ml_workspace": "amlnew0001"}})
+    news = with_hashes(
+        {**inputs, "parameters": {**inputs["parameters"], "ml_workspace": "amlnew0001"}}
+    )
     fake.reset_log()
 
     diff = provider.diff(created.id, to_wire(created.outs), to_wire(news))
@@ -303,13 +370,19 @@ def test_a_removed_notebook_is_deleted_and_a_new_one_created(fake, tmp_path):
     inputs = artifacts_inputs(fake, tmp_path)
     created = provider.create(to_wire(inputs))
     write_notebook(tmp_path / "notebooks" / "03-predict.ipynb", {"data_lake_account": "x"})
-    notebooks = {"02-train-automl": inputs["notebooks"]["02-train-automl"],
-                 "03-predict": {"path": "notebooks/03-predict.ipynb"}}
+    notebooks = {
+        "02-train-automl": inputs["notebooks"]["02-train-automl"],
+        "03-predict": {"path": "notebooks/03-predict.ipynb"},
+    }
     news = with_hashes({**inputs, "notebooks": notebooks, "sql_scripts": {}})
     fake.reset_log()
 
     diff = provider.diff(created.id, to_wire(created.outs), to_wire(news))
-    assert diff.diffs == ["notebooks.01-load-data", "notebooks.03-predict", "sql_scripts.Load weather forecast"]
+    assert diff.diffs == [
+        "notebooks.01-load-data",
+        "notebooks.03-predict",
+        "sql_scripts.Load weather forecast",
+    ]
 
     provider.update(created.id, to_wire(created.outs), to_wire(news))
     assert sorted((r.method, r.path) for r in fake.writes()) == [
@@ -332,7 +405,10 @@ def test_a_changed_spark_pool_rebinds_every_notebook_in_place(fake, tmp_path):
     assert diff.replaces is None
     assert diff.diffs == ["spark_pool_name", "notebooks.01-load-data", "notebooks.02-train-automl"]
     provider.update(created.id, to_wire(created.outs), to_wire(news))
-    assert sorted(r.path for r in fake.writes()) == ["/notebooks/01-load-data", "/notebooks/02-train-automl"]
+    assert sorted(r.path for r in fake.writes()) == [
+        "/notebooks/01-load-data",
+        "/notebooks/02-train-automl",
+    ]
     for item in fake.artifacts["notebooks"].values():
         assert item["properties"]["bigDataPool"]["referenceName"] == "sparknew"
 
@@ -365,7 +441,9 @@ def test_artifacts_workspace_change_is_a_replacement_and_unknowns_are_changes(fa
 def test_notebook_edited_after_preview_is_uploaded_and_recorded_by_its_real_hash(fake, tmp_path):
     provider = WorkspaceArtifactsProvider(FAST)
     inputs = artifacts_inputs(fake, tmp_path)
-    write_notebook(tmp_path / "notebooks" / "01-load-data.ipynb", {"data_lake_account": "x"}, body="edited\n")
+    write_notebook(
+        tmp_path / "notebooks" / "01-load-data.ipynb", {"data_lake_account": "x"}, body="edited\n"
+    )
 
     created = provider.create(to_wire(inputs))
 
@@ -373,13 +451,20 @@ def test_notebook_edited_after_preview_is_uploaded_and_recorded_by_its_real_hash
     assert stored["cells"][2]["source"] == ["edited\n"]
     assert created.outs["notebooks"]["01-load-data"]["sha256"] == content_sha256(stored)
     # The program, run again, computes that same hash: the next diff is empty.
-    assert provider.diff(created.id, to_wire(created.outs), to_wire(with_hashes(inputs))).changes is False
+    assert (
+        provider.diff(created.id, to_wire(created.outs), to_wire(with_hashes(inputs))).changes
+        is False
+    )
 
 
 def test_inline_notebook_json_is_supported(fake, tmp_path):
     provider = WorkspaceArtifactsProvider(FAST)
-    document = json.loads(write_notebook(tmp_path / "x.ipynb", {"data_lake_account": "x"}).read_text())
-    inputs = artifacts_inputs(fake, tmp_path, notebooks={"inline": {"content": json.dumps(document)}}, sql_scripts={})
+    document = json.loads(
+        write_notebook(tmp_path / "x.ipynb", {"data_lake_account": "x"}).read_text()
+    )
+    inputs = artifacts_inputs(
+        fake, tmp_path, notebooks={"inline": {"content": json.dumps(document)}}, sql_scripts={}
+    )
 
     provider.create(to_wire(inputs))
 
@@ -403,10 +488,15 @@ def test_a_missing_notebook_file_or_bad_parameters_fail_clearly_before_any_call(
 
 # ----------------------------------------------------------------------------- the lab's SQL scripts
 
+
 def lab_script_entry(spec) -> dict:
     """The entry WorkspaceArtifacts keeps for a SqlScriptSpec whose inputs are plain values."""
-    entry = {"template": spec.template, "values": dict(spec.values), "sql_pool_name": spec.sql_pool_name,
-             "description": spec.description}
+    entry = {
+        "template": spec.template,
+        "values": dict(spec.values),
+        "sql_pool_name": spec.sql_pool_name,
+        "description": spec.description,
+    }
     if spec.after:
         entry["after"] = spec.after
     return entry
@@ -421,26 +511,39 @@ def test_the_predict_rentals_script_is_uploaded_after_the_weather_forecast(fake,
     )
 
     scripts = {  # declared the other way round: the entry's "after" decides
-        PREDICT_RENTALS_SCRIPT_NAME: lab_script_entry(predict_rentals_sql_script("sqlabc1234", "datalakeabc1234")),
-        WEATHER_FORECAST_SCRIPT_NAME: lab_script_entry(weather_forecast_sql_script("sqlabc1234", "datalakeabc1234")),
+        PREDICT_RENTALS_SCRIPT_NAME: lab_script_entry(
+            predict_rentals_sql_script("sqlabc1234", "datalakeabc1234")
+        ),
+        WEATHER_FORECAST_SCRIPT_NAME: lab_script_entry(
+            weather_forecast_sql_script("sqlabc1234", "datalakeabc1234")
+        ),
     }
     inputs = artifacts_inputs(fake, tmp_path, notebooks={}, sql_scripts=scripts)
 
     WorkspaceArtifactsProvider(FAST).create(to_wire(inputs))
 
-    assert [r.path for r in fake.writes()] == ["/sqlScripts/Load weather forecast", "/sqlScripts/Predict rentals"]
+    assert [r.path for r in fake.writes()] == [
+        "/sqlScripts/Load weather forecast",
+        "/sqlScripts/Predict rentals",
+    ]
     script = fake.artifacts["sqlScripts"]["Predict rentals"]["properties"]
     assert script["content"]["currentConnection"]["poolName"] == "sqlabc1234"
     assert script["description"].startswith("Load the ONNX model into dbo.rental_prediction_model")
     query = script["content"]["query"]
     assert "{{" not in query
-    assert "CREATE TABLE dbo.rental_prediction_model\n(\n    id int NOT NULL,\n    description varchar(200),\n" \
-           "    model varbinary(max)\n)" in query
-    assert ("FROM 'https://datalakeabc1234.dfs.core.windows.net/files/models/rental-prediction-model.csv'"
-            in query)
+    assert (
+        "CREATE TABLE dbo.rental_prediction_model\n(\n    id int NOT NULL,\n    description varchar(200),\n"
+        "    model varbinary(max)\n)" in query
+    )
+    assert (
+        "FROM 'https://datalakeabc1234.dfs.core.windows.net/files/models/rental-prediction-model.csv'"
+        in query
+    )
     assert "CREATE PROCEDURE dbo.predict_rentals" in query
-    assert ("FROM PREDICT(MODEL = @model, DATA = dbo.weather_forecast AS d, RUNTIME = ONNX)\n"
-            "    WITH (variable_out1 real) AS p;") in query
+    assert (
+        "FROM PREDICT(MODEL = @model, DATA = dbo.weather_forecast AS d, RUNTIME = ONNX)\n"
+        "    WITH (variable_out1 real) AS p;"
+    ) in query
     assert "1. Resume the pool: Manage > SQL pools > sqlabc1234 > Resume." in query
     assert "pause the pool (Manage > SQL pools > sqlabc1234 > Pause)" in query
     assert query.rstrip().endswith("EXEC dbo.predict_rentals;")
@@ -449,7 +552,14 @@ def test_the_predict_rentals_script_is_uploaded_after_the_weather_forecast(fake,
 def test_upload_order_follows_after_then_names():
     from providers.synapse.artifacts import upload_order
 
-    assert upload_order({"A uses Z": {"after": "Z base"}, "Z base": {}, "M": {}}) == ["Z base", "A uses Z", "M"]
-    assert upload_order({"b": {"after": "gone"}, "a": {}}) == ["a", "b"]  # a script no longer declared
+    assert upload_order({"A uses Z": {"after": "Z base"}, "Z base": {}, "M": {}}) == [
+        "Z base",
+        "A uses Z",
+        "M",
+    ]
+    assert upload_order({"b": {"after": "gone"}, "a": {}}) == [
+        "a",
+        "b",
+    ]  # a script no longer declared
     with pytest.raises(ArtifactDefinitionError, match="wait for each other: a -> b -> a"):
         upload_order({"a": {"after": "b"}, "b": {"after": "a"}})

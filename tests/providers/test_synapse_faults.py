@@ -4,6 +4,7 @@ Each recovery test checks that nothing is duplicated or lost (the fake stores
 exactly the artifacts declared, the number of PUTs is what the faults explain);
 each exhaustion test checks the one clear error and that the bounds held.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -61,6 +62,7 @@ def assert_single_notebook(server, name="01-load-data"):
 
 
 # ----------------------------------------------------------------------------- recovery
+
 
 @pytest.mark.parametrize("status", [429, 500, 503])
 def test_recovers_from_throttling_and_server_errors(fake, tmp_path, status):
@@ -124,8 +126,11 @@ def test_recovers_from_403_while_access_propagates(fake, tmp_path, body):
 
     # Only the first artifact met the 403s; the second went through at once.
     assert [(p.path, p.fault) for p in fake.calls("PUT")] == [
-        ("/notebooks/a", "status:403"), ("/notebooks/a", "status:403"), ("/notebooks/a", "status:403"),
-        ("/notebooks/a", None), ("/notebooks/b", None),
+        ("/notebooks/a", "status:403"),
+        ("/notebooks/a", "status:403"),
+        ("/notebooks/a", "status:403"),
+        ("/notebooks/a", None),
+        ("/notebooks/b", None),
     ]
     assert sorted(fake.artifacts["notebooks"]) == ["a", "b"]
 
@@ -134,7 +139,9 @@ def test_delete_recovers_and_counts_404_as_done(fake, tmp_path):
     provider = WorkspaceArtifactsProvider(FAST)
     created = provider.create(to_wire(notebook_inputs(fake, tmp_path)))
     fake.fail("DELETE", r"^/notebooks/", count=1, status=503)
-    fake.fail("DELETE", r"^/notebooks/", count=1, drop=True, after=True)  # deleted, answer lost -> 404 next
+    fake.fail(
+        "DELETE", r"^/notebooks/", count=1, drop=True, after=True
+    )  # deleted, answer lost -> 404 next
 
     provider.delete(created.id, to_wire(created.outs))
 
@@ -143,6 +150,7 @@ def test_delete_recovers_and_counts_404_as_done(fake, tmp_path):
 
 
 # ----------------------------------------------------------------------------- exhaustion: one clear error
+
 
 def test_firewall_403_that_outlasts_the_bound_names_the_deployer_ip_config(fake, tmp_path):
     fake.fail("PUT", r"^/notebooks/", count=100, status=403, body=fs.FIREWALL_403_BODY)
@@ -175,8 +183,15 @@ def test_rbac_403_that_outlasts_the_bound_names_the_synapse_administrator_role(f
 
 
 def test_the_time_bound_stops_retrying_before_the_attempt_bound(fake, tmp_path):
-    settings = RetrySettings(max_attempts=50, max_total_seconds=0.5, initial_delay=0.1, max_delay=0.1,
-                             polling_interval=0.001, connection_timeout=2, read_timeout=2)
+    settings = RetrySettings(
+        max_attempts=50,
+        max_total_seconds=0.5,
+        initial_delay=0.1,
+        max_delay=0.1,
+        polling_interval=0.001,
+        connection_timeout=2,
+        read_timeout=2,
+    )
     fake.fail("PUT", r"^/linkedservices/", count=1000, status=503)
     started = time.monotonic()
 
@@ -200,17 +215,27 @@ def test_a_retry_after_longer_than_the_budget_fails_at_once(fake, tmp_path):
 
 
 def test_a_bad_request_is_not_retried(fake, tmp_path):
-    fake.fail("PUT", r"^/notebooks/", count=1, status=400,
-              body={"error": {"code": "BadRequest", "message": "cell source is invalid"}})
+    fake.fail(
+        "PUT",
+        r"^/notebooks/",
+        count=1,
+        status=400,
+        body={"error": {"code": "BadRequest", "message": "cell source is invalid"}},
+    )
 
-    with pytest.raises(DataPlaneError, match="failed: HTTP 400.*BadRequest: cell source is invalid") as caught:
+    with pytest.raises(
+        DataPlaneError, match="failed: HTTP 400.*BadRequest: cell source is invalid"
+    ) as caught:
         WorkspaceArtifactsProvider(FAST).create(to_wire(notebook_inputs(fake, tmp_path)))
 
     assert caught.value.attempts == 1 and len(fake.calls("PUT")) == 1
 
 
 def test_an_unreachable_endpoint_fails_with_a_network_hint(fake, tmp_path):
-    inputs = {**linked_service_inputs(fake), "endpoint": "https://127.0.0.1:9"}  # nothing listens there
+    inputs = {
+        **linked_service_inputs(fake),
+        "endpoint": "https://127.0.0.1:9",
+    }  # nothing listens there
 
     with pytest.raises(DataPlaneError, match="could not be reached") as caught:
         AzureMLLinkedServiceProvider(FAST).create(to_wire(inputs))
@@ -235,16 +260,24 @@ def test_no_credential_fails_at_once_with_a_sign_in_hint(fake, monkeypatch):
 
 # ----------------------------------------------------------------------------- the loop itself
 
+
 def test_backoff_is_exponential_with_full_jitter_and_capped():
     sleeps: list[float] = []
-    settings = RetrySettings(max_attempts=6, max_total_seconds=1e9, initial_delay=1.0, max_delay=5.0)
+    settings = RetrySettings(
+        max_attempts=6, max_total_seconds=1e9, initial_delay=1.0, max_delay=5.0
+    )
 
     def operation(_left):
         raise ServiceResponseError("connection reset")
 
     with pytest.raises(DataPlaneError):
-        call_with_retries(operation, CallContext("do x", "somewhere"), settings,
-                          sleep=sleeps.append, rng=random.Random(7))
+        call_with_retries(
+            operation,
+            CallContext("do x", "somewhere"),
+            settings,
+            sleep=sleeps.append,
+            rng=random.Random(7),
+        )
 
     caps = [1.0, 2.0, 4.0, 5.0, 5.0]
     assert len(sleeps) == 5
@@ -253,15 +286,23 @@ def test_backoff_is_exponential_with_full_jitter_and_capped():
     # With another seed the same bounds hold but the values differ.
     other: list[float] = []
     with pytest.raises(DataPlaneError):
-        call_with_retries(operation, CallContext("do x", "somewhere"), settings,
-                          sleep=other.append, rng=random.Random(8))
+        call_with_retries(
+            operation,
+            CallContext("do x", "somewhere"),
+            settings,
+            sleep=other.append,
+            rng=random.Random(8),
+        )
     assert other != sleeps
 
 
 def test_the_default_settings_ride_out_several_minutes_of_propagation():
     settings = RetrySettings()
     assert settings.max_attempts == 8 and settings.max_total_seconds == 600
-    worst_case = sum(min(settings.max_delay, settings.initial_delay * 2 ** n) for n in range(settings.max_attempts - 1))
+    worst_case = sum(
+        min(settings.max_delay, settings.initial_delay * 2**n)
+        for n in range(settings.max_attempts - 1)
+    )
     assert 300 <= worst_case <= settings.max_total_seconds
     assert settings.client_kwargs()["retry_total"] == 0  # the SDK's own retries are off
     assert settings.client_kwargs()["polling_interval"] == 2.0

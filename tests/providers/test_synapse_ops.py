@@ -1,4 +1,5 @@
 """SQL pool pause (ARM action) and Synapse RBAC role assignments against the fake service."""
+
 from __future__ import annotations
 
 import threading
@@ -26,6 +27,7 @@ def pause_inputs(server):
 
 # ----------------------------------------------------------------------------- SQL pool pause
 
+
 @pytest.mark.parametrize("arm_lro", ["async", "location"])
 def test_pause_is_sent_once_on_create_and_polled_to_completion(fake, credential, arm_lro):
     fake.arm_lro = arm_lro
@@ -52,8 +54,12 @@ def test_pause_never_runs_again_on_update_and_delete_does_nothing(fake):
     fake.reset_log()
 
     same = provider.diff(created.id, to_wire(created.outs), to_wire(pause_inputs(fake)))
-    moved = provider.diff(created.id, to_wire(created.outs), to_wire({**pause_inputs(fake), "arm_endpoint": None}))
-    updated = provider.update(created.id, to_wire(created.outs), to_wire({**pause_inputs(fake), "arm_endpoint": None}))
+    moved = provider.diff(
+        created.id, to_wire(created.outs), to_wire({**pause_inputs(fake), "arm_endpoint": None})
+    )
+    updated = provider.update(
+        created.id, to_wire(created.outs), to_wire({**pause_inputs(fake), "arm_endpoint": None})
+    )
     provider.delete(created.id, to_wire(created.outs))
 
     assert same.changes is False and same.replaces is None
@@ -65,8 +71,11 @@ def test_pause_never_runs_again_on_update_and_delete_does_nothing(fake):
 
 def test_another_pool_is_another_pause(fake):
     provider = SqlPoolPauseProvider(FAST)
-    diff = provider.diff("id", to_wire({**pause_inputs(fake), "pause_result": "paused"}),
-                         to_wire({**pause_inputs(fake), "sql_pool_id": POOL + "2"}))
+    diff = provider.diff(
+        "id",
+        to_wire({**pause_inputs(fake), "pause_result": "paused"}),
+        to_wire({**pause_inputs(fake), "sql_pool_id": POOL + "2"}),
+    )
     assert diff.replaces == ["sql_pool_id"] and diff.delete_before_replace is False
 
 
@@ -107,7 +116,13 @@ def test_pause_recovers_from_faults_without_pausing_twice(fake):
 
 def test_a_busy_pool_409_is_retried(fake):
     fake.add_sql_pool(POOL, "Online")
-    fake.fail("POST", "/pause$", count=2, status=409, body={"error": {"code": "Conflict", "message": "scaling"}})
+    fake.fail(
+        "POST",
+        "/pause$",
+        count=2,
+        status=409,
+        body={"error": {"code": "Conflict", "message": "scaling"}},
+    )
 
     SqlPoolPauseProvider(FAST).create(to_wire(pause_inputs(fake)))
 
@@ -137,6 +152,7 @@ def test_a_missing_pool_fails_at_once(fake):
 
 # ----------------------------------------------------------------------------- Synapse RBAC
 
+
 def rbac_inputs(server, assignments):
     return {"workspace_name": WORKSPACE, "endpoint": server.url, "assignments": assignments}
 
@@ -150,15 +166,25 @@ def test_role_assignments_are_put_with_deterministic_ids(fake, credential):
 
     result = provider.create(to_wire(rbac_inputs(fake, [ADMIN_STUDENT, CONTRIB_TEACHER])))
 
-    expected_ids = [role_assignment_id(WORKSPACE, SYNAPSE_ADMINISTRATOR, STUDENT),
-                    role_assignment_id(WORKSPACE, SYNAPSE_CONTRIBUTOR, TEACHER)]
-    assert expected_ids[0] == str(uuid.uuid5(uuid.UUID("5d0c3b7e-52b5-4c55-9a51-3f1b8f3a6c21"),
-                                             f"{WORKSPACE}/{SYNAPSE_ADMINISTRATOR}/{STUDENT}"))
+    expected_ids = [
+        role_assignment_id(WORKSPACE, SYNAPSE_ADMINISTRATOR, STUDENT),
+        role_assignment_id(WORKSPACE, SYNAPSE_CONTRIBUTOR, TEACHER),
+    ]
+    assert expected_ids[0] == str(
+        uuid.uuid5(
+            uuid.UUID("5d0c3b7e-52b5-4c55-9a51-3f1b8f3a6c21"),
+            f"{WORKSPACE}/{SYNAPSE_ADMINISTRATOR}/{STUDENT}",
+        )
+    )
     puts = fake.calls("PUT")
     assert [p.path for p in puts] == [f"/roleAssignments/{i}" for i in expected_ids]
     assert all(p.query == {"api-version": "2020-12-01"} for p in puts)
-    assert puts[0].body == {"roleId": SYNAPSE_ADMINISTRATOR, "principalId": STUDENT,
-                            "scope": f"workspaces/{WORKSPACE}", "principalType": "User"}
+    assert puts[0].body == {
+        "roleId": SYNAPSE_ADMINISTRATOR,
+        "principalId": STUDENT,
+        "scope": f"workspaces/{WORKSPACE}",
+        "principalType": "User",
+    }
     assert puts[1].body["principalType"] == "Group"
     assert {r.authorization for r in fake.requests} == {f"Bearer {fs.SYNAPSE_TOKEN}"}
     assert result.outs["role_assignment_ids"] == expected_ids
@@ -174,7 +200,11 @@ def test_role_assignment_diff_update_and_delete(fake):
     created = provider.create(to_wire(rbac_inputs(fake, [ADMIN_STUDENT, CONTRIB_TEACHER])))
     fake.reset_log()
 
-    reordered = provider.diff(created.id, to_wire(created.outs), to_wire(rbac_inputs(fake, [CONTRIB_TEACHER, ADMIN_STUDENT])))
+    reordered = provider.diff(
+        created.id,
+        to_wire(created.outs),
+        to_wire(rbac_inputs(fake, [CONTRIB_TEACHER, ADMIN_STUDENT])),
+    )
     assert reordered.changes is False
 
     teacher_as_user = {**CONTRIB_TEACHER, "principalType": "User"}
@@ -182,11 +212,13 @@ def test_role_assignment_diff_update_and_delete(fake):
     news = rbac_inputs(fake, [teacher_as_user, new_admin])
     diff = provider.diff(created.id, to_wire(created.outs), to_wire(news))
     assert diff.changes is True and diff.replaces is None
-    assert diff.diffs == sorted([
-        f"assignments.{SYNAPSE_ADMINISTRATOR}/{STUDENT}",
-        f"assignments.{SYNAPSE_ADMINISTRATOR}/{TEACHER}",
-        f"assignments.{SYNAPSE_CONTRIBUTOR}/{TEACHER}",
-    ])
+    assert diff.diffs == sorted(
+        [
+            f"assignments.{SYNAPSE_ADMINISTRATOR}/{STUDENT}",
+            f"assignments.{SYNAPSE_ADMINISTRATOR}/{TEACHER}",
+            f"assignments.{SYNAPSE_CONTRIBUTOR}/{TEACHER}",
+        ]
+    )
 
     updated = provider.update(created.id, to_wire(created.outs), to_wire(news))
     student_id = role_assignment_id(WORKSPACE, SYNAPSE_ADMINISTRATOR, STUDENT)
@@ -194,7 +226,8 @@ def test_role_assignment_diff_update_and_delete(fake):
     teacher_admin_id = role_assignment_id(WORKSPACE, SYNAPSE_ADMINISTRATOR, TEACHER)
     assert [(r.method, r.path.rsplit("/", 1)[1]) for r in fake.writes()] == [
         ("DELETE", student_id),
-        ("DELETE", teacher_contrib_id), ("PUT", teacher_contrib_id),
+        ("DELETE", teacher_contrib_id),
+        ("PUT", teacher_contrib_id),
         ("PUT", teacher_admin_id),
     ]
     assert fake.role_assignments[teacher_contrib_id]["principalType"] == "User"
@@ -213,8 +246,11 @@ def test_role_assignment_diff_update_and_delete(fake):
 
 def test_role_assignment_already_held_under_another_id_is_accepted(fake):
     fake.role_assignments["creator-auto"] = {
-        "id": "creator-auto", "roleDefinitionId": SYNAPSE_ADMINISTRATOR, "principalId": STUDENT,
-        "scope": f"workspaces/{WORKSPACE}", "principalType": "User",
+        "id": "creator-auto",
+        "roleDefinitionId": SYNAPSE_ADMINISTRATOR,
+        "principalId": STUDENT,
+        "scope": f"workspaces/{WORKSPACE}",
+        "principalType": "User",
     }
     provider = SynapseRoleAssignmentsProvider(FAST)
 
@@ -244,8 +280,14 @@ def test_role_assignment_recovers_from_faults_and_explains_rbac_403(fake):
 def test_role_assignment_workspace_change_is_a_replacement(fake):
     provider = SynapseRoleAssignmentsProvider(FAST)
     olds = {**rbac_inputs(fake, [ADMIN_STUDENT]), "role_assignment_ids": ["x"]}
-    diff = provider.diff("id", to_wire(olds), to_wire({**rbac_inputs(fake, [ADMIN_STUDENT]), "workspace_name": "other"}))
+    diff = provider.diff(
+        "id",
+        to_wire(olds),
+        to_wire({**rbac_inputs(fake, [ADMIN_STUDENT]), "workspace_name": "other"}),
+    )
     assert diff.replaces == ["workspace_name"]
     unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-    diff = provider.diff("id", to_wire(olds), to_wire(rbac_inputs(fake, [{**ADMIN_STUDENT, "principalId": unknown}])))
+    diff = provider.diff(
+        "id", to_wire(olds), to_wire(rbac_inputs(fake, [{**ADMIN_STUDENT, "principalId": unknown}]))
+    )
     assert diff.changes is True and diff.diffs == ["assignments"]
