@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from classroom.simulate import LabMocks, run_program  # noqa: E402
+from classroom.planning.simulate import LabMocks, run_program  # noqa: E402
 
 # Typical time for Azure to create each resource type, in seconds (what a
 # deployment of this lab shows in the portal's deployment view; order of magnitude).

@@ -46,7 +46,7 @@ def roster(n: int) -> list[dict]:
 
 
 def measure_program(students: int) -> dict:
-    from classroom.simulate import run_program
+    from classroom.planning.simulate import run_program
 
     config = {
         "azure-native:location": "westeurope",
@@ -65,7 +65,7 @@ def measure_program(students: int) -> dict:
 
 
 def measure_minimal(kind: str, count: int) -> dict:
-    from classroom.simulate import run_program
+    from classroom.planning.simulate import run_program
 
     with tempfile.TemporaryDirectory() as tmp:
         program = Path(tmp) / "__main__.py"

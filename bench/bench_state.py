@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark 3: the state the real engine writes, one stack against sections.
 
-Runs the real program under mocks (classroom/simulate.py) and serialises each
+Runs the real program under mocks (classroom/planning/simulate.py) and serialises each
 resource as a checkpoint holds it (URN, type, id, inputs and outputs including
 a dynamic resource's pickled provider, parent, dependencies, provider
 reference, timestamps), giving the state bytes per student and per stack.
@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_deploy import critical_path  # noqa: E402
 
-from classroom.driver import MEMORY_PER_SECTION, default_parallel  # noqa: E402
-from classroom.simulate import LabMocks, run_program  # noqa: E402
+from classroom.planning.simulate import LabMocks, run_program  # noqa: E402
+from classroom.running.driver import MEMORY_PER_SECTION, default_parallel  # noqa: E402
 
 FLOOR = {"azure-native:location": "westeurope", "lab:expiresOn": "2026-12-31"}
 TIMESTAMP = "2026-11-30T10:00:00.000000000Z"

@@ -2,5 +2,5 @@
 
 Nothing here is imported by the program or its components; the tools read the
 lab model (:mod:`lab`) and run the real program, under Pulumi's mock engine
-(:mod:`classroom.simulate`) for the offline plan.
+(:mod:`classroom.planning.simulate`) for the offline plan.
 """

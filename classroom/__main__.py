@@ -11,13 +11,13 @@ import importlib
 import sys
 
 SUBCOMMANDS = (
-    "classroom.plan",
-    "classroom.update_prices",
-    "classroom.status",
-    "classroom.handout",
-    "classroom.sections",
-    "classroom.driver",
-    "classroom.expiry",
+    "classroom.planning.plan",
+    "classroom.planning.update_prices",
+    "classroom.checking.status",
+    "classroom.checking.handout",
+    "classroom.running.sections",
+    "classroom.running.driver",
+    "classroom.running.expiry",
 )
 
 

@@ -1,7 +1,7 @@
 """What the lab puts in each student's Synapse Studio: the notebooks and the SQL scripts.
 
 One list for the program that uploads them (components.data_plane), the check that
-looks for them (classroom.checks) and the handout that names them.
+looks for them (classroom.checking.checks) and the handout that names them.
 """
 
 from __future__ import annotations

@@ -58,3 +58,78 @@ def test_the_lab_model_declares_no_resources():
 
 def test_the_program_imports_no_tool():
     assert imported_packages(ROOT / "__main__.py") <= {"lab", "components"}
+
+
+# classroom/ by job: planning before class, running it, checking it. A job may use the
+# jobs before it (checking reads sections and prices), never one after it, so there are
+# no import cycles between them; stackfile is the one reader of Pulumi.<stack>.yaml.
+CLASSROOM_JOBS = {
+    "planning": {"stackfile"},
+    "running": {"stackfile", "planning"},
+    "checking": {"stackfile", "planning", "running"},
+    "stackfile": set(),
+}
+
+
+def classroom_parts_imported(path: Path) -> set[str]:
+    """The classroom subpackages (and modules) one file imports, relative imports resolved."""
+    package = path.relative_to(ROOT / "classroom").parts[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = list(package[: len(package) - node.level + 1])
+                names = [".".join(["classroom", *base, *([node.module] if node.module else [])])]
+            elif node.module:
+                names = [node.module]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "classroom" and len(parts) > 1:
+                found.add(parts[1])
+    return found
+
+
+@pytest.mark.parametrize("job", sorted(CLASSROOM_JOBS))
+def test_classroom_jobs_import_only_earlier_jobs(job):
+    where = ROOT / "classroom" / job
+    files = sorted(where.rglob("*.py")) if where.is_dir() else [where.with_suffix(".py")]
+    assert files and all(f.is_file() for f in files)
+    wrong = {}
+    for path in files:
+        reached = classroom_parts_imported(path) - CLASSROOM_JOBS[job] - {job}
+        if reached:
+            wrong[str(path.relative_to(ROOT))] = sorted(reached)
+    assert wrong == {}
+
+
+def test_one_reader_of_the_stack_file(tmp_path, monkeypatch):
+    """plan, sections and status read Pulumi.<stack>.yaml through classroom.stackfile."""
+    from classroom import stackfile
+    from classroom.checking import environments
+    from classroom.planning import plan
+    from classroom.running import sections
+
+    (tmp_path / "Pulumi.broken.yaml").write_text("config: [not, a, mapping]\n")
+    readers = []
+    real = stackfile.read_stack_file
+
+    def spy(path, *args):
+        readers.append(path.name)
+        return real(path, *args)
+
+    for module in (plan, sections, environments):
+        monkeypatch.setattr(module, "read_stack_file", spy)
+    calls = (
+        lambda: plan.load_stack_config("broken", tmp_path / "Pulumi.broken.yaml"),
+        lambda: sections.load_class("broken", tmp_path),
+        lambda: environments._yaml_config(tmp_path / "Pulumi.broken.yaml"),
+    )
+    for call in calls:
+        with pytest.raises(
+            Exception, match="Pulumi.broken.yaml is not a Pulumi stack settings file"
+        ):
+            call()
+    assert readers == ["Pulumi.broken.yaml"] * 3

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from classroom import checks
+from classroom.checking import checks
 from tests.fakes.azure import NOTEBOOKS, SQL_SCRIPTS, AzureCredential, FakeAzure, environment
 from tests.fakes.synapse import make_tls_files
 
@@ -64,7 +64,7 @@ def check(
     settings: checks.CheckSettings | None = None,
     **kwargs: Any,
 ) -> dict[str, checks.StudentStatus]:
-    from classroom.costs import PriceTable
+    from classroom.planning.costs import PriceTable
 
     results = checks.check_class(
         envs,

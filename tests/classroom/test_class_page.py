@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from classroom import checks, page, status
-from classroom.costs import PriceTable
+from classroom.checking import checks, page, status
+from classroom.planning.costs import PriceTable
 from tests.fakes.synapse import FIREWALL_403_BODY
 
 from .azure_fixtures import add, check, ml_id, synapse_id
@@ -259,7 +259,7 @@ def test_two_hundred_students_stay_usable(browser, tmp_path):
                     "Synapse Studio", checks.NOT_READY, f"notebook '03-predict' is missing ({i})"
                 )
             )
-        from classroom.costs import CostLine, StudentCost
+        from classroom.planning.costs import CostLine, StudentCost
 
         s.cost = StudentCost([CostLine("x", 4.13)], [CostLine("y", 0.04)])
         statuses.append(s)

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from classroom.__main__ import main as classroom_main
-from classroom.driver import MEMORY_PER_SECTION, RESOURCES_PER_STUDENT, default_parallel
+from classroom.running.driver import MEMORY_PER_SECTION, RESOURCES_PER_STUDENT, default_parallel
 from tests.fakes.pulumi_cli import fake_encrypt
 
 FAKES = Path(__file__).resolve().parent.parent / "fakes"
@@ -327,7 +327,7 @@ def test_expired_without_destroy_only_lists(project, capsys):
 
 
 def test_the_progress_estimate_matches_the_program():
-    from classroom.simulate import run_program
+    from classroom.planning.simulate import run_program
 
     floor = {"azure-native:location": "westeurope", "lab:expiresOn": "2026-12-31"}
     one = run_program({**floor, "lab:students": [{"id": "a"}]}, preview=True)

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from classroom import handout, status
 from classroom.__main__ import main as classroom_main
+from classroom.checking import environments, handout
 from tests.fakes.azure import environment
 
 from .browser import keep
@@ -75,7 +75,9 @@ def test_text_handouts_one_per_student(stack_files, capsys):
 
 def test_printed_handout_is_one_page_per_student(browser, stack_files, tmp_path):
     tmp, outputs = stack_files
-    envs = status.load_environments(["dev"], [tmp / "outputs.json"], [tmp / "Pulumi.dev.yaml"])
+    envs = environments.load_environments(
+        ["dev"], [tmp / "outputs.json"], [tmp / "Pulumi.dev.yaml"]
+    )
     path = handout.write_handout(tmp_path / "handout.html", envs)
     text = path.read_text()
     assert PASSWORD not in text and "password" not in text.lower()

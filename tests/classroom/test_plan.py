@@ -7,9 +7,9 @@ import json
 import pytest
 import yaml
 
-from classroom import plan as plan_cli
 from classroom.__main__ import main as classroom_main
-from classroom.costs import PriceTable
+from classroom.planning import plan as plan_cli
+from classroom.planning.costs import PriceTable
 
 PRICES = PriceTable.load()
 

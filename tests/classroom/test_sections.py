@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from classroom.__main__ import main as classroom_main
-from classroom.sections import assign, load_class, section_stacks
+from classroom.running.sections import assign, load_class, section_stacks
 from lab.config import ConfigError, parse
 
 FLOOR = {"azure-native:location": "westeurope", "lab:expiresOn": "2026-12-31"}
@@ -96,7 +96,7 @@ def test_a_section_emptied_by_removals_stays_until_refilled():
 
 
 def test_a_lock_naming_a_student_twice_or_a_foreign_stack_is_refused():
-    from classroom.sections import SectionError
+    from classroom.running.sections import SectionError
 
     with pytest.raises(SectionError, match="listed twice"):
         assign(["a"], {"c": ["a"], "c-s2": ["a"]}, 25, "c")

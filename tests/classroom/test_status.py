@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from classroom import checks, status
-from classroom.costs import PriceTable
+from classroom.checking import checks, status
+from classroom.planning.costs import PriceTable
 from tests.fakes.azure import AzureCredential
 from tests.fakes.synapse import FIREWALL_403_BODY
 
@@ -466,7 +466,7 @@ def test_a_student_whose_every_answer_hangs_is_stopped_by_the_budget(azure):
 def test_on_a_terminal_the_progress_bar_counts_students_and_keeps_the_notes():
     import io
 
-    from classroom.status import _progress
+    from classroom.checking.status import _progress
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

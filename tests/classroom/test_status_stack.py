@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
-from classroom import status
-from classroom.checks import CheckSettings, check_student
+from classroom.checking import environments, status
+from classroom.checking.checks import CheckSettings, check_student
 from tests.classroom.test_driver import FAKES, roster, run, write_class
 from tests.fakes.azure import environment
 
@@ -67,7 +67,7 @@ def _calls(root) -> list[str]:
 
 
 def test_environments_and_roster_through_the_automation_api(pulumi_root):
-    envs = status.load_environments(
+    envs = environments.load_environments(
         ["dev"], pulumi_command=_command(pulumi_root), work_dir=pulumi_root
     )
     assert [e.student for e in envs] == ["ann", "bob"]
@@ -85,9 +85,9 @@ def test_environments_and_roster_through_the_automation_api(pulumi_root):
 
 def test_an_unknown_stack_is_a_clear_error(pulumi_root, capsys):
     with pytest.raises(
-        status.StatusError, match="cannot read stack 'nope': error: no stack named 'nope' found"
+        environments.StatusError, match="cannot read stack 'nope': error: no stack named 'nope' found"
     ):
-        status.load_environments(
+        environments.load_environments(
             ["nope"], pulumi_command=_command(pulumi_root), work_dir=pulumi_root
         )
 
@@ -102,7 +102,7 @@ def test_sections_are_read_stack_after_stack(tmp_path):
         "config:\n  lab:students:\n    - id: bob\n"
         "      objectId: 3f2c0000-0000-4000-8000-000000000002\n    - id: cy\n"
     )
-    envs = status.load_environments(
+    envs = environments.load_environments(
         ["s1", "s2"], [tmp_path / "s1.json", tmp_path / "s2.json"], work_dir=tmp_path
     )
     assert [(e.stack, e.student, e.object_id) for e in envs] == [
@@ -111,15 +111,15 @@ def test_sections_are_read_stack_after_stack(tmp_path):
         ("s2", "cy", None),
     ]
     with pytest.raises(
-        status.StatusError, match=r"give one --outputs file per --stack \(1 for 2 stacks\)"
+        environments.StatusError, match=r"give one --outputs file per --stack \(1 for 2 stacks\)"
     ):
-        status.load_environments(["s1", "s2"], [tmp_path / "s1.json"], work_dir=tmp_path)
+        environments.load_environments(["s1", "s2"], [tmp_path / "s1.json"], work_dir=tmp_path)
 
 
 def test_no_pulumi_cli_says_what_to_do_instead(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # a machine without the Pulumi CLI
-    with pytest.raises(status.StatusError, match=r"cannot run the Pulumi CLI .*--outputs FILE"):
-        status.load_environments(["dev"], work_dir=tmp_path)
+    with pytest.raises(environments.StatusError, match=r"cannot run the Pulumi CLI .*--outputs FILE"):
+        environments.load_environments(["dev"], work_dir=tmp_path)
 
 
 def test_a_class_in_sections_is_read_section_by_section_and_a_missing_section_reported(project):
@@ -129,7 +129,7 @@ def test_a_class_in_sections_is_read_section_by_section_and_a_missing_section_re
     write_class(project, "klass", ids)
     assert run(project, "up", "--stack", "klass") == 0
 
-    envs = status.load_environments(["klass"], work_dir=project)
+    envs = environments.load_environments(["klass"], work_dir=project)
     assert [e.student for e in envs] == ids
     assert [e.stack for e in envs] == ["klass"] * 25 + ["klass-s2"] * 5
     assert not any(e.not_deployed for e in envs)
@@ -139,7 +139,7 @@ def test_a_class_in_sections_is_read_section_by_section_and_a_missing_section_re
         project / ".pulumi-state" / ".pulumi" / "stacks" / "synapse-ml-lab" / "klass-s2.json"
     )
     state_file.unlink()
-    envs = status.load_environments(["klass"], work_dir=project)
+    envs = environments.load_environments(["klass"], work_dir=project)
     assert [e.student for e in envs] == ids
     missing = [e for e in envs if e.not_deployed]
     assert [e.student for e in missing] == ids[25:]
@@ -155,7 +155,7 @@ def test_a_class_in_sections_is_read_section_by_section_and_a_missing_section_re
 
 
 def test_a_student_not_deployed_is_a_row_without_links_in_the_table_and_the_page():
-    from classroom.page import render_class_page
+    from classroom.checking.page import render_class_page
 
     reason = "section klass-s2 has no environment for this student (no stack): run `python -m classroom up`"
     missing = check_student(
@@ -176,9 +176,9 @@ def test_a_student_not_deployed_is_a_row_without_links_in_the_table_and_the_page
 def test_a_class_config_with_mistakes_is_an_error_not_a_partial_class(project):
     write_class(project, "klass", roster(30), **{"lab:sectionSize": 0})
     with pytest.raises(
-        status.StatusError, match="cannot tell the sections of 'klass' from Pulumi.klass.yaml"
+        environments.StatusError, match="cannot tell the sections of 'klass' from Pulumi.klass.yaml"
     ):
-        status.load_environments(["klass"], work_dir=project)
+        environments.load_environments(["klass"], work_dir=project)
 
 
 def test_when_no_section_can_be_read_the_class_is_an_error_said_once(project, monkeypatch):
@@ -188,5 +188,5 @@ def test_when_no_section_can_be_read_the_class_is_an_error_said_once(project, mo
         "PULUMI_BACKEND_URL", f"file://{project / 'elsewhere'}"
     )  # a wrong backend: no stack at all
     (project / "elsewhere").mkdir()
-    with pytest.raises(status.StatusError, match="cannot read stack 'klass'"):
-        status.load_environments(["klass"], work_dir=project)
+    with pytest.raises(environments.StatusError, match="cannot read stack 'klass'"):
+        environments.load_environments(["klass"], work_dir=project)

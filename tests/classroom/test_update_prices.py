@@ -1,4 +1,4 @@
-"""python -m classroom prices (classroom/update_prices.py) against a fake Retail Prices API on loopback (real HTTP, paging)."""
+"""python -m classroom prices (classroom/planning/update_prices.py) against a fake Retail Prices API on loopback (real HTTP, paging)."""
 
 from __future__ import annotations
 

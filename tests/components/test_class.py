@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from classroom.simulate import run_program
+from classroom.planning.simulate import run_program
 from lab import roles
 from lab.config import ConfigError, parse
 from lab.placement import Subscription, place

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from classroom.simulate import run_program
+from classroom.planning.simulate import run_program
 from components.data_plane import lab_notebooks
 from providers.synapse import (
     PREDICT_RENTALS_SCRIPT_NAME,

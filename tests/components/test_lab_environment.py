@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from classroom.simulate import (
+from classroom.planning.simulate import (
     FAKE_DEPLOYER,
     FAKE_SUBSCRIPTION,
     FAKE_TENANT,

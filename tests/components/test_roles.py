@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from classroom.simulate import FAKE_SUBSCRIPTION
+from classroom.planning.simulate import FAKE_SUBSCRIPTION
 from components.roles import assign_role
 from lab import roles
 

@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from classroom.simulate import run_program
+from classroom.planning.simulate import run_program
 
 pytestmark = pytest.mark.slow
 

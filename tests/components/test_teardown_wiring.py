@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from classroom.simulate import run_program
+from classroom.planning.simulate import run_program
 
 DYN = "pulumi-python:dynamic/synapse-ml-lab:"
 T = "azure-native:"

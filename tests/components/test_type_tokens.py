@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from classroom.simulate import run_program
+from classroom.planning.simulate import run_program
 from tests.conftest import ROOT
 
 RECORDED = json.loads((ROOT / "tests" / "fixtures" / "one_student_urns.json").read_text())

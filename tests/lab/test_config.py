@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from classroom.simulate import run_program
+from classroom.planning.simulate import run_program
 from lab.config import ConfigError, LabSettings, parse, password_problems
 
 LOCATION = "westeurope"

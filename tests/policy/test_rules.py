@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from classroom.simulate import FAKE_SUBSCRIPTION, run_program
+from classroom.planning.simulate import FAKE_SUBSCRIPTION, run_program
 from policy import rules
 from tests.conftest import BASE_CONFIG, ROOT
 

@@ -29,7 +29,8 @@ from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from classroom.stackfile import PROJECT_DIR
+
 PROGRAM = PROJECT_DIR / "__main__.py"
 PROJECT_NAME = "synapse-ml-lab"
 FAKE_SUBSCRIPTION = "00000000-0000-0000-0000-0000000000aa"

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from .checks import ML_COMPUTE, Environment, lab_notebooks, lab_sql_scripts
+from .environments import add_stack_arguments, environments_or_error
 from .page import code_html
-from .status import add_stack_arguments, environments_or_error
 
 NOTEBOOK_STEPS = {
     "01-prepare-data": "loads the bike rentals from your data lake into the table `bike_data` and profiles them",

@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from classroom.stackfile import StackFileError, is_secure, read_stack_file, stack_file
 from lab.config import ConfigError
 
 from .costs import PriceError, PriceTable, StudentCost, estimate_student
-from .simulate import PROJECT_DIR, Declared, Simulation, run_program
+from .simulate import Declared, Simulation, run_program
 
 DISCLAIMER = (
     "This is a plan of what the program declares, computed offline; it is not a diff "
@@ -42,16 +41,14 @@ def load_stack_config(
     stack: str, path: Path | None = None
 ) -> tuple[dict[str, Any], tuple[str, ...]]:
     """The stack's config as the engine would pass it; encrypted secrets get stand-ins."""
-    path = path or PROJECT_DIR / f"Pulumi.{stack}.yaml"
-    if not path.is_file():
-        raise PlanError(
-            f"no stack config {path.name} in {path.parent} (create the stack, or pass --config)"
-        )
-    document = yaml.safe_load(path.read_text()) or {}
+    try:
+        document = read_stack_file(path or stack_file(stack))
+    except StackFileError as error:
+        raise PlanError(f"{error} (create the stack, or pass --config)") from None
     config: dict[str, Any] = {}
     secret_keys: list[str] = []
-    for key, value in (document.get("config") or {}).items():
-        if isinstance(value, dict) and set(value) == {"secure"}:
+    for key, value in document.config.items():
+        if is_secure(value):
             # Encrypted with the stack's passphrase: only the password is a secret here.
             secret_keys.append(key)
             value = _STAND_IN_PASSWORD

@@ -35,6 +35,13 @@ from typing import Any
 
 import yaml
 
+from classroom.stackfile import (
+    PROJECT_DIR,
+    StackFileError,
+    is_secure,
+    read_stack_file,
+    stack_file,
+)
 from lab.config import (
     _CONFIG_KEYS,
     DEFAULT_SECTION_SIZE,
@@ -44,7 +51,6 @@ from lab.config import (
     parse,
 )
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 # Generated section configs and run results live here (gitignored).
 WORK_DIR = ".classroom"
 LOCK_HEADER = (
@@ -255,20 +261,13 @@ class ClassConfig:
 
 def load_class(class_stack: str, root: Path = PROJECT_DIR) -> ClassConfig:
     """Read and validate Pulumi.<class>.yaml; every config problem at once."""
-    path = root / f"Pulumi.{class_stack}.yaml"
-    if not path.is_file():
-        raise SectionError(f"no class config {path.name} in {root}")
-    document = yaml.safe_load(path.read_text()) or {}
-    config = document.get("config") or {}
-    raw = {
-        key.split(":", 1)[1]: _config_text(value)
-        for key, value in config.items()
-        if key.startswith(f"{NAMESPACE}:")
-    }
-    secure = [
-        key for key, value in config.items() if isinstance(value, dict) and set(value) == {"secure"}
-    ]
-    known = set(raw) - {key.split(":", 1)[1] for key in secure}
+    try:
+        stack = read_stack_file(stack_file(class_stack, root), "class config")
+    except StackFileError as error:
+        raise SectionError(str(error)) from None
+    document, config = stack.document, stack.config
+    raw = {key: _config_text(value) for key, value in stack.namespace(NAMESPACE).items()}
+    known = {key for key, value in stack.namespace(NAMESPACE).items() if not is_secure(value)}
     settings = parse(
         {k: raw[k] for k in known},
         location=_config_text(config.get("azure-native:location")),

@@ -18,17 +18,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from classroom.planning.costs import PriceError, PriceTable, StudentCost, estimate_student
 from lab import studio
 from lab.data import LAB_DATA_FILES
 from lab.naming import DATA_CONTAINER, ML_COMPUTE_NAME
 from lab.roles import CONTRIBUTOR, STORAGE_BLOB_DATA_CONTRIBUTOR, SYNAPSE_ADMINISTRATOR
-
-from .costs import PriceError, PriceTable, StudentCost, estimate_student
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 # What the program deploys for every student (the names its notebooks and docs use).
 DATA_FILESYSTEM = DATA_CONTAINER

@@ -1,0 +1,1 @@
+"""Checking the class: the readiness checks, `status`, the class page and the handout."""

@@ -1,0 +1,1 @@
+"""Before class: the offline plan (the real program under mocks), costs and prices."""
