@@ -200,9 +200,11 @@ def register(subparsers: Any) -> None:
 
 
 def _credential() -> Any:
-    from azure.identity import DefaultAzureCredential
+    # The program's own sign-in (providers/credentials.py): GitHub OIDC in CI, else
+    # DefaultAzureCredential.
+    from providers.credentials import make_credential
 
-    return DefaultAzureCredential()
+    return make_credential()
 
 
 def main(
