@@ -310,6 +310,22 @@ def test_without_the_install_every_parallel_section_would_fetch_plugins(project,
     assert any(c["autoInstalled"] == ["azure-native", "random"] for c in calls(project, "up"))
 
 
+def test_refresh_and_a_students_retry_pass_the_strict_cli(project):
+    """What `classroom refresh` and a retry of one student send is accepted by the CLI 3.206."""
+    write_class(project, "c", roster(4), **{"lab:sectionSize": 2})
+    assert run(project, "up", "--stack", "c") == 0
+    assert run(project, "refresh", "--stack", "c") == 0
+    refreshes = calls(project, "refresh")
+    assert sorted(flag(c, "--stack") for c in refreshes) == ["c", "c-s2"]
+    assert all(c["code"] == 0 for c in refreshes)
+    assert {r["status"] for r in results(project, "c")["refresh"].values()} == {"ok"}
+
+    assert run(project, "up", "--stack", "c", "--student", "student003") == 0
+    retry = calls(project, "up")[-1]
+    assert flag(retry, "--stack") == "c-s2" and "--target-dependents" in retry["args"]
+    assert retry["code"] == 0
+
+
 def test_destroy_and_refresh_never_create_a_stack(project):
     write_class(project, "c", roster(6), **{"lab:sectionSize": 3})
     assert run(project, "destroy", "--stack", "c") == 0
