@@ -417,7 +417,13 @@ class ClassRun:
             ) as pool:
                 for result in pool.map(work, sections):
                     results[result.section] = result
-        removed = [r.section for r in results.values() if r.status == "removed"]
+        # An emptied section that was destroyed, or whose stack never existed, has nothing left.
+        removed = [
+            r.section
+            for r in results.values()
+            if r.status == "removed"
+            or (self.operation == "up" and r.status == "absent" and not r.students)
+        ]
         if removed:
             # Destroyed for good: nothing to keep a place or a config for.
             self.klass.forget_sections(removed)

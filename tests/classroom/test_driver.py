@@ -267,6 +267,20 @@ def test_removing_every_student_of_a_section_destroys_it(project, capsys):
     }
 
 
+def test_an_emptied_section_that_was_never_deployed_is_dropped_by_up(project):
+    write_class(project, "c", roster(6), **{"lab:sectionSize": 3})
+    (project / "Pulumi.c.sections.yaml").write_text(
+        "sections:\n  c: [student000, student001, student002]\n"
+        "  c-s2: [gone1, gone2]\n  c-s3: [student003, student004, student005]\n"
+    )
+    assert run(project, "up", "--stack", "c") == 0
+    assert results(project, "c")["up"]["c-s2"]["status"] == "absent"
+    assert calls(project, "destroy") == []
+    lock = yaml.safe_load((project / "Pulumi.c.sections.yaml").read_text())
+    assert lock["sections"] == {"c": roster(3), "c-s3": roster(3, 3)}
+    assert not (project / "Pulumi.c-s2.yaml").exists()
+
+
 def test_an_emptied_section_previews_as_its_removal(project, capsys):
     write_class(project, "c", roster(6), **{"lab:sectionSize": 3})
     assert run(project, "up", "--stack", "c") == 0
