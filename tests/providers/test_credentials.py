@@ -161,3 +161,22 @@ def test_outside_github_actions_it_is_default_azure_credential(missing):
     assert not credentials.github_oidc_available(env)
     made = credentials.make_credential(env)
     assert type(made).__name__ == "DefaultAzureCredential"
+
+
+def test_classroom_status_in_ci_names_what_to_check_when_entra_refuses(entra, tmp_path):
+    import io
+    import json
+
+    from classroom.__main__ import build_parser
+    from classroom.checking import status
+    from tests.fakes.azure import environment
+
+    entra.federated_subject = "repo:school/synapse-ml-lab:ref:refs/heads/main"
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"environments": {"ann": environment("ann")}}))
+    args = build_parser().parse_args(["status", "--stack", "dev", "--outputs", str(outputs)])
+    err = io.StringIO()
+    assert status.main(args, out=io.StringIO(), err=err) == 2
+    text = err.getvalue()
+    assert "not signed in to Azure (ClientAuthenticationError" in text and "AADSTS700213" in text
+    assert "id-token: write" in text and "GitHub OpenID Connect" in text
