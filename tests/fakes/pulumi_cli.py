@@ -126,6 +126,7 @@ FLAGS: dict[tuple[str, ...], dict[str, tuple[str | None, str]]] = {
     ("up",): {
         **_OPERATION_COMMON,
         **_UP_PREVIEW,
+        "exclude": (None, "value"),  # no -x on up (StringArrayVar, not ...P)
         "secrets-provider": (None, "value"),
         "skip-preview": ("f", "bool"),
         "yes": ("y", "bool"),
