@@ -18,7 +18,8 @@ CLI documents them, and records every command line it is given:
   FAKE_PULUMI_CHILDREN (default 4) children, plus the stack and a provider;
   `--target ... --target-dependents` limits the change to that component's tree.
 
-Knobs (environment): FAKE_PULUMI_LOG (JSON lines of what was run),
+Knobs (environment): FAKE_PULUMI_LOG (JSON lines of what was run, with the
+SYNAPSE_ML_LAB_* variables the program would see),
 FAKE_PULUMI_FAIL (comma-separated stacks whose up/preview/refresh/destroy
 fail halfway), FAKE_PULUMI_STEP_SECONDS (sleep per resource step),
 FAKE_PULUMI_VERSION (default 3.272.0).
@@ -461,6 +462,9 @@ def main(argv: list[str]) -> int:
             "backend": os.environ.get("PULUMI_BACKEND_URL"),
             "passphrase": bool(os.environ.get("PULUMI_CONFIG_PASSPHRASE")),
             "automation": os.environ.get("PULUMI_AUTOMATION_API"),
+            # What the program and its providers read from the environment (e.g. the
+            # notebooks reset of `classroom repair`): plugins inherit the CLI's environment.
+            "lab_env": {k: v for k, v in os.environ.items() if k.startswith("SYNAPSE_ML_LAB_")},
             "start": started,
             "end": time.time(),
             "code": code,
