@@ -462,9 +462,10 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
     previous state, and the next ``pulumi up`` re-sends whatever still differs,
     so a partial run leaves nothing duplicated and nothing the state forgets.
 
-    Drift (``read``, run by ``pulumi refresh``): an artifact deleted in Studio is
-    left out of the refreshed state, so the next ``up`` sees it as new and uploads
-    it (and only it); an artifact the student edited is the student's work, not
+    Drift (``read``, run by ``pulumi refresh``): an artifact deleted in Studio (or a
+    notebook no longer attached to the student's Spark pool) is left out of the
+    refreshed state, so the next ``up`` sees it as new and uploads it (and only
+    it, the student's text kept as a copy if edited); an artifact the student edited is the student's work, not
     drift: it stays in the state as uploaded and is listed in ``edited``. When
     every artifact is gone (the workspace was deleted or re-created) the resource
     is reported gone: refresh drops it and ``up`` creates it again.
@@ -551,6 +552,14 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
         if content_sha256(body) != entry["sha256"]:
             return None
         return studio_content_sha256(kind, body)
+
+    @staticmethod
+    def _attached(kind: str, current: Mapping[str, Any], inputs: Mapping[str, Any]) -> bool:
+        """A notebook is usable only attached to the student's Spark pool (scripts: always)."""
+        if kind != "notebook":
+            return True
+        pool = (current.get("bigDataPool") or {}).get("referenceName")
+        return pool == inputs.get("spark_pool_name")
 
     @staticmethod
     def _operations(client: Any, kind: str) -> tuple[Any, Any]:
@@ -679,8 +688,9 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
         edited: list[str] = []
         for collection, kind, name in declared:
             current = found[(kind, name)]
-            if current is _client.GONE:
-                # Deleted in Studio: out of the state, so the next `up` uploads it again.
+            if current is _client.GONE or not self._attached(kind, current, inputs):
+                # Deleted in Studio (or a notebook detached from the student's Spark pool):
+                # out of the state, so the next `up` uploads it again.
                 outs[collection].pop(name, None)
                 hashes = (outs.get(STUDIO_HASHES) or {}).get(collection) or {}
                 hashes.pop(name, None)
@@ -729,7 +739,12 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
                     mine = studio_content_sha256(kind, current)
                     course = studio_content_sha256(kind, body)
                     uploaded = (old.get(collection) or {}).get(name, {}).get("sha256")
-                    if reset and mine == course and uploaded == content_sha256(body):
+                    if (
+                        reset
+                        and mine == course
+                        and uploaded == content_sha256(body)
+                        and self._attached(kind, current, new)
+                    ):
                         continue  # already the course version, nothing to put back
                     if mine != course and mine != self._uploaded_studio_hash(
                         state, collection, kind, name

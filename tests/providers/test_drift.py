@@ -478,3 +478,22 @@ def test_recorded_old_state_refreshes_and_updates(fake, name, monkeypatch):
     if not read.id:  # the only one of its kind was gone: refresh drops it, up creates it
         provider.create(to_wire(news))
     assert puts(fake) == expected
+
+
+def test_a_notebook_detached_from_the_spark_pool_is_drift_and_its_text_is_kept(fake, tmp_path):
+    provider = WorkspaceArtifactsProvider(FAST)
+    inputs = artifacts_inputs(fake, tmp_path)
+    created = provider.create(to_wire(inputs))
+    stored = fake.artifacts["notebooks"]["01-load-data"]["properties"]
+    stored["bigDataPool"] = {"referenceName": "otherpool", "type": "BigDataPoolReference"}
+    fake.studio_save("notebooks", "01-load-data", cell=2, text="mine()\n")
+    fake.reset_log()
+
+    read, diff, outs = refresh_and_up(provider, created.id, created.outs, inputs)
+
+    assert diff.changes and diff.diffs == ["notebooks.01-load-data"]
+    rebound = fake.artifacts["notebooks"]["01-load-data"]["properties"]
+    assert rebound["bigDataPool"]["referenceName"] == "sparkabc1234"
+    [kept] = outs["kept_copies"]
+    assert notebook_text(fake, kept)[2] == "mine()\n"
+    assert puts(fake) == sorted(["/notebooks/01-load-data", f"/notebooks/{kept}"])
