@@ -159,3 +159,32 @@ def repair_module_args(project, args):
     from classroom.__main__ import build_parser
 
     return build_parser().parse_args([*args, "--root", str(project)])
+
+
+def test_the_advice_names_the_class_whatever_section_the_student_is_in():
+    from classroom.checking import checks
+
+    assert checks.class_of("spring") == "spring"
+    assert checks.class_of("spring-s2") == "spring"
+    assert checks.class_of("spring-s12") == "spring"
+    assert checks.class_of("spring-s1") == "spring-s1"  # section 1 is the class stack itself
+    assert checks.class_of("lab-sx") == "lab-sx"
+    assert checks.class_of("") == "<class>"
+    env = checks.Environment.from_output(
+        "ann",
+        {
+            "subscription": "s",
+            "resourceGroup": "rg",
+            "synapseWorkspace": "ws",
+            "synapseStudioUrl": "https://web.azuresynapse.net",
+            "sparkPool": "p",
+            "dataLake": "dl",
+            "amlWorkspace": "aml",
+            "amlStudioUrl": "https://ml.azure.com",
+        },
+        stack="spring-s3",
+    )
+    assert checks.repair_command(env).startswith(
+        "run `python -m classroom repair --stack spring --student ann`"
+    )
+    assert checks.up_command(env) == "run `python -m classroom up --stack spring --student ann`"
