@@ -214,18 +214,26 @@ def main(args: argparse.Namespace, *, ask: Callable[[str], str] = input) -> int:
             console=console,
         )
     except (SectionError, ConfigError, DriverError) as exc:
-        console.print(f"error: {exc}", markup=False)
+        console.print(f"error: {exc}", markup=False, soft_wrap=True)
         return 2
     out = Console()
     out.print(summary_table("refresh", refreshed))
     if updated:
         out.print(summary_table("up", updated))
+    for absent in (r.section for r in refreshed if r.status == "absent"):
+        console.print(
+            f"section {absent} has no stack yet: nothing of it was deployed; run "
+            f"`python -m classroom up --stack {args.stack} --section {absent}`",
+            markup=False,
+            soft_wrap=True,
+        )
     if left:
         console.print(
             f"not repaired: {', '.join(left)}; see the errors above and the logs in "
             f".classroom/{args.stack}/logs/, fix the cause and run `python -m classroom repair "
             f"--stack {args.stack} " + " ".join(f"--student {sid}" for sid in left) + "` again",
             markup=False,
+            soft_wrap=True,
         )
         return 1
     console.print(

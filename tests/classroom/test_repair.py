@@ -188,3 +188,14 @@ def test_the_advice_names_the_class_whatever_section_the_student_is_in():
         "run `python -m classroom repair --stack spring --student ann`"
     )
     assert checks.up_command(env) == "run `python -m classroom up --stack spring --student ann`"
+
+
+def test_a_section_never_deployed_is_not_repaired_but_deployed(project, capsys):
+    write_class(project, "c", roster(6), **{"lab:sectionSize": 3})
+    assert run(project, "up", "--stack", "c", "--section", "c") == 0  # c-s2 never deployed
+    assert run(project, "repair", "--stack", "c", "--student", "student004") == 1
+    err = capsys.readouterr().err
+    assert "section c-s2 has no stack yet" in err
+    assert "python -m classroom up --stack c --section c-s2" in err
+    assert "not repaired: student004" in err
+    assert [flag(c, "--stack") for c in calls(project, "refresh")] == []  # absent: nothing to run
