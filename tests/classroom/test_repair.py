@@ -199,3 +199,29 @@ def test_a_section_never_deployed_is_not_repaired_but_deployed(project, capsys):
     assert "python -m classroom up --stack c --section c-s2" in err
     assert "not repaired: student004" in err
     assert [flag(c, "--stack") for c in calls(project, "refresh")] == []  # absent: nothing to run
+
+
+def test_the_status_report_can_come_from_standard_input():
+    report = {
+        "students": [
+            {"student": "ann", "ready": False},
+            {"student": "ben", "ready": True},
+            {"student": "cy", "ready": False},
+            {"student": "ann", "ready": False},
+        ]
+    }
+    assert repair_module.read_status("-", io.StringIO(json.dumps(report))) == ["ann", "cy"]
+    try:
+        repair_module.read_status("-", io.StringIO("not json"))
+    except repair_module.DriverError as error:
+        assert "standard input is not JSON" in str(error)
+    else:
+        raise AssertionError("a report that is not JSON must be refused")
+
+
+def test_student_and_status_together_is_a_usage_error(project, tmp_path, capsys):
+    deployed(project, "c", 3)
+    path = tmp_path / "status.json"
+    path.write_text(json.dumps({"students": []}))
+    code = run(project, "repair", "--stack", "c", "--student", "student000", "--status", str(path))
+    assert code == 2 and "not both" in capsys.readouterr().err
