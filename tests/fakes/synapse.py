@@ -353,9 +353,14 @@ class FakeSynapse:
         (``jupyter``/``nteract``), outputs and execution counts after a run. Tools
         that compare Synapse artifacts ignore exactly those paths
         (``properties.metadata.a365ComputeOptions``, ``properties.cells.N.metadata``,
-        ``properties.folder``, ``properties.bigDataPool``), which is the evidence for
-        them. With ``text``: cell ``cell`` (notebooks) or the query (SQL scripts) is
-        replaced, as a student's edit; without, only Studio's own fields change (a run).
+        ``properties.folder``, ``properties.bigDataPool``: public deployment tools for
+        Synapse, not a Microsoft document), which is the evidence for them; a GET of a
+        notebook carries outputs and execution counts (REST spec example
+        azure-rest-api-specs specification/synapse/data-plane/Microsoft.Synapse/stable/
+        2020-12-01/examples/Notebooks_Get.json). With ``text``: cell ``cell``
+        (notebooks) or the query (SQL scripts) is replaced, as a student's edit, as a
+        list of lines (how Studio stores ``source``, the same example); without, only
+        Studio's own fields change (a run).
         """
         with self.lock:
             item = self.artifacts[collection][name]
@@ -386,7 +391,11 @@ class FakeSynapse:
             item["etag"] = uuid.uuid4().hex
 
     def delete_workspace(self) -> None:
-        """The workspace is deleted (and re-created empty): nothing of its data plane is left."""
+        """The workspace is deleted and re-created empty: every artifact and role answers 404.
+
+        What the address of a deleted workspace that is not re-created answers (a 404,
+        or no DNS name at all) is not documented; README says so.
+        """
         with self.lock:
             for store in self.artifacts.values():
                 store.clear()
