@@ -427,3 +427,51 @@ class ArmSession:
                     )
             elif response.status_code != 202:
                 return
+
+
+# ----------------------------------------------------------------------------- reads (refresh)
+
+
+class _Gone:
+    """What a read returns when the service answered 404."""
+
+    def __repr__(self) -> str:
+        return "GONE"
+
+
+GONE: Any = _Gone()
+
+
+def read_with_retries(
+    operation: Callable[[float], T],
+    context: CallContext,
+    settings: RetrySettings,
+    **kwargs: Any,
+) -> T:
+    """``call_with_retries`` for a read: a 404 returns :data:`GONE`, nothing else does.
+
+    Refresh must never drop something from the state because of a transient
+    error: 429, 5xx, dropped connections and the 403s of role or firewall
+    propagation are retried exactly as a create is, and a read that still fails
+    raises :class:`DataPlaneError` (the refresh fails, the state stays). Only the
+    service saying "not found" means gone.
+    """
+
+    def attempt(seconds_left: float) -> Any:
+        try:
+            return operation(seconds_left)
+        except HttpResponseError as error:
+            if error.status_code == 404:
+                return GONE
+            raise
+
+    return call_with_retries(attempt, context, settings, **kwargs)
+
+
+def raw_body(pipeline_response: Any, _model: Any = None, _headers: Any = None) -> dict[str, Any]:
+    """An SDK call's ``cls=``: the JSON body exactly as the service sent it (not the model)."""
+    try:
+        body = json.loads(pipeline_response.http_response.text() or "{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

@@ -52,6 +52,25 @@ ARM_SCOPE = "https://management.azure.com/.default"
 READY, WARNING, NOT_READY = "ready", "warning", "not ready"
 
 
+def class_of(stack: str) -> str:
+    """The class a student's stack belongs to: section k >= 2 of class ``c`` is ``c-s<k>``."""
+    head, sep, tail = stack.rpartition("-s")
+    return head if sep and head and tail.isdigit() and int(tail) >= 2 else stack or "<class>"
+
+
+def repair_command(env: Environment) -> str:
+    """What puts back what a deployed environment lost (refresh, then a targeted up)."""
+    return (
+        f"run `python -m classroom repair --stack {class_of(env.stack)} --student {env.student}` "
+        "(refresh, then up: it puts back what is missing)"
+    )
+
+
+def up_command(env: Environment) -> str:
+    """What deploys what was never deployed, or a change of the class's config."""
+    return f"run `python -m classroom up --stack {class_of(env.stack)} --student {env.student}`"
+
+
 def lab_notebooks() -> tuple[str, ...]:
     """The notebooks the program uploads: one per .ipynb in notebooks/, named after the file."""
     return tuple(studio.lab_notebooks())
@@ -437,13 +456,14 @@ class _Student:
             words,
             "Azure Resource Manager",
             fn,
-            missing=f"{words} does not exist: run `pulumi up`",
+            missing=f"{words} does not exist: {repair_command(self.env)}",
         )
         current = state(item)
         if current != "Succeeded":
             self.problem(
                 check,
-                f"{words} is {current or 'not provisioned'}: wait, or run `pulumi up` if it failed",
+                f"{words} is {current or 'not provisioned'}: wait, or if it failed "
+                f"{repair_command(self.env)}",
             )
             raise _Skip()
         return item
@@ -503,7 +523,8 @@ class _Student:
                 f"resource group '{env.resource_group}'",
                 "Azure Resource Manager",
                 lambda: client.resource_groups.get(env.resource_group),
-                missing=f"resource group '{env.resource_group}' does not exist: run `pulumi up`",
+                missing=f"resource group '{env.resource_group}' does not exist: "
+                f"{repair_command(env)}",
             )
         self.status.region = group.location
         tag = (group.tags or {}).get(EXPIRES_TAG)
@@ -520,13 +541,13 @@ class _Student:
             self.warn(
                 "expiry",
                 f"resource group '{env.resource_group}' has no `{EXPIRES_TAG}` tag; "
-                "set lab:expiresOn and run `pulumi up`",
+                f"set lab:expiresOn and {up_command(env)}",
             )
         elif days < 0:
             self.problem(
                 "expiry",
-                f"expired on {tag}: destroy it (`pulumi destroy`) or move lab:expiresOn "
-                "and run `pulumi up`",
+                f"expired on {tag}: destroy it (`python -m classroom destroy`) or move "
+                f"lab:expiresOn and {up_command(env)}",
             )
         elif days <= self.settings.expiry_warning_days:
             self.warn("expiry", f"expires on {tag} ({days} day{'s' if days != 1 else ''} left)")
@@ -576,7 +597,7 @@ class _Student:
             f"dedicated SQL pool '{env.sql_pool}'",
             "Azure Resource Manager",
             lambda: client.sql_pools.get(env.resource_group, env.synapse_workspace, env.sql_pool),
-            missing=f"dedicated SQL pool '{env.sql_pool}' does not exist: run `pulumi up`",
+            missing=f"dedicated SQL pool '{env.sql_pool}' does not exist: {repair_command(env)}",
         )
         sku = (pool.sku.name if pool.sku is not None else None) or "DW100c"
         self.priced["sql"] = {"sqlPoolName": env.sql_pool, "sku": {"name": sku}}
@@ -602,7 +623,8 @@ class _Student:
             self.problem(
                 "SQL pool",
                 f"dedicated SQL pool '{env.sql_pool}' is {pool.status}: "
-                "check it in the portal, or run `pulumi up`",
+                "Pulumi cannot change a pool's status: check it in the portal (the workspace > "
+                "SQL pools)",
             )
 
     def _sql_hourly(self, sku: str) -> float | None:
@@ -629,7 +651,7 @@ class _Student:
                 "Azure Storage",
                 lambda: list(filesystem.get_paths(path=DATA_DIRECTORY, recursive=False)),
                 missing=f"no `{DATA_FILESYSTEM}/{DATA_DIRECTORY}/` folder in data lake '{env.data_lake}': "
-                "run `pulumi up` (it uploads the lab's CSVs)",
+                f"{repair_command(env)}",
             )
         self.priced["lake"] = True
         sizes = {
@@ -642,13 +664,13 @@ class _Student:
                 self.problem(
                     "data",
                     f"`{DATA_FILESYSTEM}/{DATA_DIRECTORY}/{name}` is missing from data lake "
-                    f"'{env.data_lake}': run `pulumi up` (it uploads the lab's data)",
+                    f"'{env.data_lake}': {repair_command(env)}",
                 )
             elif sizes[name] == 0:
                 self.problem(
                     "data",
                     f"`{DATA_FILESYSTEM}/{DATA_DIRECTORY}/{name}` in data lake '{env.data_lake}' "
-                    "is empty: run `pulumi up` to upload it again",
+                    f"is empty: {repair_command(env)}",
                 )
 
     def check_studio(self) -> None:
@@ -660,7 +682,7 @@ class _Student:
         endpoint = self.endpoints.synapse.format(workspace=env.synapse_workspace)
         where = f"Synapse workspace '{env.synapse_workspace}'"
 
-        def get(words: str, fn: Callable[[], Any], fix: str = "run `pulumi up`") -> Any:
+        def get(words: str, fn: Callable[[], Any], fix: str = repair_command(env)) -> Any:
             # A missing artifact is that artifact's problem; a refusal, timeout or server error would
             # only repeat for the next ones, so it ends the Studio check (and the Synapse RBAC one).
             return self.call(
@@ -684,7 +706,7 @@ class _Student:
                     notebook = get(
                         f"notebook '{name}'",
                         lambda name=name: client.notebook.get_notebook(name),
-                        "run `pulumi up` (it uploads every notebook in notebooks/)",
+                        repair_command(env),
                     )
                     pool = (
                         getattr(notebook.properties.big_data_pool, "reference_name", None)
@@ -695,7 +717,8 @@ class _Student:
                         self.problem(
                             "Synapse Studio",
                             f"notebook '{name}' is attached to "
-                            f"{repr(pool) if pool else 'no Spark pool'}, not '{env.spark_pool}': run `pulumi up`",
+                            f"{repr(pool) if pool else 'no Spark pool'}, not '{env.spark_pool}': "
+                            f"{repair_command(env)}",
                         )
                 for name in self.sql_scripts if env.sql_pool else ():
                     get(
@@ -711,13 +734,14 @@ class _Student:
             self.problem(
                 "Synapse Studio",
                 f"linked service '{LINKED_SERVICE}' in {where} is of type "
-                f"{getattr(props, 'type', '?')}, not Azure Machine Learning: run `pulumi up`",
+                f"{getattr(props, 'type', '?')}, not Azure Machine Learning: "
+                f"{repair_command(self.env)}",
             )
         elif target and str(target) != self.env.aml_workspace:
             self.problem(
                 "Synapse Studio",
                 f"linked service '{LINKED_SERVICE}' points at Azure ML workspace "
-                f"'{target}', not '{self.env.aml_workspace}': run `pulumi up`",
+                f"'{target}', not '{self.env.aml_workspace}': {repair_command(self.env)}",
             )
 
     def check_machine_learning(self) -> None:
@@ -783,7 +807,7 @@ class _Student:
             self.warn(
                 "access",
                 f"no objectId for student '{env.student}' in the roster: the student cannot sign "
-                "in to this environment (add it to lab:students and run `pulumi up`)",
+                f"in to this environment (add it to lab:students and {up_command(env)})",
             )
             return
         from azure.mgmt.authorization import AuthorizationManagementClient
@@ -822,7 +846,7 @@ class _Student:
                     and a.scope.lower() == scope.lower()
                     for a in found
                 ):
-                    self.problem("access", f"the student lacks {words}: run `pulumi up`")
+                    self.problem("access", f"the student lacks {words}: {repair_command(env)}")
         if self.workspace_ready and not self.studio_unreachable:
             self._synapse_admin()
 
@@ -851,7 +875,7 @@ class _Student:
             self.problem(
                 "access",
                 f"the student is not Synapse Administrator of workspace "
-                f"'{env.synapse_workspace}': run `pulumi up`",
+                f"'{env.synapse_workspace}': {repair_command(env)}",
             )
 
     # -- cost of what was seen

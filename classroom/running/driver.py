@@ -99,6 +99,11 @@ class Section:
     config_file: Path
     # One student's environment only (--student): its component and everything under it.
     target: str | None = None
+    # Several students' environments (classroom repair): each component and its children.
+    targets: list[str] = field(default_factory=list)
+
+    def urns(self) -> list[str]:
+        return self.targets or ([self.target] if self.target else [])
 
 
 @dataclass
@@ -180,7 +185,7 @@ class SectionProgress:
 
     def __init__(self, progress: Progress, section: Section, previous: int):
         estimate = RESOURCES_PER_STACK + RESOURCES_PER_STUDENT * (
-            1 if section.target else len(section.students)
+            len(section.urns()) or len(section.students)
         )
         self.total = max(previous, estimate)
         self.started: set[str] = set()
@@ -245,6 +250,8 @@ class ClassRun:
         parallel: int | None = None,
         command: auto.PulumiCommand | None = None,
         console: Console | None = None,
+        env: dict[str, str] | None = None,
+        record_as: str | None = None,
     ):
         if operation not in OPERATIONS:
             raise DriverError(f"unknown operation {operation}; one of {', '.join(OPERATIONS)}")
@@ -255,10 +262,17 @@ class ClassRun:
         self.parallel = parallel or default_parallel()
         self.console = console or Console(stderr=True, log_path=False)
         self.results = Results(self.root, klass.name)
+        # The key results.json keeps this run under (repair's targeted runs must not pass
+        # for a whole section's `up` in `up --retry-failed`).
+        self.record_as = record_as or operation
         self.workspace = auto.LocalWorkspace(
             work_dir=str(self.root),
             pulumi_command=command or pulumi_command(),
-            env_vars={"PULUMI_BACKEND_URL": self.backend, "PULUMI_SKIP_UPDATE_CHECK": "true"},
+            env_vars={
+                "PULUMI_BACKEND_URL": self.backend,
+                "PULUMI_SKIP_UPDATE_CHECK": "true",
+                **(env or {}),
+            },
             secrets_provider=klass.secrets_provider(),
         )
 
@@ -332,7 +346,7 @@ class ClassRun:
     ) -> SectionResult:
         operation = self._operation_for(section)
         start = time.monotonic()
-        result = SectionResult(section.name, self.operation, "ok", len(section.students))
+        result = SectionResult(section.name, self.record_as, "ok", len(section.students))
         if stack is None:
             result.status = "absent"
             tracker.finish("absent")
@@ -351,8 +365,8 @@ class ClassRun:
             color="never",
             config_file=str(section.config_file),
         )
-        if section.target:
-            kwargs.update(target=[section.target], target_dependents=True)
+        if section.urns():
+            kwargs.update(target=section.urns(), target_dependents=True)
         try:
             if operation == "up":
                 stack.up(**kwargs)
@@ -389,7 +403,7 @@ class ClassRun:
         stacks = self.prepare(sections)
         if any(stack is not None for stack in stacks.values()):
             self.install_plugins()
-        previous = self.results.load().get(self.operation, {})
+        previous = self.results.load().get(self.record_as, {})
         results: dict[str, SectionResult] = {}
         with Progress(
             TextColumn("{task.description:<20}"),
@@ -478,6 +492,8 @@ def run_class(
     backend: str | None = None,
     console: Console | None = None,
     sections: list[Section] | None = None,
+    env: dict[str, str] | None = None,
+    record_as: str | None = None,
 ) -> list[SectionResult]:
     """Run one operation over a class's sections; the results in section order."""
     if klass.secrets_provider() == "passphrase" and not (
@@ -504,7 +520,15 @@ def run_class(
         chosen = [s for s in chosen if s.name in failed]
     if not chosen:
         return []
-    runner = ClassRun(klass, operation, backend=backend, parallel=parallel, console=console)
+    runner = ClassRun(
+        klass,
+        operation,
+        backend=backend,
+        parallel=parallel,
+        console=console,
+        env=env,
+        record_as=record_as,
+    )
     return runner.run(chosen)
 
 

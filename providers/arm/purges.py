@@ -50,7 +50,7 @@ import pulumi
 import pulumi.dynamic
 
 from .. import client as _client
-from ..base import UNKNOWN, LabDynamicResource, diff_inputs, from_wire, inputs_of
+from ..base import PROVIDER_KEY, UNKNOWN, LabDynamicResource, diff_inputs, from_wire, inputs_of
 from ..client import CallContext, DataPlaneError, RetrySettings
 
 ML_API_VERSION = "2025-06-01"
@@ -159,6 +159,18 @@ class TeardownProvider(pulumi.dynamic.ResourceProvider):
             # The old one is removed at the end of the update, after what depended on it.
             result.delete_before_replace = False
         return result
+
+    def read(self, id_: str, props: dict[str, Any]) -> pulumi.dynamic.ReadResult:
+        """The state as it is, with no call: these resources own nothing in Azure.
+
+        What they name (a workspace, a vault) belongs to azure-native, whose own
+        refresh finds it gone; the purge is what a later delete does, and its
+        delete already takes "already gone" as done. So a refresh never fails or
+        drops a purge because its target is gone (a dropped purge would leave a
+        re-created workspace without its purge on destroy).
+        """
+        state = {k: v for k, v in from_wire(dict(props)).items() if k != PROVIDER_KEY}
+        return pulumi.dynamic.ReadResult(id_, state)
 
     def update(
         self, _id: str, olds: dict[str, Any], news: dict[str, Any]

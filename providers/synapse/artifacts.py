@@ -30,6 +30,7 @@ SQL scripts use templates in ``notebooks/sql/*.sql`` (placeholders ``{{name}}``)
 from __future__ import annotations
 
 import copy
+import datetime
 import hashlib
 import json
 import os
@@ -46,7 +47,7 @@ from lab import notebook_params
 from lab.studio import WEATHER_FORECAST_SCRIPT_NAME
 
 from .. import client as _client
-from ..base import LabDynamicResource, diff_inputs, from_wire, inputs_of
+from ..base import PROVIDER_KEY, LabDynamicResource, diff_inputs, from_wire, inputs_of
 from ..client import CallContext, RetrySettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -94,6 +95,18 @@ INPUT_KEYS = (
 )
 REPLACE_KEYS = ("workspace_name", "endpoint")
 DETAILED_KEYS = ("notebooks", "sql_scripts", "parameters", "session")
+# Outputs beside the inputs (never diffed): the hash of each artifact's content as
+# uploaded (see studio_content_sha256), what the last refresh found edited, and the
+# copies of a student's edits the last update kept.
+STUDIO_HASHES = "studio_sha256"
+EDITED = "edited"
+KEPT_COPIES = "kept_copies"
+# Set (to anything but "" or "0") in the environment of `pulumi up`: every notebook
+# and SQL script of the resources the run touches is put back to the course
+# version, a student's edited version kept as a copy. `classroom repair
+# --reset-notebooks` sets it for a targeted up of the students named.
+RESET_ENV = "SYNAPSE_ML_LAB_RESET_NOTEBOOKS"
+COLLECTIONS = (("notebooks", "notebook"), ("sql_scripts", "sql script"))
 
 NotebookSource = Union[str, "os.PathLike[str]", Mapping[str, Any]]
 
@@ -111,6 +124,42 @@ def canonical_json(value: Any) -> str:
 
 def content_sha256(properties: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(properties).encode("utf-8")).hexdigest()
+
+
+def _text(source: Any) -> str:
+    text = "".join(str(part) for part in source) if isinstance(source, list) else str(source or "")
+    return text.replace("\r\n", "\n")
+
+
+def studio_content_sha256(kind: str, properties: Mapping[str, Any]) -> str:
+    """The hash of what a student can edit in an artifact, as the service returns it.
+
+    Not the body as uploaded: the service adds and rewrites fields of its own
+    (``metadata.a365ComputeOptions``, cell metadata, outputs and execution counts
+    after a run, ``folder``, the pool binding when the student attaches another
+    pool), so only what a person writes is compared: for a notebook the type and
+    text of every cell in order (a source given as one string or as lines is the
+    same text), for a SQL script its query. Line endings are normalised.
+    """
+    if kind == "notebook":
+        value: Any = [
+            [cell.get("cell_type"), _text(cell.get("source"))]
+            for cell in properties.get("cells") or []
+            if isinstance(cell, Mapping)
+        ]
+    else:
+        value = _text((properties.get("content") or {}).get("query"))
+    return content_sha256({"kind": kind, "content": value})
+
+
+def copy_name(name: str, day: datetime.date, attempt: int = 1) -> str:
+    """Where a student's edited version is kept: ``<name> (your copy YYYY-MM-DD)``."""
+    suffix = "" if attempt == 1 else f" {attempt}"
+    return f"{name} (your copy {day.isoformat()}{suffix})"
+
+
+def reset_requested() -> bool:
+    return os.environ.get(RESET_ENV, "").strip() not in ("", "0")
 
 
 def validate_artifact_name(kind: str, name: str) -> str:
@@ -406,12 +455,25 @@ def _notebook_source_entry(source: NotebookSource) -> tuple[dict[str, Any], dict
 
 
 class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
-    """Uploads / updates / deletes one student's notebooks and SQL scripts.
+    """Uploads / updates / deletes / reads one student's notebooks and SQL scripts.
 
-    Each artifact is its own idempotent call (PUT or DELETE by name, retried on its
-    own). If one fails for good, the operation raises: the engine then keeps the
+    Each artifact is its own idempotent call (PUT, GET or DELETE by name, retried on
+    its own). If one fails for good, the operation raises: the engine then keeps the
     previous state, and the next ``pulumi up`` re-sends whatever still differs,
     so a partial run leaves nothing duplicated and nothing the state forgets.
+
+    Drift (``read``, run by ``pulumi refresh``): an artifact deleted in Studio (or a
+    notebook no longer attached to the student's Spark pool) is left out of the
+    refreshed state, so the next ``up`` sees it as new and uploads it (and only
+    it, the student's text kept as a copy if edited); an artifact the student edited is the student's work, not
+    drift: it stays in the state as uploaded and is listed in ``edited``. When
+    every artifact is gone (the workspace was deleted or re-created) the resource
+    is reported gone: refresh drops it and ``up`` creates it again.
+
+    Nothing a student wrote is lost: before a new course version (or a reset, see
+    ``RESET_ENV``) is put over an artifact whose content is not what was uploaded,
+    the student's version is kept beside it as ``<name> (your copy YYYY-MM-DD)``,
+    listed in the output ``kept_copies`` and in a warning of the ``up`` output.
     """
 
     serialize_as_secret_always = False  # nothing secret is captured
@@ -446,61 +508,142 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
         return bodies
 
     def _outputs(
-        self, inputs: Mapping[str, Any], bodies: Mapping[tuple[str, str], Any]
+        self,
+        inputs: Mapping[str, Any],
+        bodies: Mapping[tuple[str, str], Any],
+        kept: list[str] | None = None,
     ) -> dict[str, Any]:
         outs = copy.deepcopy(dict(inputs))
-        for collection, kind in (("notebooks", "notebook"), ("sql_scripts", "sql script")):
+        hashes: dict[str, dict[str, str]] = {}
+        for collection, kind in COLLECTIONS:
             if collection in outs:
                 for name, entry in outs[collection].items():
                     entry["sha256"] = content_sha256(bodies[(kind, name)])
+                    hashes.setdefault(collection, {})[name] = studio_content_sha256(
+                        kind, bodies[(kind, name)]
+                    )
+        outs[STUDIO_HASHES] = hashes
+        outs[EDITED] = []
+        outs[KEPT_COPIES] = list(kept or [])
         return outs
 
-    def _run(
-        self, inputs: Mapping[str, Any], work: list[tuple[str, str, str, dict | None]]
-    ) -> None:
-        """Do ``(verb, kind, name, body)`` items in order, each retried on its own."""
-        if not work:
-            return
-        from azure.core.exceptions import ResourceNotFoundError
+    @staticmethod
+    def _uploaded_studio_hash(
+        state: Mapping[str, Any], collection: str, kind: str, name: str
+    ) -> str | None:
+        """The studio hash of what was last uploaded, or None when it cannot be known.
+
+        State written before ``studio_sha256`` existed has only the hash of the
+        whole body: the body is rebuilt from the entry, and trusted only if it
+        hashes to what the state says was uploaded (the course file unchanged since).
+        """
+        recorded = ((state.get(STUDIO_HASHES) or {}).get(collection) or {}).get(name)
+        if recorded:
+            return recorded
+        entry = (state.get(collection) or {}).get(name)
+        if not entry or not entry.get("sha256"):
+            return None
+        try:
+            body = (
+                notebook_body(entry, state) if kind == "notebook" else sql_script_body(entry, state)
+            )
+        except (OSError, ValueError, KeyError):
+            return None
+        if content_sha256(body) != entry["sha256"]:
+            return None
+        return studio_content_sha256(kind, body)
+
+    @staticmethod
+    def _attached(kind: str, current: Mapping[str, Any], inputs: Mapping[str, Any]) -> bool:
+        """A notebook is usable only attached to the student's Spark pool (scripts: always)."""
+        if kind != "notebook":
+            return True
+        pool = (current.get("bigDataPool") or {}).get("referenceName")
+        return pool == inputs.get("spark_pool_name")
+
+    @staticmethod
+    def _operations(client: Any, kind: str) -> tuple[Any, Any]:
+        """(get, put) of the SDK for one kind of artifact."""
+        if kind == "notebook":
+            return client.notebook.get_notebook, client.notebook.begin_create_or_update_notebook
+        return client.sql_script.get_sql_script, client.sql_script.begin_create_or_update_sql_script
+
+    def _get(self, client: Any, inputs: Mapping[str, Any], kind: str, name: str) -> Any:
+        """The artifact's ``properties`` as the service returns them, or ``GONE`` (404)."""
+        get, _ = self._operations(client, kind)
+
+        def call(_seconds_left: float) -> Any:
+            raw = get(name, cls=_client.raw_body)
+            return (raw or {}).get("properties") or {}
+
+        return _client.read_with_retries(
+            call, CallContext(f"read {kind} '{name}'", self._target(inputs)), self.retry
+        )
+
+    def _put(self, client: Any, inputs: Mapping[str, Any], kind: str, name: str, body: Any) -> None:
         from azure.synapse.artifacts import models
 
+        _, put = self._operations(client, kind)
+
+        def call(seconds_left: float) -> None:
+            if kind == "notebook":
+                resource = models.NotebookResource(
+                    name=name, properties=models.Notebook.deserialize(copy.deepcopy(body))
+                )
+            else:
+                resource = models.SqlScriptResource(
+                    name=name, properties=models.SqlScript.deserialize(copy.deepcopy(body))
+                )
+            _client.wait_for_poller(put(name, resource), seconds_left, f"{kind} '{name}'")
+
+        _client.call_with_retries(
+            call, CallContext(f"create or update {kind} '{name}'", self._target(inputs)), self.retry
+        )
+
+    def _delete(self, client: Any, inputs: Mapping[str, Any], kind: str, name: str) -> None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        def call(seconds_left: float) -> None:
+            try:
+                if kind == "notebook":
+                    poller = client.notebook.begin_delete_notebook(name)
+                else:
+                    poller = client.sql_script.begin_delete_sql_script(name)
+            except ResourceNotFoundError:
+                return  # already gone
+            _client.wait_for_poller(poller, seconds_left, f"{kind} '{name}'")
+
+        _client.call_with_retries(
+            call, CallContext(f"delete {kind} '{name}'", self._target(inputs)), self.retry
+        )
+
+    def _keep_copy(
+        self, client: Any, inputs: Mapping[str, Any], kind: str, name: str, current: Any
+    ) -> str:
+        """PUT the student's version under a copy name that is free (or already holds it)."""
+        day = datetime.datetime.now(datetime.UTC).date()
+        mine = studio_content_sha256(kind, current)
+        for attempt in range(1, 21):
+            candidate = copy_name(name, day, attempt)
+            existing = self._get(client, inputs, kind, candidate)
+            if existing is _client.GONE:
+                self._put(client, inputs, kind, candidate, current)
+                return candidate
+            if studio_content_sha256(kind, existing) == mine:
+                return candidate  # kept already (an earlier attempt of this update)
+        raise ArtifactDefinitionError(
+            f"{kind} '{name}' in {self._target(inputs)}: 20 copies named "
+            f"'{copy_name(name, day)}' and following exist already; rename or delete some in "
+            "Synapse Studio and run `pulumi up` again"
+        )
+
+    def _session(self, inputs: Mapping[str, Any], work: Any) -> Any:
+        """Run ``work(client)`` with one credential and one client."""
         endpoint = _client.synapse_endpoint(inputs["workspace_name"], inputs.get("endpoint"))
         credential = _client.make_credential()
         try:
             with _client.artifacts_client(credential, endpoint, self.retry) as client:
-                for verb, kind, name, body in work:
-
-                    def call(
-                        seconds_left: float, verb=verb, kind=kind, name=name, body=body
-                    ) -> None:
-                        if verb == "put" and kind == "notebook":
-                            resource = models.NotebookResource(
-                                name=name,
-                                properties=models.Notebook.deserialize(copy.deepcopy(body)),
-                            )
-                            poller = client.notebook.begin_create_or_update_notebook(name, resource)
-                        elif verb == "put":
-                            resource = models.SqlScriptResource(
-                                name=name,
-                                properties=models.SqlScript.deserialize(copy.deepcopy(body)),
-                            )
-                            poller = client.sql_script.begin_create_or_update_sql_script(
-                                name, resource
-                            )
-                        else:
-                            try:
-                                if kind == "notebook":
-                                    poller = client.notebook.begin_delete_notebook(name)
-                                else:
-                                    poller = client.sql_script.begin_delete_sql_script(name)
-                            except ResourceNotFoundError:
-                                return  # already gone
-                        _client.wait_for_poller(poller, seconds_left, f"{kind} '{name}'")
-
-                    action = f"{'create or update' if verb == 'put' else 'delete'} {kind} '{name}'"
-                    _client.call_with_retries(
-                        call, CallContext(action, self._target(inputs)), self.retry
-                    )
+                return work(client)
         finally:
             _client.close_quietly(credential)
 
@@ -508,43 +651,134 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
     def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
         inputs = inputs_of(props, INPUT_KEYS)
         bodies = self._bodies(inputs)
-        self._run(inputs, [("put", kind, name, body) for (kind, name), body in bodies.items()])
+        if bodies:
+
+            def work(client: Any) -> None:
+                for (kind, name), body in bodies.items():
+                    self._put(client, inputs, kind, name, body)
+
+            self._session(inputs, work)
         return pulumi.dynamic.CreateResult(
             f"workspaces/{inputs['workspace_name']}/lab-artifacts",
             outs=self._outputs(inputs, bodies),
         )
 
+    def read(self, id_: str, props: dict[str, Any]) -> pulumi.dynamic.ReadResult:
+        state = {k: v for k, v in from_wire(dict(props)).items() if k != PROVIDER_KEY}
+        inputs = inputs_of(state, INPUT_KEYS)
+        declared = [
+            (collection, kind, name)
+            for collection, kind in COLLECTIONS
+            for name in sorted(inputs.get(collection) or {})
+        ]
+        if not declared:
+            return pulumi.dynamic.ReadResult(id_, state)
+
+        def work(client: Any) -> dict[tuple[str, str], Any]:
+            return {
+                (kind, name): self._get(client, inputs, kind, name) for _, kind, name in declared
+            }
+
+        found = self._session(inputs, work)
+        if all(value is _client.GONE for value in found.values()):
+            # Every artifact is gone: the workspace was deleted or re-created. Report the
+            # resource gone, so that refresh drops it and `up` creates it again.
+            return pulumi.dynamic.ReadResult(None, {})
+        outs = copy.deepcopy(state)
+        edited: list[str] = []
+        for collection, kind, name in declared:
+            current = found[(kind, name)]
+            if current is _client.GONE or not self._attached(kind, current, inputs):
+                # Deleted in Studio (or a notebook detached from the student's Spark pool):
+                # out of the state, so the next `up` uploads it again.
+                outs[collection].pop(name, None)
+                hashes = (outs.get(STUDIO_HASHES) or {}).get(collection) or {}
+                hashes.pop(name, None)
+                continue
+            uploaded = self._uploaded_studio_hash(state, collection, kind, name)
+            if uploaded != studio_content_sha256(kind, current):
+                edited.append(name)  # the student's work: kept, not drift
+        outs[EDITED] = edited
+        outs.setdefault(KEPT_COPIES, [])
+        return pulumi.dynamic.ReadResult(id_, outs)
+
     def diff(
         self, _id: str, olds: dict[str, Any], news: dict[str, Any]
     ) -> pulumi.dynamic.DiffResult:
-        return diff_inputs(olds, news, INPUT_KEYS, REPLACE_KEYS, DETAILED_KEYS)
+        result = diff_inputs(olds, news, INPUT_KEYS, REPLACE_KEYS, DETAILED_KEYS)
+        if reset_requested() and not result.replaces:
+            # An explicit reset to the course version (classroom repair --reset-notebooks).
+            result.diffs.append(f"reset ({RESET_ENV})")
+            result.changes = True
+        return result
 
     def update(
         self, _id: str, olds: dict[str, Any], news: dict[str, Any]
     ) -> pulumi.dynamic.UpdateResult:
+        state = from_wire(dict(olds))
         old, new = inputs_of(olds, INPUT_KEYS), inputs_of(news, INPUT_KEYS)
         bodies = self._bodies(new)
-        work: list[tuple[str, str, str, dict | None]] = []
+        reset = reset_requested()
+        puts: list[tuple[str, str, str, dict[str, Any]]] = []
         for (kind, name), body in bodies.items():
             collection = "notebooks" if kind == "notebook" else "sql_scripts"
             uploaded = (old.get(collection) or {}).get(name, {}).get("sha256")
-            if uploaded != content_sha256(body):
-                work.append(("put", kind, name, body))
-        for collection, kind in (("notebooks", "notebook"), ("sql_scripts", "sql script")):
-            for name in sorted(set(old.get(collection) or {}) - set(new.get(collection) or {})):
-                work.append(("delete", kind, name, None))
-        self._run(new, work)
-        return pulumi.dynamic.UpdateResult(outs=self._outputs(new, bodies))
+            if reset or uploaded != content_sha256(body):
+                puts.append((collection, kind, name, body))
+        deletes = [
+            (kind, name)
+            for collection, kind in COLLECTIONS
+            for name in sorted(set(old.get(collection) or {}) - set(new.get(collection) or {}))
+        ]
+        kept: list[str] = []
+
+        def work(client: Any) -> None:
+            for collection, kind, name, body in puts:
+                current = self._get(client, new, kind, name)
+                if current is not _client.GONE:
+                    mine = studio_content_sha256(kind, current)
+                    course = studio_content_sha256(kind, body)
+                    uploaded = (old.get(collection) or {}).get(name, {}).get("sha256")
+                    if (
+                        reset
+                        and mine == course
+                        and uploaded == content_sha256(body)
+                        and self._attached(kind, current, new)
+                    ):
+                        continue  # already the course version, nothing to put back
+                    if mine != course and mine != self._uploaded_studio_hash(
+                        state, collection, kind, name
+                    ):
+                        # Edited by the student (or not known to be ours): keep it first.
+                        kept.append(self._keep_copy(client, new, kind, name, current))
+                self._put(client, new, kind, name, body)
+            for kind, name in deletes:
+                self._delete(client, new, kind, name)
+
+        if puts or deletes:
+            self._session(new, work)
+        if kept:
+            pulumi.log.warn(
+                f"{self._target(new)}: the student's edited version was kept as "
+                + ", ".join(f"'{name}'" for name in kept)
+                + " before the course version was uploaded"
+            )
+        return pulumi.dynamic.UpdateResult(outs=self._outputs(new, bodies, kept))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         inputs = inputs_of(props, INPUT_KEYS)
-        work: list[tuple[str, str, str, dict | None]] = [
-            ("delete", "notebook", name, None) for name in sorted(inputs.get("notebooks") or {})
+        names = [
+            (kind, name)
+            for collection, kind in COLLECTIONS
+            for name in sorted(inputs.get(collection) or {})
         ]
-        work += [
-            ("delete", "sql script", name, None) for name in sorted(inputs.get("sql_scripts") or {})
-        ]
-        self._run(inputs, work)
+        if names:
+
+            def work(client: Any) -> None:
+                for kind, name in names:
+                    self._delete(client, inputs, kind, name)
+
+            self._session(inputs, work)
 
 
 # ----------------------------------------------------------------------------- resource

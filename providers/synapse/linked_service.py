@@ -8,6 +8,8 @@ managed identity (which therefore needs Contributor on the Azure ML workspace).
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +17,7 @@ import pulumi
 import pulumi.dynamic
 
 from .. import client as _client
-from ..base import LabDynamicResource, diff_inputs, inputs_of
+from ..base import PROVIDER_KEY, LabDynamicResource, diff_inputs, from_wire, inputs_of
 from ..client import CallContext, RetrySettings
 
 DEFAULT_LINKED_SERVICE_NAME = "AzureML"
@@ -33,6 +35,35 @@ INPUT_KEYS = (
 # A different workspace or name is a different artifact; the endpoint override
 # points at another server.
 REPLACE_KEYS = ("workspace_name", "linked_service_name", "endpoint")
+# Output (never an input): the hash of the managed properties as the service last
+# had them. ``read`` sets it from the service, create/update from what they PUT;
+# a difference with what the program declares is drift (see ``diff``).
+PROPERTIES_HASH = "properties_sha256"
+
+
+def managed_view(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields this provider sets, taken from a body as the service returns it.
+
+    The service may add fields of its own (an ``annotations`` list, an
+    ``encryptedCredential``...): only what ``linked_service_properties`` sends is compared.
+    """
+    type_properties = properties.get("typeProperties") or {}
+    connect_via = properties.get("connectVia") or {}
+    return {
+        "type": properties.get("type"),
+        "description": properties.get("description"),
+        "typeProperties": {
+            k: type_properties.get(k)
+            for k in ("subscriptionId", "resourceGroupName", "mlWorkspaceName", "authentication")
+        },
+        "connectVia": {k: connect_via.get(k) for k in ("referenceName", "type")},
+    }
+
+
+def properties_sha256(properties: Mapping[str, Any]) -> str:
+    return hashlib.sha256(
+        json.dumps(managed_view(properties), sort_keys=True).encode("utf-8")
+    ).hexdigest()
 
 
 def linked_service_properties(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -97,21 +128,72 @@ class AzureMLLinkedServiceProvider(pulumi.dynamic.ResourceProvider):
         self._put(inputs)
         workspace = inputs["workspace_name"]
         return pulumi.dynamic.CreateResult(
-            f"workspaces/{workspace}/linkedservices/{inputs['linked_service_name']}", outs=inputs
+            f"workspaces/{workspace}/linkedservices/{inputs['linked_service_name']}",
+            outs=self._outputs(inputs),
         )
+
+    @staticmethod
+    def _outputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
+        return {**inputs, PROPERTIES_HASH: properties_sha256(linked_service_properties(inputs))}
+
+    @staticmethod
+    def _drifted(olds: Mapping[str, Any]) -> bool:
+        """The service's properties (as the last read saw them) are not what the state says was PUT."""
+        seen = olds.get(PROPERTIES_HASH)
+        if not seen:
+            return False  # state from before the hash existed
+        try:
+            return seen != properties_sha256(linked_service_properties(inputs_of(olds, INPUT_KEYS)))
+        except KeyError:
+            return False
+
+    def read(self, id_: str, props: dict[str, Any]) -> pulumi.dynamic.ReadResult:
+        """GET the linked service: 404 is gone (refresh drops it, ``up`` creates it again).
+
+        Present: the outputs keep the inputs as they were and record the hash of
+        the service's managed properties, so that one pointing at another
+        workspace (or changed in any field this provider sets) is drift that the
+        next ``up`` PUTs back.
+        """
+        state = {k: v for k, v in from_wire(dict(props)).items() if k != PROVIDER_KEY}
+        inputs = inputs_of(state, INPUT_KEYS)
+        endpoint = _client.synapse_endpoint(inputs["workspace_name"], inputs.get("endpoint"))
+
+        def get(_seconds_left: float) -> Any:
+            credential = _client.make_credential()
+            try:
+                with _client.artifacts_client(credential, endpoint, self.retry) as client:
+                    raw: Any = client.linked_service.get_linked_service(
+                        inputs["linked_service_name"],
+                        cls=_client.raw_body,
+                    )
+                    return (raw or {}).get("properties") or {}
+            finally:
+                _client.close_quietly(credential)
+
+        found = _client.read_with_retries(get, self._context(inputs, "read"), self.retry)
+        if found is _client.GONE:
+            return pulumi.dynamic.ReadResult(None, {})
+        return pulumi.dynamic.ReadResult(id_, {**state, PROPERTIES_HASH: properties_sha256(found)})
 
     def diff(
         self, _id: str, olds: dict[str, Any], news: dict[str, Any]
     ) -> pulumi.dynamic.DiffResult:
-        return diff_inputs(olds, news, INPUT_KEYS, REPLACE_KEYS)
+        result = diff_inputs(olds, news, INPUT_KEYS, REPLACE_KEYS)
+        if not result.replaces and self._drifted(olds):
+            result.diffs.append(PROPERTIES_HASH)
+            result.changes = True
+        return result
 
     def update(
         self, _id: str, olds: dict[str, Any], news: dict[str, Any]
     ) -> pulumi.dynamic.UpdateResult:
         old_inputs, new_inputs = inputs_of(olds, INPUT_KEYS), inputs_of(news, INPUT_KEYS)
-        if linked_service_properties(old_inputs) != linked_service_properties(new_inputs):
+        if linked_service_properties(old_inputs) != linked_service_properties(
+            new_inputs
+        ) or self._drifted(olds):
             self._put(new_inputs)
-        return pulumi.dynamic.UpdateResult(outs=new_inputs)
+        return pulumi.dynamic.UpdateResult(outs=self._outputs(new_inputs))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         from azure.core.exceptions import ResourceNotFoundError
@@ -145,7 +227,7 @@ class AzureMLLinkedService(
     ``resource_group_name`` and ``ml_workspace_name`` (the Azure ML workspace it
     points at), ``linked_service_name`` (default ``AzureML``), ``endpoint``
     (data-plane URL override; default ``https://<workspace>.dev.azuresynapse.net``).
-    Outputs: the same names.
+    Outputs: the same names, and ``properties_sha256`` (what drift is measured against).
     """
 
     workspace_name: pulumi.Output[str]

@@ -29,6 +29,7 @@ from lab.roles import SYNAPSE_ADMINISTRATOR, SYNAPSE_CONTRIBUTOR  # noqa: F401  
 
 from .. import client as _client
 from ..base import (
+    PROVIDER_KEY,
     LabDiffResult,
     LabDynamicResource,
     contains_unknown,
@@ -168,6 +169,59 @@ class SynapseRoleAssignmentsProvider(pulumi.dynamic.ResourceProvider):
         return pulumi.dynamic.CreateResult(
             f"workspaces/{inputs['workspace_name']}/roleAssignments", outs=self._outputs(inputs)
         )
+
+    def read(self, id_: str, props: dict[str, Any]) -> pulumi.dynamic.ReadResult:
+        """Which assignments exist: a missing one leaves the state, so ``up`` assigns it again.
+
+        GET by our id; a 404 there is looked up once more by role, principal and
+        scope (the principal may hold the role under another id, see the module
+        doc). When none is left (the workspace was deleted or re-created) the
+        resource is reported gone.
+        """
+        state = {k: v for k, v in from_wire(dict(props)).items() if k != PROVIDER_KEY}
+        inputs = inputs_of(state, INPUT_KEYS)
+        items = list(inputs.get("assignments") or [])
+        if not items:
+            return pulumi.dynamic.ReadResult(id_, state)
+        workspace = inputs["workspace_name"]
+        endpoint = _client.synapse_endpoint(workspace, inputs.get("endpoint"))
+        target = f"Synapse workspace '{workspace}' ({endpoint})"
+        credential = _client.make_credential()
+        present: list[dict[str, Any]] = []
+        try:
+            with _client.access_control_client(credential, endpoint, self.retry) as client:
+                for item in items:
+                    assignment_id = role_assignment_id(
+                        workspace, item["roleId"], item["principalId"]
+                    )
+
+                    def by_id(_seconds_left: float, assignment_id=assignment_id) -> Any:
+                        return client.role_assignments.get_role_assignment_by_id(assignment_id)
+
+                    def by_principal(_seconds_left: float, item=item) -> Any:
+                        found = client.role_assignments.list_role_assignments(
+                            role_id=item["roleId"],
+                            principal_id=item["principalId"],
+                            scope=workspace_scope(workspace),
+                        )
+                        return list(getattr(found, "value", None) or [])
+
+                    context = CallContext(
+                        f"read Synapse role assignment {assignment_id} (role {item['roleId']}, "
+                        f"principal {item['principalId']})",
+                        target,
+                    )
+                    found = _client.read_with_retries(by_id, context, self.retry)
+                    if found is _client.GONE:
+                        others = _client.read_with_retries(by_principal, context, self.retry)
+                        if others is _client.GONE or not others:
+                            continue  # drift: assigned again by the next `up`
+                    present.append(item)
+        finally:
+            _client.close_quietly(credential)
+        if not present:
+            return pulumi.dynamic.ReadResult(None, {})
+        return pulumi.dynamic.ReadResult(id_, self._outputs({**inputs, "assignments": present}))
 
     def diff(
         self, _id: str, olds: dict[str, Any], news: dict[str, Any]

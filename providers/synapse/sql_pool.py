@@ -16,7 +16,7 @@ import pulumi
 import pulumi.dynamic
 
 from .. import client as _client
-from ..base import LabDynamicResource, diff_inputs, inputs_of
+from ..base import PROVIDER_KEY, LabDynamicResource, diff_inputs, from_wire, inputs_of
 from ..client import CallContext, RetrySettings
 
 INPUT_KEYS = ("sql_pool_id", "arm_endpoint")
@@ -113,6 +113,42 @@ class SqlPoolPauseProvider(pulumi.dynamic.ResourceProvider):
         return pulumi.dynamic.CreateResult(
             f"{inputs['sql_pool_id']}/pause", outs={**inputs, "pause_result": result}
         )
+
+    def read(self, id_: str, props: dict[str, Any]) -> pulumi.dynamic.ReadResult:
+        """Nothing to repair: a student may resume their pool. Gone only when the pool is.
+
+        GET the pool (retried as the pause is): 404 -> gone, so that refresh drops
+        this resource and the ``up`` that re-creates the pool pauses the new one
+        once; any status -> the state as it was (never a reason to pause again).
+        """
+        from azure.core.exceptions import HttpResponseError
+
+        state = {k: v for k, v in from_wire(dict(props)).items() if k != PROVIDER_KEY}
+        inputs = inputs_of(state, INPUT_KEYS)
+        base = _client.arm_endpoint(inputs.get("arm_endpoint"))
+        pool_id = "/" + str(inputs["sql_pool_id"]).strip("/")
+        context = CallContext(
+            action="read dedicated SQL pool", target=f"'{pool_id}' ({base})", service="arm"
+        )
+        credential = _client.make_credential()
+        try:
+            with _client.arm_pipeline_client(credential, base, self.retry) as client:
+                arm = _client.ArmSession(client, base, self.retry)
+
+                def get(_seconds_left: float) -> Any:
+                    response = arm.send(
+                        "GET", f"{pool_id}?api-version={_client.SQL_POOL_API_VERSION}"
+                    )
+                    if response.status_code != 200:
+                        raise HttpResponseError(response=response)
+                    return response
+
+                found = _client.read_with_retries(get, context, self.retry)
+        finally:
+            _client.close_quietly(credential)
+        if found is _client.GONE:
+            return pulumi.dynamic.ReadResult(None, {})
+        return pulumi.dynamic.ReadResult(id_, state)
 
     def diff(
         self, _id: str, olds: dict[str, Any], news: dict[str, Any]

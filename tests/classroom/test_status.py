@@ -23,6 +23,14 @@ IN_USE_HOUR = (
 )
 
 
+def repair(student: str, stack: str = "dev") -> str:
+    """The advice for what a deployed environment lost: the repair command, by name."""
+    return (
+        f"run `python -m classroom repair --stack {stack} --student {student}` "
+        "(refresh, then up: it puts back what is missing)"
+    )
+
+
 def test_a_ready_student_is_ready_with_its_cost(azure):
     ann = add(azure, "ann")
     result = check(azure, [ann])["ann"]
@@ -96,7 +104,7 @@ def test_a_class_with_every_kind_of_trouble(azure):
     assert results["half"].state == checks.NOT_READY
     assert f"Spark pool '{half.spark_pool}' is Provisioning" in half_problems
     assert (
-        f"Azure ML workspace '{half.aml_workspace}' does not exist: run `pulumi up`"
+        f"Azure ML workspace '{half.aml_workspace}' does not exist: {repair('half')}"
         in half_problems
     )
     assert "files/data/` folder" in half_problems
@@ -114,7 +122,7 @@ def test_a_class_with_every_kind_of_trouble(azure):
 
     assert results["nobook"].problems == [
         f"notebook '02-train-automl' is missing from Synapse workspace '{envs['nobook'].synapse_workspace}': "
-        "run `pulumi up` (it uploads every notebook in notebooks/)"
+        + repair("nobook")
     ]
 
     denied = results["denied"].problems
@@ -169,8 +177,8 @@ def test_access_denied_and_missing_roles_are_named(azure):
         "check needs Reader (or more) on the student's resource group"
     )
     assert results["bob"].problems == [
-        f"the student lacks Storage Blob Data Contributor on data lake '{bob.data_lake}': run `pulumi up`",
-        f"the student is not Synapse Administrator of workspace '{bob.synapse_workspace}': run `pulumi up`",
+        f"the student lacks Storage Blob Data Contributor on data lake '{bob.data_lake}': {repair('bob')}",
+        f"the student is not Synapse Administrator of workspace '{bob.synapse_workspace}': {repair('bob')}",
     ]
     assert results["cy"].ready and "no objectId for student 'cy'" in results["cy"].warnings[0]
 
@@ -186,8 +194,8 @@ def test_expiry_and_busy_compute(azure):
     ] = 2
     results = check(azure, [old, soon, busy])
     assert results["old"].problems == [
-        "expired on 2020-01-31: destroy it (`pulumi destroy`) or move lab:expiresOn "
-        "and run `pulumi up`"
+        "expired on 2020-01-31: destroy it (`python -m classroom destroy`) or move lab:expiresOn "
+        "and run `python -m classroom up --stack dev --student old`"
     ]
     assert results["old"].days_left() < 0
     assert results["soon"].ready and results["soon"].warnings == [
@@ -442,8 +450,10 @@ def test_wrong_pool_and_wrong_linked_service_are_named(azure):
     )
     problems = check(azure, [ann])["ann"].problems
     assert problems == [
-        "linked service 'AzureML' points at Azure ML workspace 'amlsomeoneelse', not 'amlann0000': run `pulumi up`",
-        f"notebook '01-prepare-data' is attached to 'otherpool', not '{ann.spark_pool}': run `pulumi up`",
+        "linked service 'AzureML' points at Azure ML workspace 'amlsomeoneelse', not 'amlann0000': "
+        + repair("ann"),
+        f"notebook '01-prepare-data' is attached to 'otherpool', not '{ann.spark_pool}': "
+        + repair("ann"),
     ]
 
 
@@ -506,5 +516,5 @@ def test_both_sql_scripts_of_part_2_are_looked_for(azure):
     assert results[0].ready and not results[1].ready
     assert results[1].problems == [
         f"SQL script 'Predict rentals' is missing from Synapse workspace "
-        f"'{bob.synapse_workspace}': run `pulumi up`"
+        f"'{bob.synapse_workspace}': {repair('bob')}"
     ]

@@ -45,7 +45,8 @@ it is as strict as that CLI (sources cited at v3.206.0 of pulumi/pulumi):
   FAKE_PULUMI_CHILDREN (default 4) children, plus the stack and a provider;
   `--target ... --target-dependents` limits the change to that component's tree.
 
-Knobs (environment): FAKE_PULUMI_LOG (JSON lines of what was run),
+Knobs (environment): FAKE_PULUMI_LOG (JSON lines of what was run, with the
+SYNAPSE_ML_LAB_* variables the program would see),
 FAKE_PULUMI_FAIL (comma-separated stacks whose up/preview/refresh/destroy
 fail halfway), FAKE_PULUMI_STEP_SECONDS (sleep per resource step),
 FAKE_PULUMI_VERSION (default 3.272.0), PULUMI_HOME (plugins; default ~/.pulumi).
@@ -826,6 +827,9 @@ def main(argv: list[str]) -> int:
             "backend": os.environ.get("PULUMI_BACKEND_URL"),
             "passphrase": bool(os.environ.get("PULUMI_CONFIG_PASSPHRASE")),
             "automation": os.environ.get("PULUMI_AUTOMATION_API"),
+            # What the program and its providers read from the environment (e.g. the
+            # notebooks reset of `classroom repair`): plugins inherit the CLI's environment.
+            "lab_env": {k: v for k, v in os.environ.items() if k.startswith("SYNAPSE_ML_LAB_")},
             "start": started,
             "end": time.time(),
             "code": code,

@@ -341,6 +341,66 @@ class FakeSynapse:
         with self.lock:
             return self.sql_pools[pool_id.lower()]["status"]
 
+    # -- what a student (or the portal) does to the workspace
+    def studio_save(
+        self, collection: str, name: str, *, cell: int | None = None, text: str | None = None
+    ) -> None:
+        """Save an artifact as Synapse Studio does, optionally with new text.
+
+        Studio rewrites fields of its own when it saves a notebook: it records the
+        attached pool under ``metadata.a365ComputeOptions`` (with
+        ``automaticScaleJobs``) and gives every cell Studio's cell metadata
+        (``jupyter``/``nteract``), outputs and execution counts after a run. Tools
+        that compare Synapse artifacts ignore exactly those paths
+        (``properties.metadata.a365ComputeOptions``, ``properties.cells.N.metadata``,
+        ``properties.folder``, ``properties.bigDataPool``: public deployment tools for
+        Synapse, not a Microsoft document), which is the evidence for them; a GET of a
+        notebook carries outputs and execution counts (REST spec example
+        azure-rest-api-specs specification/synapse/data-plane/Microsoft.Synapse/stable/
+        2020-12-01/examples/Notebooks_Get.json). With ``text``: cell ``cell``
+        (notebooks) or the query (SQL scripts) is replaced, as a student's edit, as a
+        list of lines (how Studio stores ``source``, the same example); without, only
+        Studio's own fields change (a run).
+        """
+        with self.lock:
+            item = self.artifacts[collection][name]
+            properties = item["properties"]
+            if collection == "notebooks":
+                pool = (properties.get("bigDataPool") or {}).get("referenceName", "pool")
+                properties.setdefault("metadata", {})["a365ComputeOptions"] = {
+                    "id": f"/subscriptions/fake/resourceGroups/fake/providers/Microsoft.Synapse/workspaces/fake/bigDataPools/{pool}",
+                    "name": pool,
+                    "type": "Spark",
+                    "automaticScaleJobs": True,
+                }
+                for index, each in enumerate(properties.get("cells") or []):
+                    each["metadata"] = {
+                        **(each.get("metadata") or {}),
+                        "jupyter": {"source_hidden": False, "outputs_hidden": False},
+                        "nteract": {"transient": {"deleting": False}},
+                    }
+                    if each.get("cell_type") == "code":
+                        each["execution_count"] = index + 1
+                        each["outputs"] = [
+                            {"output_type": "stream", "name": "stdout", "text": ["ran\n"]}
+                        ]
+                    if text is not None and index == cell:
+                        each["source"] = text.splitlines(keepends=True)
+            elif text is not None:
+                properties["content"]["query"] = text
+            item["etag"] = uuid.uuid4().hex
+
+    def delete_workspace(self) -> None:
+        """The workspace is deleted and re-created empty: every artifact and role answers 404.
+
+        What the address of a deleted workspace that is not re-created answers (a 404,
+        or no DNS name at all) is not documented; README says so.
+        """
+        with self.lock:
+            for store in self.artifacts.values():
+                store.clear()
+            self.role_assignments.clear()
+
     # -- teardown routes: test controls
     def add_arm_resource(self, resource_id: str, location: str = "westeurope") -> None:
         """A live ML workspace, Log Analytics workspace or Key Vault (any ARM id the routes know)."""
@@ -516,6 +576,9 @@ class FakeSynapse:
                 {},
             )
 
+        if path == "/roleAssignments" and method == "GET":
+            return self._list_role_assignments(query)
+
         m = re.fullmatch(r"/roleAssignments/([^/]+)", path)
         if m:
             return self._role_assignment(method, m.group(1), body)
@@ -649,6 +712,28 @@ class FakeSynapse:
                     return 404, {"error": {"code": "RoleAssignmentNotFound"}}, {}
                 return 200, None, {}
         return 405, None, {}
+
+    def _list_role_assignments(self, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        """``GET /roleAssignments?roleId&principalId&scope``: ``{"count", "value"}``, filters ANDed.
+
+        Shape as in the REST spec's example RoleAssignments_ListRoleAssignments.json
+        (azure-rest-api-specs, synapse/data-plane/.../stable/2020-12-01).
+        """
+        wanted = {
+            "roleDefinitionId": query.get("roleId"),
+            "principalId": query.get("principalId"),
+            "scope": query.get("scope"),
+        }
+        with self.lock:
+            value = [
+                dict(item)
+                for item in self.role_assignments.values()
+                if all(
+                    expected is None or str(item.get(key)).lower() == expected.lower()
+                    for key, expected in wanted.items()
+                )
+            ]
+        return 200, {"count": len(value), "value": value}, {}
 
     def _sql_pool(self, method: str, pool_id: str, pause: bool) -> tuple[int, Any, dict[str, str]]:
         with self.lock:
