@@ -295,7 +295,27 @@ class FakeArm(FakeSynapse):
             {},
         )
 
+    def unregistered(
+        self, subscription: str, namespace: str
+    ) -> tuple[int, Any, dict[str, str]] | None:
+        """ARM's answer for a namespace the subscription has not registered, else None.
+
+        Stricter than sure: ARM refuses resources of an unregistered namespace with 409
+        MissingSubscriptionRegistration ("Resolve errors for resource provider registration");
+        the fake refuses these location-level reads too.
+        """
+        if self.state(subscription, namespace) == "Registered":
+            return None
+        return _error(
+            409,
+            "MissingSubscriptionRegistration",
+            f"The subscription is not registered to use namespace '{namespace}'.",
+        )
+
     def _usages(self, subscription: str, location: str) -> tuple[int, Any, dict[str, str]]:
+        refused = self.unregistered(subscription, "Microsoft.MachineLearningServices")
+        if refused:
+            return refused
         with self.arm_lock:
             usages = dict(self.ml_usages[subscription])
         value = []
@@ -317,6 +337,9 @@ class FakeArm(FakeSynapse):
         return 200, {"value": value}, {}
 
     def _vm_sizes(self, subscription: str, location: str) -> tuple[int, Any, dict[str, str]]:
+        refused = self.unregistered(subscription, "Microsoft.MachineLearningServices")
+        if refused:
+            return refused
         return (
             200,
             {"value": [dict(v, supportedComputeTypes=["AmlCompute"]) for v in self.vm_sizes]},
@@ -324,6 +347,9 @@ class FakeArm(FakeSynapse):
         )
 
     def _sql(self, subscription: str, location: str) -> tuple[int, Any, dict[str, str]]:
+        refused = self.unregistered(subscription, "Microsoft.Sql")
+        if refused:
+            return refused
         status = self.sql_status.get(_key(location), "Available")
         return (
             200,
@@ -350,6 +376,9 @@ class FakeArm(FakeSynapse):
         )
 
     def _workspaces(self, subscription: str) -> tuple[int, Any, dict[str, str]]:
+        refused = self.unregistered(subscription, "Microsoft.Synapse")
+        if refused:
+            return refused
         with self.arm_lock:
             regions = list(self.synapse_workspaces[subscription])
         return (
