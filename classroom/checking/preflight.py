@@ -41,6 +41,7 @@ from components.machine_learning import COMPUTE_MAX_NODES
 from components.synapse import SPARK_MAX_NODES, SPARK_NODE_SIZE, SQL_POOL_SKU
 from lab.azure_namespaces import ALWAYS_REGISTERED, REQUIRED_NAMESPACES, RESOURCE_TYPES
 from lab.config import LabSettings
+from lab.naming import LabNames
 
 from .checks import ARM_SCOPE, NOT_READY, READY, WARNING, Finding
 
@@ -59,6 +60,34 @@ SMALL_SYNAPSE_OFFERS = ("payasyougo", "freetrial", "azurepass", "azureforstudent
 QUOTA_LINK = "https://portal.azure.com/#view/Microsoft_Azure_Capacity/QuotaMenuBlade/~/myQuotas"
 SUPPORT_LINK = (
     "https://portal.azure.com/#view/Microsoft_Azure_Support/HelpAndSupportBlade/~/overview"
+)
+# Global names: namespace -> (api-version, resource type, the answer's availability key, path).
+NAME_CHECKS = (
+    (
+        "data lake",
+        "data_lake",
+        "Microsoft.Storage",
+        "2023-05-01",
+        "storageAccounts",
+        "nameAvailable",
+    ),
+    (
+        "Azure ML storage",
+        "ml_storage",
+        "Microsoft.Storage",
+        "2023-05-01",
+        "storageAccounts",
+        "nameAvailable",
+    ),
+    ("Key Vault", "key_vault", "Microsoft.KeyVault", "2023-07-01", "vaults", "nameAvailable"),
+    (
+        "Synapse workspace",
+        "synapse_workspace",
+        "Microsoft.Synapse",
+        "2021-06-01",
+        "workspaces",
+        "available",
+    ),
 )
 # Rights `pulumi up` and `pulumi destroy` need at subscription scope, and why.
 RIGHTS = (
@@ -394,6 +423,67 @@ class _Subscription:
         if self.settings.dedicated_sql_pool:
             self._sql_pool()
 
+    def names(self, suffixes: Mapping[str, tuple[str, str]]) -> None:
+        """Global names of the suffixes already drawn (student -> (suffix, its URN)): free, or ours."""
+        from azure.core.rest import HttpRequest
+
+        taken = []
+        for student, (suffix, urn) in sorted(suffixes.items()):
+            names = LabNames(self.settings.resource_group_prefix, suffix)
+            for what, attribute, namespace, version, rtype, key in NAME_CHECKS:
+                name = getattr(names, attribute)
+                request = HttpRequest(
+                    "POST",
+                    self.reader.format_url(
+                        f"/subscriptions/{self.sub}/providers/{namespace}/checkNameAvailability"
+                        f"?api-version={version}"
+                    ),
+                    json={"name": name, "type": f"{namespace}/{rtype}"},
+                )
+                try:
+                    response = self.reader.send_request(request)
+                    response.raise_for_status()
+                    available = bool(response.json().get(key))
+                except Exception as error:
+                    severity = (
+                        WARNING if _code(error) == "MissingSubscriptionRegistration" else NOT_READY
+                    )
+                    self.report.add(
+                        "names", severity, _describe(error, f"{what} name '{name}'", self.sub)
+                    )
+                    continue
+                if available:
+                    continue
+                own = (
+                    f"/subscriptions/{self.sub}/resourceGroups/{names.resource_group}/providers/"
+                    f"{namespace}/{rtype}/{name}"
+                )
+                try:
+                    mine = self.reader.send_request(
+                        HttpRequest("GET", self.reader.format_url(f"{own}?api-version={version}"))
+                    )
+                except Exception as error:
+                    self.report.add(
+                        "names", NOT_READY, _describe(error, f"{what} '{name}'", self.sub)
+                    )
+                    continue
+                if mine.status_code == 200:
+                    continue  # the student's own, from an earlier `up`
+                taken.append(f"{what} '{name}' of student {student}")
+                self.report.add(
+                    "names",
+                    NOT_READY,
+                    f"the {what} name '{name}' (student {student}) is taken outside this class: draw "
+                    f"the student a new suffix with `pulumi up --replace '{urn}' --target-dependents` "
+                    "(their environment is created under new names)",
+                )
+        if not taken and suffixes:
+            self.report.add(
+                "names",
+                READY,
+                f"the global names of {len(suffixes)} student(s) with a drawn suffix are free or theirs",
+            )
+
     def _sql_pool(self) -> None:
         body = self.get(
             "dedicated SQL pool",
@@ -487,6 +577,35 @@ def default_subscription(explicit: str | None, config: Mapping[str, Any]) -> str
     )
 
 
+SUFFIX_TYPE = "random:index/randomString:RandomString"
+
+
+def suffixes_from_state(
+    paths: Sequence[Path], students: Iterable[str]
+) -> dict[str, tuple[str, str]]:
+    """student -> (suffix, URN) from `pulumi stack export` files (the `<student>-suffix` resources)."""
+    wanted = set(students)
+    found: dict[str, tuple[str, str]] = {}
+    for path in paths:
+        try:
+            state = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as error:
+            raise ValueError(f"cannot read the state {path}: {error}") from error
+        for resource in (state.get("deployment") or {}).get("resources") or []:
+            urn = str(resource.get("urn") or "")
+            name = urn.rsplit("::", 1)[-1]
+            result = (resource.get("outputs") or {}).get("result")
+            if (
+                resource.get("type") == SUFFIX_TYPE
+                and name.endswith("-suffix")
+                and isinstance(result, str)
+            ):
+                student = name.removesuffix("-suffix")
+                if student in wanted:
+                    found[student] = (result, urn)
+    return found
+
+
 def students_per_subscription(settings: LabSettings, default: str | None) -> dict[str, int]:
     counts: dict[str, int] = {}
     for student in settings.students:
@@ -534,7 +653,11 @@ def preflight(
     endpoints: Endpoints = Endpoints(),
     options: PreflightSettings = PreflightSettings(),
     progress: Callable[[str], None] = lambda _text: None,
+    suffixes: Mapping[str, tuple[str, str]] | None = None,
+    placement: Mapping[str, str] | None = None,
 ) -> list[SubscriptionReport]:
+    """Check each subscription; ``suffixes`` (student -> (suffix, URN)) from a state, when one exists,
+    and ``placement`` (student -> subscription) say whose global names to look at where."""
     from azure.mgmt.resource.resources import ResourceManagementClient
 
     reports = []
@@ -548,13 +671,30 @@ def preflight(
             ) as client,
             reader_client(credential, endpoints.arm, options) as reader,
         ):
-            _Subscription(client, reader, report, settings, region).run()
-        report.add(
-            "names",
-            READY,
-            "global names (storage accounts, Key Vaults, Synapse workspaces) carry a random suffix "
-            "drawn at the first `pulumi up`; not checked here",
-        )
+            check = _Subscription(client, reader, report, settings, region)
+            check.run()
+            here = {
+                student: drawn
+                for student, drawn in (suffixes or {}).items()
+                if (placement or {}).get(student) == sub
+            }
+            if here:
+                check.names(here)
+        if suffixes is None:
+            report.add(
+                "names",
+                READY,
+                "global names (storage accounts, Key Vault, Synapse workspace) not checked: they carry "
+                "the suffix drawn at the first `pulumi up`; pass --state (`pulumi stack export`) to "
+                "check the suffixes already drawn",
+            )
+        elif students > len(here):
+            report.add(
+                "names",
+                READY,
+                f"{students - len(here)} student(s) have no suffix yet: their global names are drawn "
+                "at the first `pulumi up` and cannot be checked before",
+            )
         reports.append(report)
     return reports
 
@@ -587,6 +727,14 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--subscription", help="the default subscription (students not in lab:subscriptions)"
     )
+    p.add_argument(
+        "--state",
+        type=Path,
+        action="append",
+        metavar="FILE",
+        help="`pulumi stack export` of the class (repeat per section): check the global names of "
+        "the suffixes already drawn",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--timeout", type=float, default=PreflightSettings.timeout)
     p.add_argument("--retries", type=int, default=PreflightSettings.retries)
@@ -614,9 +762,12 @@ def main(
     out, err = out or sys.stdout, err or sys.stderr
     try:
         loaded = load_class(args.stack, root)
-        subscriptions = students_per_subscription(
-            loaded.settings,
-            default_subscription(args.subscription, loaded.document.get("config") or {}),
+        default = default_subscription(args.subscription, loaded.document.get("config") or {})
+        subscriptions = students_per_subscription(loaded.settings, default)
+        suffixes = (
+            suffixes_from_state(args.state, [s.id for s in loaded.settings.students])
+            if args.state
+            else None
         )
     except (SectionError, ConfigError, ValueError) as error:
         print(f"error: {error}", file=err)
@@ -638,6 +789,11 @@ def main(
         endpoints or Endpoints(),
         PreflightSettings(timeout=args.timeout, retries=max(0, args.retries)),
         progress=lambda text: print(text, file=err, flush=True),
+        suffixes=suffixes,
+        placement={
+            s.id: loaded.settings.placement.get(s.id) or str(default)
+            for s in loaded.settings.students
+        },
     )
     if args.json:
         print(

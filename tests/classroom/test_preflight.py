@@ -108,7 +108,10 @@ def test_a_ready_subscription_passes_with_exit_code_0(arm, tmp_path):
     # Read-only: not one write went to Azure.
     assert arm.writes() == []
     # What it cannot know it says so.
-    assert "not checked here" in findings(data, "names")[0]
+    assert findings(data, "names")[0].startswith(
+        "global names (storage accounts, Key Vault, Synapse"
+    )
+    assert "not checked" in findings(data, "names")[0]
 
 
 def test_azure_ml_quota_short_by_n_vcpus_is_not_ready_with_the_numbers(arm, tmp_path):
@@ -317,4 +320,69 @@ def test_a_fresh_subscription_is_read_without_registering_anything(arm, tmp_path
     # Not registered with Synapse means no workspace yet: the offer's limit still applies.
     assert findings(data, "Synapse", "ready") == [
         "0 + 2 workspace(s) in the subscription within the default limit of 2 (AzureForStudents_2018-01-01)"
+    ]
+
+
+def _state(tmp_path, suffixes):
+    urn = "urn:pulumi:spring::synapse-ml-lab::synapse-ml-lab:lab:LabEnvironment$random:index/randomString:RandomString::{}-suffix"
+    resources = [
+        {
+            "urn": urn.format(student),
+            "type": "random:index/randomString:RandomString",
+            "outputs": {"result": suffix},
+        }
+        for student, suffix in suffixes.items()
+    ]
+    resources.append(
+        {
+            "urn": "urn:pulumi:spring::synapse-ml-lab::pulumi:pulumi:Stack::x",
+            "type": "pulumi:pulumi:Stack",
+        }
+    )
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"version": 3, "deployment": {"resources": resources}}))
+    return path
+
+
+def test_global_names_of_drawn_suffixes_taken_elsewhere_are_not_ready(arm, tmp_path):
+    from lab.naming import LabNames
+
+    arm.add_subscription(SUB, registered=ALL)
+    write_class(tmp_path, students=3)
+    state = _state(tmp_path, {"s0": "abc1234", "s1": "def5678"})
+    s0, s1 = LabNames("dp000", "abc1234"), LabNames("dp000", "def5678")
+    arm.taken_names |= {s0.key_vault.lower(), s1.data_lake.lower()}
+    # s1's lake is its own, from an earlier `up`: taken, but by the student.
+    arm.owned.add(
+        f"/subscriptions/{SUB}/resourceGroups/{s1.resource_group}/providers/"
+        f"Microsoft.Storage/storageAccounts/{s1.data_lake}".lower()
+    )
+    code, data, _ = report(arm, tmp_path, "--subscription", SUB, "--state", str(state))
+    assert code == 1
+    (taken,) = findings(data, "names", "not ready")
+    assert f"the Key Vault name '{s0.key_vault}' (student s0) is taken outside this class" in taken
+    assert "pulumi up --replace 'urn:pulumi:spring::" in taken and "::s0-suffix'" in taken
+    assert findings(data, "names", "ready") == [
+        "1 student(s) have no suffix yet: their global names are drawn at the first `pulumi up` "
+        "and cannot be checked before"
+    ]
+    # 2 students x 4 names asked, and no write but those availability questions.
+    asked = arm.calls("POST", "checkNameAvailability")
+    assert len(asked) == 8 and {r.body["type"] for r in asked} == {
+        "Microsoft.Storage/storageAccounts",
+        "Microsoft.KeyVault/vaults",
+        "Microsoft.Synapse/workspaces",
+    }
+    assert [r for r in arm.writes() if "checkNameAvailability" not in r.path] == []
+
+
+def test_free_global_names_are_ready(arm, tmp_path):
+    arm.add_subscription(SUB, registered=ALL)
+    write_class(tmp_path, students=1)
+    code, data, _ = report(
+        arm, tmp_path, "--subscription", SUB, "--state", str(_state(tmp_path, {"s0": "zzz9999"}))
+    )
+    assert code == 0
+    assert findings(data, "names") == [
+        "the global names of 1 student(s) with a drawn suffix are free or theirs"
     ]

@@ -20,6 +20,11 @@ unsure it is stricter than ARM (an exact api-version, the token's audience, GET/
   Location", 2021-11-01; the lab's setup.ps1 reads it with Get-AzSqlCapability to pick a
   region where SQL capacity is ``Available``).
 - ``GET .../Microsoft.Synapse/workspaces`` ("Workspaces - List", 2021-06-01).
+- ``POST .../providers/{Microsoft.Storage|Microsoft.KeyVault|Microsoft.Synapse}/checkNameAvailability``
+  ("Storage Accounts - Check Name Availability" 2023-05-01 answers ``nameAvailable``;
+  "Vaults - Check Name Availability" 2023-07-01 ``nameAvailable``; Synapse "Workspaces -
+  Check Name Availability" 2021-06-01 ``available``), each refusing a body without the
+  resource ``type``; and ``GET`` of those resources by id (404 ``ResourceNotFound``).
 - ``GET /subscriptions/{s}/providers/Microsoft.Authorization/permissions`` (the caller's
   effective actions at subscription scope, 2022-04-01, shape of "Permissions - List For
   Resource Group": ``value[].actions/notActions``).
@@ -79,6 +84,12 @@ FAMILY_USAGE_NAMES = {
     "standardDSv3Family": "Standard DSv3 Family Cluster Dedicated vCPUs",
 }
 TOTAL_DEDICATED = "Total Cluster Dedicated Regional vCPUs"
+# namespace -> (api-version, resource type the body must name, the answer's availability key)
+NAME_CHECKS = {
+    "microsoft.storage": ("2023-05-01", "Microsoft.Storage/storageAccounts", "nameAvailable"),
+    "microsoft.keyvault": ("2023-07-01", "Microsoft.KeyVault/vaults", "nameAvailable"),
+    "microsoft.synapse": ("2021-06-01", "Microsoft.Synapse/workspaces", "available"),
+}
 
 
 def _key(text: str) -> str:
@@ -104,6 +115,8 @@ class FakeArm(FakeSynapse):
         # subscription -> list of {"actions": [...], "notActions": [...]}
         self.permissions: dict[str, list[dict[str, list[str]]]] = {}
         self.registered_by_post: list[tuple[str, str]] = []
+        self.taken_names: set[str] = set()  # global names held by anyone (lower case)
+        self.owned: set[str] = set()  # lower-case ids of resources in the class's groups
 
     # -- shaping a subscription
     def add_subscription(
@@ -186,6 +199,24 @@ class FakeArm(FakeSynapse):
             ),
             ("GET", r"/providers/Microsoft\.Synapse/workspaces", SYNAPSE_API, self._workspaces),
             ("POST", r"/providers/([^/]+)/register", RESOURCES_API, self._register),
+            *(
+                (
+                    "POST",
+                    rf"/providers/({re.escape(ns)})/checkNameAvailability",
+                    version,
+                    self._name,
+                )
+                for ns, (version, _, _) in NAME_CHECKS.items()
+            ),
+            *(
+                (
+                    "GET",
+                    rf"(/resourceGroups/[^/]+/providers/{re.escape(rtype)}/[^/]+)",
+                    version,
+                    self._owned,
+                )
+                for version, rtype, _ in NAME_CHECKS.values()
+            ),
             ("GET", r"/providers/([^/]+)", RESOURCES_API, self._provider),
         ]
         for verb, pattern, version, route in routes:
@@ -197,6 +228,8 @@ class FakeArm(FakeSynapse):
             if query.get("api-version") != version:
                 # ARM refuses an api-version the resource type does not have; one version per route here.
                 return _error(400, "InvalidApiVersionParameter", str(query.get("api-version")))
+            if route == self._name:
+                return route(subscription, found.group(1), body)
             return route(subscription, *found.groups())
         return super().handle(method, path, query, body, headers)
 
@@ -285,6 +318,29 @@ class FakeArm(FakeSynapse):
                 entry.update(state="Registering", reads=0)
             self.registered_by_post.append((subscription, namespace))
             return 200, self._provider_body(subscription, namespace), {}
+
+    def _name(
+        self, subscription: str, namespace: str, body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        version, rtype, key = NAME_CHECKS[namespace.lower()]
+        if not isinstance(body, dict) or body.get("type") != rtype or not body.get("name"):
+            return _error(400, "InvalidRequestContent", f"expected {{name, type: {rtype}}}")
+        refused = self.unregistered(subscription, self._namespace(namespace) or namespace)
+        if refused:
+            return refused
+        taken = str(body["name"]).lower() in self.taken_names
+        answer: dict[str, Any] = {key: not taken}
+        if taken:
+            answer.update(
+                reason="AlreadyExists", message=f"The name {body['name']} is already in use."
+            )
+        return 200, answer, {}
+
+    def _owned(self, subscription: str, rest: str) -> tuple[int, Any, dict[str, str]]:
+        resource_id = f"/subscriptions/{subscription}{rest}"
+        if resource_id.lower() not in self.owned:
+            return _error(404, "ResourceNotFound", f"The Resource '{rest}' was not found.")
+        return 200, {"id": resource_id, "name": rest.rsplit("/", 1)[-1]}, {}
 
     def _permissions(self, subscription: str) -> tuple[int, Any, dict[str, str]]:
         with self.arm_lock:
