@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from classroom.planning.costs import SPARK_NODE_VCORES
 from classroom.stackfile import PROJECT_DIR
 from components.machine_learning import COMPUTE_MAX_NODES
 from components.synapse import SPARK_MAX_NODES, SPARK_NODE_SIZE, SQL_POOL_SKU
@@ -52,7 +53,6 @@ ML_API = "2024-04-01"
 SQL_CAPABILITIES_API = "2021-11-01"
 SYNAPSE_API = "2021-06-01"
 
-SPARK_NODE_VCORES = {"Small": 4, "Medium": 8, "Large": 16, "XLarge": 32, "XXLarge": 64}
 # Azure Synapse limits (Azure docs, includes/synapse-analytics-limits.md): for these offers
 # a subscription holds 2 workspaces in all and a workspace 12 Memory Optimized Spark cores;
 # other offers 20 workspaces per region and 50 cores per workspace, raised by support.
@@ -170,6 +170,7 @@ class _Subscription:
         self.sub = report.subscription
         self.allowed: Callable[[str], bool | None] = lambda _action: None
         self.unregistered: set[str] = set()
+        self.offer = ""  # the subscription's quotaId, once read
 
     # -- calls
     def get(self, what: str, path: str, api_version: str) -> dict[str, Any]:
@@ -375,8 +376,8 @@ class _Subscription:
 
     def synapse(self) -> None:
         students = self.report.students
-        small = _key(getattr(self, "offer", "")).startswith(SMALL_SYNAPSE_OFFERS)
-        offer = getattr(self, "offer", "") or "unknown offer"
+        small = _key(self.offer).startswith(SMALL_SYNAPSE_OFFERS)
+        offer = self.offer or "unknown offer"
         # Workspaces: the offer's documented default; the real limit may have been raised.
         listed: list[Any] | None = []  # a subscription not registered with Synapse has no workspace
         if "Microsoft.Synapse" not in self.unregistered:
@@ -810,8 +811,3 @@ def main(
     else:
         print(render_table(reports), file=out)
     return 1 if any(r.state == NOT_READY for r in reports) else 0
-
-
-def findings_of(reports: Iterable[SubscriptionReport], check: str) -> list[Finding]:
-    """The findings of one check over every subscription (tests and scripts)."""
-    return [f for r in reports for f in r.findings if f.check == check]
