@@ -10,6 +10,7 @@ import pulumi_azure_native as azure_native
 
 from components.credentials import sql_admin_password
 from components.lab_environment import LabEnvironment, LabEnvironmentArgs
+from components.subscription import subscription_setups
 from lab.config import LabSettings
 
 settings = LabSettings.from_config()
@@ -28,6 +29,9 @@ providers = {
     for sub in settings.subscriptions
 }
 
+# Each subscription's resource providers registered once, before its students' resources.
+setups = subscription_setups(settings, client.subscription_id)
+
 environments = {}
 for student in settings.students:
     subscription = settings.placement.get(student.id)
@@ -40,6 +44,7 @@ for student in settings.students:
             tenant_id=client.tenant_id,
             deployer_object_id=client.object_id,
             sql_admin_password=password,
+            subscription_setup=setups[subscription].registration,
         ),
         opts=pulumi.ResourceOptions(providers=[providers[subscription]]) if subscription else None,
     )

@@ -15,6 +15,7 @@ SUBCOMMANDS = (
     "classroom.planning.update_prices",
     "classroom.checking.status",
     "classroom.checking.handout",
+    "classroom.checking.preflight",
     "classroom.running.sections",
     "classroom.running.driver",
     "classroom.running.expiry",

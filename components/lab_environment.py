@@ -49,6 +49,9 @@ class LabEnvironmentArgs:
     tenant_id: pulumi.Input[str]
     deployer_object_id: pulumi.Input[str]
     sql_admin_password: pulumi.Input[str]
+    # The subscription's setup (its namespace registrations): the resource group, and
+    # so everything of the student's, waits for it. None only in tests of a component.
+    subscription_setup: pulumi.Resource | None = None
 
 
 def lab_tags(settings: LabSettings, student: Student, suffix: pulumi.Input[str]) -> Tags:
@@ -77,7 +80,12 @@ class LabEnvironment(pulumi.ComponentResource):
             resource_group_name=self._azure_name("resource_group"),
             location=args.settings.location,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            # ARM refuses the student's Synapse, Azure ML, Key Vault... until the subscription
+            # is registered with their namespaces: no value expresses that order.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[args.subscription_setup] if args.subscription_setup else None,
+            ),
         )
         self.data_lake = self._data_lake(name, args, tags)
         self.synapse = self._synapse(name, args, tags)

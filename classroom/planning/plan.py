@@ -22,7 +22,8 @@ from classroom.stackfile import StackFileError, is_secure, read_stack_file, stac
 from lab.config import ConfigError
 
 from .costs import PriceError, PriceTable, StudentCost, estimate_student
-from .simulate import Declared, Simulation, run_program
+from .quotas import class_quotas, render_quotas
+from .simulate import FAKE_SUBSCRIPTION, Declared, Simulation, run_program
 
 DISCLAIMER = (
     "This is a plan of what the program declares, computed offline; it is not a diff "
@@ -61,6 +62,7 @@ class StudentPlan:
     id: str
     resources: list[Declared]
     cost: StudentCost
+    subscription: str = ""
 
 
 def plan(stack: str, config_path: Path | None = None) -> tuple[Simulation, list[StudentPlan], str]:
@@ -70,15 +72,26 @@ def plan(stack: str, config_path: Path | None = None) -> tuple[Simulation, list[
     prices = PriceTable.load()
     students = []
     # Registrations arrive from worker threads in any order: list the roster's order.
-    roster = list(simulation.exports["environments"].value)
+    placed = simulation.exports["environments"].value
+    roster = list(placed)
     for env in sorted(
         simulation.of_type("synapse-ml-lab:lab:LabEnvironment"), key=lambda e: roster.index(e.name)
     ):
         resources = [r for r in simulation.descendants_of(env) if r.custom]
         students.append(
-            StudentPlan(env.name, resources, estimate_student(resources, prices, region))
+            StudentPlan(
+                env.name,
+                resources,
+                estimate_student(resources, prices, region),
+                _subscription_name(placed[env.name].get("subscription")),
+            )
         )
     return simulation, students, region
+
+
+def _subscription_name(value: Any) -> str:
+    """A lab:subscriptions id as is; the mock's stand-in for the signed-in one as words."""
+    return "(default)" if not value or value == FAKE_SUBSCRIPTION else str(value)
 
 
 def _default_days(config_path: Path | None, stack: str) -> float:
@@ -142,6 +155,9 @@ def report(
         "assumptions": {"labHours": lab_hours, "days": days},
         "students": per_student,
         "shared": [_describe(r) for r in shared],
+        "quotas": [
+            q.as_dict() for q in class_quotas((s.subscription, s.resources) for s in students)
+        ],
         "class": {
             "students": len(students),
             "resources": sum(len(s.resources) for s in students) + len(shared),
@@ -184,6 +200,8 @@ def render_text(data: dict[str, Any]) -> str:
         f"  idle:   {k['idlePerDay']:.2f} {cur}/day (pools paused, cluster at 0 nodes)",
         f"  for {a['labHours']:g} lab hours over {a['days']:g} days: {k['total']:.2f} {cur}",
         f"Prices: {data['prices']['source']}; read {data['prices']['readOn']} ({data['prices']['method']}).",
+        "",
+        *render_quotas(data["quotas"]),
     ]
     return "\n".join(lines)
 

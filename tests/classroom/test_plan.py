@@ -163,3 +163,68 @@ def test_shipped_stack_plans(capsys):
     data = run_json(capsys, "--stack", "dev", "--days", "1")
     assert [s["student"] for s in data["students"]] == ["student01"]
     assert data["region"] == "westeurope"
+
+
+# --- the quotas a class needs (issue 22) ---
+
+
+def _quotas(capsys, tmp_path, **overrides):
+    return run_json(
+        capsys, "--config", str(write_stack(tmp_path, **overrides)), "--stack", "class"
+    )["quotas"]
+
+
+def test_plan_names_the_quotas_of_one_student_for_two_vm_sizes(tmp_path, capsys):
+    (ds3,) = _quotas(capsys, tmp_path, **{"lab:students": [{"id": "ann"}]})
+    assert ds3 == {
+        "subscription": "(default)",
+        "students": 1,
+        "synapseWorkspaces": 1,
+        "sparkVCoresPerWorkspace": 16,  # autoscale to 4 Small nodes of 4 vCores
+        "sparkVCores": 16,
+        "dedicatedSqlDwu": 100,
+        "amlDedicatedVCpusByFamily": {"standardDSv2Family": 8},  # 2 nodes x 4 vCPUs
+        "amlNodes": {
+            "Standard_DS3_v2": {"family": "standardDSv2Family", "vCpusPerNode": 4, "nodes": 2}
+        },
+    }
+    (ds11,) = _quotas(
+        capsys,
+        tmp_path,
+        **{"lab:students": [{"id": "ann"}], "lab:amlComputeVmSize": "Standard_DS11_v2"},
+    )
+    assert ds11["amlDedicatedVCpusByFamily"] == {"standardDSv2Family": 4}  # 2 nodes x 2 vCPUs
+    assert ds11["amlNodes"]["Standard_DS11_v2"]["vCpusPerNode"] == 2
+
+
+def test_quota_figures_of_200_students_over_two_subscriptions(tmp_path, capsys):
+    from classroom.planning.plan import plan
+    from classroom.planning.quotas import class_quotas, render_quotas
+
+    _, (one,), _ = plan("class", write_stack(tmp_path, **{"lab:students": [{"id": "ann"}]}))
+    # The one student's declared resources, as 200 students in two subscriptions would declare them.
+    students = [("sub-a" if n < 120 else "sub-b", one.resources) for n in range(200)]
+    a, b = class_quotas(students)
+    assert (a.subscription, a.students, b.students) == ("sub-a", 120, 80)
+    assert a.aml_vcpus == {"standardDSv2Family": 120 * 2 * 4}  # 960 dedicated vCPUs
+    assert b.aml_vcpus == {"standardDSv2Family": 640}
+    assert (a.synapse_workspaces, a.spark_vcores, a.dwu) == (120, 120 * 16, 120 * 100)
+    assert a.spark_vcores_per_workspace == 16
+    text = "\n".join(render_quotas([a.as_dict(), b.as_dict()]))
+    assert "standardDSv2Family: 960 (240 nodes of Standard_DS3_v2, 4 vCPUs each)" in text
+    assert "Synapse workspaces: 80" in text and "dedicated SQL pool DWU: 8000" in text
+
+
+def test_an_unknown_vm_size_is_said_to_be_unknown_offline(tmp_path):
+    import copy
+
+    from classroom.planning.plan import plan
+    from classroom.planning.quotas import class_quotas, render_quotas
+
+    _, (one,), _ = plan("class", write_stack(tmp_path, **{"lab:students": [{"id": "ann"}]}))
+    resources = copy.deepcopy(one.resources)
+    compute = next(r for r in resources if r.type.endswith("machinelearningservices:Compute"))
+    compute.inputs["properties"]["properties"]["vmSize"] = "Standard_NC6s_v3"
+    (q,) = class_quotas([("sub", resources)])
+    assert q.aml_vcpus == {"unknown: Standard_NC6s_v3": 0}
+    assert "vCPUs unknown offline" in "\n".join(render_quotas([q.as_dict()]))

@@ -25,9 +25,18 @@ def test_two_hundred_students_in_one_stack(base_config):
         for i in range(200)
     ]
     sim = run_program({**base_config, "lab:students": students}, preview=True)
-    dynamic = [r for r in sim.resources if r.type.startswith("pulumi-python:dynamic")]
-    # per student: linked service, artifacts, pause, Synapse RBAC and three teardown purges
+    dynamic = [
+        r
+        for r in sim.resources
+        if r.type.startswith("pulumi-python:dynamic")
+        and not r.name.startswith("default-subscription")
+    ]
+    # per student: linked service, artifacts, pause, Synapse RBAC and three teardown purges;
+    # and once for the class, its subscription's namespace registration.
     assert len(dynamic) == 200 * 7
+    assert (
+        len(sim.of_type("pulumi-python:dynamic/synapse-ml-lab:ResourceProviderRegistration")) == 1
+    )
     per_student = Counter(r.name.split("-")[0] + "-" + r.name.split("-")[1] for r in dynamic)
     assert per_student == {s["id"]: 7 for s in students}
     assert sorted(sim.exports["environments"].value) == [s["id"] for s in students]
