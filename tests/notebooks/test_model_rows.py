@@ -69,7 +69,7 @@ def test_a_small_model_is_one_row():
         (b"x", 1, 'model "1"', "without commas or quotes"),
         (b"x", 1, "model\nversion", "without commas or quotes"),
         (b"x", 1, "modèle", "printable ASCII"),
-        (b"x", 1, "m" * 201, "varchar(200)"),
+        (b"x", 1, "m" * 201, r"varchar\(200\)"),
     ],
 )
 def test_what_the_rows_cannot_carry_is_refused(model, model_id, description, message):
