@@ -118,18 +118,37 @@ def test_predict_rentals_script_declares_the_model_table_and_the_procedure(scrip
         "description": "varchar(200)",
         "model": "varbinary(max)",
     }
-    assert "DISTRIBUTION = ROUND_ROBIN" in predict_sql and "HEAP" in predict_sql
+    # The model arrives in parts (model_id,part_no,part_count,description,hex_part) in a HEAP
+    # staging table: columns of a max type load into HEAP tables only.
+    assert create_table_columns(predict_sql, "dbo.rental_prediction_model_parts") == {
+        "model_id": "int",
+        "part_no": "int",
+        "part_count": "int",
+        "description": "varchar(200)",
+        "hex_part": "varbinary(max)",
+    }
+    assert predict_sql.count("DISTRIBUTION = ROUND_ROBIN,\n    HEAP\n") == 2
     assert (
-        "COPY INTO dbo.rental_prediction_model (id 1, description 2, model 3)\n"
+        "COPY INTO dbo.rental_prediction_model_parts "
+        "(model_id 1, part_no 2, part_count 3, description 4, hex_part 5)\n"
         f"FROM 'https://datalakeabc1234.dfs.core.windows.net/files/{SQL_MODEL_LAKE_PATH}'"
     ) in predict_sql
+    # Rows end with \n alone; COPY would read '\n' as \r\n.
+    assert "ROWTERMINATOR = '0x0A'" in predict_sql
     assert "CREDENTIAL = (IDENTITY = 'Managed Identity')" in predict_sql
+    # Rebuilt with a loop over the parts, every part checked.
+    assert "WHILE @part_no <= @part_count" in predict_sql
+    assert "SET @model = @model + @part;" in predict_sql
+    assert "IF @rows <> @part_count" in predict_sql
+    assert "STRING_AGG(" not in predict_sql and "CURSOR FOR" not in predict_sql
     # CREATE PROCEDURE must start its batch; the script then runs it.
     assert "GO\n\nCREATE PROCEDURE dbo.predict_rentals\nAS\nBEGIN" in predict_sql
     assert predict_sql.rstrip().endswith("EXEC dbo.predict_rentals;")
     assert (
-        predict_sql.index("CREATE TABLE dbo.rental_prediction_model")
+        predict_sql.index("CREATE TABLE dbo.rental_prediction_model_parts")
         < predict_sql.index("COPY INTO")
+        < predict_sql.index("CREATE TABLE dbo.rental_prediction_model\n")
+        < predict_sql.index("INSERT INTO dbo.rental_prediction_model ")
         < predict_sql.index("CREATE PROCEDURE")
         < predict_sql.index("EXEC dbo.predict_rentals")
     )
