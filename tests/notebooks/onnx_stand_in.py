@@ -83,7 +83,9 @@ def fit_pipeline(rows: Sequence[tuple], model=None):
             ("prepare", prepare),
             (
                 "regress",
-                model or GradientBoostingRegressor(n_estimators=60, max_depth=3, random_state=0),
+                model
+                if model is not None
+                else GradientBoostingRegressor(n_estimators=60, max_depth=3, random_state=0),
             ),
         ]
     )

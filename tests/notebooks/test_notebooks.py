@@ -797,33 +797,6 @@ def test_score_forecast_needs_a_column_for_every_model_input(predict_run, onnx_m
         predict_run["score_forecast"](predict_run["forecast_df"], renamed)
 
 
-@pytest.fixture
-def sql_pool_writes(monkeypatch):
-    """The synapsesql connector faked at DataFrameWriter: [(table, DataFrame)] and the options set."""
-    from pyspark.sql.readwriter import DataFrameWriter
-
-    writes, options = [], []
-    constants = types.ModuleType("com.microsoft.spark.sqlanalytics.Constants")
-    constants.Constants = SimpleNamespace(SERVER="Constants.SERVER")
-    for name in ("com", "com.microsoft", "com.microsoft.spark", "com.microsoft.spark.sqlanalytics"):
-        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
-    monkeypatch.setitem(sys.modules, constants.__name__, constants)
-    original_option = DataFrameWriter.option
-
-    def option(self, key, value):
-        options.append((key, value))
-        return original_option(self, key, value)
-
-    monkeypatch.setattr(DataFrameWriter, "option", option)
-    monkeypatch.setattr(
-        DataFrameWriter,
-        "synapsesql",
-        lambda self, table: writes.append((table, self._df)),
-        raising=False,
-    )
-    return SimpleNamespace(writes=writes, options=options)
-
-
 @pytest.mark.spark
 def test_predict_prepares_the_sql_pool_and_the_model_round_trips_through_hex(
     spark,
