@@ -4,7 +4,10 @@ It interprets the small part of T-SQL the lab's scripts use, and refuses anythin
 else (a statement it does not know is an error, never skipped):
 
 - batches split at `GO`; variables live for one batch (or one procedure call);
-- IF / WHILE / BEGIN...END, DECLARE (with an initial value), SET, THROW, PRINT;
+- IF / WHILE / BEGIN...END, DECLARE (with an initial value), SET, THROW, PRINT
+  (dedicated pools run WHILE loops and `DECLARE @v = (SELECT ...)` in them in place
+  of cursors: "Use T-SQL loops for dedicated SQL pools",
+  https://learn.microsoft.com/azure/synapse-analytics/sql-data-warehouse/sql-data-warehouse-develop-loops);
 - CREATE TABLE (with the WITH clause's HEAP or index), DROP TABLE, OBJECT_ID;
 - COPY INTO from CSV files held in `lake` (URL -> bytes), see `copy_into`;
 - INSERT ... VALUES, SELECT from one table (WHERE, aggregates MAX, MIN,
