@@ -920,6 +920,10 @@ def predict() -> dict:
                 )
                 # Before anything is loaded: PREDICT fails on a model input without its column.
                 check_model_inputs(model_inputs, sql_pool_columns(weather_forecast), "dbo.weather_forecast")
+                # In parts of at most 900,000 hexadecimal characters: COPY INTO loads rows of at most
+                # 1,000,000 bytes, and the script joins the parts back into one varbinary(max).
+                model_rows = encode_model_rows(
+                    model_bytes, int(model_version), f"{model_name} version {model_version}")
 
                 # The dedicated SQL pool connector ships with the Synapse Spark runtime.
                 import com.microsoft.spark.sqlanalytics  # noqa: F401  adds DataFrameWriter.synapsesql
@@ -938,12 +942,8 @@ def predict() -> dict:
                         f"abfss://{data_lake_container}@{data_lake_account}.dfs.core.windows.net"
                         "/models/rental-prediction-model.csv"
                     )
-                # In parts of at most 900,000 hexadecimal characters: COPY INTO loads rows of at most
-                # 1,000,000 bytes, and the script joins the parts back into one varbinary(max).
-                model_rows = encode_model_rows(
-                    model_bytes, int(model_version), f"{model_name} version {model_version}")
                 write_text_file(spark, sql_model_path, model_rows)
-                print(f"Wrote the model to {sql_model_path} in {model_rows.count(chr(10))} rows: "
+                print(f"Wrote the model to {sql_model_path} in {len(model_rows.splitlines())} rows: "
                       f"run the SQL script 'Predict rentals' on {sql_pool}")
             else:
                 print("No dedicated SQL pool: the predictions above come from Spark only.")
