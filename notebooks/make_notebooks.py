@@ -147,6 +147,19 @@ def write_text_file(spark, path, text):
 '''
 
 
+def _module_body(path: Path) -> str:
+    """A module's code below its docstring and `from __future__` import, for a notebook cell."""
+    text = path.read_text(encoding="utf-8")
+    marker = "from __future__ import annotations\n"
+    if marker not in text:
+        raise ValueError(f"{path.name} must import annotations from __future__ (the cut point)")
+    return text.split(marker, 1)[1].strip("\n") + "\n"
+
+
+# The model's CSV rows for the SQL pool: notebooks/model_rows.py, which the tests import.
+MODEL_ROWS_CODE = _module_body(NOTEBOOKS_DIR / "model_rows.py")
+
+
 def _lines(text: str) -> list[str]:
     return textwrap.dedent(text).strip("\n").splitlines(keepends=True)
 
@@ -447,14 +460,50 @@ def train_automl() -> dict:
                 raise RuntimeError(f"AutoML job {job_name} names no best child run (did it complete?)")
 
 
+            def find_outputs_onnx(folder):
+                """The path of outputs/model.onnx somewhere under folder, or None."""
+                for parent, _dirs, files in sorted(os.walk(folder)):
+                    if os.path.basename(parent) == "outputs" and ONNX_FILE in files:
+                        return os.path.join(parent, ONNX_FILE)
+                return None
+
+
+            def download_onnx_with_mlflow(ml_client, run_id, target):
+                """The run's outputs/model.onnx through MLflow (the workspace's tracking URI), or None.
+
+                The runtime ships azureml-mlflow, the MLflow plugin for Azure ML's tracking URI;
+                an AutoML trial's job name is its MLflow run id.
+                """
+                import mlflow.artifacts
+
+                shutil.rmtree(target, ignore_errors=True)
+                try:
+                    tracking_uri = ml_client.workspaces.get(ml_client.workspace_name).mlflow_tracking_uri
+                    path = mlflow.artifacts.download_artifacts(
+                        run_id=run_id, artifact_path=f"outputs/{ONNX_FILE}", dst_path=target,
+                        tracking_uri=tracking_uri,
+                    )
+                except Exception as error:  # whatever MLflow or the plugin raise: report, then give up
+                    print(f"MLflow could not download outputs/{ONNX_FILE} of {run_id}: {type(error).__name__}: {error}")
+                    return None
+                return path if os.path.isfile(path) else find_outputs_onnx(target)
+
+
             def download_best_onnx_model(ml_client, run_id, download_root):
-                """Download the trial's artifacts; the path of its outputs/model.onnx."""
+                """The path of the trial's outputs/model.onnx: from its job artifacts, else through MLflow."""
                 target = os.path.join(download_root, run_id)
                 shutil.rmtree(target, ignore_errors=True)
-                ml_client.jobs.download(run_id, download_path=target)
-                for folder, _dirs, files in sorted(os.walk(target)):
-                    if os.path.basename(folder) == "outputs" and ONNX_FILE in files:
-                        return os.path.join(folder, ONNX_FILE)
+                try:
+                    ml_client.jobs.download(run_id, download_path=target)
+                except Exception as error:  # a failed download is one more reason to try MLflow
+                    print(f"jobs.download of {run_id} failed: {type(error).__name__}: {error}")
+                found = find_outputs_onnx(target)
+                if found:
+                    return found
+                print(f"No outputs/{ONNX_FILE} in the artifacts of {run_id}: downloading it with MLflow")
+                found = download_onnx_with_mlflow(ml_client, run_id, os.path.join(download_root, f"{run_id}-mlflow"))
+                if found:
+                    return found
                 raise FileNotFoundError(f"trial {run_id} has no outputs/{ONNX_FILE}: was ONNX compatibility on?")
 
 
@@ -594,10 +643,12 @@ def predict() -> dict:
 
             With a dedicated SQL pool it also prepares the lab's T-SQL part: it loads the
             forecast into `dbo.weather_forecast`, checks that every model input has a
-            column of that name and type there, and writes the model as a hexadecimal
-            string to `models/rental-prediction-model.csv` in the data lake, which the SQL
-            script **Predict rentals** loads into `dbo.rental_prediction_model` and scores
-            with `PREDICT`. Resume the SQL pool before running this notebook.
+            column of that name and type there, and writes the model as hexadecimal text to
+            `models/rental-prediction-model.csv` in the data lake, in rows of at most 900,000
+            characters (the pool loads rows of at most 1,000,000 bytes; a model of several MB
+            takes several rows). The SQL script **Predict rentals** loads those rows, joins
+            them into `dbo.rental_prediction_model` and scores with `PREDICT`. Resume the SQL
+            pool before running this notebook.
 
             The AutoML model itself (a pickle of `azureml-automl-runtime` objects) cannot be
             loaded on this runtime; its ONNX export can, here and in the SQL pool.
@@ -640,10 +691,9 @@ def predict() -> dict:
                 CREDENTIAL_CODE,
                 ONNX_CODE,
                 FILES_CODE,
+                MODEL_ROWS_CODE,
                 '''
 
-            import csv
-            import io
             import os
             import shutil
 
@@ -735,11 +785,63 @@ def predict() -> dict:
                 return {name: SQL_POOL_TYPES.get(kind, kind) for name, kind in df.dtypes}
 
 
-            def model_hex_csv(model_bytes, model_id, description):
-                """One CSV row: id, description, the model as a hexadecimal string (COPY INTO reads it as varbinary)."""
-                out = io.StringIO()
-                csv.writer(out, lineterminator="\\n").writerow([int(model_id), description, model_bytes.hex()])
-                return out.getvalue()
+            # The operator domains of the ONNX standard itself; others (ai.onnx.ml, com.microsoft)
+            # need a runtime that implements them.
+            DEFAULT_ONNX_DOMAINS = {"", "ai.onnx"}
+
+
+            def model_summary(model_bytes):
+                """Size, parts for the SQL pool, ONNX opset and the operator domains beyond the default one."""
+                model = load_model_from_string(model_bytes)
+                opsets = {("" if o.domain in DEFAULT_ONNX_DOMAINS else o.domain): o.version for o in model.opset_import}
+                domains = {node.domain for node in model.graph.node} | set(opsets)
+                return {
+                    "bytes": len(model_bytes),
+                    "sql_pool_rows": -(-2 * len(model_bytes) // HEX_CHARS_PER_PART),
+                    "opset": opsets.get(""),
+                    "other_domains": {d: opsets.get(d) for d in sorted(domains - DEFAULT_ONNX_DOMAINS)},
+                }
+
+
+            def model_problems(model_bytes, max_bytes=MAX_MODEL_BYTES):
+                """Why the model cannot be scored in many-row batches or kept by the SQL pool (empty: it can)."""
+                problems = []
+                if len(model_bytes) > max_bytes:
+                    problems.append(
+                        f"the model is {len(model_bytes):,} bytes, more than the {max_bytes:,} bytes of a "
+                        "varbinary(max) value, where the SQL pool keeps the model for PREDICT (Transact-SQL "
+                        "'binary and varbinary'; the PREDICT documentation names no other size limit)"
+                    )
+                inputs, _ = onnx_graph_values(model_bytes)
+                for value in inputs:
+                    tensor = value.type.tensor_type
+                    dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim]
+                    if tensor.elem_type == TensorProto.STRING and dims[:1] == [1]:
+                        problems.append(
+                            f"input '{value.name}' is a string of fixed shape {dims}: the model takes one row "
+                            "at a time, and PREDICT and the Spark scoring pass many (AutoML exports text "
+                            "columns so; train without text columns)"
+                        )
+                return problems
+
+
+            def check_model(model_bytes, max_bytes=MAX_MODEL_BYTES):
+                """Print what the model is; raise, before anything is written, when it cannot be used here."""
+                summary = model_summary(model_bytes)
+                others = ", ".join(f"{d} (opset {v})" for d, v in summary["other_domains"].items()) or "none"
+                print(
+                    f"Model: {summary['bytes']:,} bytes ({summary['sql_pool_rows']} rows for the SQL pool), "
+                    f"ONNX opset {summary['opset']}, other operator domains: {others}"
+                )
+                if "com.microsoft" in summary["other_domains"]:
+                    print(
+                        "Note: com.microsoft operators are onnxruntime's own; the SQL pool's ONNX runtime "
+                        "may not have them, which only running PREDICT there shows."
+                    )
+                problems = model_problems(model_bytes, max_bytes)
+                if problems:
+                    raise ValueError("This model cannot be used here: " + "; ".join(problems))
+                return summary
         ''',
             ),
             code(
@@ -776,6 +878,14 @@ def predict() -> dict:
                 tags=AZURE,
             ),
             code(
+                "check-model",
+                """
+            # Size, opset and operator domains; stops here, before anything is written, when the
+            # model cannot be scored in batches or kept by the SQL pool.
+            model_summary_info = check_model(model_bytes)
+        """,
+            ),
+            code(
                 "score",
                 """
             model_inputs, model_outputs = onnx_model_io(model_bytes)
@@ -794,10 +904,10 @@ def predict() -> dict:
 
             Resume the pool first (Manage > SQL pools). This cell (re)loads
             `dbo.weather_forecast` with the setup's column types, checks the model's inputs
-            against its columns, and writes the model for the SQL script **Predict rentals**
-            (Develop > SQL scripts), which loads it into `dbo.rental_prediction_model`,
-            creates the stored procedure `dbo.predict_rentals` and runs it. Pause the pool
-            when you are done.
+            against its columns, and writes the model, in parts, for the SQL script
+            **Predict rentals** (Develop > SQL scripts), which joins the parts into
+            `dbo.rental_prediction_model`, creates the stored procedure `dbo.predict_rentals`
+            and runs it. Pause the pool when you are done.
         """,
             ),
             code(
@@ -810,6 +920,10 @@ def predict() -> dict:
                 )
                 # Before anything is loaded: PREDICT fails on a model input without its column.
                 check_model_inputs(model_inputs, sql_pool_columns(weather_forecast), "dbo.weather_forecast")
+                # In parts of at most 900,000 hexadecimal characters: COPY INTO loads rows of at most
+                # 1,000,000 bytes, and the script joins the parts back into one varbinary(max).
+                model_rows = encode_model_rows(
+                    model_bytes, int(model_version), f"{model_name} version {model_version}")
 
                 # The dedicated SQL pool connector ships with the Synapse Spark runtime.
                 import com.microsoft.spark.sqlanalytics  # noqa: F401  adds DataFrameWriter.synapsesql
@@ -828,9 +942,9 @@ def predict() -> dict:
                         f"abfss://{data_lake_container}@{data_lake_account}.dfs.core.windows.net"
                         "/models/rental-prediction-model.csv"
                     )
-                write_text_file(spark, sql_model_path, model_hex_csv(
-                    model_bytes, model_version, f"{model_name} version {model_version}"))
-                print(f"Wrote the model to {sql_model_path}: run the SQL script 'Predict rentals' on {sql_pool}")
+                write_text_file(spark, sql_model_path, model_rows)
+                print(f"Wrote the model to {sql_model_path} in {len(model_rows.splitlines())} rows: "
+                      f"run the SQL script 'Predict rentals' on {sql_pool}")
             else:
                 print("No dedicated SQL pool: the predictions above come from Spark only.")
         """,

@@ -27,6 +27,7 @@ from lab.notebook_params import (
     read_parameters,
 )
 from notebooks import make_notebooks
+from notebooks.model_rows import encode_model_rows
 from tests.conftest import missing_tool
 from tests.fakes.notebook_runner import (
     NOTEBOOKS_DIR,
@@ -51,7 +52,8 @@ from tests.notebooks.lab_data import (
     write_forecast_csv,
     write_training_csv,
 )
-from tests.notebooks.predict_double import SqlTable, create_table_columns, predict
+from tests.notebooks.part2 import run_predict_rentals
+from tests.notebooks.predict_double import create_table_columns
 
 PREPARE = NOTEBOOKS_DIR / "01-prepare-data.ipynb"
 TRAIN = NOTEBOOKS_DIR / "02-train-automl.ipynb"
@@ -197,7 +199,22 @@ class FakeJobs:
         (outputs / "mlflow-model" / "MLmodel").write_text(
             "flavors: {}\n"
         )  # AutoML's own, not wanted
-        (outputs / "model.onnx").write_bytes(self.onnx_bytes)
+        if self.onnx_bytes is not None:
+            (outputs / "model.onnx").write_bytes(self.onnx_bytes)
+
+
+class FakeWorkspaces:
+    """MLClient.workspaces: the workspace's MLflow tracking URI (a local MLflow store in tests)."""
+
+    def __init__(self, mlflow_tracking_uri=None):
+        self.mlflow_tracking_uri = mlflow_tracking_uri
+        self.gets = []
+
+    def get(self, name=None):
+        self.gets.append(name)
+        if self.mlflow_tracking_uri is None:
+            raise RuntimeError("this fake workspace has no MLflow tracking store")
+        return SimpleNamespace(name=name, mlflow_tracking_uri=self.mlflow_tracking_uri)
 
 
 class FakeModels:
@@ -229,9 +246,12 @@ class FakeMLClient:
         best_child_run_id="quiet_bike_42_7",
         model_source=None,
         onnx_bytes=None,
+        mlflow_tracking_uri=None,
     ):
         self.jobs = FakeJobs(statuses, best_child_run_id, onnx_bytes)
         self.models = FakeModels(model_source)
+        self.workspaces = FakeWorkspaces(mlflow_tracking_uri)
+        self.workspace_name = "amlabc1234"
         self.constructed_with = None
 
 
@@ -486,6 +506,7 @@ def test_register_best_model_registers_the_best_trials_onnx_model(
 
     assert client.jobs.gets == ["quiet_bike_42"]
     assert client.jobs.downloads == ["quiet_bike_42_7"]
+    assert client.workspaces.gets == []  # the job's own artifacts had it: no MLflow
     (model,) = client.models.registered
     assert model.name == registered.name == "rental-prediction-model"
     assert model.type == "mlflow_model"
@@ -505,18 +526,68 @@ def test_register_best_model_registers_the_best_trials_onnx_model(
         )
 
 
-def test_register_best_model_refuses_a_trial_without_onnx_model(
-    train_namespace, onnx_model, tmp_path
+def mlflow_store_with_trial(root: Path, onnx_bytes: bytes | None, monkeypatch) -> tuple[str, str]:
+    """A local MLflow tracking store holding one run (an AutoML trial) with outputs/model.onnx.
+
+    The real MLflow client and artifact download run against it; only the store is local
+    (Azure ML's is reached through azureml-mlflow's tracking URI)."""
+    from mlflow.tracking import MlflowClient
+
+    # MLflow 3 keeps its file store for those who ask (the runtime's 2.18 takes it as is).
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    tracking_uri = (root / "mlruns").as_uri()
+    client = MlflowClient(tracking_uri=tracking_uri)
+    run = client.create_run(client.create_experiment("mslearn-bike-rentals"))
+    if onnx_bytes is not None:
+        (root / "model.onnx").write_bytes(onnx_bytes)
+        client.log_artifact(run.info.run_id, str(root / "model.onnx"), artifact_path="outputs")
+    return tracking_uri, run.info.run_id
+
+
+def failing_download(name, download_path=".", **kwargs):
+    from azure.core.exceptions import HttpResponseError
+
+    raise HttpResponseError(message="(UserError) artifacts of this run cannot be listed")
+
+
+@pytest.mark.parametrize("job_download", ["without-onnx", "fails"])
+def test_register_best_model_falls_back_to_mlflow(
+    train_namespace, onnx_model, tmp_path, capsys, monkeypatch, job_download
 ):
-    client = FakeMLClient(onnx_bytes=onnx_model[0])
-    client.jobs.download = lambda name, download_path=".", **kw: Path(
-        download_path, "artifacts"
-    ).mkdir(parents=True)
+    tracking_uri, run_id = mlflow_store_with_trial(tmp_path, onnx_model[0], monkeypatch)
+    client = FakeMLClient(best_child_run_id=run_id, mlflow_tracking_uri=tracking_uri)
+    if job_download == "fails":
+        client.jobs.download = failing_download
+
+    registered = train_namespace["register_best_model"](
+        client, "quiet_bike_42", "rental-prediction-model", str(tmp_path / "work")
+    )
+
+    if job_download == "without-onnx":
+        assert client.jobs.downloads == [run_id]
+    assert client.workspaces.gets == ["amlabc1234"]
+    (model,) = client.models.registered
+    assert model.name == registered.name == "rental-prediction-model"
+    assert model.tags["best_child_run"] == run_id
+    assert_onnx_mlflow_model(Path(model.path), onnx_model[0])
+    out = capsys.readouterr().out
+    assert f"No outputs/model.onnx in the artifacts of {run_id}: downloading it with MLflow" in out
+    if job_download == "fails":
+        assert f"jobs.download of {run_id} failed: HttpResponseError" in out
+
+
+def test_register_best_model_refuses_a_trial_without_onnx_model(
+    train_namespace, onnx_model, tmp_path, capsys, monkeypatch
+):
+    # Neither the job's artifacts nor MLflow's have outputs/model.onnx.
+    tracking_uri, run_id = mlflow_store_with_trial(tmp_path, None, monkeypatch)
+    client = FakeMLClient(best_child_run_id=run_id, mlflow_tracking_uri=tracking_uri)
     with pytest.raises(
         FileNotFoundError, match="has no outputs/model.onnx: was ONNX compatibility on"
     ):
-        train_namespace["register_best_model"](client, "j", "m", str(tmp_path))
+        train_namespace["register_best_model"](client, "j", "m", str(tmp_path / "work"))
     assert client.models.registered == []
+    assert f"MLflow could not download outputs/model.onnx of {run_id}" in capsys.readouterr().out
 
 
 def test_wait_for_job_polls_until_the_end(train_namespace, capsys):
@@ -726,33 +797,6 @@ def test_score_forecast_needs_a_column_for_every_model_input(predict_run, onnx_m
         predict_run["score_forecast"](predict_run["forecast_df"], renamed)
 
 
-@pytest.fixture
-def sql_pool_writes(monkeypatch):
-    """The synapsesql connector faked at DataFrameWriter: [(table, DataFrame)] and the options set."""
-    from pyspark.sql.readwriter import DataFrameWriter
-
-    writes, options = [], []
-    constants = types.ModuleType("com.microsoft.spark.sqlanalytics.Constants")
-    constants.Constants = SimpleNamespace(SERVER="Constants.SERVER")
-    for name in ("com", "com.microsoft", "com.microsoft.spark", "com.microsoft.spark.sqlanalytics"):
-        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
-    monkeypatch.setitem(sys.modules, constants.__name__, constants)
-    original_option = DataFrameWriter.option
-
-    def option(self, key, value):
-        options.append((key, value))
-        return original_option(self, key, value)
-
-    monkeypatch.setattr(DataFrameWriter, "option", option)
-    monkeypatch.setattr(
-        DataFrameWriter,
-        "synapsesql",
-        lambda self, table: writes.append((table, self._df)),
-        raising=False,
-    )
-    return SimpleNamespace(writes=writes, options=options)
-
-
 @pytest.mark.spark
 def test_predict_prepares_the_sql_pool_and_the_model_round_trips_through_hex(
     spark,
@@ -794,20 +838,27 @@ def test_predict_prepares_the_sql_pool_and_the_model_round_trips_through_hex(
     columns = create_table_columns(weather_sql, "dbo.weather_forecast")
     assert run["sql_pool_columns"](df) == columns
 
-    # The model row that COPY INTO loads into dbo.rental_prediction_model (id, description, model).
-    (row,) = list(csv.reader(model_csv.read_text().splitlines()))
-    model_id, description, model_hex = row
-    assert (model_id, description) == ("3", "rental-prediction-model version 3")
-    assert len(description) <= 200  # varchar(200)
+    # The model rows (model_id,part_no,part_count,description,hex_part): one part for this model.
+    text = model_csv.read_text()
+    assert text == encode_model_rows(run["model_bytes"], 3, "rental-prediction-model version 3")
+    ((model_id, part_no, part_count, description, model_hex),) = list(csv.reader(text.splitlines()))
+    assert (model_id, part_no, part_count) == ("3", "1", "1")
+    assert description == "rental-prediction-model version 3"
     model_bytes = bytes.fromhex(model_hex)
     assert model_bytes == run["model_bytes"] == (registered_model_dir / "model.onnx").read_bytes()
-    assert len(model_hex) == 2 * len(model_bytes)
 
-    # PREDICT (the test double) on the loaded table with the model from its varbinary: Spark's values.
-    data = SqlTable("dbo.weather_forecast", columns, [tuple(r) for r in df.collect()])
-    in_pool = sorted(
-        (row[:10], row[10]) for row in predict(model_bytes, data, [("variable_out1", "real")])
+    # The "Predict rentals" script in the SQL pool double, on the table the connector loaded and
+    # the file the notebook wrote: PREDICT gives Spark's values.
+    pool, results = run_predict_rentals(
+        model_csv.read_bytes(), columns, [tuple(r) for r in df.collect()]
     )
+    assert pool.table("dbo.rental_prediction_model").rows == [
+        (3, "rental-prediction-model version 3", model_bytes)
+    ]
+    loaded, predicted = results
+    assert loaded.rows == [(3, "rental-prediction-model version 3", len(model_bytes))]
+    assert predicted.columns == [*FEATURES, "predicted_rentals"]
+    in_pool = sorted((row[:10], row[10]) for row in predicted.rows)
     in_spark = scored_rows(spark)
     assert [p for _, p in in_pool] == pytest.approx([p for _, p in in_spark], rel=1e-6)
     assert len(in_pool) == 10
@@ -840,6 +891,35 @@ def test_predict_checks_the_model_before_loading_the_sql_pool(
     # Checked before anything was loaded; Spark had scored it.
     assert sql_pool_writes.writes == [] and not model_csv.exists()
     assert spark.table("rental_predictions").count() == 10
+
+
+@pytest.mark.spark
+def test_predict_stops_a_one_row_text_model_before_writing_anything(
+    spark, onnx_model, forecast_csv, tmp_path, sql_pool_writes
+):
+    """AutoML exports a text column as a string input of shape [1, 1]: no batch scoring, no PREDICT."""
+    text_model = onnx_stand_in.with_text_input(onnx_model[0], "weather_note", (1, 1))
+    model_csv = tmp_path / "model.csv"
+    with pytest.raises(NotebookCellError) as raised:
+        run_notebook(
+            PREDICT,
+            spark,
+            student_parameters(
+                PREDICT,
+                forecast_data_path=str(forecast_csv[0]),
+                predictions_table="text_model_predictions",
+                sql_pool="sqlabc1234",
+                sql_model_path=str(model_csv),
+            ),
+            skip_tags={"azure"},
+            extra_globals={"model_bytes": text_model, "model_version": "3"},
+        )
+    assert (
+        "(check-model) failed: ValueError: This model cannot be used here: input 'weather_note' "
+        "is a string of fixed shape [1, 1]" in str(raised.value)
+    )
+    assert sql_pool_writes.writes == [] and not model_csv.exists()
+    assert "text_model_predictions" not in [t.name for t in spark.catalog.listTables()]
 
 
 @pytest.mark.spark

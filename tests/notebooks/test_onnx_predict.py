@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from lab.notebook_params import read_parameters
@@ -118,18 +120,37 @@ def test_predict_rentals_script_declares_the_model_table_and_the_procedure(scrip
         "description": "varchar(200)",
         "model": "varbinary(max)",
     }
-    assert "DISTRIBUTION = ROUND_ROBIN" in predict_sql and "HEAP" in predict_sql
+    # The model arrives in parts (model_id,part_no,part_count,description,hex_part) in a HEAP
+    # staging table: columns of a max type load into HEAP tables only.
+    assert create_table_columns(predict_sql, "dbo.rental_prediction_model_parts") == {
+        "model_id": "int",
+        "part_no": "int",
+        "part_count": "int",
+        "description": "varchar(200)",
+        "hex_part": "varbinary(max)",
+    }
+    assert predict_sql.count("DISTRIBUTION = ROUND_ROBIN,\n    HEAP\n") == 2
     assert (
-        "COPY INTO dbo.rental_prediction_model (id 1, description 2, model 3)\n"
+        "COPY INTO dbo.rental_prediction_model_parts "
+        "(model_id 1, part_no 2, part_count 3, description 4, hex_part 5)\n"
         f"FROM 'https://datalakeabc1234.dfs.core.windows.net/files/{SQL_MODEL_LAKE_PATH}'"
     ) in predict_sql
+    # Rows end with \n alone; COPY would read '\n' as \r\n.
+    assert "ROWTERMINATOR = '0x0A'" in predict_sql
     assert "CREDENTIAL = (IDENTITY = 'Managed Identity')" in predict_sql
+    # Rebuilt with a loop over the parts, every part checked.
+    assert "WHILE @part_no <= @part_count" in predict_sql
+    assert "SET @model = @model + @part;" in predict_sql
+    assert "IF @rows <> @part_count" in predict_sql
+    assert "STRING_AGG(" not in predict_sql and "CURSOR FOR" not in predict_sql
     # CREATE PROCEDURE must start its batch; the script then runs it.
     assert "GO\n\nCREATE PROCEDURE dbo.predict_rentals\nAS\nBEGIN" in predict_sql
     assert predict_sql.rstrip().endswith("EXEC dbo.predict_rentals;")
     assert (
-        predict_sql.index("CREATE TABLE dbo.rental_prediction_model")
+        predict_sql.index("CREATE TABLE dbo.rental_prediction_model_parts")
         < predict_sql.index("COPY INTO")
+        < predict_sql.index("CREATE TABLE dbo.rental_prediction_model\n")
+        < predict_sql.index("INSERT INTO dbo.rental_prediction_model ")
         < predict_sql.index("CREATE PROCEDURE")
         < predict_sql.index("EXEC dbo.predict_rentals")
     )
@@ -243,3 +264,68 @@ def test_notebook_writes_the_model_where_the_script_loads_it():
     (cell,) = [c for c in nb["cells"] if c.get("id") == "sql-pool"]
     assert f'"/{SQL_MODEL_LAKE_PATH}"' in "".join(cell["source"])
     assert read_parameters(nb)["sql_model_path"] == ""
+
+
+# ---------------------------------------------------------------------------
+# Notebook 03's model check: what it prints, when it stops
+# ---------------------------------------------------------------------------
+def test_check_model_prints_size_opset_and_other_operator_domains(model, capsys):
+    import onnx
+
+    ns = notebook_functions()
+    summary = ns["check_model"](model[0])
+    declared = {o.domain: o.version for o in onnx.load_model_from_string(model[0]).opset_import}
+    assert set(declared) == {"", "ai.onnx.ml"} and 13 <= declared[""] <= 17
+    assert summary == {
+        "bytes": len(model[0]),
+        "sql_pool_rows": 1,
+        "opset": declared[""],
+        "other_domains": {"ai.onnx.ml": declared["ai.onnx.ml"]},
+    }
+    assert capsys.readouterr().out == (
+        f"Model: {len(model[0]):,} bytes (1 rows for the SQL pool), ONNX opset {declared['']}, "
+        f"other operator domains: ai.onnx.ml (opset {declared['ai.onnx.ml']})\n"
+    )
+    # AutoML's com.microsoft operators: said, not refused (only PREDICT on Azure can tell).
+    contrib = stand_in.with_opset_import(model[0], "com.microsoft", 1)
+    assert ns["check_model"](contrib)["other_domains"]["com.microsoft"] == 1
+    assert "com.microsoft operators are onnxruntime's own" in capsys.readouterr().out
+
+
+def test_check_model_stops_a_string_input_of_fixed_batch_shape(model):
+    ns = notebook_functions()
+    text_input = stand_in.with_text_input(model[0], "weather_note", (1, 1))
+    with pytest.raises(ValueError) as raised:
+        ns["check_model"](text_input)
+    assert str(raised.value) == (
+        "This model cannot be used here: input 'weather_note' is a string of fixed shape [1, 1]: "
+        "the model takes one row at a time, and PREDICT and the Spark scoring pass many (AutoML "
+        "exports text columns so; train without text columns)"
+    )
+    # A string input of free batch size is fine for the check (PREDICT takes varchar columns).
+    assert ns["model_problems"](stand_in.with_text_input(model[0], "note", (None, 1))) == []
+
+
+def test_check_model_stops_a_model_larger_than_varbinary_max(model):
+    ns = notebook_functions()
+    assert ns["MAX_MODEL_BYTES"] == 2**31 - 1
+    with pytest.raises(ValueError, match="more than the 1,000 bytes of a varbinary\\(max\\) value"):
+        ns["check_model"](model[0], max_bytes=1_000)
+    assert ns["model_problems"](model[0], max_bytes=len(model[0])) == []
+
+
+def test_notebook_carries_the_model_rows_encoder_of_the_tests():
+    from notebooks import model_rows
+
+    ns = notebook_functions()
+    source = "".join(
+        "".join(c["source"])
+        for c in load_notebook(PREDICT_NOTEBOOK)["cells"]
+        if c.get("id") == "functions"
+    )
+    body = Path(model_rows.__file__).read_text().split("from __future__ import annotations\n")[1]
+    assert body.strip() in source
+    sample = bytes(range(256)) * 4000
+    assert ns["encode_model_rows"](sample, 5, "m version 5") == model_rows.encode_model_rows(
+        sample, 5, "m version 5"
+    )
