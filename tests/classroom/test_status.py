@@ -169,8 +169,10 @@ def test_access_denied_and_missing_roles_are_named(azure):
         "check needs Reader (or more) on the student's resource group"
     )
     assert results["bob"].problems == [
-        f"the student lacks Storage Blob Data Contributor on data lake '{bob.data_lake}': run `pulumi up`",
-        f"the student is not Synapse Administrator of workspace '{bob.synapse_workspace}': run `pulumi up`",
+        f"the student lacks Storage Blob Data Contributor on data lake '{bob.data_lake}' "
+        "(needed to read and write the lab's files): run `pulumi up`",
+        f"the student lacks Synapse Administrator on Synapse workspace '{bob.synapse_workspace}' "
+        "(needed to run notebooks and scripts in Synapse Studio): run `pulumi up`",
     ]
     assert results["cy"].ready and "no objectId for student 'cy'" in results["cy"].warnings[0]
 
@@ -306,10 +308,10 @@ def test_outputs_file_cli_table_json_and_exit_code(azure, tmp_path, capsys):
     assert "1 of 2 students ready, 1 not ready" in table
     # Both students' role assignments were checked: the roster's objectIds were read from the config.
     assert {
-        r.query.get("principalId")
+        r.query["$filter"]
         for r in azure.requests
-        if r.path.endswith("/roleAssignments") and "principalId" in r.query
-    } == {object_id("ann"), object_id("bob")}
+        if r.path.endswith("/roleAssignments") and "$filter" in r.query
+    } == {f"atScope() and assignedTo('{object_id(s)}')" for s in ("ann", "bob")}
 
     azure.workspaces[bob.synapse_workspace]["notebooks"]["03-predict"] = {
         "name": "03-predict",
