@@ -172,7 +172,7 @@ def api():
 
 def test_refresh_picks_pay_as_you_go_meters_across_pages(api, tmp_path, capsys):
     table = tmp_path / "prices.json"
-    shutil.copy(ROOT / "classroom" / "prices.json", table)
+    shutil.copy(ROOT / "classroom" / "planning" / "prices.json", table)
     assert (
         classroom_main(
             [
@@ -202,13 +202,15 @@ def test_refresh_picks_pay_as_you_go_meters_across_pages(api, tmp_path, capsys):
     # the other regions are untouched
     assert (
         json.loads(table.read_text())["regions"]["westeurope"]
-        == json.loads((ROOT / "classroom" / "prices.json").read_text())["regions"]["westeurope"]
+        == json.loads((ROOT / "classroom" / "planning" / "prices.json").read_text())["regions"][
+            "westeurope"
+        ]
     )
 
 
 def test_missing_meter_is_a_clear_error(api, tmp_path, capsys, monkeypatch):
     table = tmp_path / "prices.json"
-    shutil.copy(ROOT / "classroom" / "prices.json", table)
+    shutil.copy(ROOT / "classroom" / "planning" / "prices.json", table)
     monkeypatch.setitem(globals(), "LOG_ITEMS", [])  # the fake API now has no Log Analytics meter
     assert (
         classroom_main(
