@@ -252,6 +252,17 @@ def main(
         def on_round(n: int, statuses: list[StudentStatus]) -> None:
             k = summary(statuses)
             progress_bar.note(f"round {n}: {k['ready']} of {k['students']} ready", k["notReady"])
+            if args.html and k["notReady"]:
+                # The page after every round, so the class can watch itself become ready; it reloads
+                # itself while the wait goes on (the final write below has no reload).
+                from .page import write_class_page
+
+                write_class_page(
+                    args.html,
+                    report(statuses, args.stack, prices),
+                    refresh=int(max(10.0, args.interval)),
+                    rounds=n,
+                )
 
         statuses = wait_until_ready(envs, check, args.wait, args.interval, on_round)
     else:
