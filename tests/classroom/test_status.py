@@ -510,3 +510,51 @@ def test_both_sql_scripts_of_part_2_are_looked_for(azure):
         f"SQL script 'Predict rentals' is missing from Synapse workspace "
         f"'{bob.synapse_workspace}': run `pulumi up`"
     ]
+
+
+def test_with_wait_the_page_is_rewritten_each_round_and_reloads_only_while_waiting(
+    azure, tmp_path, capsys, monkeypatch
+):
+    """The class can watch itself become ready: a page after round 1 (reloading), a final one (not)."""
+    import functools
+
+    ann, bob = add(azure, "ann"), add(azure, "bob")
+    del azure.workspaces[bob.synapse_workspace]["notebooks"]["03-predict"]
+    (tmp_path / "outputs.json").write_text(
+        json.dumps({"environments": {e.student: _output(e) for e in (ann, bob)}})
+    )
+    html = tmp_path / "class.html"
+    seen = []
+
+    def between_rounds(seconds):
+        # What a browser would have shown between the rounds; then bob's notebook arrives.
+        seen.append((seconds, html.read_text()))
+        azure.workspaces[bob.synapse_workspace]["notebooks"]["03-predict"] = dict(
+            azure.workspaces[bob.synapse_workspace]["notebooks"]["02-train-automl"],
+            name="03-predict",
+        )
+
+    monkeypatch.setattr(
+        status, "wait_until_ready", functools.partial(checks.wait_until_ready, sleep=between_rounds)
+    )
+    code = status.main(
+        _args(
+            outputs=[tmp_path / "outputs.json"],
+            config=[tmp_path / "none.yaml"],
+            html=html,
+            wait=600.0,
+            interval=45.0,
+        ),
+        credential=_credential(),
+        endpoints=_endpoints(azure),
+    )
+    assert code == 0
+    assert [s for s, _ in seen] == [45.0]
+    during = seen[0][1]
+    assert '<meta http-equiv="refresh" content="45">' in during
+    assert "Still checking (round 1): this page reloads itself every 45 s" in during
+    assert 'data-student="bob"' in during and "notebook &#x27;03-predict&#x27; is missing" in during
+    final = html.read_text()
+    assert 'http-equiv="refresh"' not in final and "Still checking" not in final
+    assert '<div class="big">2 / 2</div>' in final
+    assert not list(tmp_path.glob("*.partial"))
