@@ -519,7 +519,7 @@ html.large .num { white-space: normal; } html.large .what { min-width: 11rem; } 
 .what { min-width: 14rem; }
 tbody tr[data-state="not ready"] { background: #fffafa; }
 td, tbody th { padding: .45rem .75rem; vertical-align: top; text-align: left; }
-.student { font-weight: 700; overflow-wrap: anywhere; } .rg { font-weight: 400; font-size: .78rem; color: var(--muted); }
+.student { font-weight: 700; white-space: nowrap; } html.large .student { white-space: normal; overflow-wrap: anywhere; } .rg { font-weight: 400; font-size: .78rem; color: var(--muted); }
 .badge { display: inline-block; padding: .15rem .6rem; border-radius: 999px; font-weight: 700; font-size: .9rem; white-space: nowrap; }
 .badge.not-ready { background: var(--bad); color: #fff; } .badge.warning { background: #f2b33d; color: #2b1d00; }
 .badge.ready { background: var(--ok); color: #fff; }
@@ -527,7 +527,8 @@ td, tbody th { padding: .45rem .75rem; vertical-align: top; text-align: left; }
 code { font-family: "DejaVu Sans Mono", monospace; font-size: .85em; background: #f1f2f4; padding: 0 .2em; border-radius: 3px; }
 .what li.problem { color: var(--bad); } .what li.warning { color: var(--warn); }
 .what li.ok { list-style: none; margin-left: -1.1rem; color: var(--ok); }
-.links a, .links .not-a-link { display: block; } .links a { white-space: nowrap; } .links a { color: #0b57d0; text-decoration: none; border-bottom: 1px solid #b7cbf0;
+.links { white-space: nowrap; } .links a + a { margin-left: .8rem; } .links .not-a-link { display: block; white-space: normal; }
+html.large .links a { display: block; margin-left: 0; } .links a { color: #0b57d0; text-decoration: none; border-bottom: 1px solid #b7cbf0;
   width: fit-content; } .links a:hover { border-bottom-color: #0b57d0; }
 .not-a-link { color: var(--muted); overflow-wrap: anywhere; font-size: .8rem; }
 .expires { white-space: nowrap; font-variant-numeric: tabular-nums; } .days { font-size: .8rem; color: var(--muted); }
