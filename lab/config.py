@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import pulumi
 from pulumi.runtime import config as config_runtime
@@ -142,7 +142,7 @@ RESERVED_SQL_LOGINS = {
 SQL_LOGIN_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
 
 
-def is_valid_student_id(value: object) -> bool:
+def is_valid_student_id(value: object) -> TypeGuard[str]:
     """The rule for a student id (lab:students[].id): 1-20 of [a-z0-9-], no '-' at either end.
 
     Ids also name files (`classroom handout --text`): whatever the source, check them with this
