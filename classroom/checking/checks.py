@@ -663,6 +663,7 @@ class _Student:
         from azure.storage.filedatalake import DataLakeServiceClient
 
         env = self.env
+        self.provisioned("data", f"data lake '{env.data_lake}'", env.data_lake_id)
         url = self.endpoints.dfs.format(account=env.data_lake)
         kwargs = self.settings.client_kwargs()
         with DataLakeServiceClient(url, credential=self.credential, **kwargs) as service:

@@ -202,6 +202,18 @@ def test_a_failed_pool_that_reports_paused_is_not_ready(azure, state, words):
     assert result.sql_pool_status is None  # its status is not taken for the pool's state
 
 
+def test_a_failed_data_lake_account_is_a_problem_before_its_files_are_read(azure):
+    ivy = add(azure, "ivy")
+    azure.get(ivy.data_lake_id)["properties"]["provisioningState"] = "Failed"
+    result = check(azure, [ivy])["ivy"]
+    assert result.problems == [
+        f"data lake '{ivy.data_lake}' is Failed (its provisioning failed): run "
+        "`pulumi up --stack dev --refresh` to apply it again; if it stays Failed, delete it in "
+        "the portal and run that again"
+    ]
+    assert not any(r.path.startswith(f"/{ivy.data_lake}/") for r in azure.requests)
+
+
 def test_a_deleting_resource_group_is_a_problem(azure):
     gus = add(azure, "gus")
     azure.get(gus.resource_group_id)["properties"]["provisioningState"] = "Deleting"
@@ -217,11 +229,12 @@ def test_reads_use_the_programs_api_versions(azure):
     versions = {
         r.path.split("/providers/")[1].split("/")[0]: r.query["api-version"]
         for r in azure.requests
-        if "/providers/Microsoft.Synapse/" in r.path or "MachineLearningServices" in r.path
+        if "/providers/" in r.path and not r.path.endswith("/roleAssignments")
     }
     assert versions == {
         "Microsoft.Synapse": api_versions.SYNAPSE,
         "Microsoft.MachineLearningServices": api_versions.MACHINE_LEARNING,
+        "Microsoft.Storage": api_versions.STORAGE,
     }
     assert api_versions.SYNAPSE == "2021-06-01" and api_versions.MACHINE_LEARNING == "2025-06-01"
 

@@ -44,6 +44,7 @@ DATA_FILES = {"bike-rentals-training.csv": 48_213, "weather-forecast.csv": 822}
 ARM_API_VERSIONS = {
     "microsoft.synapse": "2021-06-01",
     "microsoft.machinelearningservices": "2025-06-01",
+    "microsoft.storage": "2024-01-01",
 }
 
 
@@ -215,6 +216,15 @@ class FakeAzure(FakeSynapse):
                             },
                         },
                     }
+            self.put(
+                f"{rg_id}/providers/Microsoft.Storage/storageAccounts/{env['dataLake']}",
+                {
+                    "location": region,
+                    "kind": "StorageV2",
+                    "sku": {"name": "Standard_LRS"},
+                    "properties": {**succeeded, "isHnsEnabled": True},
+                },
+            )
             self.lakes[env["dataLake"]] = {
                 f"data/{name}": size for name, size in DATA_FILES.items()
             }
