@@ -528,7 +528,8 @@ code { font-family: "DejaVu Sans Mono", monospace; font-size: .85em; background:
 .what li.problem { color: var(--bad); } .what li.warning { color: var(--warn); }
 .what li.ok { list-style: none; margin-left: -1.1rem; color: var(--ok); }
 .links { white-space: nowrap; } .links a + a { margin-left: .8rem; } .links .not-a-link { display: block; white-space: normal; }
-html.large .links a { display: block; margin-left: 0; } .links a { color: #0b57d0; text-decoration: none; border-bottom: 1px solid #b7cbf0;
+html.large .links a { display: block; margin-left: 0; }
+@media (min-width: 1200px) { html.large .links a { display: inline; } html.large .links a + a { margin-left: .6rem; } } .links a { color: #0b57d0; text-decoration: none; border-bottom: 1px solid #b7cbf0;
   width: fit-content; } .links a:hover { border-bottom-color: #0b57d0; }
 .not-a-link { color: var(--muted); overflow-wrap: anywhere; font-size: .8rem; }
 .expires { white-space: nowrap; font-variant-numeric: tabular-nums; } .days { font-size: .8rem; color: var(--muted); }

@@ -181,6 +181,14 @@ def test_large_text_keeps_every_column_on_the_screen(projector):
     for cls in ("expires", "idle", "hour"):
         box = tab.locator(f"#students tbody tr td.{cls}").first.bounding_box()
         assert box["x"] + box["width"] <= 1280, cls
+    # More than a couple of rows on the screen under the header (the first rows have problems,
+    # so they are the tallest).
+    tab.evaluate("document.querySelector('#students tbody').scrollIntoView()")
+    visible = tab.evaluate(
+        "Array.from(document.querySelectorAll('#students tbody tr')).filter(r => {"
+        "const b = r.getBoundingClientRect(); return b.top >= 0 && b.bottom <= innerHeight; }).length"
+    )
+    assert visible >= 6
 
 
 @pytest.mark.parametrize("mode", ["table", "large", "tiles"])
