@@ -195,11 +195,7 @@ def judge(
     more = tuple(a for a in applying if rank(a)[:2] != (0, 0))
 
     def how(a: Assignment) -> str:
-        through = (
-            f" through group {a.principal}"
-            if a.principal.lower() != student.lower() or a.principal_type == "Group"
-            else ""
-        )
+        through = f" through group {a.principal}" if a.principal.lower() != student.lower() else ""
         return f"{role_name(a.role)} on {_scope_words(a, need, env)}{through}"
 
     if not more:

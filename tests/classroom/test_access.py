@@ -137,6 +137,9 @@ def test_a_group_student_is_listed_without_assigned_to(azure):
     as_group = checks.Environment(**{**env.__dict__, "object_id": gid, "principal_type": "Group"})
     result = check(azure, [as_group])["grp"]
     assert result.state == checks.READY, result.findings
+    assert result.notes[0] == (
+        f"Contributor on resource group '{env.resource_group}': can use the resources of the lab"
+    )
     filters = {r.query.get("$filter") for r in azure.requests if "roleAssignments" in r.path}
     assert "atScope()" in filters and not any("assignedTo" in (f or "") for f in filters)
 
