@@ -187,7 +187,7 @@ def judge(
         return (
             need.roles.index(a.role),
             0 if exact else 1,
-            0 if a.principal_type != "Group" else 1,
+            0 if a.principal.lower() == student.lower() else 1,  # direct before a group
         )
 
     applying.sort(key=rank)
