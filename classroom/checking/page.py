@@ -82,7 +82,7 @@ def content_security_policy(script: str | None, style: str) -> str:
     return (
         "default-src 'none'; "
         + (f"script-src {csp_hash(script)}; " if script is not None else "script-src 'none'; ")
-        + f"style-src {csp_hash(style)}; img-src data:; base-uri 'none'; form-action 'none'"
+        + f"style-src {csp_hash(style)}; base-uri 'none'; form-action 'none'"
     )
 
 

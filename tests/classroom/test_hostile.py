@@ -231,3 +231,16 @@ def test_text_handouts_never_leave_their_folder(tmp_path, capsys):
     for sid in (*EVIL_IDS, ".."):
         assert f"error: student id {sid!r} is not a valid id" in err
     assert "2 handouts in" in err
+
+
+def test_both_pages_carry_a_policy_that_names_only_their_own_script_and_style(hostile_report):
+    from classroom.checking.page import CSS, SCRIPT, csp_hash
+
+    html = page.render_class_page(hostile_report, TODAY)
+    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html).group(1)
+    assert policy == (
+        f"default-src 'none'; script-src {csp_hash(SCRIPT)}; style-src {csp_hash(CSS)}; "
+        "base-uri 'none'; form-action 'none'"
+    )
+    assert f"<script>{SCRIPT}</script>" in html and f"<style>{CSS}</style>" in html
+    assert " style=" not in html  # inline style attributes would need 'unsafe-inline'
