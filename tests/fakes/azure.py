@@ -6,7 +6,8 @@ readiness check makes, for many students at once:
 
 - ARM (``/subscriptions/...``): resource groups, and any resource read by id
   (``resources.get_by_id``: Synapse workspaces, Spark and SQL pools, Azure ML
-  workspaces and computes) with the api-version of its namespace; role assignments
+  workspaces and computes, the data lake's storage account) with the api-version of
+  its namespace; Entra ID groups (``add_member``, nested groups too); role assignments
   listed at a scope with the ``$filter`` forms of the REST docs and their semantics:
   ``atScope()``, ``principalId eq '{id}'``, ``assignedTo('{id}')`` (through groups,
   transitively) and ``atScope() and assignedTo('{id}')`` (see :meth:`FakeAzure._role_filter`);
