@@ -2,8 +2,10 @@
 
 - :mod:`providers.base`: the pickler guard every lab dynamic resource needs, the
   engine's wire format, diffing.
-- :mod:`providers.client`: the one bounded retry loop, credentials, endpoints and
-  the SDK clients (built inside each call: providers are serialised with dill).
+- :mod:`providers.client`: the one bounded retry loop, endpoints and the SDK clients
+  (built inside each call: providers are serialised with dill).
+- :mod:`providers.credentials`: the one Azure credential of the providers and the
+  classroom tools (GitHub OIDC per Entra token in CI, else DefaultAzureCredential).
 - :mod:`providers.synapse`: the Synapse workspace's data plane (linked service,
   notebooks and SQL scripts, Synapse RBAC) and the SQL pool's pause.
 - :mod:`providers.arm`: the teardown purges (ML workspace, Log Analytics, Key Vault).

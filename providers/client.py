@@ -49,10 +49,11 @@ T = TypeVar("T")
 
 
 def make_credential():
-    """The credential every provider uses. Tests replace this one function."""
-    from azure.identity import DefaultAzureCredential
+    """The credential every provider uses (providers/credentials.py: GitHub OIDC in CI, else
+    DefaultAzureCredential). Tests replace this one function."""
+    from .credentials import make_credential as shared
 
-    return DefaultAzureCredential()
+    return shared()
 
 
 def close_quietly(obj: Any) -> None:
@@ -201,7 +202,11 @@ def _hint(context: CallContext, error: BaseException) -> str:
     if status in (400, 404, 409, 412):
         return "The service rejected the request; check the names and values it refers to."
     if status == 401 or isinstance(error, ClientAuthenticationError):
-        return "Authentication failed: sign in with `az login` (or configure the identity DefaultAzureCredential uses)."
+        return (
+            "Authentication failed: sign in with `az login` (or configure the identity "
+            "DefaultAzureCredential uses; in GitHub Actions: `id-token: write` and "
+            "AZURE_CLIENT_ID/AZURE_TENANT_ID, see README)."
+        )
     if isinstance(error, (ServiceRequestError, ServiceResponseError)):
         return (
             "The endpoint could not be reached or did not answer in time; check the network, DNS and "

@@ -62,10 +62,46 @@ def roster_from_config(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {str(s["id"]): dict(s) for s in students if isinstance(s, Mapping) and s.get("id")}
 
 
+# What the CLI says when it cannot open a passphrase stack (pkg/secrets/passphrase/manager.go).
+_PASSPHRASE_ERRORS = ("passphrase must be set", "incorrect passphrase")
+
+
+def passphrase_error(stack: str) -> StatusError:
+    return StatusError(
+        "set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) to the class's "
+        f"passphrase: the Pulumi CLI opens stack '{stack}' (a passphrase stack) only with it, "
+        "even to read the `environments` output, which holds no secret"
+    )
+
+
+def needs_passphrase(stack: str, work_dir: Path = PROJECT_DIR) -> bool:
+    """True when the stack's secrets are the passphrase provider's and no passphrase is set."""
+    import os
+
+    if os.environ.get("PULUMI_CONFIG_PASSPHRASE") is not None or os.environ.get(
+        "PULUMI_CONFIG_PASSPHRASE_FILE"
+    ):
+        return False
+    path = work_dir / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        return False  # the CLI will say so, and its answer is translated below
+    try:
+        document = read_stack_file(path).document
+    except StackFileError:
+        return False
+    provider = str(document.get("secretsprovider") or "passphrase")
+    return provider == "passphrase" and bool(document.get("encryptionsalt"))
+
+
 def read_stack_outputs(
     stack: str, work_dir: Path = PROJECT_DIR, pulumi_command: Any = None
 ) -> dict[str, Any]:
-    """The stack's `environments` output through the Pulumi Automation API."""
+    """The stack's `environments` output through the Pulumi CLI of the Automation API.
+
+    `pulumi stack output environments --json --stack <stack>`: that one output, secrets
+    left encrypted. (The SDK's ``Stack.outputs()`` would also run `--show-secrets`, and
+    so decrypt the SQL password this command has no use for.)
+    """
     from pulumi import automation as auto
 
     try:
@@ -75,11 +111,22 @@ def read_stack_outputs(
             pulumi_command=pulumi_command,
             env_vars={"PULUMI_BACKEND_URL": default_backend(work_dir)},
         )
-        selected = auto.Stack.select(stack, workspace)
-        return {
-            key: value.value for key, value in selected.outputs().items() if key == "environments"
-        }
-    except (auto.errors.CommandError, ValueError) as error:  # ValueError: the CLI printed no JSON
+        result = workspace.pulumi_command.run(
+            ["stack", "output", "environments", "--json", "--stack", stack],
+            str(work_dir),
+            {**workspace.env_vars, "PULUMI_SKIP_UPDATE_CHECK": "true"},
+        )
+        return {"environments": json.loads(result.stdout)}
+    except auto.errors.CommandError as error:
+        text = str(error)
+        if "does not have output property 'environments'" in text:
+            raise StatusError(
+                f"stack '{stack}' has no `environments` output: run `pulumi up` first"
+            ) from error
+        if any(marker in text for marker in _PASSPHRASE_ERRORS):
+            raise passphrase_error(stack) from error
+        raise StatusError(f"cannot read stack '{stack}': {last_line(error)}") from error
+    except ValueError as error:  # the CLI printed no JSON
         raise StatusError(f"cannot read stack '{stack}': {last_line(error)}") from error
     except OSError as error:  # no `pulumi` to run
         raise StatusError(
@@ -114,6 +161,11 @@ def load_environments(
             raise StatusError(
                 f"give one {flag} file per --stack ({len(files)} for {len(stacks)} stacks)"
             )
+    if not outputs_files:
+        # Said once, up front, as `classroom up` does: every section would fail on it alike.
+        for stack in stacks:
+            if needs_passphrase(stack, work_dir):
+                raise passphrase_error(stack)
     envs: list[Environment] = []
     for n, stack in enumerate(stacks):
         # The roster from the stack's settings file, not `pulumi config --show-secrets` (which would

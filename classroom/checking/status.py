@@ -202,9 +202,11 @@ def register(subparsers: Any) -> None:
 
 
 def _credential() -> Any:
-    from azure.identity import DefaultAzureCredential
+    # The program's own sign-in (providers/credentials.py): GitHub OIDC in CI, else
+    # DefaultAzureCredential.
+    from providers.credentials import make_credential
 
-    return DefaultAzureCredential()
+    return make_credential()
 
 
 def main(
@@ -231,9 +233,17 @@ def main(
     try:  # one sign-in check up front, rather than the same failure on every student's row
         credential.get_token(ARM_SCOPE)
     except Exception as error:
+        from providers.credentials import describe, github_oidc_available
+
+        hint = (
+            "check the job's `permissions: id-token: write` and the federated credential "
+            "(README, Classes that outgrow one machine)"
+            if github_oidc_available()
+            else "run `az login` (or set the AZURE_* service principal variables)"
+        )
         print(
-            f"error: not signed in to Azure ({type(error).__name__}: {last_line(error)}); run `az login` "
-            "(or set the AZURE_* service principal variables) and try again",
+            f"error: not signed in to Azure ({type(error).__name__}: {last_line(error)}); "
+            f"{hint} and try again (signing in with {describe()})",
             file=err,
         )
         return 2

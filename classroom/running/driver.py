@@ -105,7 +105,10 @@ class Section:
 class SectionResult:
     section: str
     operation: str
-    status: str  # ok | failed | absent (destroy/refresh of a stack that does not exist)
+    # ok | failed | absent (destroy/refresh of a stack that does not exist) | will be removed
+    # (preview of a section whose students were all removed) | removed (its `up`: destroyed,
+    # its config and lock entry gone)
+    status: str
     students: int
     seconds: float = 0.0
     changes: dict[str, int] = field(default_factory=dict)
@@ -295,10 +298,33 @@ class ClassRun:
             stacks[section.name] = self._stack(section.name, create)
         return stacks
 
+    def install_plugins(self) -> None:
+        """The program's plugins, once, before sections run in parallel.
+
+        Every section's engine would otherwise download a missing azure-native plugin
+        itself, all at once into the same plugin folder (pulumi/pulumi#22784).
+        `pulumi install --no-dependencies` installs the plugins only: the program's
+        Python packages are the instructor's venv, set up once by scripts/deploy.sh.
+        """
+        self.console.log("installing the program's plugins (once, before the sections run)")
+        try:
+            self.workspace.install(no_dependencies=True)
+        except auto.CommandError as exc:
+            lines = [line for line in str(exc).splitlines() if line.strip()]
+            raise DriverError(
+                "could not install the program's plugins (`pulumi install --no-dependencies`): "
+                + (lines[-1].strip() if lines else "failed")
+            ) from exc
+
     # -- the operation: parallel ----------------------------------------------
     def _operation_for(self, section: Section) -> str:
-        if self.operation == "up" and not section.students:
-            return "destroy"
+        # A section whose students were all removed holds environments to remove: its
+        # program would declare nothing (and the config check refuses an empty roster).
+        if not section.students and not section.target:
+            if self.operation == "up":
+                return "destroy"
+            if self.operation == "preview":
+                return "preview-destroy"
         return self.operation
 
     def run_one(
@@ -332,6 +358,8 @@ class ClassRun:
                 stack.up(**kwargs)
             elif operation == "preview":
                 stack.preview(**kwargs)
+            elif operation == "preview-destroy":
+                stack.preview_destroy(**kwargs)
             elif operation == "refresh":
                 stack.refresh(**kwargs)
             else:
@@ -345,6 +373,8 @@ class ClassRun:
             result.error = f"{type(exc).__name__}: {exc}"[:300]
         finally:
             close()
+        if result.status == "ok" and operation != self.operation:
+            result.status = "will be removed" if operation == "preview-destroy" else "removed"
         result.seconds = round(time.monotonic() - start, 2)
         result.changes = tracker.changes
         result.resources = len(tracker.done)
@@ -357,6 +387,8 @@ class ClassRun:
 
     def run(self, sections: list[Section]) -> list[SectionResult]:
         stacks = self.prepare(sections)
+        if any(stack is not None for stack in stacks.values()):
+            self.install_plugins()
         previous = self.results.load().get(self.operation, {})
         results: dict[str, SectionResult] = {}
         with Progress(
@@ -385,6 +417,17 @@ class ClassRun:
             ) as pool:
                 for result in pool.map(work, sections):
                     results[result.section] = result
+        # An emptied section that was destroyed, or whose stack never existed, has nothing left.
+        removed = [
+            r.section
+            for r in results.values()
+            if r.status == "removed"
+            or (self.operation == "up" and r.status == "absent" and not r.students)
+        ]
+        if removed:
+            # Destroyed for good: nothing to keep a place or a config for.
+            self.klass.forget_sections(removed)
+            self.console.log(f"removed from {self.klass.lock_path.name}: {', '.join(removed)}")
         return [results[s.name] for s in sections]
 
 
@@ -412,7 +455,7 @@ def summary_table(operation: str, results: list[SectionResult]) -> Table:
     for column in ("section", "students", "result", "duration", "changes", "error"):
         table.add_column(column, justify="right" if column in ("students", "duration") else "left")
     for r in results:
-        style = {"ok": "green", "failed": "red"}.get(r.status, "yellow")
+        style = {"ok": "green", "failed": "red", "removed": "green"}.get(r.status, "yellow")
         table.add_row(
             r.section,
             str(r.students),

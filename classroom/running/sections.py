@@ -210,6 +210,25 @@ class ClassConfig:
         sections = self.sections()
         if self.locked() == sections and self.lock_path.is_file():
             return False
+        self._write_lock(sections)
+        return True
+
+    def forget_sections(self, names: list[str]) -> None:
+        """Drop destroyed, empty sections: their lock entry and their generated config file.
+
+        Only sections without students are dropped (a student listed in the lock keeps
+        their place); the class file itself is never removed.
+        """
+        locked = self.locked()
+        gone = [n for n in names if not locked.get(n)]
+        for name in gone:
+            path = self.config_file(name, [])
+            if path != self.path and path.is_file():
+                path.unlink()
+        if self.lock_path.is_file():
+            self._write_lock({k: v for k, v in locked.items() if k not in gone})
+
+    def _write_lock(self, sections: dict[str, list[str]]) -> None:
         body = yaml.safe_dump(
             {"class": self.name, "sectionSize": self.size, "sections": sections},
             sort_keys=False,
@@ -217,7 +236,6 @@ class ClassConfig:
             width=100,
         )
         self.lock_path.write_text(LOCK_HEADER.format(name=self.name) + body)
-        return True
 
     def is_whole_class(self, section: str, students: list[str]) -> bool:
         """True when the section is the class stack with the whole roster: today's single stack."""

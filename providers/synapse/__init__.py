@@ -3,7 +3,8 @@
 All are ``pulumi.dynamic`` resources deriving from :class:`providers.base.LabDynamicResource`;
 their providers build clients inside each call, retry through one bounded loop
 (``providers.client.call_with_retries``) and authenticate with
-``providers.client.make_credential()`` (DefaultAzureCredential).
+``providers.client.make_credential()`` (providers/credentials.py: GitHub OIDC in
+CI, else DefaultAzureCredential).
 
 - :class:`AzureMLLinkedService`: the ``AzureML`` linked service.
 - :class:`WorkspaceArtifacts`: one student's notebooks and SQL scripts.

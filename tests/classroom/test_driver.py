@@ -16,12 +16,13 @@ import yaml
 
 from classroom.__main__ import main as classroom_main
 from classroom.running.driver import MEMORY_PER_SECTION, RESOURCES_PER_STUDENT, default_parallel
-from tests.fakes.pulumi_cli import fake_encrypt
+from tests.fakes.pulumi_cli import fake_encrypt, fake_salt
 
 FAKES = Path(__file__).resolve().parent.parent / "fakes"
 PROJECT = Path(__file__).resolve().parent.parent.parent
 PASSWORD = "Str0ng-Passw0rd!"
-CLASS_SALT = "v1:Y2xhc3M=:v1:fake"
+PASSPHRASE = "class passphrase"
+CLASS_SALT = fake_salt(PASSPHRASE)
 CHILDREN = 4  # the stand-in's resources per student besides the LabEnvironment
 
 
@@ -57,7 +58,8 @@ def project(tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_PULUMI_PYTHON", sys.executable)
     monkeypatch.setenv("FAKE_PULUMI_LOG", str(tmp_path / "pulumi-calls.jsonl"))
     monkeypatch.setenv("FAKE_PULUMI_CHILDREN", str(CHILDREN))
-    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "class passphrase")
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("PULUMI_HOME", str(tmp_path / "pulumi-home"))
     monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
     monkeypatch.delenv("FAKE_PULUMI_FAIL", raising=False)
     return root
@@ -239,15 +241,103 @@ def test_a_new_class_gets_one_salt_from_its_class_stack(project):
     assert state(project, "c-s2")["salt"] == state(project, "c")["salt"] == salt
 
 
-def test_removing_every_student_of_a_section_destroys_it(project):
+def test_removing_every_student_of_a_section_destroys_it(project, capsys):
     write_class(project, "c", roster(6), **{"lab:sectionSize": 3})
     assert run(project, "up", "--stack", "c") == 0
+    assert (project / "Pulumi.c-s2.yaml").is_file()
     write_class(project, "c", roster(3))
+    capsys.readouterr()
     assert run(project, "up", "--stack", "c") == 0
     [destroy] = calls(project, "destroy")
-    assert flag(destroy, "--stack") == "c-s2"
+    assert flag(destroy, "--stack") == "c-s2" and "--preview-only" not in destroy["args"]
     assert state(project, "c-s2")["resources"] == []
     assert students_in(project, "c") == roster(3)
+    assert results(project, "c")["up"]["c-s2"]["status"] == "removed"
+    # Destroyed for good: its lock entry and its generated config are gone.
+    lock = yaml.safe_load((project / "Pulumi.c.sections.yaml").read_text())
+    assert lock["sections"] == {"c": roster(3)}
+    assert not (project / "Pulumi.c-s2.yaml").exists()
+    assert "2/2 sections ok" in capsys.readouterr().out
+    # The next run has one section left, and a new student takes a place in a new c-s2.
+    write_class(project, "c", roster(4), **{"lab:sectionSize": 3})
+    assert run(project, "preview", "--stack", "c") == 0
+    assert {s: r["status"] for s, r in results(project, "c")["preview"].items()} == {
+        "c": "ok",
+        "c-s2": "ok",
+    }
+
+
+def test_an_emptied_section_that_was_never_deployed_is_dropped_by_up(project):
+    write_class(project, "c", roster(6), **{"lab:sectionSize": 3})
+    (project / "Pulumi.c.sections.yaml").write_text(
+        "sections:\n  c: [student000, student001, student002]\n"
+        "  c-s2: [gone1, gone2]\n  c-s3: [student003, student004, student005]\n"
+    )
+    assert run(project, "up", "--stack", "c") == 0
+    assert results(project, "c")["up"]["c-s2"]["status"] == "absent"
+    assert calls(project, "destroy") == []
+    lock = yaml.safe_load((project / "Pulumi.c.sections.yaml").read_text())
+    assert lock["sections"] == {"c": roster(3), "c-s3": roster(3, 3)}
+    assert not (project / "Pulumi.c-s2.yaml").exists()
+
+
+def test_an_emptied_section_previews_as_its_removal(project, capsys):
+    write_class(project, "c", roster(6), **{"lab:sectionSize": 3})
+    assert run(project, "up", "--stack", "c") == 0
+    write_class(project, "c", roster(3), **{"lab:sectionSize": 3})
+    capsys.readouterr()
+    assert run(project, "preview", "--stack", "c") == 0
+    previews = {flag(c, "--stack"): c for c in calls(project, "preview")}
+    assert list(previews) == ["c"]  # the emptied section is not previewed as a program run
+    [destroy] = calls(project, "destroy")
+    assert flag(destroy, "--stack") == "c-s2" and "--preview-only" in destroy["args"]
+    recorded = results(project, "c")["preview"]
+    assert recorded["c-s2"]["status"] == "will be removed"
+    assert recorded["c-s2"]["changes"] == {"delete": 2 + 3 * (1 + CHILDREN)}
+    out = capsys.readouterr().out
+    assert "will be removed" in out and "2/2 sections ok" in out
+    # A preview changes nothing: the stack, its config and its lock entry are all still there.
+    assert students_in(project, "c-s2") == roster(3, 3)
+    assert (project / "Pulumi.c-s2.yaml").is_file()
+    assert "c-s2" in yaml.safe_load((project / "Pulumi.c.sections.yaml").read_text())["sections"]
+
+
+def test_plugins_are_installed_once_before_the_sections_run(project):
+    write_class(project, "c", roster(9), **{"lab:sectionSize": 3})
+    assert run(project, "up", "--stack", "c", "--parallel", "3") == 0
+    [install] = calls(project, "install")
+    assert install["args"] == ["install", "--no-dependencies"]
+    ups = calls(project, "up")
+    assert install["end"] <= min(c["start"] for c in ups)
+    # No section had to fetch a plugin itself (the race of pulumi/pulumi#22784).
+    assert [c["autoInstalled"] for c in ups] == [[], [], []]
+
+
+def test_without_the_install_every_parallel_section_would_fetch_plugins(project, monkeypatch):
+    """The stand-in notices the race the install avoids: the check above can fail."""
+    from classroom.running import driver
+
+    monkeypatch.setattr(driver.ClassRun, "install_plugins", lambda self: None)
+    write_class(project, "c", roster(6), **{"lab:sectionSize": 3})
+    assert run(project, "up", "--stack", "c", "--parallel", "2") == 0
+    # The first section to start finds no plugin and fetches it in the middle of its run.
+    assert any(c["autoInstalled"] == ["azure-native", "random"] for c in calls(project, "up"))
+
+
+def test_refresh_and_a_students_retry_pass_the_strict_cli(project):
+    """What `classroom refresh` and a retry of one student send is accepted by the CLI 3.206."""
+    write_class(project, "c", roster(4), **{"lab:sectionSize": 2})
+    assert run(project, "up", "--stack", "c") == 0
+    assert run(project, "refresh", "--stack", "c") == 0
+    refreshes = calls(project, "refresh")
+    assert sorted(flag(c, "--stack") for c in refreshes) == ["c", "c-s2"]
+    assert all(c["code"] == 0 for c in refreshes)
+    assert {r["status"] for r in results(project, "c")["refresh"].values()} == {"ok"}
+
+    assert run(project, "up", "--stack", "c", "--student", "student003") == 0
+    retry = calls(project, "up")[-1]
+    assert flag(retry, "--stack") == "c-s2" and "--target-dependents" in retry["args"]
+    assert retry["code"] == 0
 
 
 def test_destroy_and_refresh_never_create_a_stack(project):

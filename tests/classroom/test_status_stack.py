@@ -17,8 +17,11 @@ from classroom.checking import environments, status
 from classroom.checking.checks import CheckSettings, check_student
 from tests.classroom.test_driver import FAKES, roster, run, write_class
 from tests.fakes.azure import environment
+from tests.fakes.pulumi_cli import fake_salt
 
 PASSWORD = "Tr0ub4dor&3"
+PASSPHRASE = "dev passphrase"
+SALT = fake_salt(PASSPHRASE, "dev")
 
 
 @pytest.fixture
@@ -36,6 +39,8 @@ def pulumi_root(tmp_path, monkeypatch):
         json.dumps(
             {
                 "stack": "dev",
+                "secretsProvider": "passphrase",
+                "salt": SALT,
                 "resources": [],
                 "history": [],
                 "outputs": {
@@ -46,6 +51,7 @@ def pulumi_root(tmp_path, monkeypatch):
         )
     )
     (tmp_path / "Pulumi.dev.yaml").write_text(
+        f"encryptionsalt: {SALT}\n"
         "config:\n  azure-native:location: westeurope\n  lab:expiresOn: '2026-12-20'\n"
         "  lab:sqlAdminPassword:\n    secure: v1:AAAA\n"
         "  lab:students:\n    - id: ann\n      objectId: 3f2c0000-0000-4000-8000-000000000001\n    - id: bob\n"
@@ -53,6 +59,8 @@ def pulumi_root(tmp_path, monkeypatch):
     monkeypatch.setenv("FAKE_PULUMI_PYTHON", sys.executable)
     monkeypatch.setenv("FAKE_PULUMI_LOG", str(tmp_path / "calls.jsonl"))
     monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", PASSPHRASE)
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
     return tmp_path
 
 
@@ -77,11 +85,54 @@ def test_environments_and_roster_through_the_automation_api(pulumi_root):
     assert ann.object_id == "3f2c0000-0000-4000-8000-000000000001" and bob.object_id is None
     assert ann.expires_on == "2026-12-20"
     calls = _calls(pulumi_root)
-    assert "stack select --stack dev" in calls
-    assert "stack output --json --stack dev" in calls
+    # Only the one output, secrets left encrypted: never `--show-secrets` (Stack.outputs() would).
+    assert calls == ["version", "stack output environments --json --stack dev"]
     # The roster comes from the settings file: no `pulumi config --show-secrets` (which decrypts the password).
     assert not any(c.startswith("config") for c in calls)
     assert PASSWORD not in repr(envs)
+
+
+def test_without_the_passphrase_status_says_so_up_front_and_exits_2(pulumi_root, monkeypatch):
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE")
+    with pytest.raises(environments.StatusError, match="set PULUMI_CONFIG_PASSPHRASE"):
+        environments.load_environments(
+            ["dev"], pulumi_command=_command(pulumi_root), work_dir=pulumi_root
+        )
+    assert _calls(pulumi_root) == ["version"]  # no stack was opened
+
+    # The command itself: exit code 2 and the sentence, before any sign-in to Azure.
+    import argparse
+    import functools
+    import io
+
+    monkeypatch.setattr(
+        environments,
+        "load_environments",
+        functools.partial(
+            environments.load_environments,
+            pulumi_command=_command(pulumi_root),
+            work_dir=pulumi_root,
+        ),
+    )
+    err = io.StringIO()
+    args = argparse.Namespace(stack=["dev"], outputs=None, config=None)
+    assert status.main(args, credential=object(), out=io.StringIO(), err=err) == 2
+    assert err.getvalue().startswith("error: set PULUMI_CONFIG_PASSPHRASE")
+
+
+def test_the_stand_in_refuses_as_the_cli_does_when_the_passphrase_is_missing_or_wrong(
+    pulumi_root, monkeypatch
+):
+    """Where Pulumi.<stack>.yaml does not say (config elsewhere), the CLI's refusal is translated."""
+    (pulumi_root / "Pulumi.dev.yaml").unlink()
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE")
+    with pytest.raises(environments.StatusError, match="set PULUMI_CONFIG_PASSPHRASE"):
+        environments.read_stack_outputs("dev", pulumi_root, _command(pulumi_root))
+    record = json.loads((pulumi_root / "calls.jsonl").read_text().splitlines()[-1])
+    assert record["code"] != 0
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "not the passphrase")
+    with pytest.raises(environments.StatusError, match="set PULUMI_CONFIG_PASSPHRASE"):
+        environments.read_stack_outputs("dev", pulumi_root, _command(pulumi_root))
 
 
 def test_an_unknown_stack_is_a_clear_error(pulumi_root, capsys):

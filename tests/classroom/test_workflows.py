@@ -100,15 +100,88 @@ def test_the_class_runs_as_a_matrix_of_its_sections_with_oidc_and_blob_state():
     }
 
 
-def test_expiry_runs_daily_and_reports():
+def test_expiry_runs_daily_and_one_job_per_expired_class(tmp_path):
     flow = load(EXPIRE)
     [schedule] = flow["on"]["schedule"]
     minute, hour, *rest = schedule["cron"].split()
     assert rest == ["*", "*", "*"] and minute.isdigit() and hour.isdigit()
-    job = flow["jobs"]["destroy-expired"]
+    listing, job = flow["jobs"]["expired"], flow["jobs"]["destroy-expired"]
+    assert "permissions" not in listing  # listing reads the repository only: no Azure
+    assert job["needs"] == "expired"
+    assert job["strategy"]["matrix"]["class"] == "${{ fromJSON(needs.expired.outputs.classes) }}"
+    assert job["strategy"]["fail-fast"] is False
     assert job["permissions"]["id-token"] == "write"
-    run = next(s["run"] for s in job["steps"] if "expired" in s.get("run", ""))
-    assert "--all --destroy" in run and "$GITHUB_STEP_SUMMARY" in run
+    run = next(s for s in job["steps"] if "expired" in s.get("run", ""))
+    assert run["env"]["CLASS"] == "${{ matrix.class }}"
+    assert '--stack "$CLASS" --destroy' in run["run"] and "$GITHUB_STEP_SUMMARY" in run["run"]
+
+    # The listing step's own code, run on a report: the expired classes, and only those.
+    [line] = [ln for ln in listing["steps"][-1]["run"].splitlines() if "python -c" in ln]
+    code = line.split("python -c '", 1)[1].rsplit("')", 1)[0]
+    (tmp_path / "expired.json").write_text(
+        json.dumps(
+            {
+                "classes": {
+                    "spring": {"expired": True},
+                    "cur": {"expired": False},
+                    "autumn": {"expired": True},
+                }
+            }
+        )
+    )
+    printed = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(printed) == ["autumn", "spring"]
+
+
+def _jobs_running_the_program(path: Path) -> list[dict]:
+    return [
+        job
+        for job in load(path)["jobs"].values()
+        if any(
+            re.search(r"-m classroom (\"\$OPERATION\"|expired .*--destroy)", s.get("run", ""))
+            for s in job["steps"]
+        )
+    ]
+
+
+@pytest.mark.parametrize("path", [CLASS, EXPIRE], ids=lambda p: p.name)
+def test_jobs_sign_in_with_a_fresh_github_token_for_every_entra_token(path):
+    """The job's environment makes providers/credentials.py pick GitHub OIDC, not the CLI session."""
+    from providers.credentials import github_oidc_available
+
+    flow = load(path)
+    jobs = _jobs_running_the_program(path)
+    assert jobs
+    for job in jobs:
+        assert job["permissions"]["id-token"] == "write"
+        env = {**flow["env"], **job["env"]}
+        assert env["AZURE_CLIENT_ID"] == "${{ secrets.AZURE_CLIENT_ID }}"
+        assert env["AZURE_TENANT_ID"] == "${{ secrets.AZURE_TENANT_ID }}"
+        # What the runner adds for a job with id-token: write (GitHub's OIDC docs).
+        runner = {"ACTIONS_ID_TOKEN_REQUEST_URL": "u", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "t"}
+        assert github_oidc_available({**env, **runner})
+        assert not github_oidc_available(env)
+
+
+@pytest.mark.parametrize("path", [CLASS, EXPIRE], ids=lambda p: p.name)
+def test_the_state_backend_gets_a_sas_that_outlives_the_job(path):
+    flow = load(path)
+    assert flow["env"]["AZURE_STORAGE_ACCOUNT"] == "${{ secrets.PULUMI_STATE_ACCOUNT }}"
+    for job in _jobs_running_the_program(path):
+        steps = job["steps"]
+        login = next(i for i, s in enumerate(steps) if s.get("uses", "").startswith("azure/login@"))
+        sas = next(i for i, s in enumerate(steps) if "generate-sas" in s.get("run", ""))
+        work = next(i for i, s in enumerate(steps) if "-m classroom" in s.get("run", ""))
+        # Right after login (the CLI session's token is fresh), before any state is touched.
+        assert login + 1 == sas < work
+        text = steps[sas]["run"]
+        assert "--as-user --auth-mode login" in text and "AZURE_STORAGE_SAS_TOKEN=" in text
+        assert "::add-mask::$sas" in text
+        minutes = int(re.search(r"\+(\d+) minutes", text).group(1))
+        assert minutes > job["timeout-minutes"]
+        assert job["env"]["PULUMI_STATE_CONTAINER"] == "${{ secrets.PULUMI_STATE_CONTAINER }}"
 
 
 @pytest.mark.parametrize("path", [CLASS, EXPIRE], ids=lambda p: p.name)
