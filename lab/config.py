@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import pulumi
 from pulumi.runtime import config as config_runtime
@@ -140,6 +140,19 @@ RESERVED_SQL_LOGINS = {
     "db_owner",
 }
 SQL_LOGIN_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
+
+
+def is_valid_student_id(value: object) -> TypeGuard[str]:
+    """The rule for a student id (lab:students[].id): 1-20 of [a-z0-9-], no '-' at either end.
+
+    Ids also name files (`classroom handout --text`): whatever the source, check them with this
+    before they do."""
+    return (
+        isinstance(value, str)
+        and STUDENT_ID_RE.fullmatch(value) is not None
+        and not value.startswith("-")
+        and not value.endswith("-")
+    )
 
 
 class ConfigError(Exception):
@@ -291,12 +304,7 @@ def _students(value: Any, stack_name: str, problems: list[str]) -> tuple[Student
                 "principalType, subscription"
             )
         sid = item.get("id")
-        if (
-            not isinstance(sid, str)
-            or not STUDENT_ID_RE.fullmatch(sid)
-            or sid.startswith("-")
-            or sid.endswith("-")
-        ):
+        if not is_valid_student_id(sid):
             problems.append(
                 f"{where}.id = {json.dumps(sid)} is not allowed: 1-20 characters of lowercase "
                 "letters, digits and '-', not starting or ending with '-'"

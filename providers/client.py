@@ -36,11 +36,14 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
+from lab import api_versions
+
 SYNAPSE_SCOPE = "https://dev.azuresynapse.net/.default"
 ARM_SCOPE = "https://management.azure.com/.default"
 DEFAULT_ARM_ENDPOINT = "https://management.azure.com"
-SYNAPSE_API_VERSION = "2020-12-01"
-SQL_POOL_API_VERSION = "2021-06-01"
+# The api-versions live in lab/api_versions.py, shared with `classroom status`.
+SYNAPSE_API_VERSION = api_versions.SYNAPSE_DATA_PLANE
+SQL_POOL_API_VERSION = api_versions.SYNAPSE
 
 T = TypeVar("T")
 

@@ -7,6 +7,10 @@
 It is made from the stack's `environments` output only (names and links): no
 password, key or token is read into it. Students sign in with their own Entra ID
 account, which `lab:students[].objectId` gave access to their environment only.
+Those outputs may come from a file (a CI artifact): every value is escaped, links
+are made only of https URLs on the lab's hosts, the page carries a
+Content-Security-Policy (no script at all), and a student id names a file only when
+it passes the config's id rule.
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from lab.config import is_valid_student_id
+
 from .checks import ML_COMPUTE, Environment, lab_notebooks, lab_sql_scripts
 from .environments import add_stack_arguments, environments_or_error
-from .page import code_html
+from .page import code_html, content_security_policy, link_html
 
 NOTEBOOK_STEPS = {
     "01-prepare-data": "loads the bike rentals from your data lake into the table `bike_data` and profiles them",
@@ -104,9 +110,9 @@ def render_html(
         sections.append(f"""<section class="student" id="student-{_e(env.student)}">
   <h1>Your Azure lab{f" for {_e(env.course)}" if env.course else ""}: <span class="who">{_e(env.student)}</span></h1>
   <p class="links">
-    <a class="studio" href="{_e(env.synapse_studio_url)}">Open Synapse Studio</a>
-    <a class="aml" href="{_e(env.aml_studio_url)}">Open Azure ML studio</a>
-    <a class="portal" href="{_e(env.portal_url)}">Your resource group</a>
+    {link_html(env.synapse_studio_url, "Open Synapse Studio", "studio")}
+    {link_html(env.aml_studio_url, "Open Azure ML studio", "aml")}
+    {link_html(env.portal_url, "Your resource group", "portal")}
   </p>
   <table>{"".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in names)}</table>
   <h2>First steps</h2>
@@ -114,24 +120,30 @@ def render_html(
   <p class="urls">Links in full (for a printed copy): Synapse Studio {_e(env.synapse_studio_url)}</p>
 </section>""")
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{content_security_policy(None, HANDOUT_CSS)}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Lab handout</title>
-<style>
-body {{ font-family: "DejaVu Sans", "Segoe UI", system-ui, sans-serif; color: #1c1f24; margin: 0; line-height: 1.45; }}
-.student {{ max-width: 46rem; margin: 0 auto; padding: 1.5rem; border-bottom: 2px dashed #c5ccd6; }}
-h1 {{ font-size: 1.5rem; margin: 0 0 .75rem; }} h2 {{ font-size: 1.15rem; margin: 1.2rem 0 .4rem; }}
-.links a {{ display: inline-block; margin: 0 .5rem .5rem 0; padding: .45rem .9rem; border-radius: 8px;
-  background: #0b57d0; color: #fff; text-decoration: none; font-weight: 700; }}
-.links a.portal {{ background: #fff; color: #0b57d0; border: 1px solid #0b57d0; }}
-table {{ border-collapse: collapse; }} th {{ text-align: left; padding: .2rem 1rem .2rem 0; color: #5b6470; font-weight: 400; }}
-td {{ font-family: "DejaVu Sans Mono", monospace; }}
-li {{ margin: .3rem 0; }}
-code {{ font-family: "DejaVu Sans Mono", monospace; font-size: .9em; }}
-.urls {{ display: none; font-size: .75rem; word-break: break-all; color: #5b6470; }}
-@media print {{ .student {{ page-break-after: always; border: 0; }} .urls {{ display: block; }} }}
-</style></head><body>
+<style>{HANDOUT_CSS}</style></head><body>
 {"".join(sections)}
 </body></html>
+"""
+
+
+HANDOUT_CSS = """
+body { font-family: "DejaVu Sans", "Segoe UI", system-ui, sans-serif; color: #1c1f24; margin: 0; line-height: 1.45; }
+.student { max-width: 46rem; margin: 0 auto; padding: 1.5rem; border-bottom: 2px dashed #c5ccd6; }
+h1 { font-size: 1.5rem; margin: 0 0 .75rem; } h2 { font-size: 1.15rem; margin: 1.2rem 0 .4rem; }
+.links a { display: inline-block; margin: 0 .5rem .5rem 0; padding: .45rem .9rem; border-radius: 8px;
+  background: #0b57d0; color: #fff; text-decoration: none; font-weight: 700; }
+.links a.portal { background: #fff; color: #0b57d0; border: 1px solid #0b57d0; }
+.not-a-link { display: block; color: #535b66; overflow-wrap: anywhere; }
+table { border-collapse: collapse; } th { text-align: left; padding: .2rem 1rem .2rem 0; color: #535b66; font-weight: 400; }
+td { font-family: "DejaVu Sans Mono", monospace; overflow-wrap: anywhere; }
+li { margin: .3rem 0; }
+code { font-family: "DejaVu Sans Mono", monospace; font-size: .9em; }
+.urls { display: none; font-size: .75rem; word-break: break-all; color: #535b66; }
+@media print { .student { page-break-after: always; border: 0; } .urls { display: block; } }
 """
 
 
@@ -169,13 +181,25 @@ def main(args: argparse.Namespace, out: Any | None = None, err: Any | None = Non
     if args.html:
         write_handout(args.html, envs)
         print(f"handout for {len(envs)} students: {args.html}", file=err)
+    refused = 0
     if args.text:
         args.text.mkdir(parents=True, exist_ok=True)
+        written = 0
         for env in envs:
+            # The id names the file: only one the config would accept (no '/', '..', quotes, ...).
+            if not is_valid_student_id(env.student):
+                refused += 1
+                print(
+                    f"error: student id {env.student!r} is not a valid id (1-20 of a-z, 0-9 and "
+                    "'-', as lab:students requires): no text handout written for it",
+                    file=err,
+                )
+                continue
             (args.text / f"{env.student}.txt").write_text(
                 render_text(env, notebooks, scripts), encoding="utf-8"
             )
-        print(f"{len(envs)} handouts in {args.text}/", file=err)
+            written += 1
+        print(f"{written} handouts in {args.text}/", file=err)
     if not args.html and not args.text:
         print("\n\n".join(render_text(env, notebooks, scripts) for env in envs), file=out)
-    return 0
+    return 1 if refused else 0

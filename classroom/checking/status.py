@@ -9,14 +9,16 @@ holding `pulumi stack output --json`) and asks Azure, with the Azure SDKs and yo
 Azure login, what is really there for every student:
 
 - the resource group and its `expires-on` tag;
-- the Synapse workspace provisioned, the Spark pool succeeded, the dedicated SQL
-  pool Paused (an Online pool is flagged with what it costs per hour);
+- every resource's provisioning state first; the Synapse workspace and Spark pool
+  provisioned, the dedicated SQL pool provisioned and Paused (an Online pool is
+  flagged with what it costs per hour);
 - both lab CSVs in `files/data/` of the data lake;
 - in Synapse Studio: the `AzureML` linked service, the lab's notebooks attached
   to the Spark pool and the SQL script;
 - the Azure ML workspace and its `automl-cluster` at 0 nodes;
-- the student's own role assignments (Contributor on the resource group, Storage
-  Blob Data Contributor on the lake, Synapse Administrator on the workspace).
+- the student's access (access.py's table: Contributor on the resource group,
+  Storage Blob Data Contributor on the lake, Synapse Administrator on the workspace,
+  or a stronger role, from above, or through a group, as Azure counts them).
 
 Students are checked concurrently (a bounded pool), every call has a timeout, and
 one student's failure never stops the others: whatever goes wrong becomes a
@@ -262,6 +264,17 @@ def main(
         def on_round(n: int, statuses: list[StudentStatus]) -> None:
             k = summary(statuses)
             progress_bar.note(f"round {n}: {k['ready']} of {k['students']} ready", k["notReady"])
+            if args.html and k["notReady"]:
+                # The page after every round, so the class can watch itself become ready; it reloads
+                # itself while the wait goes on (the final write below has no reload).
+                from .page import write_class_page
+
+                write_class_page(
+                    args.html,
+                    report(statuses, args.stack, prices),
+                    refresh=int(max(10.0, args.interval)),
+                    rounds=n,
+                )
 
         statuses = wait_until_ready(envs, check, args.wait, args.interval, on_round)
     else:

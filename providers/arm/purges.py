@@ -49,13 +49,16 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 
+from lab import api_versions
+
 from .. import client as _client
 from ..base import PROVIDER_KEY, UNKNOWN, LabDynamicResource, diff_inputs, from_wire, inputs_of
 from ..client import CallContext, DataPlaneError, RetrySettings
 
-ML_API_VERSION = "2025-06-01"
-LOG_ANALYTICS_API_VERSION = "2023-09-01"
-KEY_VAULT_API_VERSION = "2023-07-01"
+# From lab/api_versions.py, shared with `classroom status`.
+ML_API_VERSION = api_versions.MACHINE_LEARNING
+LOG_ANALYTICS_API_VERSION = api_versions.LOG_ANALYTICS
+KEY_VAULT_API_VERSION = api_versions.KEY_VAULT
 # An ARM id segment: no separators, query, fragment, escapes or blanks (the id goes into a URL as is).
 _SEGMENT = r"[^/?#%\s]+"
 

@@ -9,6 +9,7 @@ import pytest
 
 from classroom.checking import checks, page, status
 from classroom.planning.costs import PriceTable
+from tests.fakes.azure import environment
 from tests.fakes.synapse import FIREWALL_403_BODY
 
 from .azure_fixtures import add, check, ml_id, synapse_id
@@ -203,17 +204,21 @@ def test_filter_status_buttons_and_sorting(browser, class_report, tmp_path):
         tab.click('button[data-filter="not ready"]')
         assert visible() == ["dan", "omar", "raj"]
         assert tab.locator("#shown").inner_text() == "3 shown"
-        tab.click('button[data-filter="all"]')
+        tab.click('.controls button[data-filter="all"]')
         tab.fill("#filter", "online")
         assert visible() == ["kim", "mia"]
         tab.fill("#filter", "")
         assert len(visible()) == 30
-        tab.click('th[data-sort="student"]')
+        tab.click('button[data-sort="student"]')
         assert visible() == sorted(CLASS)
-        tab.click('th[data-sort="student"]')
+        tab.click('button[data-sort="student"]')
         assert visible() == sorted(CLASS, reverse=True)
-        tab.click('th[data-sort="rank"]')
+        tab.click('button[data-sort="rank"]')
         assert visible()[:3] == ["dan", "omar", "raj"]
+        # Problems only: the students not ready and those with a warning, nobody ready.
+        tab.click("#problems-only")
+        assert visible() == ["dan", "omar", "raj", "kim", "mia"]
+        assert tab.locator("#shown").inner_text() == "5 shown"
     finally:
         context.close()
 
@@ -234,22 +239,14 @@ def test_projector_large_text_fits_the_screen(browser, class_report, tmp_path):
         context.close()
 
 
-def test_two_hundred_students_stay_usable(browser, tmp_path):
+def big_report(n: int = 200) -> dict:
+    """A class of ``n`` with the program's real link shapes, a few problems and warnings."""
+    from classroom.planning.costs import CostLine, StudentCost
+
     envs = [
-        checks.Environment(
-            f"s{i:03d}",
-            "sub",
-            f"rg-{i:03d}",
-            f"ws{i:03d}",
-            f"https://studio/{i}",
-            f"sp{i}",
-            f"dl{i:03d}",
-            f"aml{i:03d}",
-            f"https://ml/{i}",
-        )
-        for i in range(200)
+        checks.Environment.from_output(f"s{i:03d}", environment(f"s{i:03d}"), stack="dev")
+        for i in range(n)
     ]
-    prices = PriceTable.load()
     statuses = []
     for i, env in enumerate(envs):
         s = checks.StudentStatus(env, region="westeurope", expires_on=TODAY + dt.timedelta(days=5))
@@ -259,11 +256,17 @@ def test_two_hundred_students_stay_usable(browser, tmp_path):
                     "Synapse Studio", checks.NOT_READY, f"notebook '03-predict' is missing ({i})"
                 )
             )
-        from classroom.planning.costs import CostLine, StudentCost
-
+        if i % 50 == 9:
+            s.findings.append(
+                checks.Finding("SQL pool", checks.WARNING, "dedicated SQL pool 'sqlpool' is Online")
+            )
         s.cost = StudentCost([CostLine("x", 4.13)], [CostLine("y", 0.04)])
         statuses.append(s)
-    report = status.report(statuses, ["dev-s1", "dev-s2"], prices, today=TODAY)
+    return status.report(statuses, ["dev-s1", "dev-s2"], PriceTable.load(), today=TODAY)
+
+
+def test_two_hundred_students_stay_usable(browser, tmp_path):
+    report = big_report()
     html = page.write_class_page(tmp_path / "class.html", report, today=TODAY)
     context, tab, _ = _open(browser, html)
     try:
@@ -292,5 +295,7 @@ def test_a_page_without_any_cost_or_expiry_still_renders():
     html = page.render_class_page(status.report([s], ["dev"], None, today=TODAY), today=TODAY)
     assert 'id="cost-chart-empty"' in html and "access denied &lt;403&gt;" in html
     assert '<td class="num hour">–</td>' in html and '<td class="expires">–</td>' in html
+    # Problems and warnings are written out, not told by colour alone.
+    assert '<li class="problem"><b>Problem:</b> access denied &lt;403&gt;</li>' in html
     # Nothing that a browser would fetch: no stylesheet or script links, no sources, no CSS urls.
     assert not re.search(r"<link|\ssrc=|@import|url\(", html)

@@ -102,6 +102,11 @@ def test_printed_handout_is_one_page_per_student(browser, stack_files, tmp_path)
         )
         assert ann.locator("ol li code").first.inner_text() == "bike_data"
         assert ann.locator("ol li").count() == 7 and tab.locator("#student-bob ol li").count() == 6
+        # Every text readable: contrast of at least 4.5:1 (measured as on the class page).
+        from .test_projector import CONTRAST
+
+        measured = tab.evaluate(CONTRAST)
+        assert len(measured) > 20 and [m for m in measured if m["ratio"] < 4.5] == []
         pdf = tab.pdf(format="A4")
         assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 2
         tab.screenshot(path=str(tmp_path / "handout.png"), full_page=True)

@@ -177,8 +177,10 @@ def test_access_denied_and_missing_roles_are_named(azure):
         "check needs Reader (or more) on the student's resource group"
     )
     assert results["bob"].problems == [
-        f"the student lacks Storage Blob Data Contributor on data lake '{bob.data_lake}': {repair('bob')}",
-        f"the student is not Synapse Administrator of workspace '{bob.synapse_workspace}': {repair('bob')}",
+        f"the student lacks Storage Blob Data Contributor on data lake '{bob.data_lake}' "
+        f"(needed to read and write the lab's files): {repair('bob')}",
+        f"the student lacks Synapse Administrator on Synapse workspace '{bob.synapse_workspace}' "
+        f"(needed to run notebooks and scripts in Synapse Studio): {repair('bob')}",
     ]
     assert results["cy"].ready and "no objectId for student 'cy'" in results["cy"].warnings[0]
 
@@ -314,10 +316,10 @@ def test_outputs_file_cli_table_json_and_exit_code(azure, tmp_path, capsys):
     assert "1 of 2 students ready, 1 not ready" in table
     # Both students' role assignments were checked: the roster's objectIds were read from the config.
     assert {
-        r.query.get("principalId")
+        r.query["$filter"]
         for r in azure.requests
-        if r.path.endswith("/roleAssignments") and "principalId" in r.query
-    } == {object_id("ann"), object_id("bob")}
+        if r.path.endswith("/roleAssignments") and "$filter" in r.query
+    } == {f"atScope() and assignedTo('{object_id(s)}')" for s in ("ann", "bob")}
 
     azure.workspaces[bob.synapse_workspace]["notebooks"]["03-predict"] = {
         "name": "03-predict",
@@ -518,3 +520,51 @@ def test_both_sql_scripts_of_part_2_are_looked_for(azure):
         f"SQL script 'Predict rentals' is missing from Synapse workspace "
         f"'{bob.synapse_workspace}': {repair('bob')}"
     ]
+
+
+def test_with_wait_the_page_is_rewritten_each_round_and_reloads_only_while_waiting(
+    azure, tmp_path, capsys, monkeypatch
+):
+    """The class can watch itself become ready: a page after round 1 (reloading), a final one (not)."""
+    import functools
+
+    ann, bob = add(azure, "ann"), add(azure, "bob")
+    del azure.workspaces[bob.synapse_workspace]["notebooks"]["03-predict"]
+    (tmp_path / "outputs.json").write_text(
+        json.dumps({"environments": {e.student: _output(e) for e in (ann, bob)}})
+    )
+    html = tmp_path / "class.html"
+    seen = []
+
+    def between_rounds(seconds):
+        # What a browser would have shown between the rounds; then bob's notebook arrives.
+        seen.append((seconds, html.read_text()))
+        azure.workspaces[bob.synapse_workspace]["notebooks"]["03-predict"] = dict(
+            azure.workspaces[bob.synapse_workspace]["notebooks"]["02-train-automl"],
+            name="03-predict",
+        )
+
+    monkeypatch.setattr(
+        status, "wait_until_ready", functools.partial(checks.wait_until_ready, sleep=between_rounds)
+    )
+    code = status.main(
+        _args(
+            outputs=[tmp_path / "outputs.json"],
+            config=[tmp_path / "none.yaml"],
+            html=html,
+            wait=600.0,
+            interval=45.0,
+        ),
+        credential=_credential(),
+        endpoints=_endpoints(azure),
+    )
+    assert code == 0
+    assert [s for s, _ in seen] == [45.0]
+    during = seen[0][1]
+    assert '<meta http-equiv="refresh" content="45">' in during
+    assert "Still checking (round 1): this page reloads itself every 45 s" in during
+    assert 'data-student="bob"' in during and "notebook &#x27;03-predict&#x27; is missing" in during
+    final = html.read_text()
+    assert 'http-equiv="refresh"' not in final and "Still checking" not in final
+    assert '<div class="big">2 / 2</div>' in final
+    assert not list(tmp_path.glob("*.partial"))

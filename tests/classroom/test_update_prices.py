@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 import urllib.parse
@@ -229,3 +230,22 @@ def test_missing_meter_is_a_clear_error(api, tmp_path, capsys, monkeypatch):
     )
     assert "no pay-as-you-go price found for Log Analytics ingestion GB" in capsys.readouterr().err
     assert "francecentral" not in json.loads(table.read_text())["regions"]  # nothing half-written
+
+
+def test_the_price_tables_method_names_a_command_that_exists():
+    """prices.json says how it was made and how to refresh it, with a command that parses."""
+    import shlex
+
+    from classroom.__main__ import build_parser
+    from classroom.planning.costs import PRICES_FILE
+
+    table = json.loads(PRICES_FILE.read_text())
+    method = table["method"]
+    assert method.startswith("compiled by hand")
+    commands = re.findall(r"`(python -m classroom [^`]+)`", method)
+    assert commands, method
+    argv = shlex.split(commands[0].replace("<region>", "westeurope"))[3:]
+    assert build_parser().parse_args(argv).command == "prices"
+    assert "scripts/" not in method
+    # "compiled by hand" is true: no region has been refreshed (a refreshed entry carries its method).
+    assert all("method" not in entry for entry in table["regions"].values())

@@ -4,9 +4,13 @@ It extends :class:`tests.fakes.synapse.FakeSynapse` (TLS, request log, fault inj
 ``fake.fail(method, path_regex, status=.., delay=.., drop=..)``) with the read calls the
 readiness check makes, for many students at once:
 
-- ARM (``/subscriptions/...``): resource groups, Synapse workspaces, Spark and SQL
-  pools, Azure ML workspaces and computes, and role assignments listed at a scope
-  with ``$filter=principalId eq '...'`` (inherited assignments included, as ARM does);
+- ARM (``/subscriptions/...``): resource groups, and any resource read by id
+  (``resources.get_by_id``: Synapse workspaces, Spark and SQL pools, Azure ML
+  workspaces and computes, the data lake's storage account) with the api-version of
+  its namespace; Entra ID groups (``add_member``, nested groups too); role assignments
+  listed at a scope with the ``$filter`` forms of the REST docs and their semantics:
+  ``atScope()``, ``principalId eq '{id}'``, ``assignedTo('{id}')`` (through groups,
+  transitively) and ``atScope() and assignedTo('{id}')`` (see :meth:`FakeAzure._role_filter`);
 - the Synapse data plane of workspace ``ws`` under ``/synapse/ws`` (linked services,
   notebooks, SQL scripts, and Synapse RBAC role assignments listed by role, principal
   and scope);
@@ -36,6 +40,13 @@ STORAGE_TOKEN = "fake-token-for-storage.azure.com"
 NOTEBOOKS = tuple(lab_notebooks())
 SQL_SCRIPTS = SQL_SCRIPT_NAMES
 DATA_FILES = {"bike-rentals-training.csv": 48_213, "weather-forecast.csv": 822}
+# The api-version each resource provider's reads must use (lab/api_versions.py, written out here:
+# the fake pins what it accepts on its own, so a changed constant shows up as a failing test).
+ARM_API_VERSIONS = {
+    "microsoft.synapse": "2021-06-01",
+    "microsoft.machinelearningservices": "2025-06-01",
+    "microsoft.storage": "2024-01-01",
+}
 
 
 class AzureCredential(FakeCredential):
@@ -77,7 +88,9 @@ class FakeAzure(FakeSynapse):
     def __init__(self, tls_files: tuple[str, str, str]):
         super().__init__(tls_files, lro="sync")
         self.arm: dict[str, dict[str, Any]] = {}  # lower-case ARM id -> resource body
-        self.arm_roles: list[dict[str, Any]] = []  # {scope, roleDefinitionId, principalId}
+        # {scope, roleDefinitionId, principalId, principalType}
+        self.arm_roles: list[dict[str, Any]] = []
+        self.group_members: dict[str, set[str]] = {}  # Entra ID group -> its direct members
         self.workspaces: dict[
             str, dict[str, dict[str, Any]]
         ] = {}  # workspace -> collection -> name -> body
@@ -204,6 +217,15 @@ class FakeAzure(FakeSynapse):
                             },
                         },
                     }
+            self.put(
+                f"{rg_id}/providers/Microsoft.Storage/storageAccounts/{env['dataLake']}",
+                {
+                    "location": region,
+                    "kind": "StorageV2",
+                    "sku": {"name": "Standard_LRS"},
+                    "properties": {**succeeded, "isHnsEnabled": True},
+                },
+            )
             self.lakes[env["dataLake"]] = {
                 f"data/{name}": size for name, size in DATA_FILES.items()
             }
@@ -230,11 +252,33 @@ class FakeAzure(FakeSynapse):
     def get(self, resource_id: str) -> dict[str, Any]:
         return self.arm[resource_id.lower()]
 
-    def grant(self, scope: str, role: str, principal: str) -> None:
+    def grant(self, scope: str, role: str, principal: str, principal_type: str = "User") -> None:
         with self.lock:
             self.arm_roles.append(
-                {"scope": scope, "roleDefinitionId": role, "principalId": principal}
+                {
+                    "scope": scope,
+                    "roleDefinitionId": role,
+                    "principalId": principal,
+                    "principalType": principal_type,
+                }
             )
+
+    def add_member(self, group: str, member: str) -> None:
+        """``member`` (a user or another group) joins Entra ID group ``group``."""
+        with self.lock:
+            self.group_members.setdefault(group, set()).add(member)
+
+    def groups_of(self, principal: str) -> set[str]:
+        """Every group ``principal`` is in, directly or through other groups."""
+        found: set[str] = set()
+        todo = [principal]
+        while todo:
+            current = todo.pop()
+            for group, members in self.group_members.items():
+                if current in members and group not in found:
+                    found.add(group)
+                    todo.append(group)
+        return found
 
     # -- routes
     def handle(
@@ -278,16 +322,30 @@ class FakeAzure(FakeSynapse):
     def _arm(self, path: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
         m = re.fullmatch(r"(.+)/providers/Microsoft\.Authorization/roleAssignments", path, re.I)
         if m:
-            scope = m.group(1).lower()
-            wanted = re.search(r"principalId eq '([^']+)'", query.get("$filter", ""))
+            try:
+                keep = self._role_filter(m.group(1).lower(), query.get("$filter", ""))
+            except ValueError as error:
+                return 400, {"error": {"code": "BadRequest", "message": str(error)}}, {}
             with self.lock:
-                found = [
-                    r
-                    for r in self.arm_roles
-                    if (scope == r["scope"].lower() or scope.startswith(r["scope"].lower() + "/"))
-                    and (wanted is None or r["principalId"] == wanted.group(1))
-                ]
+                found = [r for r in self.arm_roles if keep(r)]
             return 200, {"value": [self._assignment(r, query) for r in found]}, {}
+        namespace = re.search(r"/providers/([^/]+)/", path + "/", re.I)
+        wanted = ARM_API_VERSIONS.get(namespace.group(1).lower()) if namespace else None
+        if wanted and query.get("api-version") != wanted:
+            # ARM serves each resource type at the versions its provider registers, and the check must
+            # read with the version the program writes with (lab/api_versions.py): stricter than ARM,
+            # which would also serve older registered versions in an older shape.
+            return (
+                400,
+                {
+                    "error": {
+                        "code": "NoRegisteredProviderFound",
+                        "message": f"api-version {query.get('api-version')!r} for {path}; "
+                        f"this fake serves {wanted}",
+                    }
+                },
+                {},
+            )
         with self.lock:
             item = self.arm.get(path.lower())
         if item is None:
@@ -303,6 +361,49 @@ class FakeAzure(FakeSynapse):
             )
         return 200, item, {}
 
+    def _role_filter(self, scope: str, text: str) -> Any:
+        """Which assignments a role assignment list at ``scope`` returns for a ``$filter``.
+
+        https://learn.microsoft.com/rest/api/authorization/role-assignments/list-for-scope:
+        "Use $filter=atScope() to return all role assignments at or above the scope. Use
+        $filter=principalId eq {id} to return all role assignments at, above or below the scope
+        for the specified principal." https://learn.microsoft.com/azure/role-based-access-control/
+        role-assignments-list-rest: no filter lists assignments at, above and below the scope;
+        assignedTo('{objectId}') lists those of a user or service principal and of the groups it
+        is in, transitively, and accepts no group's object id. azure-cli
+        (src/azure-cli/azure/cli/command_modules/role/custom.py, _search_role_assignments) sends
+        "atScope() and assignedTo('{id}')" and notes that atScope() and principalId eq cannot be
+        combined (an API limitation): refused here as well.
+        """
+        terms = [t.strip() for t in re.split(r"\s+and\s+", text.strip()) if t.strip()]
+        at_scope, principals = False, None
+        for term in terms:
+            by_id = re.fullmatch(r"principalId\s+eq\s+'?([0-9a-fA-F-]+)'?", term)
+            assigned = re.fullmatch(r"assignedTo\('([0-9a-fA-F-]+)'\)", term)
+            if term == "atScope()" and not at_scope:
+                at_scope = True
+            elif by_id and principals is None:
+                principals = {by_id.group(1).lower()}
+            elif assigned and principals is None:
+                who = assigned.group(1).lower()
+                with self.lock:
+                    if who in {g.lower() for g in self.group_members}:
+                        raise ValueError("assignedTo() accepts a user's or service principal's id")
+                    principals = {who} | {g.lower() for g in self.groups_of(who)}
+            else:
+                raise ValueError(f"unsupported $filter {text!r}")
+        if at_scope and any(t.startswith("principalId") for t in terms):
+            raise ValueError("atScope() and principalId eq cannot be combined")
+
+        def keep(r: dict[str, Any]) -> bool:
+            own = r["scope"].lower()
+            above = scope == own or scope.startswith(own + "/")
+            below = own.startswith(scope + "/")
+            where = above if at_scope else above or below
+            return where and (principals is None or r["principalId"].lower() in principals)
+
+        return keep
+
     @staticmethod
     def _assignment(r: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
         sub = r["scope"].split("/")[2]
@@ -313,7 +414,7 @@ class FakeAzure(FakeSynapse):
             "properties": {
                 "scope": r["scope"],
                 "principalId": r["principalId"],
-                "principalType": "User",
+                "principalType": r.get("principalType", "User"),
                 "roleDefinitionId": f"/subscriptions/{sub}/providers/Microsoft.Authorization/"
                 f"roleDefinitions/{r['roleDefinitionId']}",
             },
@@ -342,7 +443,7 @@ class FakeAzure(FakeSynapse):
                             "roleDefinitionId": r["roleId"],
                             "principalId": r["principalId"],
                             "scope": f"workspaces/{ws}",
-                            "principalType": "User",
+                            "principalType": r.get("principalType", "User"),
                         }
                         for r in found
                     ],
