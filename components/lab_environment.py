@@ -183,6 +183,8 @@ class LabEnvironment(pulumi.ComponentResource):
                 resource_group_id=self.resource_group.id,
                 student_object_id=args.student.object_id,
                 student_principal_type=args.student.principal_type,
+                sql_pool_id=self.synapse.sql_pool_id,
+                sql_pool_operator_role_id=args.custom_roles.sql_pool_operator_id,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

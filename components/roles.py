@@ -5,7 +5,14 @@ from __future__ import annotations
 import pulumi
 import pulumi_azure_native as azure_native
 
-from lab.roles import OWNER, PRINCIPAL_TYPES, assignment_guid, check_scope, role_definition_id
+from lab.roles import (
+    CONTRIBUTOR,
+    OWNER,
+    PRINCIPAL_TYPES,
+    assignment_guid,
+    check_scope,
+    role_definition_id,
+)
 
 
 def assign_role(
@@ -27,6 +34,10 @@ def assign_role(
     """
     if role_id == OWNER:
         raise ValueError("this project never grants Owner")
+    if role_id == CONTRIBUTOR and principal_type != "ServicePrincipal":
+        # Contributor lets a person scale a pool to DW30000c or create any
+        # resource: students get the roles of lab/permissions.yaml instead.
+        raise ValueError("this project never grants Contributor to a user or group")
     if principal_type not in PRINCIPAL_TYPES:
         raise ValueError(f"principal type {principal_type!r} is not one of {PRINCIPAL_TYPES}")
     checked_scope = pulumi.Output.from_input(scope).apply(check_scope)

@@ -109,3 +109,23 @@ def test_the_custom_role_has_no_wildcard_and_no_write():
         for action in role.actions + role.data_actions:
             assert "*" not in action
             assert not action.endswith(("/write", "/delete")), action
+
+
+def test_each_student_holds_the_role_of_their_own_subscription_on_their_own_pool(
+    two_subscriptions,
+):
+    sim = two_subscriptions
+    envs = sim.exports["environments"].value
+    for i in range(4):
+        student = f"s{i}"
+        sub = envs[student]["subscription"]
+        (assignment,) = [
+            r
+            for r in sim.of_type("azure-native:authorization:RoleAssignment")
+            if r.inputs["principalId"] == oid(i) and "/sqlPools/" in r.inputs["scope"]
+        ]
+        guid = roles.custom_role_guid(roles.SQL_POOL_OPERATOR, "spring-s2", sub)
+        assert assignment.inputs["roleDefinitionId"] == (
+            f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
+        )
+        assert assignment.inputs["scope"].endswith(f"/sqlPools/{envs[student]['sqlPool']}")

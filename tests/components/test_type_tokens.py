@@ -16,15 +16,23 @@ from tests.conftest import ROOT
 
 RECORDED = json.loads((ROOT / "tests" / "fixtures" / "one_student_urns.json").read_text())
 STACK = "urn:pulumi:dev::synapse-ml-lab::"
+RA = "azure-native:authorization:RoleAssignment"
+ACCESS = f"{STACK}synapse-ml-lab:access:Access${RA}::ann-access"
 # Issue 23 (least privilege for students): the custom SQL pool operator role of
-# the subscription, declared once per stack and subscription.
+# the subscription, declared once per stack and subscription, and the student's
+# Contributor on the resource group replaced by the roles the lab needs. New
+# URNs, not a changed one: `pulumi up` creates them and deletes the retired
+# assignment at the end of the update, so the student is never without access.
 ADDED = {
     (
         f"{STACK}pulumi:pulumi:Stack$azure-native:authorization:RoleDefinition::sql-pool-operator-default",
         "azure-native:authorization:RoleDefinition",
     ),
+    (f"{ACCESS}-student-rg-reader", RA),
+    (f"{ACCESS}-student-aml-data-scientist", RA),
+    (f"{ACCESS}-student-sql-pool-operator", RA),
 }
-RETIRED: set[tuple[str, str]] = set()
+RETIRED = {(f"{ACCESS}-student-rg-contributor", RA)}
 
 
 def test_a_one_student_stack_declares_the_recorded_urns_and_type_tokens():
