@@ -24,7 +24,17 @@ from classroom.planning.costs import PriceError, PriceTable, StudentCost, estima
 from lab import studio
 from lab.data import LAB_DATA_FILES
 from lab.naming import DATA_CONTAINER, ML_COMPUTE_NAME
-from lab.roles import CONTRIBUTOR, STORAGE_BLOB_DATA_CONTRIBUTOR, SYNAPSE_ADMINISTRATOR
+from lab.roles import (
+    AZUREML_DATA_SCIENTIST,
+    CONTRIBUTOR,
+    OWNER,
+    READER,
+    ROLE_NAMES,
+    SQL_POOL_OPERATOR,
+    STORAGE_BLOB_DATA_CONTRIBUTOR,
+    SYNAPSE_ADMINISTRATOR,
+    custom_role_guid,
+)
 
 # What the program deploys for every student (the names its notebooks and docs use).
 DATA_FILESYSTEM = DATA_CONTAINER
@@ -788,18 +798,29 @@ class _Student:
             return
         from azure.mgmt.authorization import AuthorizationManagementClient
 
-        wanted = (
-            (
-                env.resource_group_id,
-                CONTRIBUTOR,
-                f"Contributor on resource group '{env.resource_group}'",
-            ),
+        # The roles of the permission proof (lab/permissions.yaml), each on its resource.
+        ml_id = (
+            f"{env.resource_group_id}/providers/Microsoft.MachineLearningServices/"
+            f"workspaces/{env.aml_workspace}"
+        )
+        wanted = [
+            (env.resource_group_id, READER, f"Reader on resource group '{env.resource_group}'"),
+            (ml_id, AZUREML_DATA_SCIENTIST, f"AzureML Data Scientist on '{env.aml_workspace}'"),
             (
                 env.data_lake_id,
                 STORAGE_BLOB_DATA_CONTRIBUTOR,
                 f"Storage Blob Data Contributor on data lake '{env.data_lake}'",
             ),
-        )
+        ]
+        if env.sql_pool and env.stack:
+            wanted.append(
+                (
+                    f"{env.resource_group_id}/providers/Microsoft.Synapse/workspaces/"
+                    f"{env.synapse_workspace}/sqlPools/{env.sql_pool}",
+                    custom_role_guid(SQL_POOL_OPERATOR, env.stack, env.subscription),
+                    f"the SQL pool operator role on pool '{env.sql_pool}'",
+                )
+            )
         with AuthorizationManagementClient(
             self.credential, env.subscription, **self.arm_kwargs()
         ) as client:
@@ -823,8 +844,26 @@ class _Student:
                     for a in found
                 ):
                     self.problem("access", f"the student lacks {words}: run `pulumi up`")
+                if scope == env.resource_group_id:
+                    self._too_much_access(found)
         if self.workspace_ready and not self.studio_unreachable:
             self._synapse_admin()
+
+    def _too_much_access(self, found: list[Any]) -> None:
+        """Contributor or Owner at the resource group or above (e.g. granted before issue 23)."""
+        env = self.env
+        for a in found:
+            role = a.role_definition_id.lower().rsplit("/", 1)[-1]
+            if role in (CONTRIBUTOR, OWNER) and env.resource_group_id.lower().startswith(
+                a.scope.lower()
+            ):
+                self.warn(
+                    "access",
+                    f"the student is {ROLE_NAMES[role]} on '{a.scope}': more access than the lab "
+                    "needs (they can scale the SQL pool and create resources); remove it with "
+                    f"`az role assignment delete --assignee {env.object_id} --role {ROLE_NAMES[role]} "
+                    f"--scope {a.scope}`",
+                )
 
     def _synapse_admin(self) -> None:
         from azure.synapse.accesscontrol import AccessControlClient

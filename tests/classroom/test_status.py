@@ -122,7 +122,8 @@ def test_a_class_with_every_kind_of_trouble(azure):
     assert not any(
         "/roleAssignments" in r.path
         for r in azure.requests
-        if envs["denied"].synapse_workspace in r.path
+        # the Synapse data plane's (ARM role assignments on the SQL pool are another call)
+        if r.path.startswith(f"/synapse/{envs['denied'].synapse_workspace}")
     )
     assert "firewall refuses this machine's address (ClientIpAddressNotAuthorized)" in denied[0]
     assert "lab:allowedIpRanges" in denied[0]
@@ -507,4 +508,44 @@ def test_both_sql_scripts_of_part_2_are_looked_for(azure):
     assert results[1].problems == [
         f"SQL script 'Predict rentals' is missing from Synapse workspace "
         f"'{bob.synapse_workspace}': run `pulumi up`"
+    ]
+
+
+def test_the_students_roles_are_the_labs_and_contributor_from_before_is_a_warning(azure):
+    from lab.roles import (
+        AZUREML_DATA_SCIENTIST,
+        CONTRIBUTOR,
+        READER,
+        SQL_POOL_OPERATOR,
+        custom_role_guid,
+    )
+
+    kim, lee, max_ = add(azure, "kim"), add(azure, "lee"), add(azure, "max")
+    operator = custom_role_guid(SQL_POOL_OPERATOR, "dev", kim.subscription)
+    # lee lost every role the lab needs (a half-done `pulumi up`)
+    azure.arm_roles = [
+        r
+        for r in azure.arm_roles
+        if not (
+            r["principalId"] == object_id("lee")
+            and r["roleDefinitionId"] in (READER, AZUREML_DATA_SCIENTIST, operator)
+        )
+    ]
+    # kim still has the Contributor a stack created before this change granted
+    azure.grant(kim.resource_group_id, CONTRIBUTOR, object_id("kim"))
+    results = check(azure, [kim, lee, max_])
+
+    assert results["max"].ready and results["max"].problems == []
+    assert not any("access" in w or "Contributor" in w for w in results["max"].warnings)
+    assert results["lee"].problems == [
+        f"the student lacks Reader on resource group '{lee.resource_group}': run `pulumi up`",
+        f"the student lacks AzureML Data Scientist on '{lee.aml_workspace}': run `pulumi up`",
+        f"the student lacks the SQL pool operator role on pool '{lee.sql_pool}': run `pulumi up`",
+    ]
+    assert results["kim"].ready and results["kim"].problems == []
+    assert results["kim"].warnings == [
+        f"the student is Contributor on '{kim.resource_group_id}': more access than the lab needs "
+        "(they can scale the SQL pool and create resources); remove it with "
+        f"`az role assignment delete --assignee {object_id('kim')} --role Contributor "
+        f"--scope {kim.resource_group_id}`"
     ]
