@@ -850,17 +850,19 @@ class _Student:
             self._synapse_admin()
 
     def _too_much_access(self, found: list[Any]) -> None:
-        """Contributor or Owner at the resource group or above (e.g. granted before issue 23)."""
+        """Contributor or Owner on, above or inside the resource group (e.g. granted before).
+
+        ``found`` is the resource group's list filtered by the student's principalId,
+        which Azure answers with the assignments at, above and below that scope.
+        """
         env = self.env
         for a in found:
             role = a.role_definition_id.lower().rsplit("/", 1)[-1]
-            if role in (CONTRIBUTOR, OWNER) and env.resource_group_id.lower().startswith(
-                a.scope.lower()
-            ):
+            if role in (CONTRIBUTOR, OWNER):
                 self.warn(
                     "access",
                     f"the student is {ROLE_NAMES[role]} on '{a.scope}': more access than the lab "
-                    "needs (they can scale the SQL pool and create resources); remove it with "
+                    "needs (that role can scale pools and change or create resources there); remove it with "
                     f"`az role assignment delete --assignee {env.object_id} --role {ROLE_NAMES[role]} "
                     f"--scope {a.scope}`",
                 )

@@ -515,6 +515,7 @@ def test_the_students_roles_are_the_labs_and_contributor_from_before_is_a_warnin
     from lab.roles import (
         AZUREML_DATA_SCIENTIST,
         CONTRIBUTOR,
+        OWNER,
         READER,
         SQL_POOL_OPERATOR,
         custom_role_guid,
@@ -531,12 +532,19 @@ def test_the_students_roles_are_the_labs_and_contributor_from_before_is_a_warnin
             and r["roleDefinitionId"] in (READER, AZUREML_DATA_SCIENTIST, operator)
         )
     ]
-    # kim still has the Contributor a stack created before this change granted
+    # kim still has the Contributor a stack created before this change granted;
+    # max was made Owner of his Spark pool by hand (below the group, still too much)
     azure.grant(kim.resource_group_id, CONTRIBUTOR, object_id("kim"))
+    pool = synapse_id(max_, "bigDataPools", max_.spark_pool)
+    azure.grant(pool, OWNER, object_id("max"))
     results = check(azure, [kim, lee, max_])
 
     assert results["max"].ready and results["max"].problems == []
-    assert not any("access" in w or "Contributor" in w for w in results["max"].warnings)
+    assert results["max"].warnings == [
+        f"the student is Owner on '{pool}': more access than the lab needs (that role can scale pools "
+        f"and change or create resources there); remove it with `az role assignment delete --assignee "
+        f"{object_id('max')} --role Owner --scope {pool}`"
+    ]
     assert results["lee"].problems == [
         f"the student lacks Reader on resource group '{lee.resource_group}': run `pulumi up`",
         f"the student lacks AzureML Data Scientist on '{lee.aml_workspace}': run `pulumi up`",
@@ -545,7 +553,7 @@ def test_the_students_roles_are_the_labs_and_contributor_from_before_is_a_warnin
     assert results["kim"].ready and results["kim"].problems == []
     assert results["kim"].warnings == [
         f"the student is Contributor on '{kim.resource_group_id}': more access than the lab needs "
-        "(they can scale the SQL pool and create resources); remove it with "
+        "(that role can scale pools and change or create resources there); remove it with "
         f"`az role assignment delete --assignee {object_id('kim')} --role Contributor "
         f"--scope {kim.resource_group_id}`"
     ]

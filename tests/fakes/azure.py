@@ -293,11 +293,19 @@ class FakeAzure(FakeSynapse):
         if m:
             scope = m.group(1).lower()
             wanted = re.search(r"principalId eq '([^']+)'", query.get("$filter", ""))
+            # "Use $filter=principalId eq {id} to return all role assignments at, above
+            # or below the scope for the specified principal"; atScope() (and here
+            # no filter): at or above.
+            # https://learn.microsoft.com/rest/api/authorization/role-assignments/list-for-scope
             with self.lock:
                 found = [
                     r
                     for r in self.arm_roles
-                    if (scope == r["scope"].lower() or scope.startswith(r["scope"].lower() + "/"))
+                    if (
+                        scope == r["scope"].lower()
+                        or scope.startswith(r["scope"].lower() + "/")
+                        or (wanted is not None and r["scope"].lower().startswith(scope + "/"))
+                    )
                     and (wanted is None or r["principalId"] == wanted.group(1))
                 ]
             return 200, {"value": [self._assignment(r, query) for r in found]}, {}
