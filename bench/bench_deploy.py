@@ -48,6 +48,7 @@ TYPICAL_SECONDS = {
     "azure-native:operationalinsights:Workspace": 20,
     "azure-native:applicationinsights:Component": 10,
     "azure-native:authorization:RoleAssignment": 5,
+    "azure-native:authorization:RoleDefinition": 5,
     "random:index/randomString:RandomString": 0,
     "random:index/randomPassword:RandomPassword": 0,
 }

@@ -5,7 +5,9 @@
   :mod:`components.machine_learning`, :mod:`components.access`,
   :mod:`components.data_plane`: its parts;
 - :mod:`components.roles`, :mod:`components.credentials`: the one way to grant a
-  role and the SQL admin password.
+  role and the SQL admin password;
+- :mod:`components.custom_roles`: the project's custom role definitions, declared
+  once per subscription by ``__main__`` and handed to each environment.
 """
 
 # Stacks created before the providers moved to providers/ name them by their old

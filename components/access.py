@@ -1,8 +1,17 @@
-"""The lab's IAM step and the deployer's own access, as role assignments.
+"""The lab's IAM step, the deployer's own access and the student's, as role assignments.
 
 The lab has the student give the Synapse workspace identity Contributor on the
 Azure ML workspace by hand (portal, Access control). Here it is declared, scoped
 to that one workspace, so the ``AzureML`` linked service works from the start.
+
+A student gets exactly what the lab's steps need (the proof, step by step with
+Microsoft's docs, is ``lab/permissions.yaml``; ``tests/lab/test_permissions.py``
+checks it): Reader on their resource group, AzureML Data Scientist on their
+Azure ML workspace, the custom SQL pool operator role on their dedicated SQL
+pool and Storage Blob Data Contributor on their lake (Synapse Administrator on
+their workspace is a Synapse RBAC role: ``components.data_plane``). Never
+Contributor or Owner: those let a student scale the pool to DW30000c or create
+any resource.
 """
 
 from __future__ import annotations
@@ -28,6 +37,10 @@ class AccessArgs:
     # The student's Entra ID object, when lab:students gives one.
     student_object_id: str | None = None
     student_principal_type: str = "User"
+    # The student's dedicated SQL pool (none when lab:dedicatedSqlPool is false)
+    # and the subscription's custom "SQL pool operator" role (its GUID).
+    sql_pool_id: pulumi.Input[str] | None = None
+    sql_pool_operator_role_id: pulumi.Input[str] | None = None
 
 
 class Access(pulumi.ComponentResource):
@@ -57,20 +70,24 @@ class Access(pulumi.ComponentResource):
             description="Deployer: manage the lab's data lake",
             opts=child,
         )
-        # The student's own access, least privilege: their resource group only
-        # (Contributor lets them run the notebooks' Azure ML jobs and pause pools)
-        # and their lake's data (Synapse Studio browses the lake as the user).
-        # Never Owner, never anything at subscription scope.
+        # The student's own access: their resources only, never the resource
+        # group's Contributor, never Owner, never anything at subscription scope.
         self.student_roles = []
         if args.student_object_id:
             if args.resource_group_id is None:
                 raise ValueError("a student's access needs the resource group id")
-            grants = (
+            grants: list[tuple[str, pulumi.Input[str], pulumi.Input[str], str]] = [
                 (
-                    "student-rg-contributor",
-                    roles.CONTRIBUTOR,
+                    "student-rg-reader",
+                    roles.READER,
                     args.resource_group_id,
-                    "Student: manage their own lab resource group",
+                    "Student: see their lab's resources (portal, Studio)",
+                ),
+                (
+                    "student-aml-data-scientist",
+                    roles.AZUREML_DATA_SCIENTIST,
+                    args.ml_workspace_id,
+                    "Student: run jobs and register models in their Azure ML workspace",
                 ),
                 (
                     "student-lake-contributor",
@@ -78,7 +95,18 @@ class Access(pulumi.ComponentResource):
                     args.data_lake_account_id,
                     "Student: read and write their own data lake",
                 ),
-            )
+            ]
+            if args.sql_pool_id is not None:
+                if args.sql_pool_operator_role_id is None:
+                    raise ValueError("a student's SQL pool access needs the SQL pool operator role")
+                grants.append(
+                    (
+                        "student-sql-pool-operator",
+                        args.sql_pool_operator_role_id,
+                        args.sql_pool_id,
+                        "Student: resume and pause their own dedicated SQL pool",
+                    )
+                )
             self.student_roles = [
                 assign_role(
                     f"{name}-{key}",

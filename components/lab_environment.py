@@ -13,6 +13,7 @@ from lab import naming
 from lab.config import LabSettings, Student
 
 from .access import Access, AccessArgs
+from .custom_roles import SubscriptionRoles
 from .data_lake import DataLake, DataLakeArgs
 from .data_plane import DataPlane, DataPlaneArgs
 from .machine_learning import MachineLearningWorkspace, MachineLearningWorkspaceArgs
@@ -49,6 +50,9 @@ class LabEnvironmentArgs:
     tenant_id: pulumi.Input[str]
     deployer_object_id: pulumi.Input[str]
     sql_admin_password: pulumi.Input[str]
+    # The custom role definitions of the subscription this environment is in
+    # (declared once per subscription by __main__, components.custom_roles).
+    custom_roles: SubscriptionRoles
     # The subscription's setup (its namespace registrations): the resource group, and
     # so everything of the student's, waits for it. None only in tests of a component.
     subscription_setup: pulumi.Resource | None = None
@@ -187,6 +191,8 @@ class LabEnvironment(pulumi.ComponentResource):
                 resource_group_id=self.resource_group.id,
                 student_object_id=args.student.object_id,
                 student_principal_type=args.student.principal_type,
+                sql_pool_id=self.synapse.sql_pool_id,
+                sql_pool_operator_role_id=args.custom_roles.sql_pool_operator_id,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -81,6 +81,7 @@ RESOURCE_TYPES: dict[str, tuple[str, str]] = {
     "azure-native:operationalinsights:Workspace": ("Microsoft.OperationalInsights", "workspaces"),
     "azure-native:applicationinsights:Component": ("Microsoft.Insights", "components"),
     "azure-native:authorization:RoleAssignment": ("Microsoft.Authorization", "roleAssignments"),
+    "azure-native:authorization:RoleDefinition": ("Microsoft.Authorization", "roleDefinitions"),
 }
 
 

@@ -73,6 +73,16 @@ FORBIDDEN_ROLES: dict[str, str] = {
     "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
 }
 
+# Never granted to a person or a group (a student): Contributor lets a student
+# scale their dedicated SQL pool to DW30000c or create any resource. Students get
+# the roles of the permission proof (lab/permissions.yaml). A managed identity
+# may still be Contributor on one resource (the Synapse identity on the Azure ML
+# workspace, the lab's own IAM step).
+PEOPLE_FORBIDDEN_ROLES: dict[str, str] = {
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+}
+PEOPLE = ("User", "Group")
+
 FIREWALL_ALL_START = "0.0.0.0"
 FIREWALL_ALL_END = "255.255.255.255"
 
@@ -358,7 +368,7 @@ _SUBSCRIPTION_SCOPE = re.compile(r"^/subscriptions/[^/]+/?$", re.IGNORECASE)
 
 
 def role_assignment_least_privilege(resource_type: str, props: Mapping[str, Any]) -> list[str]:
-    """Role assignment: below subscription scope, and never Owner or User Access Administrator."""
+    """Role assignment: below subscription scope, never Owner or User Access Administrator, no person or group Contributor."""
     if resource_type != ROLE_ASSIGNMENT:
         return []
     messages: list[str] = []
@@ -396,6 +406,16 @@ def role_assignment_least_privilege(resource_type: str, props: Mapping[str, Any]
             messages.append(
                 f"Role assignment roleDefinitionId is {_show(role)} ({FORBIDDEN_ROLES[guid]}); "
                 f"{' and '.join(FORBIDDEN_ROLES.values())} are never granted by the lab."
+            )
+        # azure-native sends "User" when principalType is not set.
+        principal_type = lookup(props, "principalType")
+        if principal_type is MISSING:
+            principal_type = "User"
+        if guid in PEOPLE_FORBIDDEN_ROLES and principal_type in PEOPLE:
+            messages.append(
+                f"Role assignment roleDefinitionId is {_show(role)} "
+                f"({PEOPLE_FORBIDDEN_ROLES[guid]}) for a {principal_type}; students get "
+                "only the roles the lab needs (lab/permissions.yaml), never Contributor or Owner."
             )
     return messages
 
@@ -450,7 +470,8 @@ POLICIES: dict[str, Rule] = {
     "role-assignment-least-privilege": Rule(
         role_assignment_least_privilege,
         MANDATORY,
-        "Role assignments are scoped below the subscription and never grant Owner or User Access Administrator.",
+        "Role assignments are scoped below the subscription, never grant Owner or User Access "
+        "Administrator, and never make a user or group (a student) Contributor.",
     ),
 }
 

@@ -31,12 +31,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from lab.roles import (
+    AZUREML_DATA_SCIENTIST,
     CONTRIBUTOR,
     OWNER,
+    READER,
     ROLE_NAMES,
+    SQL_POOL_OPERATOR,
     STORAGE_BLOB_DATA_CONTRIBUTOR,
     STORAGE_BLOB_DATA_OWNER,
     SYNAPSE_ADMINISTRATOR,
+    custom_role_guid,
 )
 
 ARM, SYNAPSE = "Azure RBAC", "Synapse RBAC"
@@ -49,24 +53,63 @@ class Need:
 
     what: str  # the access, in words
     plane: str  # ARM or SYNAPSE: where the assignments live
-    # The roles that satisfy it, the one the program grants first, then the stronger ones.
-    roles: tuple[str, ...]
+    # The roles that satisfy it, the one the program grants first, then the stronger ones
+    # (a function of the student's Environment where the role is one of the stack's own).
+    roles: tuple[str, ...] | Callable[[Any], tuple[str, ...]]
     scope: Callable[[Any], str]  # the scope it is needed at, from the student's Environment
     where: Callable[[Any], str]  # that scope in words
+    applies: Callable[[Any], bool] = lambda env: True  # does this student need it at all
+    granted_name: str | None = None  # the granted role in words, where it has no built-in name
 
-    @property
-    def granted(self) -> str:
-        return self.roles[0]
+    def roles_for(self, env: Any) -> tuple[str, ...]:
+        return self.roles(env) if callable(self.roles) else self.roles
+
+    def granted_for(self, env: Any) -> str:
+        return self.roles_for(env)[0]
+
+
+def _ml_workspace_id(env: Any) -> str:
+    return (
+        f"{env.resource_group_id}/providers/Microsoft.MachineLearningServices/"
+        f"workspaces/{env.aml_workspace}"
+    )
+
+
+def _sql_pool_id(env: Any) -> str:
+    return f"{env.synapse_workspace_id}/sqlPools/{env.sql_pool}"
+
+
+def _sql_pool_roles(env: Any) -> tuple[str, ...]:
+    # The stack's own SQL pool operator role (components/custom_roles.py), then the built-in
+    # roles that include its actions.
+    return (custom_role_guid(SQL_POOL_OPERATOR, env.stack, env.subscription), CONTRIBUTOR, OWNER)
 
 
 # needed access -> the roles that satisfy it (equal or stronger), the one the program grants first.
+# The program grants the least set (lab/permissions.yaml proves it covers every lab step).
 NEEDS: tuple[Need, ...] = (
     Need(
-        "use the resources of the lab",
+        "see the lab's resources in Studio and the portal",
         ARM,
-        (CONTRIBUTOR, OWNER),
+        (READER, CONTRIBUTOR, OWNER),
         lambda env: env.resource_group_id,
         lambda env: f"resource group '{env.resource_group}'",
+    ),
+    Need(
+        "run AutoML jobs and register models",
+        ARM,
+        (AZUREML_DATA_SCIENTIST, CONTRIBUTOR, OWNER),
+        _ml_workspace_id,
+        lambda env: f"Azure ML workspace '{env.aml_workspace}'",
+    ),
+    Need(
+        "resume and pause their SQL pool",
+        ARM,
+        _sql_pool_roles,
+        _sql_pool_id,
+        lambda env: f"dedicated SQL pool '{env.sql_pool}'",
+        applies=lambda env: bool(env.sql_pool and env.stack),
+        granted_name="the SQL pool operator role",
     ),
     Need(
         "read and write the lab's files",
@@ -164,15 +207,20 @@ def judge(
     ``groups`` are the ids of the student's groups known to apply (for Synapse RBAC, whose list
     cannot expand groups: the groups seen in the student's ARM assignments)."""
     scope = need.scope(env)
+    roles = need.roles_for(env)
     mine = {student.lower(), *(g.lower() for g in groups)}
     applying = [
         a
         for a in assignments
-        if a.role in need.roles
+        if a.role in roles
         and covers(a.scope, scope)
         and (need.plane == ARM or a.principal.lower() in mine)
     ]
-    granted = role_name(need.granted)
+
+    def name(role: str) -> str:
+        return (need.granted_name if role == roles[0] else None) or role_name(role)
+
+    granted = name(roles[0])
     if not applying:
         return Verdict(
             need,
@@ -185,7 +233,7 @@ def judge(
     def rank(a: Assignment) -> tuple[int, int, int]:
         exact = a.scope.rstrip("/").lower() == scope.lower()
         return (
-            need.roles.index(a.role),
+            roles.index(a.role),
             0 if exact else 1,
             0 if a.principal.lower() == student.lower() else 1,  # direct before a group
         )
@@ -196,16 +244,24 @@ def judge(
 
     def how(a: Assignment) -> str:
         through = f" through group {a.principal}" if a.principal.lower() != student.lower() else ""
-        return f"{role_name(a.role)} on {_scope_words(a, need, env)}{through}"
+        return f"{name(a.role)} on {_scope_words(a, need, env)}{through}"
 
     if not more:
         return Verdict(need, best, (), f"{how(best)}: can {need.what}", "ready")
     extra = "; ".join(how(a) for a in more)
+    # Contributor or Owner (granted before the lab's least-privilege roles, or by hand) lets a
+    # student scale pools and create resources: say how to take it away.
+    removable = [a for a in more if need.plane == ARM and a.role in (CONTRIBUTOR, OWNER)]
+    remove = "".join(
+        f"; remove it with `az role assignment delete --assignee {a.principal} "
+        f"--role {role_name(a.role)} --scope {a.scope}`"
+        for a in removable
+    )
     return Verdict(
         need,
         best,
         more,
         f"the student has more access than the lab grants ({granted} on {need.where(env)}): "
-        f"{extra}. Least privilege: remove what the lab does not need unless it is meant",
+        f"{extra}. Least privilege: remove what the lab does not need unless it is meant{remove}",
         "warning",
     )

@@ -24,6 +24,7 @@ from classroom.planning.costs import PriceError, PriceTable, StudentCost, estima
 from lab import api_versions, studio
 from lab.data import LAB_DATA_FILES
 from lab.naming import DATA_CONTAINER, ML_COMPUTE_NAME
+from lab.roles import CONTRIBUTOR, OWNER
 
 from . import access
 
@@ -847,7 +848,7 @@ class _Student:
             return
         groups: set[str] = set()
         for need in access.NEEDS:
-            if need.plane != access.ARM:
+            if need.plane != access.ARM or not need.applies(env):
                 continue
             try:
                 found = self._arm_assignments(need.scope(env))
@@ -856,6 +857,9 @@ class _Student:
             # The groups through which the student holds roles (for Synapse RBAC, which cannot expand them).
             groups |= {a.principal for a in found if a.principal.lower() != env.object_id.lower()}
             self._verdict(access.judge(need, env, env.object_id, found, fix=repair_command(env)))
+        if env.principal_type != "Group":
+            with contextlib.suppress(_Skip):
+                self._too_much_inside()
         if self.workspace_ready and not self.studio_unreachable:
             for need in access.NEEDS:
                 if need.plane == access.SYNAPSE:
@@ -866,6 +870,39 @@ class _Student:
                                 need, env, env.object_id, found, sorted(groups), repair_command(env)
                             )
                         )
+
+    def _too_much_inside(self) -> None:
+        """Contributor or Owner on a resource inside the student's group (a pool, the workspace):
+        the needs above list only what applies at or above their scopes, so a role granted by
+        hand on one resource would go unseen. ``principalId eq`` lists the student's own
+        assignments at, above and below the group (see tests/fakes/azure.py for the source)."""
+        from azure.mgmt.authorization import AuthorizationManagementClient
+
+        env = self.env
+        group = env.resource_group_id.lower()
+        with AuthorizationManagementClient(
+            self.credential, env.subscription, **self.arm_kwargs()
+        ) as client:
+            found = self.call(
+                "access",
+                f"role assignments inside {env.resource_group}",
+                "Azure Resource Manager",
+                lambda: list(
+                    client.role_assignments.list_for_scope(
+                        env.resource_group_id, filter=f"principalId eq '{env.object_id}'"
+                    )
+                ),
+            )
+        for a in (access.Assignment.from_arm(item) for item in found):
+            if a.role in (CONTRIBUTOR, OWNER) and a.scope.lower().startswith(group + "/"):
+                name = access.role_name(a.role)
+                self.warn(
+                    "access",
+                    f"the student is {name} on '{a.scope}': more access than the lab needs (that "
+                    "role can scale pools and change or create resources there); remove it with "
+                    f"`az role assignment delete --assignee {env.object_id} --role {name} "
+                    f"--scope {a.scope}`",
+                )
 
     def _verdict(self, verdict: access.Verdict) -> None:
         {READY: self.note, WARNING: self.warn, NOT_READY: self.problem}[verdict.severity](
@@ -904,7 +941,9 @@ class _Student:
         client = AccessControlClient(self.credential, endpoint, **self.settings.client_kwargs())
         try:
             found = []
-            for role in need.roles:  # no principal filter: an assignment to a group counts too
+            for role in need.roles_for(
+                env
+            ):  # no principal filter: an assignment to a group counts too
                 page = self.call(
                     "access",
                     f"Synapse role assignments of workspace '{env.synapse_workspace}'",

@@ -97,6 +97,10 @@ RIGHTS = (
     ),
     ("Microsoft.Authorization/roleAssignments/write", "create the lab's role assignments"),
     (
+        "Microsoft.Authorization/roleDefinitions/write",
+        "create the lab's custom role (SQL pool operator)",
+    ),
+    (
         "Microsoft.KeyVault/locations/deletedVaults/purge/action",
         "purge the Key Vaults at `pulumi destroy`",
     ),

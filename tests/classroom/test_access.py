@@ -15,11 +15,15 @@ import pytest
 
 from classroom.checking import access, checks
 from lab.roles import (
+    AZUREML_DATA_SCIENTIST,
     CONTRIBUTOR,
     OWNER,
+    READER,
+    SQL_POOL_OPERATOR,
     STORAGE_BLOB_DATA_CONTRIBUTOR,
     STORAGE_BLOB_DATA_OWNER,
     SYNAPSE_ADMINISTRATOR,
+    custom_role_guid,
 )
 from tests.conftest import ROOT
 
@@ -39,14 +43,36 @@ def _group(name: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"group/{name}"))
 
 
+def _operator(env) -> str:
+    return custom_role_guid(SQL_POOL_OPERATOR, "dev", env.subscription)
+
+
+def _ml_id(env) -> str:
+    return (
+        f"{env.resource_group_id}/providers/Microsoft.MachineLearningServices/"
+        f"workspaces/{env.aml_workspace}"
+    )
+
+
+def _pool_id(env) -> str:
+    return f"{env.synapse_workspace_id}/sqlPools/{env.sql_pool}"
+
+
+def _grant_lab_roles(azure, env, control: str, data: str) -> None:
+    """The ARM roles the program grants a student, to the groups ``control`` and ``data``."""
+    azure.grant(env.resource_group_id, READER, control, "Group")
+    azure.grant(_ml_id(env), AZUREML_DATA_SCIENTIST, control, "Group")
+    azure.grant(_pool_id(env), _operator(env), data, "Group")
+    azure.grant(env.data_lake_id, STORAGE_BLOB_DATA_CONTRIBUTOR, data, "Group")
+
+
 def test_access_through_a_nested_group_is_ready_and_says_so(azure):
     ann = add(azure, "ann")
     _strip(azure, "ann")
     team, course = _group("team-a"), _group("dp-100")
     azure.add_member(team, object_id("ann"))  # ann is in team-a, team-a is in dp-100
     azure.add_member(course, team)
-    azure.grant(ann.resource_group_id, CONTRIBUTOR, course, "Group")
-    azure.grant(ann.data_lake_id, STORAGE_BLOB_DATA_CONTRIBUTOR, team, "Group")
+    _grant_lab_roles(azure, ann, control=course, data=team)
     azure.synapse_roles.append(
         {
             "workspace": ann.synapse_workspace,
@@ -58,8 +84,12 @@ def test_access_through_a_nested_group_is_ready_and_says_so(azure):
     result = check(azure, [ann])["ann"]
     assert result.state == checks.READY, result.findings
     assert result.notes == [
-        f"Contributor on resource group '{ann.resource_group}' through group {course}: "
-        "can use the resources of the lab",
+        f"Reader on resource group '{ann.resource_group}' through group {course}: "
+        "can see the lab's resources in Studio and the portal",
+        f"AzureML Data Scientist on Azure ML workspace '{ann.aml_workspace}' through group "
+        f"{course}: can run AutoML jobs and register models",
+        f"the SQL pool operator role on dedicated SQL pool '{ann.sql_pool}' through group "
+        f"{team}: can resume and pause their SQL pool",
         f"Storage Blob Data Contributor on data lake '{ann.data_lake}' through group {team}: "
         "can read and write the lab's files",
         f"Synapse Administrator on Synapse workspace '{ann.synapse_workspace}' through group "
@@ -72,15 +102,25 @@ def test_owner_inherited_from_the_subscription_is_ready_with_a_warning(azure):
     azure.arm_roles = [
         r
         for r in azure.arm_roles
-        if not (r["principalId"] == object_id("ben") and r["roleDefinitionId"] == CONTRIBUTOR)
+        if not (r["principalId"] == object_id("ben") and r["roleDefinitionId"] == READER)
     ]
     azure.grant(SUBSCRIPTION, OWNER, object_id("ben"))
     result = check(azure, [ben])["ben"]
     assert result.ready and result.state == checks.WARNING, result.findings
+    owner = f"Owner on subscription '{SUBSCRIPTION.rsplit('/', 1)[-1]}' (inherited)"
+    remove = (
+        f"; remove it with `az role assignment delete --assignee {object_id('ben')} --role Owner "
+        f"--scope {SUBSCRIPTION}`"
+    )
+    # Owner satisfies each control-plane access of the lab, each with more than it needs.
     assert result.warnings == [
-        f"the student has more access than the lab grants (Contributor on resource group "
-        f"'{ben.resource_group}'): Owner on subscription '{SUBSCRIPTION.rsplit('/', 1)[-1]}' "
-        "(inherited). Least privilege: remove what the lab does not need unless it is meant"
+        f"the student has more access than the lab grants ({granted}): {owner}. Least privilege: "
+        f"remove what the lab does not need unless it is meant{remove}"
+        for granted in (
+            f"Reader on resource group '{ben.resource_group}'",
+            f"AzureML Data Scientist on Azure ML workspace '{ben.aml_workspace}'",
+            f"the SQL pool operator role on dedicated SQL pool '{ben.sql_pool}'",
+        )
     ]
     # Owner gives no blob data access: the lake's data role still counts on its own.
     assert any("Storage Blob Data Contributor on data lake" in n for n in result.notes)
@@ -120,7 +160,9 @@ def test_a_student_without_access_is_not_ready(azure):
     result = check(azure, [dan])["dan"]
     assert result.state == checks.NOT_READY
     assert [p.split(" (needed")[0] for p in result.problems] == [
-        f"the student lacks Contributor on resource group '{dan.resource_group}'",
+        f"the student lacks Reader on resource group '{dan.resource_group}'",
+        f"the student lacks AzureML Data Scientist on Azure ML workspace '{dan.aml_workspace}'",
+        f"the student lacks the SQL pool operator role on dedicated SQL pool '{dan.sql_pool}'",
         f"the student lacks Storage Blob Data Contributor on data lake '{dan.data_lake}'",
         f"the student lacks Synapse Administrator on Synapse workspace '{dan.synapse_workspace}'",
     ]
@@ -131,8 +173,7 @@ def test_a_group_student_is_listed_without_assigned_to(azure):
     env = add(azure, "grp", with_object_id=False)
     gid = _group("grp")
     azure.add_member(gid, object_id("member"))
-    azure.grant(env.resource_group_id, CONTRIBUTOR, gid, "Group")
-    azure.grant(env.data_lake_id, STORAGE_BLOB_DATA_CONTRIBUTOR, gid, "Group")
+    _grant_lab_roles(azure, env, control=gid, data=gid)
     azure.synapse_roles.append(
         {"workspace": env.synapse_workspace, "roleId": SYNAPSE_ADMINISTRATOR, "principalId": gid}
     )
@@ -140,7 +181,8 @@ def test_a_group_student_is_listed_without_assigned_to(azure):
     result = check(azure, [as_group])["grp"]
     assert result.state == checks.READY, result.findings
     assert result.notes[0] == (
-        f"Contributor on resource group '{env.resource_group}': can use the resources of the lab"
+        f"Reader on resource group '{env.resource_group}': "
+        "can see the lab's resources in Studio and the portal"
     )
     filters = {r.query.get("$filter") for r in azure.requests if "roleAssignments" in r.path}
     assert "atScope()" in filters and not any("assignedTo" in (f or "") for f in filters)
@@ -168,12 +210,12 @@ def test_the_fake_follows_the_documented_filter_semantics(azure):
 
     lake = eve.data_lake_id
     assert roles(lake, f"principalId eq '{oid}'") == {
-        (oid, CONTRIBUTOR),
+        (oid, READER),  # on the resource group, above the lake
         (oid, STORAGE_BLOB_DATA_CONTRIBUTOR),
         (oid, STORAGE_BLOB_DATA_OWNER),  # below the scope: principalId eq includes it
     }
     assert roles(lake, f"atScope() and assignedTo('{oid}')") == {
-        (oid, CONTRIBUTOR),
+        (oid, READER),
         (oid, STORAGE_BLOB_DATA_CONTRIBUTOR),
         (team, OWNER),  # through the group; the one below the scope is left out
     }
@@ -255,13 +297,40 @@ def test_reads_use_the_programs_api_versions(azure):
 
 
 def test_the_table_names_the_granted_role_first_and_only_stronger_ones_after():
+    env = checks.Environment(
+        student="x",
+        subscription="s",
+        resource_group="rg",
+        synapse_workspace="ws",
+        synapse_studio_url="",
+        spark_pool="spark",
+        sql_pool="pool",
+        data_lake="lake",
+        aml_workspace="aml",
+        aml_studio_url="",
+        stack="dev",
+    )
+    operator = custom_role_guid(SQL_POOL_OPERATOR, "dev", "s")
+    # Each granted role, and the built-in roles whose actions include all of its own.
     strength = {
-        CONTRIBUTOR: {OWNER},
+        READER: {CONTRIBUTOR, OWNER},
+        AZUREML_DATA_SCIENTIST: {CONTRIBUTOR, OWNER},
+        operator: {CONTRIBUTOR, OWNER},
         STORAGE_BLOB_DATA_CONTRIBUTOR: {STORAGE_BLOB_DATA_OWNER},
         SYNAPSE_ADMINISTRATOR: set(),
     }
+    granted = [need.granted_for(env) for need in access.NEEDS]
+    assert granted == [
+        READER,
+        AZUREML_DATA_SCIENTIST,
+        operator,
+        STORAGE_BLOB_DATA_CONTRIBUTOR,
+        SYNAPSE_ADMINISTRATOR,
+    ]
     for need in access.NEEDS:
-        assert set(need.roles[1:]) <= strength[need.granted], need.what
+        roles = need.roles_for(env)
+        assert set(roles[1:]) <= strength[roles[0]], need.what
+        assert CONTRIBUTOR not in roles[:1] and OWNER not in roles[:1], need.what
 
 
 def test_covers_is_the_scope_or_above():

@@ -200,12 +200,16 @@ def test_missing_rights_are_named_with_what_they_are_for(arm, tmp_path):
     code, data, _ = report(arm, tmp_path, "--subscription", SUB)
     assert code == 1
     rights = findings(data, "rights", "not ready")
-    assert len(rights) == 2
+    assert len(rights) == 3
     assert (
         "create the lab's role assignments (Microsoft.Authorization/roleAssignments/write)"
         in rights[0]
     )
-    assert "purge the Key Vaults at `pulumi destroy`" in rights[1]
+    assert (
+        "create the lab's custom role (SQL pool operator) "
+        "(Microsoft.Authorization/roleDefinitions/write)" in rights[1]
+    )
+    assert "purge the Key Vaults at `pulumi destroy`" in rights[2]
     assert f"--scope /subscriptions/{SUB}" in rights[0]
 
 

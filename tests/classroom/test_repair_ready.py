@@ -111,7 +111,7 @@ def readiness(azure, studio, env):
 def test_a_student_who_deleted_four_things_is_ready_after_refresh_and_up(azure, studio):
     output = environment("ann")
     oid = object_id("ann")
-    azure.add_student(output, object_id=oid)
+    azure.add_student(output, object_id=oid, stack="spring-s2")
     env = checks.Environment.from_output("ann", output, object_id=oid, stack="spring-s2")
     resources = [
         (provider, inputs, provider.create(to_wire(inputs)))

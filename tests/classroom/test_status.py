@@ -130,7 +130,8 @@ def test_a_class_with_every_kind_of_trouble(azure):
     assert not any(
         "/roleAssignments" in r.path
         for r in azure.requests
-        if envs["denied"].synapse_workspace in r.path
+        # the Synapse data plane's (ARM role assignments on the SQL pool are another call)
+        if r.path.startswith(f"/synapse/{envs['denied'].synapse_workspace}")
     )
     assert "firewall refuses this machine's address (ClientIpAddressNotAuthorized)" in denied[0]
     assert "lab:allowedIpRanges" in denied[0]
@@ -319,7 +320,11 @@ def test_outputs_file_cli_table_json_and_exit_code(azure, tmp_path, capsys):
         r.query["$filter"]
         for r in azure.requests
         if r.path.endswith("/roleAssignments") and "$filter" in r.query
-    } == {f"atScope() and assignedTo('{object_id(s)}')" for s in ("ann", "bob")}
+    } == {
+        f"{query}'{object_id(s)}'{end}"
+        for s in ("ann", "bob")
+        for query, end in (("atScope() and assignedTo(", ")"), ("principalId eq ", ""))
+    }
 
     azure.workspaces[bob.synapse_workspace]["notebooks"]["03-predict"] = {
         "name": "03-predict",
@@ -568,3 +573,76 @@ def test_with_wait_the_page_is_rewritten_each_round_and_reloads_only_while_waiti
     assert 'http-equiv="refresh"' not in final and "Still checking" not in final
     assert '<div class="big">2 / 2</div>' in final
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_the_students_roles_are_the_labs_and_contributor_from_before_is_a_warning(azure):
+    from lab.roles import (
+        AZUREML_DATA_SCIENTIST,
+        CONTRIBUTOR,
+        OWNER,
+        READER,
+        SQL_POOL_OPERATOR,
+        custom_role_guid,
+    )
+
+    kim, lee, max_ = add(azure, "kim"), add(azure, "lee"), add(azure, "max")
+    operator = custom_role_guid(SQL_POOL_OPERATOR, "dev", kim.subscription)
+    # lee lost every role the lab needs (a half-done `pulumi up`)
+    azure.arm_roles = [
+        r
+        for r in azure.arm_roles
+        if not (
+            r["principalId"] == object_id("lee")
+            and r["roleDefinitionId"] in (READER, AZUREML_DATA_SCIENTIST, operator)
+        )
+    ]
+    # kim still has the Contributor a stack created before this change granted;
+    # max was made Owner of his Spark pool by hand (below the group, still too much)
+    azure.grant(kim.resource_group_id, CONTRIBUTOR, object_id("kim"))
+    pool = synapse_id(max_, "bigDataPools", max_.spark_pool)
+    azure.grant(pool, OWNER, object_id("max"))
+    results = check(azure, [kim, lee, max_])
+
+    assert results["max"].ready and results["max"].problems == []
+    assert results["max"].warnings == [
+        f"the student is Owner on '{pool}': more access than the lab needs (that role can scale pools "
+        f"and change or create resources there); remove it with `az role assignment delete --assignee "
+        f"{object_id('max')} --role Owner --scope {pool}`"
+    ]
+    fix = "run `python -m classroom repair --stack dev --student lee` (refresh, then up: it puts back what is missing)"
+    assert results["lee"].problems == [
+        f"the student lacks Reader on resource group '{lee.resource_group}' (needed to see the "
+        f"lab's resources in Studio and the portal): {fix}",
+        f"the student lacks AzureML Data Scientist on Azure ML workspace '{lee.aml_workspace}' "
+        f"(needed to run AutoML jobs and register models): {fix}",
+        f"the student lacks the SQL pool operator role on dedicated SQL pool '{lee.sql_pool}' "
+        f"(needed to resume and pause their SQL pool): {fix}",
+    ]
+    assert results["kim"].ready and results["kim"].problems == []
+    # Contributor on the group satisfies Reader there, the ML workspace and the pool: one warning
+    # per access, each naming the command that removes it.
+    remove = (
+        f"; remove it with `az role assignment delete --assignee {object_id('kim')} "
+        f"--role Contributor --scope {kim.resource_group_id}`"
+    )
+    assert results["kim"].warnings == [
+        f"the student has more access than the lab grants ({granted} on {where}): Contributor on "
+        f"{on}. Least privilege: remove what the lab does not need unless it is meant{remove}"
+        for granted, where, on in (
+            (
+                "Reader",
+                f"resource group '{kim.resource_group}'",
+                f"resource group '{kim.resource_group}'",
+            ),
+            (
+                "AzureML Data Scientist",
+                f"Azure ML workspace '{kim.aml_workspace}'",
+                f"resource group '{kim.resource_group}' (inherited)",
+            ),
+            (
+                "the SQL pool operator role",
+                f"dedicated SQL pool '{kim.sql_pool}'",
+                f"resource group '{kim.resource_group}' (inherited)",
+            ),
+        )
+    ]

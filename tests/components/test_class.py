@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from classroom.planning.simulate import run_program
+from classroom.planning.simulate import FAKE_SUBSCRIPTION, run_program
 from lab import roles
 from lab.config import ConfigError, parse
 from lab.placement import Subscription, place
@@ -53,7 +53,27 @@ def test_each_student_gets_roles_only_inside_their_own_resource_group(class_of_t
             if r.inputs["principalId"] == oid(i)
         ]
         assert sorted(r.inputs["roleDefinitionId"].rsplit("/", 1)[1] for r in granted) == sorted(
-            [roles.CONTRIBUTOR, roles.STORAGE_BLOB_DATA_CONTRIBUTOR]
+            [
+                roles.READER,
+                roles.AZUREML_DATA_SCIENTIST,
+                roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
+                roles.custom_role_guid(roles.SQL_POOL_OPERATOR, "dev", FAKE_SUBSCRIPTION),
+            ]
+        )
+        # Each role on the one resource it is for, in this student's group.
+        by_role = {
+            r.inputs["roleDefinitionId"].rsplit("/", 1)[1]: r.inputs["scope"] for r in granted
+        }
+        assert by_role[roles.READER] == groups[student]
+        assert by_role[roles.AZUREML_DATA_SCIENTIST].startswith(
+            groups[student] + "/providers/Microsoft.MachineLearningServices/workspaces/"
+        )
+        assert by_role[roles.STORAGE_BLOB_DATA_CONTRIBUTOR].startswith(
+            groups[student] + "/providers/Microsoft.Storage/storageAccounts/datalake"
+        )
+        assert (
+            "/sqlPools/"
+            in by_role[roles.custom_role_guid(roles.SQL_POOL_OPERATOR, "dev", FAKE_SUBSCRIPTION)]
         )
         for r in granted:
             assert r.inputs["scope"] == groups[student] or r.inputs["scope"].startswith(
@@ -67,10 +87,36 @@ def test_each_student_gets_roles_only_inside_their_own_resource_group(class_of_t
 
 def test_nobody_is_owner_or_granted_at_subscription_scope(class_of_three):
     assignments = class_of_three.of_type(f"{T}authorization:RoleAssignment")
-    assert len(assignments) == 3 * 7
+    assert len(assignments) == 3 * 9
     for r in assignments:
         assert not r.inputs["roleDefinitionId"].endswith(roles.OWNER)
         assert "/resourceGroups/" in r.inputs["scope"]
+
+
+def test_no_person_or_group_is_contributor_or_owner_anywhere(class_of_three):
+    people = [
+        r
+        for r in class_of_three.of_type(f"{T}authorization:RoleAssignment")
+        if r.inputs["principalType"] in ("User", "Group")
+    ]
+    students = [r for r in people if r.inputs["principalId"] in {oid(1), oid(2), oid(3)}]
+    assert len(students) == 3 * 4
+    for r in people:
+        role = r.inputs["roleDefinitionId"].rsplit("/", 1)[1]
+        assert role not in (roles.CONTRIBUTOR, roles.OWNER), r.name
+
+
+def test_the_custom_role_is_declared_once_for_the_whole_class(class_of_three):
+    definitions = class_of_three.of_type(f"{T}authorization:RoleDefinition")
+    assert len(definitions) == 1
+    operator = definitions[0].inputs["roleDefinitionId"]
+    pools = [
+        r
+        for r in class_of_three.of_type(f"{T}authorization:RoleAssignment")
+        if r.inputs["roleDefinitionId"].endswith(operator)
+    ]
+    assert sorted(r.inputs["principalId"] for r in pools) == [oid(1), oid(2), oid(3)]
+    assert all(definitions[0].urn in r.dependencies for r in pools)
 
 
 # --- subscriptions (placement itself: tests/lab/test_placement.py) ---

@@ -289,14 +289,22 @@ def test_role_assignments(sim):
         "User",
         lake.outputs["id"],
     )
-    # alice has an objectId: her own access to her resource group and lake
+    # alice has an objectId: what the lab needs, on her own resources only
     rg = only(children, f"{T}resources:ResourceGroup")
+    pool = only(children, f"{T}synapse:SqlPool")
     check(
-        "access-student-rg-contributor",
-        roles.CONTRIBUTOR,
+        "access-student-rg-reader",
+        roles.READER,
         STUDENTS[0]["objectId"],
         "User",
         rg.outputs["id"],
+    )
+    check(
+        "access-student-aml-data-scientist",
+        roles.AZUREML_DATA_SCIENTIST,
+        STUDENTS[0]["objectId"],
+        "User",
+        aml.outputs["id"],
     )
     check(
         "access-student-lake-contributor",
@@ -305,7 +313,19 @@ def test_role_assignments(sim):
         "User",
         lake.outputs["id"],
     )
-    assert len(got) == 7
+    operator = roles.custom_role_guid(roles.SQL_POOL_OPERATOR, "dev", FAKE_SUBSCRIPTION)
+    check(
+        "access-student-sql-pool-operator",
+        operator,
+        STUDENTS[0]["objectId"],
+        "User",
+        pool.outputs["id"],
+    )
+    # The custom role's assignment waits for the definition (its GUID is its output).
+    definition = sim.one(f"{T}authorization:RoleDefinition", "sql-pool-operator")
+    assert definition.urn in got["access-student-sql-pool-operator"].dependencies
+    assert definition.inputs["roleDefinitionId"] == operator
+    assert len(got) == 9
     # bob has none: no student role for him
     _, bob_children = env_resources(sim, "bob")
     assert sorted(_assignments(bob_children)) == [

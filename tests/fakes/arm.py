@@ -50,7 +50,8 @@ REGIONS = ("West Europe", "North Europe", "East US", "UK South")
 # namespace -> resource types with their regions (display names, as ARM lists them).
 DEFAULT_TYPES: dict[str, dict[str, tuple[str, ...]]] = {
     "Microsoft.Resources": {"resourceGroups": REGIONS},
-    "Microsoft.Authorization": {"roleAssignments": ()},  # no locations: global
+    # No locations: global.
+    "Microsoft.Authorization": {"roleAssignments": (), "roleDefinitions": ()},
     "Microsoft.Storage": {
         "storageAccounts": REGIONS,
         "storageAccounts/blobServices": REGIONS,

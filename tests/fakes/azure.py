@@ -31,7 +31,14 @@ from typing import Any
 
 from azure.core.credentials import AccessToken
 
-from lab.roles import CONTRIBUTOR, STORAGE_BLOB_DATA_CONTRIBUTOR, SYNAPSE_ADMINISTRATOR
+from lab.roles import (
+    AZUREML_DATA_SCIENTIST,
+    READER,
+    SQL_POOL_OPERATOR,
+    STORAGE_BLOB_DATA_CONTRIBUTOR,
+    SYNAPSE_ADMINISTRATOR,
+    custom_role_guid,
+)
 from lab.studio import SQL_SCRIPT_NAMES, lab_notebooks
 from tests.fakes.synapse import ARM_TOKEN, SYNAPSE_TOKEN, FakeCredential, FakeSynapse
 
@@ -104,6 +111,7 @@ class FakeAzure(FakeSynapse):
         object_id: str | None = None,
         region: str = "westeurope",
         expires_on: str = "2099-12-31",
+        stack: str = "dev",
     ) -> None:
         sub, rg, ws = env["subscription"], env["resourceGroup"], env["synapseWorkspace"]
         rg_id = f"/subscriptions/{sub}/resourceGroups/{rg}"
@@ -231,8 +239,13 @@ class FakeAzure(FakeSynapse):
             }
             if object_id:
                 lake = f"{rg_id}/providers/Microsoft.Storage/storageAccounts/{env['dataLake']}"
-                self.grant(rg_id, CONTRIBUTOR, object_id)
+                # The student's roles as components/access.py grants them.
+                self.grant(rg_id, READER, object_id)
+                self.grant(ml, AZUREML_DATA_SCIENTIST, object_id)
                 self.grant(lake, STORAGE_BLOB_DATA_CONTRIBUTOR, object_id)
+                if env.get("sqlPool"):
+                    operator = custom_role_guid(SQL_POOL_OPERATOR, stack, sub)
+                    self.grant(f"{syn}/sqlPools/{env['sqlPool']}", operator, object_id)
                 self.synapse_roles.append(
                     {"workspace": ws, "roleId": SYNAPSE_ADMINISTRATOR, "principalId": object_id}
                 )

@@ -285,6 +285,46 @@ def test_role_assignment_least_privilege():
         ]
 
 
+def test_no_user_or_group_is_contributor():
+    ra = rules.ROLE_ASSIGNMENT
+    # The Synapse identity's Contributor on the Azure ML workspace (the lab's IAM step) passes.
+    assert rules.role_assignment_least_privilege(ra, ROLE) == []
+    role_id = ROLE["roleDefinitionId"]
+    for principal_type in ("User", "Group", rules.MISSING):
+        found = rules.role_assignment_least_privilege(
+            ra, with_(ROLE, "principalType", principal_type)
+        )
+        who = "User" if principal_type is rules.MISSING else principal_type
+        assert found == [
+            f"Role assignment roleDefinitionId is '{role_id}' (Contributor) for a {who}; students "
+            "get only the roles the lab needs (lab/permissions.yaml), never Contributor or Owner."
+        ]
+    # A Reader assignment for a user is fine; an unknown principal type is not judged.
+    reader = f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"
+    student = with_(with_(ROLE, "principalType", "User"), "roleDefinitionId", reader)
+    assert rules.role_assignment_least_privilege(ra, student) == []
+    assert rules.role_assignment_least_privilege(ra, with_(ROLE, "principalType", U)) == []
+
+
+def test_a_students_roles_pass_and_contributor_instead_of_reader_is_reported(restricted):
+    people = [
+        r
+        for r in restricted.of_type(rules.ROLE_ASSIGNMENT)
+        if r.inputs["principalType"] in ("User", "Group")
+    ]
+    assert len(people) == 4 + 2  # alice's four, and the deployer's lake role in both labs
+    for r in people:
+        assert rules.violations(r.type, r.inputs) == {}, r.name
+    reader = restricted.one(rules.ROLE_ASSIGNMENT, "alice-access-student-rg-reader")
+    inputs = copy.deepcopy(reader.inputs)
+    inputs["roleDefinitionId"] = inputs["roleDefinitionId"].replace(
+        "acdd72a7-3385-48ef-bd42-f606fba81ae7", CONTRIBUTOR
+    )
+    found = rules.violations(reader.type, inputs)
+    assert list(found) == ["role-assignment-least-privilege"]
+    assert "(Contributor) for a User" in found["role-assignment-least-privilege"][0]
+
+
 UNKNOWN_CASES = [
     (
         rules.BIG_DATA_POOL,

@@ -1,0 +1,217 @@
+"""The permission proof: what each lab step needs, what a student is granted, what they must not have.
+
+The proof itself is data, ``lab/permissions.yaml``; this module reads it and
+evaluates it with Azure's rules, as Microsoft documents them
+(https://learn.microsoft.com/azure/role-based-access-control/role-definitions):
+
+- an action string matches a pattern case-insensitively; ``*`` matches any run
+  of characters, ``/`` included ("The wildcard (*) extends a permission to
+  everything that matches the string you provide");
+- a role allows an action when one of its ``Actions`` matches it and none of
+  its ``NotActions`` does. ``NotActions`` are not a deny: they only subtract
+  from that role's own ``Actions``, and another role can still grant the action;
+- control-plane ``Actions`` never grant data-plane ``DataActions`` (Owner's
+  ``*`` reads no blob); those are evaluated against ``DataActions`` and
+  ``NotDataActions`` alone;
+- a role assigned at a scope reaches that scope and everything below it, and a
+  principal's access is the union of all their assignments.
+
+Synapse RBAC (Synapse Administrator, ...) is a separate system with its own
+action names (which overlap ARM's, e.g. ``Microsoft.Synapse/workspaces/read``):
+a need says which system it is checked in. Access to a dedicated SQL pool's
+data (T-SQL) is neither: the Synapse RBAC role page grants it to Synapse
+Administrator in words ("Full Synapse access to serverless and dedicated SQL
+pools"), so the fixture carries that sentence and a ``synapse-sql`` need is met
+by a Synapse role that has it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .roles import CUSTOM_ROLES, CustomRole
+
+PROOF_PATH = Path(__file__).with_name("permissions.yaml")
+SYSTEMS = ("azure-rbac", "synapse-rbac", "synapse-sql")
+KINDS = ("action", "dataAction", "sqlPools")
+
+
+@cache
+def _pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(
+        "".join(".*" if c == "*" else re.escape(c) for c in pattern), re.IGNORECASE | re.DOTALL
+    )
+
+
+def matches(pattern: str, action: str) -> bool:
+    """Does an Actions/NotActions entry match an operation? (Azure's wildcard, case-insensitive)."""
+    return _pattern(pattern).fullmatch(action) is not None
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role definition as the proof needs it: its system and its four action lists."""
+
+    name: str
+    system: str
+    actions: tuple[str, ...] = ()
+    not_actions: tuple[str, ...] = ()
+    data_actions: tuple[str, ...] = ()
+    not_data_actions: tuple[str, ...] = ()
+    # Synapse RBAC roles only: the role page's words on SQL pool access, or None.
+    sql_pools: str | None = None
+
+    @classmethod
+    def from_definition(cls, name: str, definition: Mapping[str, Any]) -> Role:
+        return cls(
+            name=name,
+            system=definition.get("system", "azure-rbac"),
+            actions=tuple(definition.get("actions") or ()),
+            not_actions=tuple(definition.get("notActions") or ()),
+            data_actions=tuple(definition.get("dataActions") or ()),
+            not_data_actions=tuple(definition.get("notDataActions") or ()),
+            sql_pools=definition.get("sqlPools"),
+        )
+
+    def allows(self, kind: str, operation: str) -> bool:
+        if kind == "action":
+            allowed, removed = self.actions, self.not_actions
+        elif kind == "dataAction":
+            allowed, removed = self.data_actions, self.not_data_actions
+        elif kind == "sqlPools":
+            return self.sql_pools is not None and operation.lower() in self.sql_pools.lower()
+        else:
+            raise ValueError(f"unknown kind of permission {kind!r}; one of {KINDS}")
+        return any(matches(p, operation) for p in allowed) and not any(
+            matches(p, operation) for p in removed
+        )
+
+
+@dataclass(frozen=True)
+class Need:
+    """One permission: in which system, what kind, which operation, at which scope."""
+
+    system: str
+    kind: str
+    operation: str
+    scope: str
+    why: str = ""
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> Need:
+        kinds = [k for k in KINDS if k in raw]
+        if len(kinds) != 1:
+            raise ValueError(f"a permission names exactly one of {KINDS}: {dict(raw)}")
+        system = raw.get("system", "azure-rbac")
+        if system not in SYSTEMS:
+            raise ValueError(f"unknown system {system!r} in {dict(raw)}; one of {SYSTEMS}")
+        return cls(system, kinds[0], str(raw[kinds[0]]), str(raw["scope"]), raw.get("why", ""))
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: str
+    scope: str
+
+
+@dataclass
+class Proof:
+    """``lab/permissions.yaml`` read: scopes, grants, steps, forbidden operations and the known exceptions."""
+
+    parents: dict[str, str | None]
+    grants: list[Grant]
+    steps: list[dict[str, Any]]
+    forbidden: list[Need]
+    not_prevented: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: Path = PROOF_PATH) -> Proof:
+        raw = yaml.safe_load(path.read_text())
+        return cls(
+            parents=dict(raw["scopes"]),
+            grants=[Grant(g["role"], g["scope"]) for g in raw["grants"]],
+            steps=[{**s, "needs": [Need.parse(n) for n in s["needs"]]} for s in raw["steps"]],
+            forbidden=[Need.parse(f) for f in raw["forbidden"]],
+            not_prevented=list(raw.get("not_prevented") or ()),
+        )
+
+    def reaches(self, granted_at: str, scope: str) -> bool:
+        """Does a role assigned at ``granted_at`` apply at ``scope`` (itself or below it)?"""
+        for known in (granted_at, scope):
+            if known not in self.parents:
+                raise ValueError(f"unknown scope {known!r}; known: {sorted(self.parents)}")
+        current: str | None = scope
+        while current is not None:
+            if current == granted_at:
+                return True
+            current = self.parents[current]
+        return False
+
+    def granting(self, need: Need, roles: Mapping[str, Role]) -> list[str]:
+        """The granted roles that allow ``need`` where it is needed."""
+        found = []
+        for grant in self.grants:
+            role = roles[grant.role]
+            system = "synapse-rbac" if need.system == "synapse-sql" else need.system
+            if role.system != system or not self.reaches(grant.scope, need.scope):
+                continue
+            if role.allows(need.kind, need.operation):
+                found.append(grant.role)
+        return found
+
+    def uncovered(self, roles: Mapping[str, Role]) -> list[tuple[str, Need]]:
+        """Every (step, need) that no granted role allows: empty when the lab can be done."""
+        return [
+            (step["step"], need)
+            for step in self.steps
+            for need in step["needs"]
+            if not self.granting(need, roles)
+        ]
+
+    def excess(self, roles: Mapping[str, Role]) -> list[tuple[Need, list[str]]]:
+        """Every forbidden operation some granted role allows, with those roles.
+
+        An operation listed in ``not_prevented`` is expected there with exactly
+        its role; anything else allowed, or allowed by another role too, is excess.
+        """
+        known = {(e["action"].lower(), e["scope"]): [e["role"]] for e in self.not_prevented}
+        found = []
+        for need in self.forbidden:
+            granting = self.granting(need, roles)
+            if granting and known.get((need.operation.lower(), need.scope)) != granting:
+                found.append((need, granting))
+        return found
+
+    def stale_exceptions(self, roles: Mapping[str, Role]) -> list[dict[str, Any]]:
+        """``not_prevented`` entries that are not forbidden or no longer allowed by their role."""
+        forbidden = {(f.operation.lower(), f.scope): f for f in self.forbidden}
+        stale = []
+        for entry in self.not_prevented:
+            need = forbidden.get((entry["action"].lower(), entry["scope"]))
+            if need is None or self.granting(need, roles) != [entry["role"]]:
+                stale.append(entry)
+        return stale
+
+
+def roles_from(
+    definitions: Mapping[str, Mapping[str, Any]], custom: Iterable[CustomRole] = CUSTOM_ROLES
+) -> dict[str, Role]:
+    """Role objects for the built-in definitions given and the project's custom roles (by role name)."""
+    roles = {name: Role.from_definition(name, d) for name, d in definitions.items()}
+    for c in custom:
+        roles[c.role_name] = Role(
+            name=c.role_name,
+            system="azure-rbac",
+            actions=c.actions,
+            not_actions=c.not_actions,
+            data_actions=c.data_actions,
+            not_data_actions=c.not_data_actions,
+        )
+    return roles
