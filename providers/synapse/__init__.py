@@ -9,6 +9,7 @@ their providers build clients inside each call, retry through one bounded loop
 - :class:`WorkspaceArtifacts`: one student's notebooks and SQL scripts.
 - :class:`SqlPoolPause`: pauses the dedicated SQL pool once, on create.
 - :class:`SynapseRoleAssignments`: Synapse RBAC role assignments.
+- :class:`PauseSchedule`: the cost guard's ``Pause SQL pool`` pipeline and its started trigger(s).
 """
 
 from lab.studio import PREDICT_RENTALS_SCRIPT_NAME, WEATHER_FORECAST_SCRIPT_NAME
@@ -30,6 +31,7 @@ from .linked_service import (
     AzureMLLinkedService,
     AzureMLLinkedServiceProvider,
 )
+from .pause_schedule import PauseSchedule, PauseScheduleProvider
 from .rbac import (
     SynapseRoleAssignmentArgs,
     SynapseRoleAssignments,
@@ -44,6 +46,8 @@ __all__ = [
     "AzureMLLinkedServiceProvider",
     "DEFAULT_LINKED_SERVICE_NAME",
     "PREDICT_RENTALS_SCRIPT_NAME",
+    "PauseSchedule",
+    "PauseScheduleProvider",
     "SMALL_NODE_SESSION",
     "SQL_MODEL_LAKE_PATH",
     "SqlPoolPause",
