@@ -85,7 +85,8 @@ def test_environments_and_roster_through_the_automation_api(pulumi_root):
 
 def test_an_unknown_stack_is_a_clear_error(pulumi_root, capsys):
     with pytest.raises(
-        environments.StatusError, match="cannot read stack 'nope': error: no stack named 'nope' found"
+        environments.StatusError,
+        match="cannot read stack 'nope': error: no stack named 'nope' found",
     ):
         environments.load_environments(
             ["nope"], pulumi_command=_command(pulumi_root), work_dir=pulumi_root
@@ -118,7 +119,9 @@ def test_sections_are_read_stack_after_stack(tmp_path):
 
 def test_no_pulumi_cli_says_what_to_do_instead(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # a machine without the Pulumi CLI
-    with pytest.raises(environments.StatusError, match=r"cannot run the Pulumi CLI .*--outputs FILE"):
+    with pytest.raises(
+        environments.StatusError, match=r"cannot run the Pulumi CLI .*--outputs FILE"
+    ):
         environments.load_environments(["dev"], work_dir=tmp_path)
 
 
