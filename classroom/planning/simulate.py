@@ -98,6 +98,14 @@ _AZURE_TYPES: dict[str, tuple[str, str]] = {
         "roleAssignmentName",
         "{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
     ),
+    "azure-native:authorization:RoleDefinition": (
+        "roleDefinitionId",
+        "{scope}/providers/Microsoft.Authorization/roleDefinitions/{name}",
+    ),
+    "azure-native:consumption:Budget": (
+        "budgetName",
+        "{scope}/providers/Microsoft.Consumption/budgets/{name}",
+    ),
 }
 _WITH_SYSTEM_IDENTITY = {
     "azure-native:synapse:Workspace",
