@@ -18,6 +18,7 @@ SUBCOMMANDS = (
     "classroom.running.sections",
     "classroom.running.driver",
     "classroom.running.expiry",
+    "classroom.running.pause",
 )
 
 

@@ -591,7 +591,13 @@ class _Student:
                 "SQL pool",
                 f"dedicated SQL pool '{env.sql_pool}' is Online{cost}: pause it until "
                 f"the T-SQL part (`az synapse sql pool pause --name {env.sql_pool} "
-                f"--workspace-name {env.synapse_workspace} --resource-group {env.resource_group}`)",
+                f"--workspace-name {env.synapse_workspace} --resource-group {env.resource_group}`"
+                + (
+                    f", or `python -m classroom pause --stack {env.stack} --student {env.student}`"
+                    if env.stack
+                    else ""
+                )
+                + ")",
             )
         elif pool.status in ("Pausing", "Resuming", "Scaling"):
             self.warn(

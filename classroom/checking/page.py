@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .spend import spend_section
+
 STATE_LABELS = {"not ready": "Not ready", "warning": "Check", "ready": "Ready"}
 STATE_RANK = {"not ready": 0, "warning": 1, "ready": 2}
 
@@ -303,6 +305,7 @@ def render_class_page(report: Mapping[str, Any], today: dt.date | None = None) -
   </table>
   </div>
 </section>
+{spend_section(report.get("spend"), {s["student"]: (s.get("cost") or {}).get("idlePerDay") for s in students})}
 <section aria-labelledby="cost-h">
   <h2 id="cost-h">What the class costs</h2>
   <div class="chart-wrap">{breakdown_chart(k, currency)}</div>

@@ -111,6 +111,7 @@ def test_a_class_with_every_kind_of_trouble(azure):
     assert on.running_per_hour == pytest.approx(PRICES["sql_dw100c_hour"])
     assert f"is Online, costing {PRICES['sql_dw100c_hour']:.2f} USD an hour" in on.warnings[0]
     assert "az synapse sql pool pause --name sqlpool" in on.warnings[0]
+    assert "`python -m classroom pause --stack dev --student online`" in on.warnings[0]
 
     assert results["nobook"].problems == [
         f"notebook '02-train-automl' is missing from Synapse workspace '{envs['nobook'].synapse_workspace}': "
