@@ -305,7 +305,16 @@ def test_role_assignments(sim):
         "User",
         lake.outputs["id"],
     )
-    assert len(got) == 7
+    # The cost guard: the Synapse identity may read and pause its own pool, nothing more.
+    pool = only(children, f"{T}synapse:SqlPool")
+    pauses = got["studio-synapse-pauses-sql"]
+    assert pauses.inputs["principalId"] == synapse.outputs["identity"]["principalId"]
+    assert pauses.inputs["principalType"] == "ServicePrincipal"
+    assert pauses.inputs["scope"] == pool.outputs["id"]
+    assert pauses.inputs["roleDefinitionId"].endswith(
+        "/roleDefinitions/" + roles.sql_pool_operator_role_guid(FAKE_SUBSCRIPTION)
+    )
+    assert len(got) == 8
     # bob has none: no student role for him
     _, bob_children = env_resources(sim, "bob")
     assert sorted(_assignments(bob_children)) == [
@@ -313,6 +322,7 @@ def test_role_assignments(sim):
         "access-synapse-ml-contributor",
         "aml-compute-lake-reader",
         "aml-workspace-lake-reader",
+        "studio-synapse-pauses-sql",
         "synapse-lake-contributor",
     ]
 

@@ -26,9 +26,10 @@ def test_two_hundred_students_in_one_stack(base_config):
     ]
     sim = run_program({**base_config, "lab:students": students}, preview=True)
     dynamic = [r for r in sim.resources if r.type.startswith("pulumi-python:dynamic")]
-    # per student: linked service, artifacts, pause, Synapse RBAC and three teardown purges
-    assert len(dynamic) == 200 * 7
+    # per student: linked service, artifacts, pause, pause schedule, Synapse RBAC and
+    # three teardown purges
+    assert len(dynamic) == 200 * 8
     per_student = Counter(r.name.split("-")[0] + "-" + r.name.split("-")[1] for r in dynamic)
-    assert per_student == {s["id"]: 7 for s in students}
+    assert per_student == {s["id"]: 8 for s in students}
     assert sorted(sim.exports["environments"].value) == [s["id"] for s in students]
     assert (pickle._Pickler._batch_setitems, pickle._Pickler.save_dict, pickle.Pickler) == before
