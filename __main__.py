@@ -10,7 +10,6 @@ import pulumi_azure_native as azure_native
 
 from components.credentials import sql_admin_password
 from components.lab_environment import LabEnvironment, LabEnvironmentArgs
-from components.roles import sql_pool_operator_role
 from lab.config import LabSettings
 
 settings = LabSettings.from_config()
@@ -29,16 +28,6 @@ providers = {
     for sub in settings.subscriptions
 }
 
-# The cost guard's custom role, one per subscription that holds a pausing pool.
-operator_roles = {}
-if settings.pause_schedule_on:
-    for sub_id in sorted({settings.placement.get(st.id) for st in settings.students}, key=str):
-        operator_roles[sub_id] = sql_pool_operator_role(
-            f"sql-pool-operator-{sub_id}" if sub_id else "sql-pool-operator",
-            subscription_id=sub_id or client.subscription_id,
-            opts=pulumi.ResourceOptions(provider=providers[sub_id]) if sub_id else None,
-        )
-
 environments = {}
 for student in settings.students:
     subscription = settings.placement.get(student.id)
@@ -51,7 +40,6 @@ for student in settings.students:
             tenant_id=client.tenant_id,
             deployer_object_id=client.object_id,
             sql_admin_password=password,
-            sql_pool_operator_role_id=operator_roles.get(subscription),
         ),
         opts=pulumi.ResourceOptions(providers=[providers[subscription]]) if subscription else None,
     )

@@ -50,8 +50,6 @@ class LabEnvironmentArgs:
     tenant_id: pulumi.Input[str]
     deployer_object_id: pulumi.Input[str]
     sql_admin_password: pulumi.Input[str]
-    # The subscription's "SQL pool operator" role id, when the pause schedule is on.
-    sql_pool_operator_role_id: pulumi.Input[str] | None = None
 
 
 def lab_tags(settings: LabSettings, student: Student, suffix: pulumi.Input[str]) -> Tags:

@@ -50,27 +50,3 @@ def check_scope(scope: str) -> str:
     if not _RESOURCE_GROUP_SCOPE.match(scope):
         raise ValueError(f"role assignment at subscription scope or above refused: {scope!r}")
     return scope
-
-
-# The cost guard's custom role (one per subscription): what the workspace identity's
-# `Pause SQL pool` pipeline needs on its own pool and nothing else. Built-in roles that
-# can pause a pool (Contributor, Synapse's "SQL DB Contributor"...) can also delete or
-# reconfigure it; a custom role with these three actions cannot. Actions from the
-# Microsoft.Synapse resource provider operations list
-# (learn.microsoft.com/azure/role-based-access-control/permissions/analytics#microsoftsynapse).
-SQL_POOL_OPERATOR_ACTIONS = (
-    "Microsoft.Synapse/workspaces/sqlPools/read",
-    "Microsoft.Synapse/workspaces/sqlPools/pause/action",
-    "Microsoft.Synapse/workspaces/sqlPools/resume/action",
-)
-SQL_POOL_OPERATOR_ROLE_NAME = "SQL pool operator (synapse-ml-lab)"
-
-
-def sql_pool_operator_role_guid(subscription_id: str) -> str:
-    """The custom role's name (a GUID): the same for a subscription on every run."""
-    return str(uuid.uuid5(_NAMESPACE, f"sql-pool-operator|{subscription_id.lower()}"))
-
-
-def role_guid_of(role_definition_id: str) -> str:
-    """The GUID at the end of a role definition id."""
-    return role_definition_id.rstrip("/").rsplit("/", 1)[-1]

@@ -98,10 +98,6 @@ _AZURE_TYPES: dict[str, tuple[str, str]] = {
         "roleAssignmentName",
         "{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
     ),
-    "azure-native:authorization:RoleDefinition": (
-        "roleDefinitionId",
-        "{scope}/providers/Microsoft.Authorization/roleDefinitions/{name}",
-    ),
     "azure-native:consumption:Budget": (
         "budgetName",
         "{scope}/providers/Microsoft.Consumption/budgets/{name}",
