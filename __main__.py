@@ -9,6 +9,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.credentials import sql_admin_password
+from components.custom_roles import subscription_roles
 from components.lab_environment import LabEnvironment, LabEnvironmentArgs
 from lab.config import LabSettings
 
@@ -28,6 +29,15 @@ providers = {
     for sub in settings.subscriptions
 }
 
+# The custom roles (SQL pool operator), declared once per subscription in use.
+placed = {settings.placement.get(student.id) for student in settings.students}
+custom_roles = {
+    sub: subscription_roles(sub, sub, provider=providers[sub])
+    if sub
+    else subscription_roles("default", client.subscription_id)
+    for sub in sorted(placed, key=lambda s: s or "")
+}
+
 environments = {}
 for student in settings.students:
     subscription = settings.placement.get(student.id)
@@ -40,6 +50,7 @@ for student in settings.students:
             tenant_id=client.tenant_id,
             deployer_object_id=client.object_id,
             sql_admin_password=password,
+            custom_roles=custom_roles[subscription],
         ),
         opts=pulumi.ResourceOptions(providers=[providers[subscription]]) if subscription else None,
     )

@@ -14,6 +14,7 @@ from lab import cost_guard, naming
 from lab.config import LabSettings, Student
 
 from .access import Access, AccessArgs
+from .custom_roles import SubscriptionRoles
 from .data_lake import DataLake, DataLakeArgs
 from .data_plane import DataPlane, DataPlaneArgs
 from .machine_learning import MachineLearningWorkspace, MachineLearningWorkspaceArgs
@@ -50,6 +51,9 @@ class LabEnvironmentArgs:
     tenant_id: pulumi.Input[str]
     deployer_object_id: pulumi.Input[str]
     sql_admin_password: pulumi.Input[str]
+    # The custom role definitions of the subscription this environment is in
+    # (declared once per subscription by __main__, components.custom_roles).
+    custom_roles: SubscriptionRoles
 
 
 def lab_tags(settings: LabSettings, student: Student, suffix: pulumi.Input[str]) -> Tags:

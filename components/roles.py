@@ -11,7 +11,7 @@ from lab.roles import OWNER, PRINCIPAL_TYPES, assignment_guid, check_scope, role
 def assign_role(
     name: str,
     *,
-    role_id: str,
+    role_id: pulumi.Input[str],
     principal_id: pulumi.Input[str],
     principal_type: str,
     scope: pulumi.Input[str],
@@ -19,7 +19,12 @@ def assign_role(
     description: str,
     opts: pulumi.ResourceOptions,
 ) -> azure_native.authorization.RoleAssignment:
-    """Grant ``role_id`` to ``principal_id`` on ``scope`` (a resource or resource group id)."""
+    """Grant ``role_id`` to ``principal_id`` on ``scope`` (a resource or resource group id).
+
+    ``role_id`` is a role definition's GUID: a built-in one from ``lab.roles``, or
+    a custom one's ``name`` output (``components.custom_roles``), defined in the
+    same subscription.
+    """
     if role_id == OWNER:
         raise ValueError("this project never grants Owner")
     if principal_type not in PRINCIPAL_TYPES:
@@ -30,11 +35,11 @@ def assign_role(
         scope=checked_scope,
         principal_id=principal_id,
         principal_type=principal_type,
-        role_definition_id=pulumi.Output.from_input(subscription_id).apply(
-            lambda sub: role_definition_id(sub, role_id)
+        role_definition_id=pulumi.Output.all(subscription_id, role_id).apply(
+            lambda args: role_definition_id(args[0], args[1])
         ),
-        role_assignment_name=pulumi.Output.all(checked_scope, principal_id).apply(
-            lambda args: assignment_guid(args[0], role_id, args[1])
+        role_assignment_name=pulumi.Output.all(checked_scope, role_id, principal_id).apply(
+            lambda args: assignment_guid(args[0], args[1], args[2])
         ),
         description=description,
         opts=opts,

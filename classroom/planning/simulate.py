@@ -94,6 +94,10 @@ _AZURE_TYPES: dict[str, tuple[str, str]] = {
         "resourceName",
         "{rg}/providers/Microsoft.Insights/components/{name}",
     ),
+    "azure-native:authorization:RoleDefinition": (
+        "roleDefinitionId",
+        "{scope}/providers/Microsoft.Authorization/roleDefinitions/{name}",
+    ),
     "azure-native:authorization:RoleAssignment": (
         "roleAssignmentName",
         "{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
