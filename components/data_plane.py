@@ -37,7 +37,7 @@ from providers.synapse import (
     weather_forecast_sql_script,
 )
 
-from .roles import assign_role_definition
+from .roles import assign_role
 
 
 @dataclass
@@ -63,7 +63,8 @@ class DataPlaneArgs:
     pause_times: Sequence[str] = ()
     time_zone: str = "UTC"
     synapse_principal_id: pulumi.Input[str] | None = None
-    # The subscription's "SQL pool operator" role (components.roles.sql_pool_operator_role).
+    # The GUID of the subscription's "SQL pool operator" role (components.custom_roles,
+    # SubscriptionRoles.sql_pool_operator_id: it carries the dependency on the definition).
     sql_pool_operator_role_id: pulumi.Input[str] | None = None
 
 
@@ -133,12 +134,13 @@ class DataPlane(pulumi.ComponentResource):
             if args.synapse_principal_id is None or args.sql_pool_operator_role_id is None:
                 raise ValueError("the pause schedule needs the workspace identity and the role id")
             # Only what pausing its own pool needs, on that pool: read, pause (and resume).
-            self.pause_role = assign_role_definition(
+            self.pause_role = assign_role(
                 f"{name}-synapse-pauses-sql",
-                role_definition_id=args.sql_pool_operator_role_id,
+                role_id=args.sql_pool_operator_role_id,
                 principal_id=args.synapse_principal_id,
                 principal_type="ServicePrincipal",
                 scope=args.sql_pool_id,
+                subscription_id=args.subscription_id,
                 description="The workspace's 'Pause SQL pool' pipeline reads and pauses this pool",
                 opts=pulumi.ResourceOptions(parent=self),
             )

@@ -248,7 +248,7 @@ class LabEnvironment(pulumi.ComponentResource):
                 else [],
                 time_zone=args.settings.time_zone,
                 synapse_principal_id=self.synapse.principal_id,
-                sql_pool_operator_role_id=args.sql_pool_operator_role_id,
+                sql_pool_operator_role_id=args.custom_roles.sql_pool_operator_id,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -8,7 +8,7 @@ import pytest
 
 from classroom.planning.simulate import run_program
 from lab import cost_guard
-from lab.roles import SQL_POOL_OPERATOR_ACTIONS, sql_pool_operator_role_guid
+from lab.roles import SQL_POOL_OPERATOR, custom_role_guid
 
 DYN = "pulumi-python:dynamic/synapse-ml-lab:"
 T = "azure-native:"
@@ -60,12 +60,16 @@ def test_the_workspace_identity_gets_the_operator_role_on_its_pool_only(sim):
     assert "/sqlPools/" in role.inputs["scope"]
     assert role.inputs["principalId"] == workspace.outputs["identity"]["principalId"]
     assert role.inputs["principalType"] == "ServicePrincipal"
-    assert role.inputs["roleDefinitionId"] == definition.outputs["id"]
-    assert definition.inputs["permissions"] == [{"actions": list(SQL_POOL_OPERATOR_ACTIONS)}]
+    # The subscription's custom role of issue 23 (components/custom_roles.py), by its id.
     sub = definition.inputs["scope"].split("/")[-1]
-    assert definition.inputs["assignableScopes"] == [f"/subscriptions/{sub}"]
-    assert definition.inputs["roleDefinitionId"] == sql_pool_operator_role_guid(sub)
-    assert definition.inputs["roleType"] == "CustomRole"
+    guid = custom_role_guid(SQL_POOL_OPERATOR, "dev", sub)
+    assert definition.inputs["roleDefinitionId"] == guid
+    assert role.inputs["roleDefinitionId"] == (
+        f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
+    )
+    actions = definition.inputs["permissions"][0]["actions"]
+    assert "Microsoft.Synapse/workspaces/sqlPools/pause/action" in actions
+    assert not any(a.endswith("/write") or "*" in a for a in actions)
 
 
 def test_the_budget_covers_the_class_period_with_the_configured_alerts(sim):
@@ -119,7 +123,6 @@ def test_an_empty_schedule_or_no_sql_pool_declares_no_guard(base_config):
     for extra in ({"lab:pauseSqlPoolAt": []}, {"lab:dedicatedSqlPool": False}):
         sim = run_program({**base_config, **extra})
         assert sim.of_type(f"{DYN}PauseSchedule") == []
-        assert sim.of_type(f"{T}authorization:RoleDefinition") == []
         assert [
             r for r in sim.of_type(f"{T}authorization:RoleAssignment") if "pauses-sql" in r.name
         ] == []

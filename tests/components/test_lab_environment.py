@@ -312,7 +312,8 @@ def test_role_assignments(sim):
     assert pauses.inputs["principalType"] == "ServicePrincipal"
     assert pauses.inputs["scope"] == pool.outputs["id"]
     assert pauses.inputs["roleDefinitionId"].endswith(
-        "/roleDefinitions/" + roles.sql_pool_operator_role_guid(FAKE_SUBSCRIPTION)
+        "/roleDefinitions/"
+        + roles.custom_role_guid(roles.SQL_POOL_OPERATOR, "dev", FAKE_SUBSCRIPTION)
     )
     assert len(got) == 8
     # bob has none: no student role for him
