@@ -32,7 +32,7 @@ import pulumi.dynamic
 from lab import cost_guard
 
 from .. import client as _client
-from ..base import LabDynamicResource, diff_inputs, inputs_of
+from ..base import LabDiffResult, LabDynamicResource, contains_unknown, diff_inputs, inputs_of
 from ..client import CallContext, RetrySettings
 from .artifacts import content_sha256
 
@@ -186,7 +186,66 @@ class PauseScheduleProvider(pulumi.dynamic.ResourceProvider):
     def diff(
         self, _id: str, olds: dict[str, Any], news: dict[str, Any]
     ) -> pulumi.dynamic.DiffResult:
-        return diff_inputs(olds, news, INPUT_KEYS, REPLACE_KEYS)
+        result = diff_inputs(olds, news, INPUT_KEYS, REPLACE_KEYS)
+        if result.changes or contains_unknown(news):
+            return result
+        # Drift found by refresh (read): a trigger deleted or stopped in Studio is put back.
+        _, triggers = desired(inputs_of(news, INPUT_KEYS))
+        old_triggers: Mapping[str, Any] = olds.get("triggers") or {}
+        drifted = [
+            f"triggers.{name}"
+            for name in sorted(set(triggers) | set(old_triggers))
+            if old_triggers.get(name)
+            != (content_sha256(triggers[name]) if name in triggers else None)
+        ]
+        if drifted:
+            result = LabDiffResult(drifted, [])
+        return result
+
+    def read(self, id_: str, props: dict[str, Any]) -> pulumi.dynamic.ReadResult:
+        """Refresh: the pipeline gone is the whole resource gone (up recreates it); a trigger
+        deleted or not Started is recorded as drift, which the next update repairs."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        inputs = inputs_of(props, INPUT_KEYS)
+        endpoint = _client.synapse_endpoint(inputs["workspace_name"], inputs.get("endpoint"))
+        credential = _client.make_credential()
+        triggers: dict[str, Any] = {}
+        try:
+            with _client.artifacts_client(credential, endpoint, self.retry) as client:
+
+                def pipeline_exists(seconds_left: float) -> bool:
+                    try:
+                        client.pipeline.get_pipeline(cost_guard.PAUSE_PIPELINE_NAME)
+                        return True
+                    except ResourceNotFoundError:
+                        return False
+
+                target = CallContext(
+                    f"read pipeline '{cost_guard.PAUSE_PIPELINE_NAME}'", self._target(inputs)
+                )
+                if not _client.call_with_retries(pipeline_exists, target, self.retry):
+                    return pulumi.dynamic.ReadResult(None, {})  # type: ignore[arg-type]
+                for name, sha in (props.get("triggers") or {}).items():
+
+                    def state(seconds_left: float, name=name) -> str | None:
+                        try:
+                            found = client.trigger.get_trigger(name)
+                        except ResourceNotFoundError:
+                            return None
+                        return getattr(found.properties, "runtime_state", None) if found else None
+
+                    current = _client.call_with_retries(
+                        state,
+                        CallContext(f"read trigger '{name}'", self._target(inputs)),
+                        self.retry,
+                    )
+                    triggers[name] = (
+                        sha if current == "Started" else f"{(current or 'missing').lower()}:{sha}"
+                    )
+        finally:
+            _client.close_quietly(credential)
+        return pulumi.dynamic.ReadResult(id_, {**props, "triggers": triggers})
 
     def update(
         self, _id: str, olds: dict[str, Any], news: dict[str, Any]

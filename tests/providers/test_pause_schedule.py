@@ -283,3 +283,44 @@ def test_a_fault_that_persists_names_the_workspace_and_the_trigger(fake):
 def test_desired_refuses_bad_times():
     with pytest.raises(ValueError, match="24-hour"):
         desired({"sql_pool_id": POOL, "times": ["25:00"], "time_zone": "UTC"})
+
+
+def test_refresh_finds_a_stopped_or_deleted_trigger_and_update_puts_it_back(fake):
+    provider = PauseScheduleProvider(FAST)
+    created = provider.create(to_wire(inputs(fake)))
+    state = to_wire(created.outs)
+    assert provider.read(created.id, state).outs["triggers"] == created.outs["triggers"]
+
+    # A student stops the trigger in Studio.
+    fake.artifacts["triggers"][TRIGGER]["properties"]["runtimeState"] = "Stopped"
+    read = provider.read(created.id, state)
+    sha = created.outs["triggers"][TRIGGER]
+    assert read.id == created.id and read.outs["triggers"] == {TRIGGER: f"stopped:{sha}"}
+    diff = provider.diff(created.id, to_wire(read.outs), to_wire(inputs(fake)))
+    assert diff.changes is True and diff.diffs == [f"triggers.{TRIGGER}"]
+    fake.reset_log()
+    updated = provider.update(created.id, to_wire(read.outs), to_wire(inputs(fake)))
+    assert writes(fake) == [
+        ("POST", f"/triggers/{TRIGGER}/stop"),
+        ("PUT", f"/triggers/{TRIGGER}"),
+        ("POST", f"/triggers/{TRIGGER}/start"),
+    ]
+    assert fake.trigger_state(TRIGGER) == "Started"
+    assert updated.outs["triggers"] == created.outs["triggers"]
+
+    # Someone deletes it: recorded as missing, put back and started.
+    del fake.artifacts["triggers"][TRIGGER]
+    read = provider.read(created.id, to_wire(updated.outs))
+    assert read.outs["triggers"] == {TRIGGER: f"missing:{sha}"}
+    provider.update(created.id, to_wire(read.outs), to_wire(inputs(fake)))
+    assert fake.trigger_state(TRIGGER) == "Started"
+    same = provider.diff(created.id, to_wire(updated.outs), to_wire(inputs(fake)))
+    assert same.changes is False
+
+
+def test_refresh_of_a_deleted_pipeline_drops_the_resource(fake):
+    provider = PauseScheduleProvider(FAST)
+    created = provider.create(to_wire(inputs(fake)))
+    fake.artifacts["triggers"].clear()
+    fake.artifacts["pipelines"].clear()
+    assert not provider.read(created.id, to_wire(created.outs)).id
