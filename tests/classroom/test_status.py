@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 
 import pytest
@@ -509,3 +510,32 @@ def test_both_sql_scripts_of_part_2_are_looked_for(azure):
         f"SQL script 'Predict rentals' is missing from Synapse workspace "
         f"'{bob.synapse_workspace}': run `pulumi up`"
     ]
+
+
+def test_status_reads_spend_unless_no_spend(azure, tmp_path, capsys):
+    ann = add(azure, "ann")
+    azure.add_cost(
+        ann.resource_group_id, dt.date.today().replace(day=1).isoformat(), "Storage", 1.5
+    )
+    (tmp_path / "outputs.json").write_text(json.dumps({"environments": {"ann": _output(ann)}}))
+    files = {"outputs": [tmp_path / "outputs.json"], "config": [tmp_path / "none.yaml"]}
+
+    code = status.main(
+        _args(json=True, **files), credential=_credential(), endpoints=_endpoints(azure)
+    )
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert data["spend"]["total"] == 1.5
+    assert data["spend"]["students"][0]["byService"] == {"Storage": 1.5}
+    assert len(azure.calls("POST", "CostManagement/query")) == 1
+
+    azure.reset_log()
+    code = status.main(
+        _args(no_spend=True, **files), credential=_credential(), endpoints=_endpoints(azure)
+    )
+    out = capsys.readouterr().out
+    assert code == 0 and "spend since" not in out
+    assert azure.calls("POST", "CostManagement/query") == []
+
+    code = status.main(_args(**files), credential=_credential(), endpoints=_endpoints(azure))
+    assert "spend since " in capsys.readouterr().out
