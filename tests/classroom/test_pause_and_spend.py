@@ -11,6 +11,7 @@ from classroom.checking import spend as spend_mod
 from classroom.checking.checks import CheckSettings
 from classroom.running import pause
 from tests.classroom.azure_fixtures import add, endpoints
+from tests.classroom.test_status_stack import pulumi_root  # noqa: F401  (fixture)
 from tests.fakes.azure import AzureCredential, environment
 
 FAST = {"polling_interval": 0.001}
@@ -220,3 +221,30 @@ def test_a_subscription_without_cost_data_is_one_warning(azure):
     assert len(warnings) == 1 and sub in warnings[0] and "no Cost Management data" in warnings[0]
     azure.no_cost_data[sub] = "404"
     assert all(s.no_cost_data for s in spends(azure, envs).values())
+
+
+def test_pause_reads_the_class_through_the_automation_api(pulumi_root):  # noqa: F811
+    from tests.classroom.test_status_stack import _calls, _command
+
+    targets = pause.load_targets(
+        ["dev"], work_dir=pulumi_root, pulumi_command=_command(pulumi_root)
+    )
+    assert [(t.student, t.workspace, t.pool) for t in targets] == [
+        ("ann", environment("ann")["synapseWorkspace"], "sqlpool"),
+        ("bob", environment("bob")["synapseWorkspace"], "sqlpool"),
+    ]
+    assert "stack output --json --stack dev" in _calls(pulumi_root)
+
+
+def test_budget_per_student_comes_from_the_class_config(tmp_path, monkeypatch):
+    from classroom import stackfile
+
+    (tmp_path / "Pulumi.spring.yaml").write_text(
+        "config:\n  lab:budget:\n    amountPerStudent: 45\n    contactEmails: [t@example.org]\n"
+    )
+    monkeypatch.setattr(stackfile, "PROJECT_DIR", tmp_path)
+    monkeypatch.setattr(
+        spend_mod, "stack_file", lambda stack: stackfile.stack_file(stack, root=tmp_path)
+    )
+    assert spend_mod.budget_per_student(["spring"]) == 45.0
+    assert spend_mod.budget_per_student(["autumn"]) is None
