@@ -218,6 +218,13 @@ class LabSettings:
                 f"{len(self.students)} student(s) are expired: {ids}. Run `pulumi destroy` to stop "
                 "their costs, or move lab:expiresOn if the class goes on."
             )
+        if self.dedicated_sql_pool and not self.pause_sql_pool_at:
+            found.append(
+                "lab:pauseSqlPoolAt is []: no workspace pauses its dedicated SQL pool by itself, so "
+                "a pool a student forgets bills all night (DW100c, about 36 USD a day). Set "
+                'lab:pauseSqlPoolAt (e.g. ["23:00"]) unless you pause the pools yourself '
+                "(`python -m classroom pause`)."
+            )
         if len(self.students) > self.section_size:
             found.append(
                 f"lab:students lists {len(self.students)} students, more than lab:sectionSize "

@@ -136,3 +136,11 @@ def test_notifications_actual_at_each_threshold_and_forecast_at_the_last():
     assert notes["actual-50"]["threshold"] == 50
     assert notes["actual-50"]["contactEmails"] == ["a@b.io"]
     assert len(notes) <= cost_guard.MAX_NOTIFICATIONS
+
+
+def test_preview_warns_when_the_pools_never_pause_themselves():
+    warned = [w for w in settings(pauseSqlPoolAt="[]").warnings() if "pauseSqlPoolAt" in w]
+    assert len(warned) == 1 and "classroom pause" in warned[0]
+    assert not [w for w in settings().warnings() if "pauseSqlPoolAt" in w]
+    quiet = settings(pauseSqlPoolAt="[]", dedicatedSqlPool="false").warnings()
+    assert not [w for w in quiet if "pauseSqlPoolAt" in w]
