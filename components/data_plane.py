@@ -10,7 +10,8 @@
 - the cost guard: the ``Pause SQL pool`` pipeline and its started schedule trigger,
   and the workspace identity's "SQL pool operator" role on that pool only.
 
-Five dynamic resources per student at most (the cost guard's schedule is the fifth) (see synapse_artifacts for why few).
+Five dynamic resources per student at most, the cost guard's schedule among them (see
+synapse_artifacts for why few).
 Every data-plane call goes through the workspace firewall, so each of them waits
 for the firewall rules, the deployer's own rule included.
 """
