@@ -20,6 +20,7 @@ SUBCOMMANDS = (
     "classroom.running.driver",
     "classroom.running.expiry",
     "classroom.running.repair",
+    "classroom.running.pause",
 )
 
 

@@ -6,9 +6,12 @@
   cell filled with the student's names, and the lab's two SQL scripts (weather
   forecast, then the T-SQL PREDICT of part 2);
 - the dedicated SQL pool paused right after it is created (it bills by the hour);
-- Synapse Administrator for the student on their own workspace (Synapse RBAC).
+- Synapse Administrator for the student on their own workspace (Synapse RBAC);
+- the cost guard: the ``Pause SQL pool`` pipeline and its started schedule trigger,
+  and the workspace identity's "SQL pool operator" role on that pool only.
 
-Four dynamic resources per student at most (see synapse_artifacts for why few).
+Five dynamic resources per student at most, the cost guard's schedule among them (see
+synapse_artifacts for why few).
 Every data-plane call goes through the workspace firewall, so each of them waits
 for the firewall rules, the deployer's own rule included.
 """
@@ -26,6 +29,7 @@ from providers.synapse import (
     PREDICT_RENTALS_SCRIPT_NAME,
     WEATHER_FORECAST_SCRIPT_NAME,
     AzureMLLinkedService,
+    PauseSchedule,
     SqlPoolPause,
     SynapseRoleAssignmentArgs,
     SynapseRoleAssignments,
@@ -33,6 +37,8 @@ from providers.synapse import (
     predict_rentals_sql_script,
     weather_forecast_sql_script,
 )
+
+from .roles import assign_role
 
 
 @dataclass
@@ -54,6 +60,13 @@ class DataPlaneArgs:
     student_object_id: str | None = None
     student_principal_type: str = "User"
     notebooks: dict[str, str] = field(default_factory=lab_notebooks)
+    # The cost guard (lab:pauseSqlPoolAt, lab:timeZone): no times, no schedule.
+    pause_times: Sequence[str] = ()
+    time_zone: str = "UTC"
+    synapse_principal_id: pulumi.Input[str] | None = None
+    # The GUID of the subscription's "SQL pool operator" role (components.custom_roles,
+    # SubscriptionRoles.sql_pool_operator_id: it carries the dependency on the definition).
+    sql_pool_operator_role_id: pulumi.Input[str] | None = None
 
 
 class DataPlane(pulumi.ComponentResource):
@@ -114,6 +127,34 @@ class DataPlane(pulumi.ComponentResource):
                 f"{name}-pause-sql",
                 sql_pool_id=args.sql_pool_id,
                 opts=pulumi.ResourceOptions(parent=self),
+            )
+
+        self.pause_role = None
+        self.pause_schedule: PauseSchedule | None = None
+        if args.sql_pool_id is not None and args.pause_times:
+            if args.synapse_principal_id is None or args.sql_pool_operator_role_id is None:
+                raise ValueError("the pause schedule needs the workspace identity and the role id")
+            # Only what pausing its own pool needs, on that pool: read, pause (and resume).
+            self.pause_role = assign_role(
+                f"{name}-synapse-pauses-sql",
+                role_id=args.sql_pool_operator_role_id,
+                principal_id=args.synapse_principal_id,
+                principal_type="ServicePrincipal",
+                scope=args.sql_pool_id,
+                subscription_id=args.subscription_id,
+                description="The workspace's 'Pause SQL pool' pipeline reads and pauses this pool",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            # Started only once the identity may pause: a run before that would fail.
+            self.pause_schedule = PauseSchedule(
+                f"{name}-pause-schedule",
+                workspace_name=args.synapse_workspace_name,
+                sql_pool_id=args.sql_pool_id,
+                times=list(args.pause_times),
+                time_zone=args.time_zone,
+                opts=pulumi.ResourceOptions.merge(
+                    behind_firewall, pulumi.ResourceOptions(depends_on=[self.pause_role])
+                ),
             )
 
         self.student_access: SynapseRoleAssignments | None = None

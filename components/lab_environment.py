@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -9,7 +10,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 import pulumi_random as random
 
-from lab import naming
+from lab import cost_guard, naming
 from lab.config import LabSettings, Student
 
 from .access import Access, AccessArgs
@@ -96,6 +97,7 @@ class LabEnvironment(pulumi.ComponentResource):
         self.machine_learning = self._machine_learning(name, args, tags)
         self.access = self._access(name, args)
         self.data_plane = self._data_plane(name, args)
+        self.budget = self._budget(name, args)
 
         self.outputs: pulumi.Output[dict] = pulumi.Output.all(
             subscription=args.subscription_id,
@@ -197,6 +199,41 @@ class LabEnvironment(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _budget(
+        self, name: str, args: LabEnvironmentArgs
+    ) -> azure_native.consumption.Budget | None:
+        """lab:budget: a cost budget on the resource group, alerting (never stopping) at thresholds."""
+        budget = args.settings.budget
+        if budget is None:
+            return None
+        start, end = cost_guard.budget_period(args.settings.expires_on, _dt.date.today())
+        return azure_native.consumption.Budget(
+            f"{name}-budget",
+            scope=self.resource_group.id,
+            budget_name=f"{naming.BUDGET_NAME_PREFIX}-{args.student.id}",
+            amount=budget.amount_per_student,
+            category="Cost",
+            # One amount for the whole class period (a class is shorter than a year);
+            # Monthly would reset the spend every month.
+            time_grain="Annually",
+            time_period=azure_native.consumption.BudgetTimePeriodArgs(
+                start_date=start, end_date=end
+            ),
+            notifications={
+                key: azure_native.consumption.NotificationArgs(
+                    enabled=note["enabled"],
+                    operator=note["operator"],
+                    threshold=note["threshold"],
+                    threshold_type=note["thresholdType"],
+                    contact_emails=note["contactEmails"],
+                )
+                for key, note in cost_guard.budget_notifications(budget).items()
+            },
+            # The start is the first of the month of the first `pulumi up`: a later
+            # month must not move it (and Azure refuses a start outside the time grain).
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["timePeriod.startDate"]),
+        )
+
     def _data_plane(self, name: str, args: LabEnvironmentArgs) -> DataPlane:
         return DataPlane(
             f"{name}-studio",
@@ -216,6 +253,12 @@ class LabEnvironment(pulumi.ComponentResource):
                 sql_pool_id=self.synapse.sql_pool_id,
                 student_object_id=args.student.object_id,
                 student_principal_type=args.student.principal_type,
+                pause_times=[f"{h:02d}:{m:02d}" for h, m in args.settings.pause_sql_pool_at]
+                if args.settings.pause_schedule_on
+                else [],
+                time_zone=args.settings.time_zone,
+                synapse_principal_id=self.synapse.principal_id,
+                sql_pool_operator_role_id=args.custom_roles.sql_pool_operator_id,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -22,6 +22,8 @@ from typing import Any, TypeGuard
 import pulumi
 from pulumi.runtime import config as config_runtime
 
+from . import cost_guard
+from .cost_guard import Budget
 from .data import lab_data_problems
 from .naming import PREFIX_RE, STUDENT_ID_RE, normalise_student_id
 from .placement import PlacementError, Subscription, place
@@ -195,6 +197,16 @@ class LabSettings:
     # Student id -> subscription id when lab:subscriptions is set.
     placement: Mapping[str, str] = field(default_factory=dict)
     section_size: int = DEFAULT_SECTION_SIZE
+    # The cost guard (lab/cost_guard.py): when the SQL pools pause themselves, in
+    # which IANA time zone, and the budget on each student's resource group.
+    pause_sql_pool_at: tuple[tuple[int, int], ...] = ((23, 0),)
+    time_zone: str = "UTC"
+    budget: Budget | None = None
+
+    @property
+    def pause_schedule_on(self) -> bool:
+        """A dedicated SQL pool and at least one time to pause it."""
+        return self.dedicated_sql_pool and bool(self.pause_sql_pool_at)
 
     @property
     def firewall_open_to_all(self) -> bool:
@@ -218,6 +230,13 @@ class LabSettings:
                 f"lab:expiresOn ({self.expires_on.isoformat()}) has passed: the environments of "
                 f"{len(self.students)} student(s) are expired: {ids}. Run `pulumi destroy` to stop "
                 "their costs, or move lab:expiresOn if the class goes on."
+            )
+        if self.dedicated_sql_pool and not self.pause_sql_pool_at:
+            found.append(
+                "lab:pauseSqlPoolAt is []: no workspace pauses its dedicated SQL pool by itself, so "
+                "a pool a student forgets bills all night (DW100c, about 36 USD a day). Set "
+                'lab:pauseSqlPoolAt (e.g. ["23:00"]) unless you pause the pools yourself '
+                "(`python -m classroom pause`)."
             )
         if len(self.students) > self.section_size:
             found.append(
@@ -266,6 +285,9 @@ _CONFIG_KEYS = (
     "dataDir",
     "subscriptions",
     "sectionSize",
+    "pauseSqlPoolAt",
+    "timeZone",
+    "budget",
 )
 
 
@@ -573,6 +595,7 @@ def parse(
         _json_value("subscriptions", raw.get("subscriptions"), problems), problems
     )
     sections_of = section_size(raw.get("sectionSize"), problems)
+    pause_at, time_zone, budget = _cost_guard(raw, location, problems)
     placement = _placement(students, subscriptions, problems)
     if problems:
         raise ConfigError(problems)
@@ -595,7 +618,34 @@ def parse(
         subscriptions=subscriptions,
         placement=placement,
         section_size=sections_of,
+        pause_sql_pool_at=pause_at,
+        time_zone=time_zone,
+        budget=budget,
     )
+
+
+def _cost_guard(
+    raw: Mapping[str, str | None], location: str | None, problems: list[str]
+) -> tuple[tuple[tuple[int, int], ...], str, Budget | None]:
+    """lab:pauseSqlPoolAt, lab:timeZone and lab:budget (rules in lab/cost_guard.py)."""
+    times: tuple[tuple[int, int], ...] = ((23, 0),)
+    text = raw.get("pauseSqlPoolAt")
+    if text is not None:
+        before = len(problems)
+        value = _json_value("pauseSqlPoolAt", text, problems)
+        if len(problems) == before:
+            times, problem = cost_guard.parse_times(value)
+            if problem:
+                problems.append(f"lab:pauseSqlPoolAt = {text.strip()} {problem}")
+    time_zone = (raw.get("timeZone") or "").strip() or cost_guard.default_time_zone(location)
+    problem = cost_guard.time_zone_problem(time_zone)
+    if problem:
+        problems.append(f"lab:timeZone = {time_zone!r} {problem}")
+    budget, budget_problems = cost_guard.parse_budget(
+        _json_value("budget", raw.get("budget"), problems)
+    )
+    problems.extend(budget_problems)
+    return times, time_zone, budget
 
 
 def _checked(

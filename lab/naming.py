@@ -70,6 +70,8 @@ RULES = {
 # The AML compute cluster and datastore names are the same in every student's
 # workspace: the notebooks refer to them by these names.
 ML_COMPUTE_NAME = "automl-cluster"
+# Cost Management budget on each resource group: <prefix>-<student id> (names 1-63 chars).
+BUDGET_NAME_PREFIX = "lab-budget"
 ML_DATASTORE_NAME = "datalake"
 DATA_CONTAINER = "files"
 

@@ -26,6 +26,8 @@ from pulumi_policy import (  # noqa: E402
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
 )
 
 LEVELS = {rules.MANDATORY: EnforcementLevel.MANDATORY, rules.ADVISORY: EnforcementLevel.ADVISORY}
@@ -67,8 +69,20 @@ def resource_validation(rule: rules.Rule):
     return validate
 
 
-def policies() -> list[ResourceValidationPolicy]:
-    return [
+def stack_validation(rule: rules.StackRule):
+    """The SDK callback running one stack validator over every resource of the stack."""
+
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        resources = [(r.resource_type, plain(r.props)) for r in args.resources]
+        for message in rule.validate(resources):
+            report_violation(message, None)
+
+    validate.rule = rule  # type: ignore[attr-defined]
+    return validate
+
+
+def policies() -> list[ResourceValidationPolicy | StackValidationPolicy]:
+    found: list[ResourceValidationPolicy | StackValidationPolicy] = [
         ResourceValidationPolicy(
             name=name,
             description=rule.description,
@@ -77,6 +91,16 @@ def policies() -> list[ResourceValidationPolicy]:
         )
         for name, rule in rules.POLICIES.items()
     ]
+    found += [
+        StackValidationPolicy(
+            name=name,
+            description=rule.description,
+            enforcement_level=LEVELS[rule.level],
+            validate=stack_validation(rule),
+        )
+        for name, rule in rules.STACK_POLICIES.items()
+    ]
+    return found
 
 
 PolicyPack(

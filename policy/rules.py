@@ -30,6 +30,8 @@ IP_FIREWALL_RULE = f"{AZ}synapse:IpFirewallRule"
 ML_COMPUTE = f"{AZ}machinelearningservices:Compute"
 STORAGE_ACCOUNT = f"{AZ}storage:StorageAccount"
 ROLE_ASSIGNMENT = f"{AZ}authorization:RoleAssignment"
+# The cost guard's pipeline and trigger in a workspace (providers/synapse/pause_schedule.py).
+PAUSE_SCHEDULE = "pulumi-python:dynamic/synapse-ml-lab:PauseSchedule"
 
 # --- Limits (edit here to change what the pack allows) ------------------------
 
@@ -472,6 +474,39 @@ POLICIES: dict[str, Rule] = {
         MANDATORY,
         "Role assignments are scoped below the subscription, never grant Owner or User Access "
         "Administrator, and never make a user or group (a student) Contributor.",
+    ),
+}
+
+
+# --- Stack rules: they look at every resource of the stack at once ----------------
+
+StackValidator = Callable[[list[tuple[str, Mapping[str, Any]]]], list[str]]
+
+
+class StackRule(NamedTuple):
+    validate: StackValidator
+    level: str
+    description: str
+
+
+def sql_pools_pause_themselves(resources: list[tuple[str, Mapping[str, Any]]]) -> list[str]:
+    """A dedicated SQL pool bills by the hour while Online: each one wants a pause schedule."""
+    pools = sum(1 for typ, _ in resources if typ == SQL_POOL)
+    schedules = sum(1 for typ, _ in resources if typ == PAUSE_SCHEDULE)
+    if pools and schedules < pools:
+        return [
+            f"The stack has {pools} dedicated SQL pool(s) and {schedules} pause schedule(s): a pool "
+            "a student forgets to pause bills all night (DW100c, about 36 USD a day). Set "
+            'lab:pauseSqlPoolAt (e.g. ["23:00"]) so each workspace pauses its pool after class.'
+        ]
+    return []
+
+
+STACK_POLICIES: dict[str, StackRule] = {
+    "sql-pool-pause-schedule": StackRule(
+        sql_pools_pause_themselves,
+        ADVISORY,
+        "Every dedicated SQL pool has a pause schedule (the cost guard's Pause SQL pool pipeline).",
     ),
 }
 

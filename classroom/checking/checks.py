@@ -660,7 +660,13 @@ class _Student:
                 "SQL pool",
                 f"{words} is Online{cost}: pause it until "
                 f"the T-SQL part (`az synapse sql pool pause --name {env.sql_pool} "
-                f"--workspace-name {env.synapse_workspace} --resource-group {env.resource_group}`)",
+                f"--workspace-name {env.synapse_workspace} --resource-group {env.resource_group}`"
+                + (
+                    f", or `python -m classroom pause --stack {env.stack} --student {env.student}`"
+                    if env.stack
+                    else ""
+                )
+                + ")",
             )
         elif status in ("Pausing", "Resuming", "Scaling"):
             self.warn("SQL pool", f"{words} is {status}; check again in a few minutes")

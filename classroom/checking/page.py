@@ -27,6 +27,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .spend import spend_section
+
 STATE_LABELS = {"not ready": "Not ready", "warning": "Check", "ready": "Ready"}
 STATE_RANK = {"not ready": 0, "warning": 1, "ready": 2}
 NOTE_WORDS = {"problem": "Problem:", "warning": "Warning:"}
@@ -417,6 +419,7 @@ def render_class_page(
   </table>
   </div>
 </section>
+{spend_section(report.get("spend"), {s["student"]: (s.get("cost") or {}).get("idlePerDay") for s in students})}
 <section aria-labelledby="cost-h" id="cost-section">
   <h2 id="cost-h">What the class costs</h2>
   <div class="chart-wrap">{breakdown_chart(k, currency)}</div>
@@ -550,6 +553,8 @@ h3 { font-size: 1rem; margin: 1.2rem 0 .4rem; }
 .legend { display: flex; flex-wrap: wrap; gap: .4rem 1.2rem; margin: .5rem 0; font-size: .9rem; }
 .sw { display: inline-block; width: .9rem; height: .9rem; border-radius: 3px; margin-right: .35rem; vertical-align: -2px; }
 .sw.inuse { background: var(--inuse); } .sw.now { background: var(--now); transform: rotate(45deg) scale(.8); }
+.budget-bar { vertical-align: middle; background: #e6e6e6; }
+.budget-ok { fill: var(--ok); } .budget-near { fill: #8a5a00; } .budget-over { fill: var(--bad); }
 """
 # The legend's swatches, one class per cost category (a style attribute would need 'unsafe-inline').
 CSS += "".join(

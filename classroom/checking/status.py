@@ -200,6 +200,17 @@ def register(subparsers: Any) -> None:
         default=CheckSettings.retries,
         help="retries of a throttled, failing or dropped call (default %(default)s)",
     )
+    p.add_argument(
+        "--no-spend",
+        action="store_true",
+        help="skip reading each student's actual cost from Cost Management",
+    )
+    p.add_argument(
+        "--spend-since",
+        type=dt.date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="count spend from this date (default: the first of this month, as the budgets do)",
+    )
     p.set_defaults(func=main)
 
 
@@ -283,6 +294,8 @@ def main(
         statuses = check(envs)
     progress_bar.close()
     data = report(statuses, args.stack, prices)
+    if not getattr(args, "no_spend", False):
+        data["spend"] = _spend(statuses, credential, endpoints, settings, args, err)
     if args.html:
         from .page import write_class_page
 
@@ -297,7 +310,28 @@ def main(
         print(json.dumps(data, indent=2), file=out)
     else:
         print(render_table(statuses, prices.currency), file=out)
+        if data.get("spend"):
+            from .spend import render
+
+            print(render(data["spend"]), file=out)
     return 0 if all(s.ready for s in statuses) else 1
+
+
+def _spend(statuses, credential, endpoints, settings, args, err) -> dict[str, Any]:
+    """Actual cost per student from Cost Management (classroom/checking/spend.py)."""
+    from .spend import budget_per_student, class_spend
+    from .spend import summary as spend_summary
+
+    print("reading spend from Cost Management...", file=err, flush=True)
+    spends = class_spend(
+        [s.env for s in statuses],
+        credential=credential,
+        endpoints=endpoints,
+        settings=settings,
+        since=getattr(args, "spend_since", None),
+    )
+    idle = round(sum(s.cost.daily_idle for s in statuses if s.cost is not None), 2)
+    return spend_summary(spends, budget_per_student(args.stack), idle)
 
 
 class _progress:

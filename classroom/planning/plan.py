@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from classroom.stackfile import StackFileError, is_secure, read_stack_file, stack_file
+from lab import cost_guard
 from lab.config import ConfigError
 
 from .costs import PriceError, PriceTable, StudentCost, estimate_student
@@ -103,6 +104,52 @@ def _default_days(config_path: Path | None, stack: str) -> float:
     return float(max(1, (expires - dt.date.today()).days))
 
 
+def _hours_until_next(times: list[tuple[int, int]], start_minute: int) -> float:
+    """Hours from ``start_minute`` (minutes after midnight) to the next pause time."""
+    minutes = sorted(h * 60 + m for h, m in times)
+    later = [t - start_minute for t in minutes if t > start_minute]
+    return (later[0] if later else minutes[0] + 24 * 60 - start_minute) / 60
+
+
+def guard_figures(
+    config: dict[str, Any], region: str, students: int, days: float, class_ends: str = "17:00"
+) -> dict[str, Any]:
+    """What the cost guard caps: one forgotten SQL pool, with and without the schedule; the budgets."""
+    prices = PriceTable.load()
+    dedicated = str(config.get("lab:dedicatedSqlPool", True)).lower() not in ("false", "no", "0")
+    raw_times = config.get("lab:pauseSqlPoolAt", list(cost_guard.DEFAULT_PAUSE_TIMES))
+    if isinstance(raw_times, str):
+        raw_times = json.loads(raw_times)
+    times, _ = cost_guard.parse_times(raw_times)
+    raw_budget = config.get("lab:budget")
+    if isinstance(raw_budget, str):
+        raw_budget = json.loads(raw_budget)
+    budget, _ = cost_guard.parse_budget(raw_budget)
+    per_hour = float(prices.region(region)["sql_dw100c_hour"]) if dedicated else 0.0
+    end_h, end_m = (int(x) for x in class_ends.split(":"))
+    figures: dict[str, Any] = {
+        "sqlPool": dedicated,
+        "sqlPoolPerHour": round(per_hour, 2),
+        "pauseAt": [f"{h:02d}:{m:02d}" for h, m in times],
+        "classEnds": class_ends,
+        "forgottenPoolPerDayWithout": round(24 * per_hour, 2),
+        "forgottenPoolUntilExpiryWithout": round(24 * per_hour * days, 2),
+        "forgottenPoolWith": None,
+        "forgottenPoolWorstCaseWith": None,
+        "budgetPerStudent": budget.amount_per_student if budget else None,
+        "budgetsTotal": round(budget.amount_per_student * students, 2) if budget else None,
+    }
+    if dedicated and times:
+        after_class = _hours_until_next(list(times), end_h * 60 + end_m)
+        # Resumed right after a pause: it runs until the next one (the longest gap).
+        minutes = sorted(h * 60 + m for h, m in times)
+        gaps = [(b - a) for a, b in zip(minutes, minutes[1:] + [minutes[0] + 1440], strict=True)]
+        figures["forgottenPoolWith"] = round(after_class * per_hour, 2)
+        figures["forgottenPoolHoursWith"] = round(after_class, 2)
+        figures["forgottenPoolWorstCaseWith"] = round(max(gaps) / 60 * per_hour, 2)
+    return figures
+
+
 def _describe(r: Declared) -> dict[str, str]:
     return {"type": r.type, "name": r.azure_name or r.name, "logicalName": r.name}
 
@@ -168,6 +215,31 @@ def report(
     }
 
 
+def render_guard(g: dict[str, Any], cur: str) -> list[str]:
+    if not g.get("sqlPool"):
+        return ["cost guard: no dedicated SQL pool (lab:dedicatedSqlPool is off): nothing to pause"]
+    lines = [
+        f"cost guard: one forgotten SQL pool costs {g['sqlPoolPerHour']:.2f} {cur}/hour",
+        f"  without a pause schedule: {g['forgottenPoolPerDayWithout']:.2f} {cur} a day, "
+        f"{g['forgottenPoolUntilExpiryWithout']:.2f} {cur} until it expires",
+    ]
+    if g.get("forgottenPoolWith") is not None:
+        lines.append(
+            f"  with the schedule ({', '.join(g['pauseAt'])}): {g['forgottenPoolWith']:.2f} {cur} "
+            f"when forgotten at the end of a class at {g['classEnds']} "
+            f"({g['forgottenPoolHoursWith']:g} h), at most {g['forgottenPoolWorstCaseWith']:.2f} {cur} "
+            "when resumed right after a pause"
+        )
+    else:
+        lines.append("  the pause schedule is off (lab:pauseSqlPoolAt: [])")
+    if g.get("budgetsTotal") is not None:
+        lines.append(
+            f"  budgets: {g['budgetPerStudent']:.2f} {cur} per student, {g['budgetsTotal']:.2f} {cur} "
+            "for the class (they alert, they do not stop anything)"
+        )
+    return lines
+
+
 def render_text(data: dict[str, Any]) -> str:
     cur = data["prices"]["currency"]
     lines = [f"Offline plan for stack '{data['stack']}' in {data['region']}", data["notice"], ""]
@@ -203,6 +275,8 @@ def render_text(data: dict[str, Any]) -> str:
         "",
         *render_quotas(data["quotas"]),
     ]
+    if data.get("costGuard"):
+        lines += render_guard(data["costGuard"], cur)
     return "\n".join(lines)
 
 
@@ -223,6 +297,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--days", type=float, help="days the environments exist (default: until lab:expiresOn)"
     )
     parser.add_argument("--json", action="store_true", help="print JSON for machines")
+    parser.add_argument(
+        "--class-ends",
+        default="17:00",
+        metavar="HH:MM",
+        help="when a lab day ends, for the cost guard's figures (default: 17:00)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -231,6 +311,10 @@ def run(args: argparse.Namespace) -> int:
         days = args.days if args.days is not None else _default_days(args.config, args.stack)
         simulation, students, region = plan(args.stack, args.config)
         data = report(args.stack, students, simulation, region, args.hours, days)
+        config, _ = load_stack_config(args.stack, args.config)
+        data["costGuard"] = guard_figures(
+            config, region, len(students), days, getattr(args, "class_ends", "17:00")
+        )
     except (PlanError, ConfigError, PriceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -102,6 +102,10 @@ _AZURE_TYPES: dict[str, tuple[str, str]] = {
         "roleAssignmentName",
         "{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
     ),
+    "azure-native:consumption:Budget": (
+        "budgetName",
+        "{scope}/providers/Microsoft.Consumption/budgets/{name}",
+    ),
 }
 _WITH_SYSTEM_IDENTITY = {
     "azure-native:synapse:Workspace",

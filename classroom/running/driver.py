@@ -51,7 +51,7 @@ MEMORY_PER_SECTION = 1536 * 2**20
 # Resources the engine steps through per student and per stack (the stack, its
 # default providers, the class password); the progress total until the engine
 # reports the real count. Checked against the program in tests/classroom/.
-RESOURCES_PER_STUDENT = 35
+RESOURCES_PER_STUDENT = 37  # 35, and the cost guard's schedule and role on the pool
 RESOURCES_PER_STACK = 5
 COMPONENT_TYPE = "synapse-ml-lab:lab:LabEnvironment"
 

@@ -10,6 +10,7 @@ CI, else DefaultAzureCredential).
 - :class:`WorkspaceArtifacts`: one student's notebooks and SQL scripts.
 - :class:`SqlPoolPause`: pauses the dedicated SQL pool once, on create.
 - :class:`SynapseRoleAssignments`: Synapse RBAC role assignments.
+- :class:`PauseSchedule`: the cost guard's ``Pause SQL pool`` pipeline and its started trigger(s).
 """
 
 from lab.studio import PREDICT_RENTALS_SCRIPT_NAME, WEATHER_FORECAST_SCRIPT_NAME
@@ -31,6 +32,7 @@ from .linked_service import (
     AzureMLLinkedService,
     AzureMLLinkedServiceProvider,
 )
+from .pause_schedule import PauseSchedule, PauseScheduleProvider
 from .rbac import (
     SynapseRoleAssignmentArgs,
     SynapseRoleAssignments,
@@ -45,6 +47,8 @@ __all__ = [
     "AzureMLLinkedServiceProvider",
     "DEFAULT_LINKED_SERVICE_NAME",
     "PREDICT_RENTALS_SCRIPT_NAME",
+    "PauseSchedule",
+    "PauseScheduleProvider",
     "SMALL_NODE_SESSION",
     "SQL_MODEL_LAKE_PATH",
     "SqlPoolPause",

@@ -7,12 +7,12 @@ import re
 
 import pytest
 
-from classroom.checking import checks, page, status
+from classroom.checking import checks, page, spend, status
 from classroom.planning.costs import PriceTable
-from tests.fakes.azure import environment
+from tests.fakes.azure import AzureCredential, environment
 from tests.fakes.synapse import FIREWALL_403_BODY
 
-from .azure_fixtures import add, check, ml_id, synapse_id
+from .azure_fixtures import add, check, endpoints, ml_id, synapse_id
 from .browser import keep
 
 CLASS = [
@@ -72,7 +72,20 @@ def class_report(azure):
         count=99,
     )
     results = check(azure, envs, checks.CheckSettings(timeout=5, retries=0, concurrency=8))
-    return status.report(list(results.values()), ["dev"], PriceTable.load(), today=TODAY)
+    data = status.report(list(results.values()), ["dev"], PriceTable.load(), today=TODAY)
+    # Real spend from the fake Cost Management: mia and kim left their pools running.
+    since = TODAY.replace(day=1)
+    for n, e in enumerate(envs):
+        azure.add_cost(e.resource_group_id, since.isoformat(), "Storage", 0.05 + n / 100)
+    azure.add_cost(by["mia"].resource_group_id, since.isoformat(), "Azure Synapse Analytics", 36.2)
+    azure.add_cost(by["kim"].resource_group_id, since.isoformat(), "Azure Synapse Analytics", 12.1)
+    settings = checks.CheckSettings(timeout=5, retries=0, concurrency=8)
+    spends = spend.class_spend(
+        envs, credential=AzureCredential(), endpoints=endpoints(azure), settings=settings
+    )
+    idle = {s: (r.cost.daily_idle if r.cost else None) for s, r in results.items()}
+    data["spend"] = spend.summary(spends, 40.0, round(sum(v or 0 for v in idle.values()), 2))
+    return data
 
 
 def _open(browser, path, width=1366, height=900):
@@ -190,6 +203,27 @@ def test_the_class_page_shows_every_student_problems_first(browser, class_report
         tab.screenshot(path=str(tmp_path / "class-page.png"), full_page=True)
         keep(tmp_path / "class-page.png", "class-page.png", docs=True)
         keep(html, "class-page.html")
+    finally:
+        context.close()
+
+
+def test_the_class_page_shows_spend_closest_to_budget_first(browser, class_report, tmp_path):
+    html = page.write_class_page(tmp_path / "class.html", class_report, today=TODAY)
+    context, tab, _ = _open(browser, html)
+    try:
+        rows = tab.locator("#spend-table tbody tr")
+        assert rows.count() == 30
+        order = rows.evaluate_all("els => els.map(e => e.dataset.student)")
+        assert order[:2] == ["mia", "kim"]
+        mia = tab.locator('#spend-table tr[data-student="mia"]').inner_text()
+        mia_spent = 36.2 + 0.05 + CLASS.index("mia") / 100
+        assert f"{mia_spent:.2f} USD" in mia and f"{mia_spent / 40 * 100:.0f}%" in mia
+        total = tab.locator("#spend-total").inner_text()
+        expected = 36.2 + 12.1 + sum(0.05 + n / 100 for n in range(30))
+        assert total == f"{expected:,.2f} USD"
+        text = tab.locator("#spend").inner_text()
+        assert "budget 40.00 USD per student, 1,200.00 USD for the class" in text
+        assert f"since {TODAY.replace(day=1).isoformat()}" in text
     finally:
         context.close()
 

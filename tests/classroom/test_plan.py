@@ -228,3 +228,54 @@ def test_an_unknown_vm_size_is_said_to_be_unknown_offline(tmp_path):
     (q,) = class_quotas([("sub", resources)])
     assert q.aml_vcpus == {"unknown: Standard_NC6s_v3": 0}
     assert "vCPUs unknown offline" in "\n".join(render_quotas([q.as_dict()]))
+
+
+# --- what the cost guard caps (issue 20) ---
+
+
+def test_plan_shows_what_the_cost_guard_caps(tmp_path, capsys):
+    path = write_stack(
+        tmp_path,
+        **{
+            "lab:pauseSqlPoolAt": ["23:00", "12:30"],
+            "lab:budget": {"amountPerStudent": 40, "contactEmails": ["t@example.org"]},
+        },
+    )
+    args = ["--config", str(path), "--stack", "class", "--days", "10", "--class-ends", "17:00"]
+    data = run_json(capsys, *args)
+    per_hour = PRICES.regions["westeurope"]["sql_dw100c_hour"]
+    g = data["costGuard"]
+    assert g["sqlPoolPerHour"] == round(per_hour, 2)
+    assert g["pauseAt"] == ["12:30", "23:00"]
+    assert g["forgottenPoolPerDayWithout"] == round(24 * per_hour, 2)
+    assert g["forgottenPoolUntilExpiryWithout"] == round(240 * per_hour, 2)
+    # Forgotten at 17:00: paused at 23:00, 6 hours later.
+    assert g["forgottenPoolHoursWith"] == 6
+    assert g["forgottenPoolWith"] == round(6 * per_hour, 2)
+    # Resumed right after the 23:00 pause: it runs until 12:30, 13.5 hours.
+    assert g["forgottenPoolWorstCaseWith"] == round(13.5 * per_hour, 2)
+    assert g["budgetsTotal"] == 120.0 and g["budgetPerStudent"] == 40.0
+
+    assert classroom_main(["plan", *args]) == 0
+    text = capsys.readouterr().out
+    assert f"without a pause schedule: {24 * per_hour:.2f} USD a day" in text
+    assert "budgets: 40.00 USD per student, 120.00 USD for the class" in text
+
+
+def test_plan_without_a_sql_pool_or_schedule_says_so(tmp_path, capsys):
+    off = run_json(
+        capsys,
+        "--config",
+        str(write_stack(tmp_path, **{"lab:pauseSqlPoolAt": []})),
+        "--stack",
+        "class",
+    )["costGuard"]
+    assert off["forgottenPoolWith"] is None and off["forgottenPoolPerDayWithout"] > 0
+    none = run_json(
+        capsys,
+        "--config",
+        str(write_stack(tmp_path, **{"lab:dedicatedSqlPool": False})),
+        "--stack",
+        "class",
+    )["costGuard"]
+    assert none["sqlPool"] is False and none["forgottenPoolPerDayWithout"] == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 
 import pytest
@@ -119,6 +120,7 @@ def test_a_class_with_every_kind_of_trouble(azure):
     assert on.running_per_hour == pytest.approx(PRICES["sql_dw100c_hour"])
     assert f"is Online, costing {PRICES['sql_dw100c_hour']:.2f} USD an hour" in on.warnings[0]
     assert "az synapse sql pool pause --name sqlpool" in on.warnings[0]
+    assert "`python -m classroom pause --stack dev --student online`" in on.warnings[0]
 
     assert results["nobook"].problems == [
         f"notebook '02-train-automl' is missing from Synapse workspace '{envs['nobook'].synapse_workspace}': "
@@ -646,3 +648,32 @@ def test_the_students_roles_are_the_labs_and_contributor_from_before_is_a_warnin
             ),
         )
     ]
+
+
+def test_status_reads_spend_unless_no_spend(azure, tmp_path, capsys):
+    ann = add(azure, "ann")
+    azure.add_cost(
+        ann.resource_group_id, dt.date.today().replace(day=1).isoformat(), "Storage", 1.5
+    )
+    (tmp_path / "outputs.json").write_text(json.dumps({"environments": {"ann": _output(ann)}}))
+    files = {"outputs": [tmp_path / "outputs.json"], "config": [tmp_path / "none.yaml"]}
+
+    code = status.main(
+        _args(json=True, **files), credential=_credential(), endpoints=_endpoints(azure)
+    )
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert data["spend"]["total"] == 1.5
+    assert data["spend"]["students"][0]["byService"] == {"Storage": 1.5}
+    assert len(azure.calls("POST", "CostManagement/query")) == 1
+
+    azure.reset_log()
+    code = status.main(
+        _args(no_spend=True, **files), credential=_credential(), endpoints=_endpoints(azure)
+    )
+    out = capsys.readouterr().out
+    assert code == 0 and "spend since" not in out
+    assert azure.calls("POST", "CostManagement/query") == []
+
+    code = status.main(_args(**files), credential=_credential(), endpoints=_endpoints(azure))
+    assert "spend since " in capsys.readouterr().out

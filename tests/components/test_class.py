@@ -87,7 +87,9 @@ def test_each_student_gets_roles_only_inside_their_own_resource_group(class_of_t
 
 def test_nobody_is_owner_or_granted_at_subscription_scope(class_of_three):
     assignments = class_of_three.of_type(f"{T}authorization:RoleAssignment")
-    assert len(assignments) == 3 * 9
+    # 8 per student (issue 23's roles and the deployer's), and the cost guard's role on
+    # each student's own SQL pool
+    assert len(assignments) == 3 * 10
     for r in assignments:
         assert not r.inputs["roleDefinitionId"].endswith(roles.OWNER)
         assert "/resourceGroups/" in r.inputs["scope"]
@@ -115,7 +117,12 @@ def test_the_custom_role_is_declared_once_for_the_whole_class(class_of_three):
         for r in class_of_three.of_type(f"{T}authorization:RoleAssignment")
         if r.inputs["roleDefinitionId"].endswith(operator)
     ]
-    assert sorted(r.inputs["principalId"] for r in pools) == [oid(1), oid(2), oid(3)]
+    # Each student on their own pool, and each workspace's identity (the cost guard's pause).
+    students = [r for r in pools if r.inputs["principalType"] in ("User", "Group")]
+    identities = [r for r in pools if r.inputs["principalType"] == "ServicePrincipal"]
+    assert sorted(r.inputs["principalId"] for r in students) == [oid(1), oid(2), oid(3)]
+    assert len(identities) == 3 and len(pools) == 6
+    assert all("/sqlPools/" in r.inputs["scope"] for r in pools)
     assert all(definitions[0].urn in r.dependencies for r in pools)
 
 

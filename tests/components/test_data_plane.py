@@ -147,9 +147,11 @@ def test_without_sql_pool_there_is_no_script_and_no_pause(base_config):
 
 
 def test_few_dynamic_resources_per_student(sim):
-    # 4 for the data plane (3 without a student objectId), 3 for a teardown that leaves nothing
-    for student, expected in (("alice", 7), ("bob", 6)):
+    # 5 for the data plane (4 without a student objectId; the pause schedule is one of
+    # them), 3 for a teardown that leaves nothing; the studio also holds the role that
+    # lets the pause schedule pause the pool.
+    for student, expected in (("alice", 8), ("bob", 7)):
         dynamic = [r for r in of(sim, student) if r.type.startswith("pulumi-python:dynamic")]
         assert len(dynamic) == expected
         studio = sim.one("synapse-ml-lab:synapse:DataPlane", f"{student}-studio")
-        assert len(sim.children_of(studio)) == expected - 3
+        assert len(sim.children_of(studio)) == expected - 3 + 1

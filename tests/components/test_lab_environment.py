@@ -325,7 +325,16 @@ def test_role_assignments(sim):
     definition = sim.one(f"{T}authorization:RoleDefinition", "sql-pool-operator")
     assert definition.urn in got["access-student-sql-pool-operator"].dependencies
     assert definition.inputs["roleDefinitionId"] == operator
-    assert len(got) == 9
+    # The cost guard: the Synapse identity may read and pause its own pool, nothing more.
+    pauses = got["studio-synapse-pauses-sql"]
+    assert pauses.inputs["principalId"] == synapse.outputs["identity"]["principalId"]
+    assert pauses.inputs["principalType"] == "ServicePrincipal"
+    assert pauses.inputs["scope"] == pool.outputs["id"]
+    assert pauses.inputs["roleDefinitionId"].endswith(
+        "/roleDefinitions/"
+        + roles.custom_role_guid(roles.SQL_POOL_OPERATOR, "dev", FAKE_SUBSCRIPTION)
+    )
+    assert len(got) == 10
     # bob has none: no student role for him
     _, bob_children = env_resources(sim, "bob")
     assert sorted(_assignments(bob_children)) == [
@@ -333,6 +342,7 @@ def test_role_assignments(sim):
         "access-synapse-ml-contributor",
         "aml-compute-lake-reader",
         "aml-workspace-lake-reader",
+        "studio-synapse-pauses-sql",
         "synapse-lake-contributor",
     ]
 

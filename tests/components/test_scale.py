@@ -31,13 +31,14 @@ def test_two_hundred_students_in_one_stack(base_config):
         if r.type.startswith("pulumi-python:dynamic")
         and not r.name.startswith("default-subscription")
     ]
-    # per student: linked service, artifacts, pause, Synapse RBAC and three teardown purges;
+    # per student: linked service, artifacts, pause, pause schedule, Synapse RBAC and three
+    # teardown purges;
     # and once for the class, its subscription's namespace registration.
-    assert len(dynamic) == 200 * 7
+    assert len(dynamic) == 200 * 8
     assert (
         len(sim.of_type("pulumi-python:dynamic/synapse-ml-lab:ResourceProviderRegistration")) == 1
     )
     per_student = Counter(r.name.split("-")[0] + "-" + r.name.split("-")[1] for r in dynamic)
-    assert per_student == {s["id"]: 7 for s in students}
+    assert per_student == {s["id"]: 8 for s in students}
     assert sorted(sim.exports["environments"].value) == [s["id"] for s in students]
     assert (pickle._Pickler._batch_setitems, pickle._Pickler.save_dict, pickle.Pickler) == before

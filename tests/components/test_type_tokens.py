@@ -31,6 +31,18 @@ ADDED = {
     (f"{ACCESS}-student-rg-reader", RA),
     (f"{ACCESS}-student-aml-data-scientist", RA),
     (f"{ACCESS}-student-sql-pool-operator", RA),
+    # Issue 20 (the cost guard): the workspace identity's role on its own pool, and the
+    # Pause SQL pool pipeline with its schedule.
+    (
+        f"{STACK}synapse-ml-lab:synapse:DataPlane$azure-native:authorization:RoleAssignment"
+        "::ann-studio-synapse-pauses-sql",
+        "azure-native:authorization:RoleAssignment",
+    ),
+    (
+        f"{STACK}synapse-ml-lab:synapse:DataPlane$pulumi-python:dynamic/synapse-ml-lab:PauseSchedule"
+        "::ann-studio-pause-schedule",
+        "pulumi-python:dynamic/synapse-ml-lab:PauseSchedule",
+    ),
 }
 RETIRED = {(f"{ACCESS}-student-rg-contributor", RA)}
 
@@ -54,6 +66,7 @@ def test_a_one_student_stack_declares_the_recorded_urns_and_type_tokens():
             "KeyVaultPurge",
             "LogAnalyticsForceDelete",
             "MlWorkspacePurge",
+            "PauseSchedule",
             "ResourceProviderRegistration",
             "SqlPoolPause",
             "SynapseRoleAssignments",

@@ -40,7 +40,7 @@ from lab.roles import (
     custom_role_guid,
 )
 from lab.studio import SQL_SCRIPT_NAMES, lab_notebooks
-from tests.fakes.synapse import ARM_TOKEN, SYNAPSE_TOKEN, FakeCredential, FakeSynapse
+from tests.fakes.synapse import ARM_TOKEN, SYNAPSE_TOKEN, FakeCredential, FakeSynapse, Operation
 
 STORAGE_TOKEN = "fake-token-for-storage.azure.com"
 # What the program uploads to a ready student's Studio (lab/studio.py).
@@ -103,6 +103,11 @@ class FakeAzure(FakeSynapse):
         ] = {}  # workspace -> collection -> name -> body
         self.synapse_roles: list[dict[str, Any]] = []  # {workspace, roleId, principalId}
         self.lakes: dict[str, dict[str, int]] = {}  # account -> {"data/<file>": size}
+        # Cost Management: lower-case resource group id -> [(day, service, cost)], and the
+        # subscriptions whose offer has no cost data (-> "400" or "404", as the service says it).
+        self.costs: dict[str, list[tuple[str, str, float]]] = {}
+        self.no_cost_data: dict[str, str] = {}
+        self.cost_queries: list[dict[str, Any]] = []
 
     # -- building environments
     def add_student(
@@ -265,6 +270,17 @@ class FakeAzure(FakeSynapse):
     def get(self, resource_id: str) -> dict[str, Any]:
         return self.arm[resource_id.lower()]
 
+    def add_cost(self, resource_group_id: str, day: str, service: str, cost: float) -> None:
+        with self.lock:
+            self.costs.setdefault(resource_group_id.lower(), []).append((day, service, cost))
+
+    def sql_pool_status(self, pool_id: str) -> str:
+        return self.get(pool_id)["properties"]["status"]
+
+    def set_sql_pool_status(self, pool_id: str, status: str) -> None:
+        with self.lock:
+            self.get(pool_id)["properties"]["status"] = status
+
     def grant(self, scope: str, role: str, principal: str, principal_type: str = "User") -> None:
         with self.lock:
             self.arm_roles.append(
@@ -299,6 +315,14 @@ class FakeAzure(FakeSynapse):
     ) -> tuple[int, Any, dict[str, str]]:
         token = (headers.get("authorization") or "").removeprefix("Bearer ").strip()
         first = path.split("/")[1] if path.count("/") else ""
+        if first in ("armOperations", "armOperationResults") and method == "GET":
+            return self._poll(first, path.rsplit("/", 1)[-1])
+        if path.startswith("/subscriptions/") and method == "POST" and token == ARM_TOKEN:
+            if re.search(r"/providers/Microsoft\.CostManagement/query$", path, re.I):
+                return self._cost_query(path, query, body)
+            m = re.fullmatch(r"(.+/sqlPools/[^/]+)/pause", path, re.I)
+            if m:
+                return self._pause(m.group(1), query)
         if path.startswith("/subscriptions/"):
             audience, route = ARM_TOKEN, self._arm
         elif first == "synapse":
@@ -416,6 +440,119 @@ class FakeAzure(FakeSynapse):
             return where and (principals is None or r["principalId"].lower() in principals)
 
         return keep
+
+    def _pause(self, pool_id: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        """REST "Sql Pools - Pause" (Microsoft.Synapse, api-version 2021-06-01): 202 and an
+        operation to poll; a pool that is not Online cannot be paused (409, as the fake
+        Synapse answers too: be strict where the docs say nothing)."""
+        # Stable Microsoft.Synapse versions with sqlPools/pause (azure-rest-api-specs
+        # specification/synapse/resource-manager/Microsoft.Synapse/stable/): the SDK sends 2021-03-01.
+        if query.get("api-version") not in ("2021-03-01", "2021-06-01"):
+            return (
+                400,
+                {"error": {"code": "InvalidApiVersion", "message": query.get("api-version")}},
+                {},
+            )
+        with self.lock:
+            pool = self.arm.get(pool_id.lower())
+            if pool is None:
+                return 404, {"error": {"code": "ResourceNotFound", "message": pool_id}}, {}
+            status = pool["properties"].get("status")
+            if status != "Online":
+                return 409, {"error": {"code": "Conflict", "message": f"pool is {status}"}}, {}
+            pool["properties"]["status"] = "Pausing"
+
+            def done() -> None:
+                pool["properties"]["status"] = "Paused"
+
+            op_id = uuid.uuid4().hex
+            self.operations[op_id] = Operation(self.lro_polls, 200, None, done)
+        return (
+            202,
+            None,
+            {
+                "Location": f"{self.url}/armOperationResults/{op_id}",
+                "Azure-AsyncOperation": f"{self.url}/armOperations/{op_id}",
+                "Retry-After": "0",
+            },
+        )
+
+    def _cost_query(
+        self, path: str, query: dict[str, str], body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        """REST "Query - Usage" (learn.microsoft.com/rest/api/cost-management/query/usage) at a
+        resource group scope: the body's rules the service checks, rows per day and service."""
+        if not query.get("api-version"):
+            return 400, {"error": {"code": "MissingApiVersionParameter", "message": path}}, {}
+        scope = path[: -len("/providers/Microsoft.CostManagement/query")]
+        sub = scope.split("/")[2]
+        with self.lock:
+            self.cost_queries.append({"scope": scope, "body": body})
+            no_data = self.no_cost_data.get(sub)
+            known = scope.lower() in self.arm
+        if no_data == "400":
+            # Azure/azure-powershell#11642, mivano/azure-cost-cli#24: the offer has no cost data.
+            message = (
+                "Cost Management supports only Enterprise Agreement, Web direct and Microsoft "
+                f"Customer Agreement offer types. Subscription {sub} is not associated with a "
+                "valid offer type."
+            )
+            return 400, {"error": {"code": "400", "message": message}}, {}
+        if no_data == "404":
+            # microsoft/AzureTRE#2823: the same, answered as a 404.
+            message = f"Given subscription {sub} doesn't have valid WebDirect/AIRS offer type."
+            return 404, {"error": {"code": "NotFound", "message": message}}, {}
+        if not known:
+            return 404, {"error": {"code": "ResourceGroupNotFound", "message": scope}}, {}
+        if not isinstance(body, dict):
+            return 400, {"error": {"code": "BadRequest", "message": "a query body is required"}}, {}
+        problem = None
+        if body.get("type") not in ("Usage", "ActualCost", "AmortizedCost"):
+            problem = "type must be Usage, ActualCost or AmortizedCost"
+        elif body.get("timeframe") == "Custom" and not (body.get("timePeriod") or {}).get("from"):
+            problem = "a Custom timeframe needs timePeriod.from and timePeriod.to"
+        dataset = body.get("dataset") or {}
+        if len(dataset.get("grouping") or []) > 2:
+            problem = "a query can have up to 2 group by clauses"
+        if dataset.get("granularity") not in (None, "Daily"):
+            problem = "granularity must be Daily (or absent)"
+        if problem:
+            return 400, {"error": {"code": "BadRequest", "message": problem}}, {}
+        period = body.get("timePeriod") or {}
+        start = str(period.get("from", ""))[:10].replace("-", "")
+        end = str(period.get("to", "9999"))[:10].replace("-", "")
+        with self.lock:
+            items = [
+                c
+                for c in self.costs.get(scope.lower(), [])
+                if start <= c[0].replace("-", "") <= end
+            ]
+        rows: dict[tuple[int, str], float] = {}
+        for day, service, cost in items:
+            key = (int(day.replace("-", "")), service)
+            rows[key] = rows.get(key, 0.0) + cost
+        columns = [
+            {"name": "Cost", "type": "Number"},
+            {"name": "UsageDate", "type": "Number"},
+            {"name": "ServiceName", "type": "String"},
+            {"name": "Currency", "type": "String"},
+        ]
+        return (
+            200,
+            {
+                "id": f"{scope}/providers/Microsoft.CostManagement/query/{uuid.uuid4()}",
+                "name": str(uuid.uuid4()),
+                "type": "Microsoft.CostManagement/query",
+                "properties": {
+                    "nextLink": None,
+                    "columns": columns,
+                    "rows": [
+                        [cost, day, service, "USD"] for (day, service), cost in sorted(rows.items())
+                    ],
+                },
+            },
+            {},
+        )
 
     @staticmethod
     def _assignment(r: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:

@@ -228,7 +228,7 @@ class Operation:
 class FakeSynapse:
     """The fake service. Use as a context manager or call start()/stop()."""
 
-    COLLECTIONS = ("notebooks", "linkedservices", "sqlScripts")
+    COLLECTIONS = ("notebooks", "linkedservices", "sqlScripts", "pipelines", "triggers")
 
     def __init__(self, tls_files: tuple[str, str, str], lro: str = "location", lro_polls: int = 1):
         self.ca_file, self._cert_file, self._key_file = tls_files
@@ -583,8 +583,14 @@ class FakeSynapse:
         if m:
             return self._role_assignment(method, m.group(1), body)
 
-        m = re.fullmatch(r"/(notebooks|linkedservices|sqlScripts)/([^/]+)", path)
+        m = re.fullmatch(r"/triggers/([^/]+)/(start|stop)", path)
+        if m and method == "POST":
+            return self._trigger_state(m.group(1), m.group(2))
+        m = re.fullmatch(r"/(notebooks|linkedservices|sqlScripts|pipelines|triggers)/([^/]+)", path)
         if m:
+            refused = self._pipeline_rules(method, m.group(1), m.group(2), body)
+            if refused:
+                return 400, {"error": {"code": "BadRequest", "message": refused}}, {}
             return self._artifact(method, m.group(1), m.group(2), body)
         return 404, {"error": {"code": "NotFound", "message": f"no route for {method} {path}"}}, {}
 
@@ -634,6 +640,9 @@ class FakeSynapse:
                 "etag": uuid.uuid4().hex,
                 "properties": body["properties"],
             }
+            if collection == "triggers":
+                # runtimeState is read-only: a trigger saved is Stopped until started.
+                item["properties"] = {**body["properties"], "runtimeState": "Stopped"}
             with self.lock:
                 store[name] = item
             if self.lro == "sync":
@@ -656,6 +665,91 @@ class FakeSynapse:
                 return 200, None, {}
             return self._lro_accepted(collection, 200, None, "location")
         return 405, {"error": {"code": "MethodNotAllowed"}}, {}
+
+    # -- pipelines and triggers (the cost guard)
+    def trigger_state(self, name: str) -> str | None:
+        with self.lock:
+            item = self.artifacts["triggers"].get(name)
+            return None if item is None else item["properties"].get("runtimeState")
+
+    def _pipeline_rules(self, method: str, collection: str, name: str, body: Any) -> str | None:
+        """What the service refuses about pipelines and triggers (sources beside each rule)."""
+        with self.lock:
+            triggers = self.artifacts["triggers"]
+            pipelines = self.artifacts["pipelines"]
+            if collection == "triggers" and method in ("PUT", "DELETE"):
+                current = triggers.get(name)
+                # A started trigger cannot be changed or deleted: stop it first
+                # (learn.microsoft.com/azure/data-factory/continuous-integration-delivery,
+                # "Active triggers need to be stopped"; Studio's publish stops them too).
+                if current and current["properties"].get("runtimeState") == "Started":
+                    return f"Trigger '{name}' is in Started state; stop it before it is updated or deleted"
+            if collection == "triggers" and method == "PUT":
+                properties = (body or {}).get("properties") or {}
+                for ref in properties.get("pipelines") or []:
+                    target = (ref.get("pipelineReference") or {}).get("referenceName")
+                    if target not in pipelines:
+                        # References are resolved when the trigger is saved (publish validates them).
+                        return (
+                            f"Trigger '{name}' references pipeline '{target}', which does not exist"
+                        )
+                recurrence = (properties.get("typeProperties") or {}).get("recurrence") or {}
+                zone = recurrence.get("timeZone", "UTC")
+                for key in ("startTime", "endTime"):
+                    stamp = recurrence.get(key)
+                    # techcommunity "Time Zone and Daylight Saving Support for Schedule Trigger":
+                    # UTC wants 'yyyy-MM-ddTHH:mm:ssZ', any other zone 'yyyy-MM-ddTHH:mm:ss'.
+                    if isinstance(stamp, str) and (zone == "UTC") != stamp.endswith("Z"):
+                        return (
+                            f"Trigger '{name}': {key} {stamp!r} does not match timeZone {zone!r} "
+                            "(UTC takes a trailing Z, other time zones a local time without one)"
+                        )
+                problem = _validate_model("Trigger", properties)
+                if problem:
+                    return problem
+            if collection == "pipelines" and method == "DELETE":
+                for trigger_name, trigger in triggers.items():
+                    for ref in trigger["properties"].get("pipelines") or []:
+                        if (ref.get("pipelineReference") or {}).get("referenceName") == name:
+                            # A pipeline a trigger references cannot be deleted before the trigger.
+                            return f"Pipeline '{name}' is referenced by trigger '{trigger_name}'"
+            if collection == "pipelines" and method == "PUT":
+                return _validate_model("PipelineResource", body)
+        return None
+
+    def _trigger_state(self, name: str, action: str) -> tuple[int, Any, dict[str, str]]:
+        with self.lock:
+            trigger = self.artifacts["triggers"].get(name)
+            if trigger is None:
+                return (
+                    404,
+                    {"error": {"code": "NotFound", "message": f"trigger {name} not found"}},
+                    {},
+                )
+            if action == "start":
+                for ref in trigger["properties"].get("pipelines") or []:
+                    target = (ref.get("pipelineReference") or {}).get("referenceName")
+                    if target not in self.artifacts["pipelines"]:
+                        return (
+                            400,
+                            {
+                                "error": {
+                                    "code": "BadRequest",
+                                    "message": f"pipeline {target} missing",
+                                }
+                            },
+                            {},
+                        )
+            state = "Started" if action == "start" else "Stopped"
+
+            def done() -> None:
+                trigger["properties"]["runtimeState"] = state
+
+            # The REST spec (Trigger_Start / Trigger_Stop) answers 200 only: the SDK's
+            # begin_start_trigger refuses anything else (azure-synapse-artifacts 0.22,
+            # operations/_trigger_operations.py, `status_code not in [200]`).
+            done()
+        return 200, None, {}
 
     def _role_assignment(
         self, method: str, assignment_id: str, body: Any
@@ -877,6 +971,18 @@ class FakeSynapse:
 
 def deleted_vault_path(subscription_id: str, location: str, vault_name: str) -> str:
     return f"/subscriptions/{subscription_id}/providers/Microsoft.KeyVault/locations/{location}/deletedVaults/{vault_name}"
+
+
+def _validate_model(model: str, body: Any) -> str | None:
+    """The body must deserialise into the azure-synapse-artifacts model the REST spec defines."""
+    from azure.synapse.artifacts import models
+
+    try:
+        # deserialize() pops polymorphic discriminators from what it reads: give it a copy.
+        getattr(models, model).deserialize(json.loads(json.dumps(body)))
+    except Exception as exc:  # the SDK raises DeserializationError and friends
+        return f"the body is not a valid {model}: {exc}"
+    return None
 
 
 def _validate_artifact(collection: str, body: Any) -> str | None:

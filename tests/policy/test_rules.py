@@ -601,8 +601,16 @@ def pack(monkeypatch):
 def test_pack_declares_every_rule_at_its_level(pack):
     assert pack.name == "synapse-ml-lab-guardrails"
     assert pack.enforcement_level == pack.sdk.EnforcementLevel.MANDATORY
-    assert [p.name for p in pack.policies] == list(rules.POLICIES)
-    for policy in pack.policies:
+    resource_policies = [
+        p for p in pack.policies if isinstance(p, pack.sdk.ResourceValidationPolicy)
+    ]
+    assert [p.name for p in resource_policies] == list(rules.POLICIES)
+    stack_policies = [p for p in pack.policies if isinstance(p, pack.sdk.StackValidationPolicy)]
+    assert [p.name for p in stack_policies] == list(rules.STACK_POLICIES)
+    assert len(pack.policies) == len(rules.POLICIES) + len(rules.STACK_POLICIES)
+    for policy in stack_policies:
+        assert policy.enforcement_level == pack.sdk.EnforcementLevel.ADVISORY
+    for policy in resource_policies:
         assert isinstance(policy, pack.sdk.ResourceValidationPolicy)
         rule = rules.POLICIES[policy.name]
         assert policy.description and policy.description == rule.description
@@ -629,6 +637,8 @@ def test_pack_policies_report_what_the_validators_return(pack):
     reported_by = set()
     for typ, props in cases.items():
         for policy in pack.policies:
+            if not isinstance(policy, pack.sdk.ResourceValidationPolicy):
+                continue
             reported = []
             args = SimpleNamespace(resource_type=typ, props=props)
             policy.validate(
@@ -696,3 +706,29 @@ def test_sdk_analyzer_skips_unknown_values_but_checks_the_rest(pack):
     ]
     assert not any("can't run policy" in d.message for d in diagnostics)
     assert any("tags lacks course" in d.message for d in diagnostics)
+
+
+def test_a_sql_pool_without_a_pause_schedule_is_an_advisory_warning(pack):
+    with_schedule = [(rules.SQL_POOL, {}), (rules.PAUSE_SCHEDULE, {"times": ["23:00"]})]
+    assert rules.sql_pools_pause_themselves(with_schedule) == []
+    assert rules.sql_pools_pause_themselves([(rules.BIG_DATA_POOL, {})]) == []
+    found = rules.sql_pools_pause_themselves([(rules.SQL_POOL, {}), (rules.SQL_POOL, {})])
+    assert len(found) == 1 and "2 dedicated SQL pool(s) and 0 pause schedule(s)" in found[0]
+    assert "lab:pauseSqlPoolAt" in found[0]
+    (policy,) = [p for p in pack.policies if p.name == "sql-pool-pause-schedule"]
+    reported = []
+    resources = [SimpleNamespace(resource_type=rules.SQL_POOL, props={"sku": {"name": "DW100c"}})]
+    policy.validate(SimpleNamespace(resources=resources), lambda m, urn=None: reported.append(m))
+    assert reported == rules.sql_pools_pause_themselves([(rules.SQL_POOL, {})])
+    assert reported[0].startswith("The stack has 1 dedicated SQL pool(s) and 0 pause schedule(s)")
+
+
+def test_the_shipped_program_has_a_pause_schedule_per_pool_and_none_when_off(base_config):
+    from classroom.planning.simulate import run_program
+
+    def resources(config):
+        return [(r.type, r.inputs) for r in run_program(config).resources if r.custom]
+
+    assert rules.sql_pools_pause_themselves(resources(base_config)) == []
+    off = rules.sql_pools_pause_themselves(resources({**base_config, "lab:pauseSqlPoolAt": []}))
+    assert len(off) == 1 and "1 dedicated SQL pool(s) and 0 pause schedule(s)" in off[0]

@@ -351,3 +351,34 @@ def test_program_inputs_drive_the_decoded_provider_through_a_whole_cycle(mocks, 
     assert fake.requests == []
     provider.delete(created.id, olds)
     assert fake.artifacts["notebooks"] == {}
+
+
+def test_the_pause_schedule_survives_the_engine_and_runs_a_whole_cycle(mocks, fake):
+    from providers.synapse.pause_schedule import PauseSchedule
+
+    @pulumi.runtime.test
+    def program():
+        return PauseSchedule(
+            "s1-pause-schedule",
+            workspace_name="synapseabc",
+            sql_pool_id="/subscriptions/s/resourceGroups/r/providers/Microsoft.Synapse/workspaces/"
+            "synapseabc/sqlPools/sqlabc",
+            times=["23:00"],
+            time_zone="Europe/Amsterdam",
+            endpoint=fake.url,
+            retry=FAST,
+        ).workspace_name
+
+    program()
+    registered = mocks.resources["s1-pause-schedule"]
+    assert registered.typ == "pulumi-python:dynamic/synapse-ml-lab:PauseSchedule"
+    raw = base64.b64decode(_provider_blob(registered))
+    assert b"providers.synapse.pause_schedule" in raw and len(raw) < 2000
+    provider = dill.loads(raw)
+    news = to_wire({k: v for k, v in registered.inputs.items() if k != PROVIDER_KEY})
+    created = provider.create(news)
+    olds = to_wire(created.outs)
+    assert provider.diff(created.id, olds, news).changes is False
+    assert fake.trigger_state("Pause SQL pool schedule") == "Started"
+    provider.delete(created.id, olds)
+    assert fake.artifacts["triggers"] == {} and fake.artifacts["pipelines"] == {}
