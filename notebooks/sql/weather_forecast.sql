@@ -20,13 +20,16 @@ CREATE TABLE dbo.weather_forecast
 );
 
 -- The workspace's managed identity reads the data lake (it holds a Storage Blob
--- Data role on it); FIRSTROW = 2 skips the CSV header.
+-- Data role on it); FIRSTROW = 2 skips the CSV header. The lab's file ends its
+-- lines with \n alone, and COPY's default row terminator is \r\n (it reads '\n'
+-- as \r\n too): 0x0A is a bare \n (COPY INTO (Transact-SQL), ROWTERMINATOR).
 COPY INTO dbo.weather_forecast
 FROM 'https://{{data_lake_account_name}}.dfs.core.windows.net/{{data_lake_filesystem}}/data/weather-forecast.csv'
 WITH
 (
     FILE_TYPE = 'CSV',
     FIRSTROW = 2,
+    ROWTERMINATOR = '0x0A',
     CREDENTIAL = (IDENTITY = 'Managed Identity')
 );
 

@@ -216,3 +216,34 @@ def test_t_sql_semantics_the_script_relies_on():
         pool.run_script("SELECT * FROM OPENROWSET(BULK 'x', SINGLE_BLOB) AS b;")
     with pytest.raises(SqlPoolError, match="not a statement this double runs"):
         pool.run_script("MERGE dbo.u USING dbo.u AS s ON 1 = 1;")
+
+
+# ----------------------------------------------------------------------------- Load weather forecast
+
+
+def _forecast_csv() -> bytes:
+    """The lab's weather-forecast.csv as the program uploads it (../shared/data when present,
+    else a file of the same shape: a header and 10 rows ending in a bare \\n, as the lab's)."""
+    from tests.conftest import SHARED_DATA
+
+    shared = SHARED_DATA / "weather-forecast.csv"
+    if shared.is_file():
+        return shared.read_bytes()
+    header = "season,mnth,holiday,weekday,workingday,weathersit,temp,atemp,hum,windspeed\n"
+    rows = "".join(f"1,1,0,{d % 7},1,2,0.3,0.31,0.6,0.2\n" for d in range(10))
+    return (header + rows).encode()
+
+
+def test_load_weather_forecast_reads_the_labs_csv_with_its_line_ends():
+    from providers.synapse import weather_forecast_sql_script
+
+    spec = weather_forecast_sql_script("sqlabc1234", "datalakeabc1234")
+    sql = render_sql_template(spec.template, dict(spec.values))
+    data = _forecast_csv()
+    assert b"\r\n" not in data  # the lab's file ends its lines with \n alone
+    url = "https://datalakeabc1234.dfs.core.windows.net/files/data/weather-forecast.csv"
+    pool = SqlPool({url: data})
+    pool.run_script(sql)
+    rows = pool.table("dbo.weather_forecast").rows
+    assert len(rows) == data.count(b"\n") - 1 == 10
+    assert all(len(row) == 10 and row[0] is not None and row[9] is not None for row in rows)

@@ -26,6 +26,7 @@ from providers.synapse.artifacts import (
     content_sha256,
     copy_name,
     notebook_body,
+    sql_script_body,
     studio_content_sha256,
 )
 from providers.synapse.linked_service import AzureMLLinkedServiceProvider
@@ -456,13 +457,18 @@ def test_recorded_old_state_refreshes_and_updates(fake, name, monkeypatch):
     # What a student can delete comes back through refresh + up, and only that.
     if name.endswith("artifacts"):
         del fake.artifacts["notebooks"]["03-predict"]
-        # Plus the notebooks changed in notebooks/ since the state was recorded: their
-        # recorded hash is not the course version's any more, so up uploads them (as it would
-        # have without the refresh); with no copy, as the workspace holds the course version.
+        # Plus the notebooks and SQL scripts changed in notebooks/ since the state was
+        # recorded: their recorded hash is not the course version's any more, so up uploads
+        # them (as it would have without the refresh); with no copy, as the workspace holds
+        # the course version.
         changed = [
             f"/notebooks/{nb}"
             for nb, entry in news["notebooks"].items()
             if content_sha256(notebook_body(entry, from_wire(news))) != entry["sha256"]
+        ] + [
+            f"/sqlScripts/{name}"
+            for name, entry in (news.get("sql_scripts") or {}).items()
+            if content_sha256(sql_script_body(entry, from_wire(news))) != entry["sha256"]
         ]
         expected = sorted({"/notebooks/03-predict", *changed})
     elif name.endswith("azureml"):
