@@ -186,12 +186,18 @@ class CheckSettings:
     student_budget: float = 180.0
 
     def client_kwargs(self) -> dict[str, Any]:
-        return {
-            "retry_total": self.retries,
-            "retry_backoff_factor": self.backoff,
-            "connection_timeout": self.timeout,
-            "read_timeout": self.timeout,
-        }
+        return azure_core_kwargs(self.retries, self.backoff, self.timeout)
+
+
+def azure_core_kwargs(retries: int, backoff: float, timeout: float) -> dict[str, Any]:
+    """An azure-core client's retries (429 with Retry-After, 5xx, dropped connections) and
+    timeouts, for the read-only checks (status, preflight)."""
+    return {
+        "retry_total": retries,
+        "retry_backoff_factor": backoff,
+        "connection_timeout": timeout,
+        "read_timeout": timeout,
+    }
 
 
 @dataclass

@@ -44,7 +44,7 @@ from lab.azure_namespaces import ALWAYS_REGISTERED, REQUIRED_NAMESPACES, RESOURC
 from lab.config import LabSettings
 from lab.naming import LabNames
 
-from .checks import ARM_SCOPE, NOT_READY, READY, WARNING, Finding
+from .checks import ARM_SCOPE, NOT_READY, READY, WARNING, Finding, azure_core_kwargs
 
 # api-versions of the calls made through the SDK pipeline (cited in tests/fakes/arm.py).
 SUBSCRIPTION_API = "2022-12-01"
@@ -123,12 +123,7 @@ class PreflightSettings:
     backoff: float = 0.8
 
     def client_kwargs(self) -> dict[str, Any]:
-        return {
-            "retry_total": self.retries,
-            "retry_backoff_factor": self.backoff,
-            "connection_timeout": self.timeout,
-            "read_timeout": self.timeout,
-        }
+        return azure_core_kwargs(self.retries, self.backoff, self.timeout)
 
 
 @dataclass

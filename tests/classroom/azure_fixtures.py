@@ -10,7 +10,7 @@ import pytest
 
 from classroom.checking import checks
 from tests.fakes.azure import NOTEBOOKS, SQL_SCRIPTS, AzureCredential, FakeAzure, environment
-from tests.fakes.synapse import make_tls_files
+from tests.fakes.synapse import make_tls_files, trust_fake
 
 
 def object_id(student: str) -> str:
@@ -26,18 +26,7 @@ def azure_tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, str]:
 @pytest.fixture
 def azure(azure_tls, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAzure]:
     """A running fake Azure the SDK clients trust (through REQUESTS_CA_BUNDLE), no proxy in the way."""
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", azure_tls[0])
-    for name in (
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "CURL_CA_BUNDLE",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    trust_fake(monkeypatch, azure_tls[0])
     with FakeAzure(azure_tls) as server:
         yield server
 

@@ -12,7 +12,7 @@ import yaml
 from classroom.__main__ import build_parser
 from classroom.checking import preflight as pf
 from tests.fakes.arm import FAMILY_USAGE_NAMES, TOTAL_DEDICATED, FakeArm
-from tests.fakes.synapse import FakeCredential, make_tls_files
+from tests.fakes.synapse import FakeCredential, make_tls_files, trust_fake
 
 SUB = "5ab5ab5a-0000-4000-8000-000000000001"
 SUB_B = "5ab5ab5a-0000-4000-8000-000000000002"
@@ -36,19 +36,9 @@ def tls(tmp_path_factory):
 
 @pytest.fixture
 def arm(tls, monkeypatch):
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", tls[0])
-    for name in (
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    trust_fake(monkeypatch, tls[0])
     for name in ("ARM_SUBSCRIPTION_ID", "AZURE_SUBSCRIPTION_ID"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     with FakeArm(tls) as server:
         yield server
 

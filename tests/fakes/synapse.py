@@ -1146,10 +1146,10 @@ def credential(monkeypatch: pytest.MonkeyPatch) -> FakeCredential:
     return fake_credential
 
 
-@pytest.fixture
-def fake(tls_files, credential, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    """A running fake service the clients trust, the fake credential in place, cwd = tmp_path."""
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", tls_files[0])
+def trust_fake(monkeypatch: pytest.MonkeyPatch, cafile: str) -> None:
+    """The SDK clients trust a fake's certificate (REQUESTS_CA_BUNDLE) and reach it on
+    loopback directly: no proxy of the machine's in the way."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", cafile)
     for name in (
         "HTTPS_PROXY",
         "https_proxy",
@@ -1161,6 +1161,12 @@ def fake(tls_files, credential, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+@pytest.fixture
+def fake(tls_files, credential, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """A running fake service the clients trust, the fake credential in place, cwd = tmp_path."""
+    trust_fake(monkeypatch, tls_files[0])
     monkeypatch.chdir(tmp_path)
     with FakeSynapse(tls_files) as server:
         yield server

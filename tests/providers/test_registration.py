@@ -15,24 +15,14 @@ from providers.arm.registration import (
 from providers.base import UNKNOWN
 from providers.client import DataPlaneError
 from tests.fakes.arm import FakeArm
-from tests.fakes.synapse import FAST, to_wire
+from tests.fakes.synapse import FAST, to_wire, trust_fake
 
 SUB = "0f0f0f0f-1111-2222-3333-444444444444"
 
 
 @pytest.fixture
 def arm(tls_files, credential, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", tls_files[0])
-    for name in (
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    trust_fake(monkeypatch, tls_files[0])
     with FakeArm(tls_files, registering_reads=2) as server:
         yield server
 
