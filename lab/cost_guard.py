@@ -37,12 +37,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lab import api_versions
+
 PAUSE_PIPELINE_NAME = "Pause SQL pool"
 PAUSE_TRIGGER_NAME = "Pause SQL pool schedule"
 GET_STATE_ACTIVITY = "Get SQL pool state"
 IF_ONLINE_ACTIVITY = "If the pool is Online"
 PAUSE_ACTIVITY = "Pause the pool"
-SQL_POOL_API_VERSION = "2021-06-01"
+# The pipeline reads and pauses the pool at the api-version the program writes it with.
+SQL_POOL_API_VERSION = api_versions.SYNAPSE
 ARM_RESOURCE = "https://management.azure.com/"
 DEFAULT_PAUSE_TIMES = ("23:00",)
 # A fixed past start: schedule triggers do not backfill, they fire at the next listed

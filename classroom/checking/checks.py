@@ -105,6 +105,9 @@ class Environment:
     stack: str = ""
     expires_on: str | None = None  # lab:expiresOn as configured (the check reads the real tag)
     course: str = ""  # lab:course
+    # When the cost guard pauses the SQL pool each day, in words ("23:00 Europe/Amsterdam"),
+    # from lab:pauseSqlPoolAt and lab:timeZone; empty when there is no schedule.
+    pause_at: str = ""
     not_deployed: str | None = None  # why the stack describes no environment for this student (yet)
 
     @classmethod

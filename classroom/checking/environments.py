@@ -17,7 +17,36 @@ from classroom.stackfile import PROJECT_DIR, StackFileError, read_stack_file
 from .checks import Environment, StatusError
 
 # The only config the command reads: who the students are, and what the handout prints.
-CONFIG_KEYS = ("lab:students", "lab:expiresOn", "lab:course")
+CONFIG_KEYS = (
+    "lab:students",
+    "lab:expiresOn",
+    "lab:course",
+    # The cost guard's schedule, for the handout (and the region its default zone comes from).
+    "lab:pauseSqlPoolAt",
+    "lab:timeZone",
+    "azure-native:location",
+)
+
+
+def pause_schedule_words(config: Mapping[str, Any]) -> str:
+    """When the SQL pools pause themselves, as the program schedules it (lab/cost_guard.py):
+    lab:pauseSqlPoolAt (default 23:00; [] is no schedule) in lab:timeZone (default: the
+    region's zone). Empty when there is no schedule or the setting cannot be read."""
+    from lab import cost_guard
+
+    times = config.get("lab:pauseSqlPoolAt", list(cost_guard.DEFAULT_PAUSE_TIMES))
+    if isinstance(times, str):  # set with `pulumi config set` as a JSON string
+        try:
+            times = json.loads(times)
+        except ValueError:
+            return ""
+    parsed, problem = cost_guard.parse_times(times)
+    if problem or not parsed:
+        return ""
+    zone = str(config.get("lab:timeZone") or "") or cost_guard.default_time_zone(
+        str(config.get("azure-native:location") or "")
+    )
+    return f"{', '.join(f'{h:02d}:{m:02d}' for h, m in parsed)} {zone} time"
 
 
 # ----------------------------------------------------------------------------- reading the stack
@@ -49,6 +78,7 @@ def environments_from_outputs(
                 stack=stack,
                 expires_on=str(expires) if expires else None,
                 course=str(config.get("lab:course") or ""),
+                pause_at=pause_schedule_words(config) if value.get("sqlPool") else "",
             )
         )
     return result

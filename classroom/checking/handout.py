@@ -56,6 +56,11 @@ def steps(env: Environment, notebooks: Sequence[str], sql_scripts: Sequence[str]
         result.append(
             f"T-SQL part: in Develop > SQL scripts run '{sql_scripts[-1]}' on {env.sql_pool}: the same predictions "
             f"from T-SQL PREDICT. Pause {env.sql_pool} again when you are done: it is billed every hour it runs."
+            + (
+                f" If you forget, it pauses itself every day at {env.pause_at} (resume it to go on)."
+                if env.pause_at
+                else ""
+            )
         )
     result.append(
         "The Spark pool pauses itself after 15 idle minutes and the compute cluster scales back to "

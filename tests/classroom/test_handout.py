@@ -67,6 +67,10 @@ def test_text_handouts_one_per_student(stack_files, capsys):
         f"first resume your SQL pool {env['sqlPool']}" in steps[4]
     )  # before 03-predict loads into it
     assert "'Predict rentals'" in steps[5] and "Pause" in steps[5]
+    # No lab:pauseSqlPoolAt, no lab:timeZone, no region: the default 23:00, in UTC.
+    assert steps[5].endswith(
+        "If you forget, it pauses itself every day at 23:00 UTC time (resume it to go on)."
+    )
     bob = (tmp_path / "out" / "bob.txt").read_text()
     assert "SQL pool" not in bob and "resume" not in bob  # no dedicated SQL pool: no T-SQL step
     for text in (ann, bob):
@@ -113,3 +117,32 @@ def test_printed_handout_is_one_page_per_student(browser, stack_files, tmp_path)
         keep(tmp_path / "handout.png", "handout.png")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        ("", "23:00 Europe/Amsterdam time"),  # the default time in the region's zone
+        (
+            "  lab:pauseSqlPoolAt: ['18:30', '23:00']\n  lab:timeZone: Europe/London\n",
+            "18:30, 23:00 Europe/London time",
+        ),
+        ("  lab:pauseSqlPoolAt: '[\"12:00\"]'\n", "12:00 Europe/Amsterdam time"),  # a JSON string
+        ("  lab:pauseSqlPoolAt: []\n", ""),  # the schedule turned off
+    ],
+)
+def test_the_handout_says_when_the_pool_pauses_itself(tmp_path, config, words):
+    outputs = {
+        "environments": {"ann": environment("ann"), "bob": environment("bob", sql_pool=None)}
+    }
+    (tmp_path / "outputs.json").write_text(json.dumps(outputs))
+    (tmp_path / "Pulumi.dev.yaml").write_text(
+        "config:\n  azure-native:location: westeurope\n  lab:expiresOn: '2026-12-20'\n" + config
+    )
+    ann, bob = environments.load_environments(
+        ["dev"], [tmp_path / "outputs.json"], [tmp_path / "Pulumi.dev.yaml"]
+    )
+    assert (ann.pause_at, bob.pause_at) == (words, "")  # bob has no SQL pool
+    text = handout.render_text(ann, ["03-predict"], ["Predict rentals"])
+    said = "If you forget, it pauses itself every day at"
+    assert (f"{said} {words} (resume it to go on)." in text) if words else said not in text
