@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from classroom import checks  # noqa: E402
+from classroom.checking import checks  # noqa: E402
 from classroom.planning.costs import PriceTable  # noqa: E402
 from tests.fakes.azure import AzureCredential, FakeAzure, environment  # noqa: E402
 from tests.fakes.synapse import make_tls_files  # noqa: E402
