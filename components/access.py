@@ -47,8 +47,32 @@ class Access(pulumi.ComponentResource):
     def __init__(self, name: str, args: AccessArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("synapse-ml-lab:access:Access", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        self.synapse_on_ml = self._synapse_on_ml(name, args, child)
+        self.deployer_on_lake = self._deployer_on_lake(name, args, child)
+        self.student_roles = [
+            assign_role(
+                f"{name}-{key}",
+                role_id=role_id,
+                principal_id=args.student_object_id,
+                principal_type=args.student_principal_type,
+                scope=scope,
+                subscription_id=args.subscription_id,
+                description=description,
+                opts=child,
+            )
+            for key, role_id, scope, description in student_grants(args)
+        ]
+        self.register_outputs(
+            {
+                "synapseOnMlAssignment": self.synapse_on_ml.name,
+                "deployerOnLakeAssignment": self.deployer_on_lake.name,
+                "studentAssignments": [r.name for r in self.student_roles],
+            }
+        )
 
-        self.synapse_on_ml = assign_role(
+    @staticmethod
+    def _synapse_on_ml(name: str, args: AccessArgs, child: pulumi.ResourceOptions):
+        return assign_role(
             f"{name}-synapse-ml-contributor",
             role_id=roles.CONTRIBUTOR,
             principal_id=args.synapse_principal_id,
@@ -58,9 +82,12 @@ class Access(pulumi.ComponentResource):
             description="Synapse workspace identity: use the Azure ML workspace (AzureML linked service)",
             opts=child,
         )
+
+    @staticmethod
+    def _deployer_on_lake(name: str, args: AccessArgs, child: pulumi.ResourceOptions):
         # As the lab's setup does for the signed-in user: the deployer uploads the
         # data and can inspect the lake.
-        self.deployer_on_lake = assign_role(
+        return assign_role(
             f"{name}-deployer-lake-owner",
             role_id=roles.STORAGE_BLOB_DATA_OWNER,
             principal_id=args.deployer_object_id,
@@ -70,60 +97,45 @@ class Access(pulumi.ComponentResource):
             description="Deployer: manage the lab's data lake",
             opts=child,
         )
-        # The student's own access: their resources only, never the resource
-        # group's Contributor, never Owner, never anything at subscription scope.
-        self.student_roles = []
-        if args.student_object_id:
-            if args.resource_group_id is None:
-                raise ValueError("a student's access needs the resource group id")
-            grants: list[tuple[str, pulumi.Input[str], pulumi.Input[str], str]] = [
-                (
-                    "student-rg-reader",
-                    roles.READER,
-                    args.resource_group_id,
-                    "Student: see their lab's resources (portal, Studio)",
-                ),
-                (
-                    "student-aml-data-scientist",
-                    roles.AZUREML_DATA_SCIENTIST,
-                    args.ml_workspace_id,
-                    "Student: run jobs and register models in their Azure ML workspace",
-                ),
-                (
-                    "student-lake-contributor",
-                    roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
-                    args.data_lake_account_id,
-                    "Student: read and write their own data lake",
-                ),
-            ]
-            if args.sql_pool_id is not None:
-                if args.sql_pool_operator_role_id is None:
-                    raise ValueError("a student's SQL pool access needs the SQL pool operator role")
-                grants.append(
-                    (
-                        "student-sql-pool-operator",
-                        args.sql_pool_operator_role_id,
-                        args.sql_pool_id,
-                        "Student: resume and pause their own dedicated SQL pool",
-                    )
-                )
-            self.student_roles = [
-                assign_role(
-                    f"{name}-{key}",
-                    role_id=role_id,
-                    principal_id=args.student_object_id,
-                    principal_type=args.student_principal_type,
-                    scope=scope,
-                    subscription_id=args.subscription_id,
-                    description=description,
-                    opts=child,
-                )
-                for key, role_id, scope, description in grants
-            ]
-        self.register_outputs(
-            {
-                "synapseOnMlAssignment": self.synapse_on_ml.name,
-                "deployerOnLakeAssignment": self.deployer_on_lake.name,
-                "studentAssignments": [r.name for r in self.student_roles],
-            }
+
+
+def student_grants(args: AccessArgs) -> list[tuple[str, pulumi.Input[str], pulumi.Input[str], str]]:
+    """The student's own access (lab/permissions.yaml proves it covers the lab): their
+    resources only, never Contributor, never Owner, never anything at subscription scope.
+    (name suffix, role id, scope, description) each; none without an objectId."""
+    if not args.student_object_id:
+        return []
+    if args.resource_group_id is None:
+        raise ValueError("a student's access needs the resource group id")
+    grants: list[tuple[str, pulumi.Input[str], pulumi.Input[str], str]] = [
+        (
+            "student-rg-reader",
+            roles.READER,
+            args.resource_group_id,
+            "Student: see their lab's resources (portal, Studio)",
+        ),
+        (
+            "student-aml-data-scientist",
+            roles.AZUREML_DATA_SCIENTIST,
+            args.ml_workspace_id,
+            "Student: run jobs and register models in their Azure ML workspace",
+        ),
+        (
+            "student-lake-contributor",
+            roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
+            args.data_lake_account_id,
+            "Student: read and write their own data lake",
+        ),
+    ]
+    if args.sql_pool_id is not None:
+        if args.sql_pool_operator_role_id is None:
+            raise ValueError("a student's SQL pool access needs the SQL pool operator role")
+        grants.append(
+            (
+                "student-sql-pool-operator",
+                args.sql_pool_operator_role_id,
+                args.sql_pool_id,
+                "Student: resume and pause their own dedicated SQL pool",
+            )
         )
+    return grants

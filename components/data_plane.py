@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 
@@ -73,7 +74,6 @@ class DataPlane(pulumi.ComponentResource):
     def __init__(self, name: str, args: DataPlaneArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("synapse-ml-lab:synapse:DataPlane", name, None, opts)
         behind_firewall = pulumi.ResourceOptions(parent=self, depends_on=list(args.firewall_rules))
-
         self.linked_service = AzureMLLinkedService(
             f"{name}-azureml",
             workspace_name=args.synapse_workspace_name,
@@ -84,96 +84,114 @@ class DataPlane(pulumi.ComponentResource):
                 behind_firewall, pulumi.ResourceOptions(depends_on=[args.synapse_ml_role])
             ),
         )
-
-        # The values each notebook's parameters cell receives (a notebook takes
-        # the names it declares).
-        parameters = {
-            "data_lake_account": args.data_lake_account_name,
-            "data_lake_container": args.data_lake_filesystem,
-            "subscription_id": args.subscription_id,
-            "resource_group": args.resource_group_name,
-            "aml_workspace": args.ml_workspace_name,
-            "compute_name": args.ml_compute_name,
-            "aml_datastore": args.ml_datastore_name,
-            "synapse_workspace": args.synapse_workspace_name,
-            "spark_pool": args.spark_pool_name,
-            "sql_pool": args.sql_pool_name if args.sql_pool_name is not None else "",
-        }
-        sql_scripts = {}
-        if args.sql_pool_name is not None:
-            sql_scripts[WEATHER_FORECAST_SCRIPT_NAME] = weather_forecast_sql_script(
-                args.sql_pool_name, args.data_lake_account_name, args.data_lake_filesystem
-            )
-            # Uploaded after the weather forecast (its entry says so): it scores dbo.weather_forecast.
-            sql_scripts[PREDICT_RENTALS_SCRIPT_NAME] = predict_rentals_sql_script(
-                args.sql_pool_name, args.data_lake_account_name, args.data_lake_filesystem
-            )
         # The Spark pool name is an output of the pool: the notebooks wait for it.
         self.artifacts = WorkspaceArtifacts(
             f"{name}-artifacts",
             workspace_name=args.synapse_workspace_name,
             spark_pool_name=args.spark_pool_name,
             notebooks=args.notebooks,
-            parameters=parameters,
-            sql_scripts=sql_scripts,
+            parameters=notebook_parameters(args),
+            sql_scripts=sql_script_specs(args),
             opts=behind_firewall,
         )
-
-        self.sql_pool_pause: SqlPoolPause | None = None
-        if args.sql_pool_id is not None:
-            # An ARM action: no firewall rule needed. Only on create: a pool a
-            # student resumed is never paused by a later `pulumi up`.
-            self.sql_pool_pause = SqlPoolPause(
-                f"{name}-pause-sql",
-                sql_pool_id=args.sql_pool_id,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-
-        self.pause_role = None
-        self.pause_schedule: PauseSchedule | None = None
-        if args.sql_pool_id is not None and args.pause_times:
-            if args.synapse_principal_id is None or args.sql_pool_operator_role_id is None:
-                raise ValueError("the pause schedule needs the workspace identity and the role id")
-            # Only what pausing its own pool needs, on that pool: read, pause (and resume).
-            self.pause_role = assign_role(
-                f"{name}-synapse-pauses-sql",
-                role_id=args.sql_pool_operator_role_id,
-                principal_id=args.synapse_principal_id,
-                principal_type="ServicePrincipal",
-                scope=args.sql_pool_id,
-                subscription_id=args.subscription_id,
-                description="The workspace's 'Pause SQL pool' pipeline reads and pauses this pool",
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            # Started only once the identity may pause: a run before that would fail.
-            self.pause_schedule = PauseSchedule(
-                f"{name}-pause-schedule",
-                workspace_name=args.synapse_workspace_name,
-                sql_pool_id=args.sql_pool_id,
-                times=list(args.pause_times),
-                time_zone=args.time_zone,
-                opts=pulumi.ResourceOptions.merge(
-                    behind_firewall, pulumi.ResourceOptions(depends_on=[self.pause_role])
-                ),
-            )
-
-        self.student_access: SynapseRoleAssignments | None = None
-        if args.student_object_id:
-            self.student_access = SynapseRoleAssignments(
-                f"{name}-student-synapse-admin",
-                workspace_name=args.synapse_workspace_name,
-                assignments=[
-                    SynapseRoleAssignmentArgs(
-                        role_id=SYNAPSE_ADMINISTRATOR,
-                        principal_id=args.student_object_id,
-                        principal_type=args.student_principal_type,
-                    )
-                ],
-                opts=behind_firewall,
-            )
+        self.sql_pool_pause = self._pause_once(name, args)
+        self.pause_role, self.pause_schedule = self._pause_schedule(name, args, behind_firewall)
+        self.student_access = self._student_access(name, args, behind_firewall)
         self.register_outputs(
             {
                 "linkedService": self.linked_service.id,
                 "artifacts": self.artifacts.id,
             }
         )
+
+    def _pause_once(self, name: str, args: DataPlaneArgs) -> SqlPoolPause | None:
+        if args.sql_pool_id is None:
+            return None
+        # An ARM action: no firewall rule needed. Only on create: a pool a student
+        # resumed is never paused by a later `pulumi up`.
+        return SqlPoolPause(
+            f"{name}-pause-sql",
+            sql_pool_id=args.sql_pool_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _pause_schedule(
+        self, name: str, args: DataPlaneArgs, behind_firewall: pulumi.ResourceOptions
+    ) -> tuple[Any, PauseSchedule | None]:
+        """The cost guard: the workspace identity's role on its own pool, and the schedule."""
+        if args.sql_pool_id is None or not args.pause_times:
+            return None, None
+        if args.synapse_principal_id is None or args.sql_pool_operator_role_id is None:
+            raise ValueError("the pause schedule needs the workspace identity and the role id")
+        # Only what pausing its own pool needs, on that pool: read, pause (and resume).
+        role = assign_role(
+            f"{name}-synapse-pauses-sql",
+            role_id=args.sql_pool_operator_role_id,
+            principal_id=args.synapse_principal_id,
+            principal_type="ServicePrincipal",
+            scope=args.sql_pool_id,
+            subscription_id=args.subscription_id,
+            description="The workspace's 'Pause SQL pool' pipeline reads and pauses this pool",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # Started only once the identity may pause: a run before that would fail.
+        schedule = PauseSchedule(
+            f"{name}-pause-schedule",
+            workspace_name=args.synapse_workspace_name,
+            sql_pool_id=args.sql_pool_id,
+            times=list(args.pause_times),
+            time_zone=args.time_zone,
+            opts=pulumi.ResourceOptions.merge(
+                behind_firewall, pulumi.ResourceOptions(depends_on=[role])
+            ),
+        )
+        return role, schedule
+
+    def _student_access(
+        self, name: str, args: DataPlaneArgs, behind_firewall: pulumi.ResourceOptions
+    ) -> SynapseRoleAssignments | None:
+        if not args.student_object_id:
+            return None
+        return SynapseRoleAssignments(
+            f"{name}-student-synapse-admin",
+            workspace_name=args.synapse_workspace_name,
+            assignments=[
+                SynapseRoleAssignmentArgs(
+                    role_id=SYNAPSE_ADMINISTRATOR,
+                    principal_id=args.student_object_id,
+                    principal_type=args.student_principal_type,
+                )
+            ],
+            opts=behind_firewall,
+        )
+
+
+def notebook_parameters(args: DataPlaneArgs) -> dict[str, Any]:
+    """The values each notebook's parameters cell receives (a notebook takes the names it declares)."""
+    return {
+        "data_lake_account": args.data_lake_account_name,
+        "data_lake_container": args.data_lake_filesystem,
+        "subscription_id": args.subscription_id,
+        "resource_group": args.resource_group_name,
+        "aml_workspace": args.ml_workspace_name,
+        "compute_name": args.ml_compute_name,
+        "aml_datastore": args.ml_datastore_name,
+        "synapse_workspace": args.synapse_workspace_name,
+        "spark_pool": args.spark_pool_name,
+        "sql_pool": args.sql_pool_name if args.sql_pool_name is not None else "",
+    }
+
+
+def sql_script_specs(args: DataPlaneArgs) -> dict[str, Any]:
+    """The lab's SQL scripts, when there is a dedicated SQL pool, in the order they upload."""
+    if args.sql_pool_name is None:
+        return {}
+    return {
+        WEATHER_FORECAST_SCRIPT_NAME: weather_forecast_sql_script(
+            args.sql_pool_name, args.data_lake_account_name, args.data_lake_filesystem
+        ),
+        # Uploaded after the weather forecast (its entry says so): it scores dbo.weather_forecast.
+        PREDICT_RENTALS_SCRIPT_NAME: predict_rentals_sql_script(
+            args.sql_pool_name, args.data_lake_account_name, args.data_lake_filesystem
+        ),
+    }
