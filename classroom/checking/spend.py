@@ -161,7 +161,8 @@ def student_spend(
     until: dt.date,
 ) -> Spend:
     from azure.core.exceptions import AzureError, HttpResponseError
-    from azure.mgmt.costmanagement import CostManagementClient
+
+    from .readonly import CostManagementClient
 
     spend = Spend(env.student, env.subscription, since)
     if not env.resource_group:

@@ -40,6 +40,7 @@ from lab.roles import (
     custom_role_guid,
 )
 from lab.studio import SQL_SCRIPT_NAMES, lab_notebooks
+from tests.fakes.arm import Registrations
 from tests.fakes.synapse import ARM_TOKEN, SYNAPSE_TOKEN, FakeCredential, FakeSynapse, Operation
 
 STORAGE_TOKEN = "fake-token-for-storage.azure.com"
@@ -112,6 +113,8 @@ class FakeAzure(FakeSynapse):
         # $skiptoken (the service pages at 1000 rows and the SDK does not follow it:
         # Azure/azure-rest-api-specs#22528; QueryProperties.nextLink in the REST spec).
         self.cost_page_size = 1000
+        # Namespaces a subscription has not registered (tests.fakes.arm.Registrations).
+        self.registrations = Registrations()
 
     # -- building environments
     def add_student(
@@ -321,6 +324,10 @@ class FakeAzure(FakeSynapse):
         first = path.split("/")[1] if path.count("/") else ""
         if first in ("armOperations", "armOperationResults") and method == "GET":
             return self._poll(first, path.rsplit("/", 1)[-1])
+        if path.startswith("/subscriptions/") and token == ARM_TOKEN:
+            answered = self.registrations.answer(method, path)
+            if answered:
+                return answered
         if path.startswith("/subscriptions/") and method == "POST" and token == ARM_TOKEN:
             if re.search(r"/providers/Microsoft\.CostManagement/query$", path, re.I):
                 return self._cost_query(path, query, body)
