@@ -267,6 +267,8 @@ def test_the_state_backend_gets_a_sas_that_outlives_the_job(path):
         minutes = int(re.search(r"\+(\d+) minutes", text).group(1))
         assert minutes > job["timeout-minutes"]
         assert job["env"]["PULUMI_STATE_CONTAINER"] == "${{ secrets.PULUMI_STATE_CONTAINER }}"
+    # The role that can make the key behind the SAS, at the scope it must have (README).
+    assert "Storage Blob Delegator on the account" in path.read_text()
 
 
 @pytest.mark.parametrize("path", [CLASS, EXPIRE], ids=lambda p: p.name)
