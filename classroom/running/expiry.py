@@ -186,9 +186,9 @@ def markdown(entries: list[ClassExpiry], today: dt.date, destroyed: bool) -> str
     if broken:
         # Said first: these classes were neither checked nor destroyed.
         lines[1:1] = [
+            "",
             f"**Class configs that could not be read (fix them; their classes were neither "
             f"checked for expiry nor destroyed): {', '.join(broken)}**",
-            "",
         ]
     for e in entries:
         if e.error and not e.expired:
