@@ -497,7 +497,7 @@ class _Student:
     def read(self, check: str, words: str, resource_id: str, missing: str | None = None) -> Any:
         """One ARM resource by id, with the api-version the program writes it with
         (lab/api_versions.py), through azure-mgmt-resource's generic `resources.get_by_id`."""
-        from azure.mgmt.resource.resources import ResourceManagementClient
+        from .readonly import ResourceManagementClient
 
         namespace = resource_id.split("/providers/", 1)[-1].split("/", 1)[0].lower()
         version = api_versions.BY_NAMESPACE[namespace]
@@ -570,7 +570,7 @@ class _Student:
 
     # -- groups
     def check_resource_group(self) -> None:
-        from azure.mgmt.resource.resources import ResourceManagementClient
+        from .readonly import ResourceManagementClient
 
         env = self.env
         with ResourceManagementClient(
@@ -891,7 +891,7 @@ class _Student:
         the needs above list only what applies at or above their scopes, so a role granted by
         hand on one resource would go unseen. ``principalId eq`` lists the student's own
         assignments at, above and below the group (see tests/fakes/azure.py for the source)."""
-        from azure.mgmt.authorization import AuthorizationManagementClient
+        from .readonly import AuthorizationManagementClient
 
         env = self.env
         group = env.resource_group_id.lower()
@@ -930,7 +930,7 @@ class _Student:
         A student who is a group (principalType Group) is listed with atScope() alone and kept by
         id: assignedTo() accepts no group's id, and atScope() cannot be combined with principalId eq
         (see tests/fakes/azure.py for the sources)."""
-        from azure.mgmt.authorization import AuthorizationManagementClient
+        from .readonly import AuthorizationManagementClient
 
         env = self.env
         oid = str(env.object_id)

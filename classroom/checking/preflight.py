@@ -627,22 +627,27 @@ def reader_client(credential: Any, base_url: str, options: PreflightSettings) ->
     ``providers/<ns>/register`` and retries. A preflight must change nothing, so the
     location-level reads (which an unregistered namespace refuses) go through this one.
     Only ``providers.get`` uses the SDK client: it is answered whatever the registration.
+    Both refuse to send anything but reads (readonly.py).
     """
     from azure.core import PipelineClient
     from azure.core.pipeline import policies
 
+    from .readonly import read_only
+
     kwargs = options.client_kwargs()
-    return PipelineClient(
-        base_url=base_url,
-        policies=[
-            policies.RequestIdPolicy(),
-            policies.HeadersPolicy(),
-            policies.UserAgentPolicy(sdk_moniker="synapse-ml-lab-preflight"),
-            policies.RetryPolicy(**kwargs),
-            policies.BearerTokenCredentialPolicy(credential, ARM_SCOPE),
-            policies.NetworkTraceLoggingPolicy(),
-        ],
-        **kwargs,
+    return read_only(
+        PipelineClient(
+            base_url=base_url,
+            policies=[
+                policies.RequestIdPolicy(),
+                policies.HeadersPolicy(),
+                policies.UserAgentPolicy(sdk_moniker="synapse-ml-lab-preflight"),
+                policies.RetryPolicy(**kwargs),
+                policies.BearerTokenCredentialPolicy(credential, ARM_SCOPE),
+                policies.NetworkTraceLoggingPolicy(),
+            ],
+            **kwargs,
+        )
     )
 
 
@@ -658,7 +663,7 @@ def preflight(
 ) -> list[SubscriptionReport]:
     """Check each subscription; ``suffixes`` (student -> (suffix, URN)) from a state, when one exists,
     and ``placement`` (student -> subscription) say whose global names to look at where."""
-    from azure.mgmt.resource.resources import ResourceManagementClient
+    from .readonly import ResourceManagementClient
 
     reports = []
     region = settings.location.replace(" ", "").lower()

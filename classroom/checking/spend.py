@@ -9,7 +9,13 @@ says how fresh the figure is: Cost Management's data lags the usage by hours
 
 The call: ``POST {scope}/providers/Microsoft.CostManagement/query`` with scope the
 resource group (REST "Query - Usage"; azure-mgmt-costmanagement's
-``client.query.usage``). Throttling is a 429 with Retry-After, retried by
+``client.query.usage``). The service answers at most 1000 rows per call; past them
+its answer carries ``properties.nextLink`` with a ``$skiptoken``, which the SDK does
+not follow (the operation is not x-ms-pageable: Azure/azure-rest-api-specs#22528, the
+service team's answer: "invoke the Cost management query API, get the NextLink
+marker and enumerate through it until the provided nextLink is null"; REST
+"Query - Usage", QueryProperties.nextLink). Each next page is the same POST with
+that ``$skiptoken``, on the same client. Throttling is a 429 with Retry-After, retried by
 azure-core's policy; what still fails is a sentence on that student's spend, never
 a failed check. A subscription whose offer has no Cost Management data (the
 service answers 400 "Cost Management supports only Enterprise Agreement, Web
@@ -21,6 +27,7 @@ warning for that subscription, not one per student.
 from __future__ import annotations
 
 import datetime as dt
+import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,6 +38,8 @@ from classroom.stackfile import StackFileError, read_stack_file, stack_file
 from .checks import CheckSettings, Endpoints, Environment
 
 COST_API_VERSION = "2023-03-01"
+# A month of daily rows per service is a few hundred; a bound on a looping nextLink.
+MAX_COST_PAGES = 50
 _NO_COST_DATA = (
     "supports only enterprise agreement",
     "not associated with a valid offer type",
@@ -86,6 +95,29 @@ def query_definition(since: dt.date, until: dt.date) -> Any:
     )
 
 
+def _skiptoken(next_link: str) -> str | None:
+    """The ``$skiptoken`` of a Query API nextLink (None when it has none)."""
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(next_link).query)
+    return (query.get("$skiptoken") or [None])[0]
+
+
+def _usage_pages(client: Any, scope: str, definition: Any) -> list[Any]:
+    """Every page of one cost query: the first answer, then each nextLink's, in order."""
+    pages = [client.query.usage(scope, definition, api_version=COST_API_VERSION)]
+    while pages[-1] is not None and pages[-1].next_link:
+        token = _skiptoken(pages[-1].next_link)
+        if token is None or len(pages) >= MAX_COST_PAGES:
+            raise ValueError(
+                f"Cost Management's nextLink cannot be followed: {pages[-1].next_link}"
+            )
+        pages.append(
+            client.query.usage(
+                scope, definition, api_version=COST_API_VERSION, params={"$skiptoken": token}
+            )
+        )
+    return pages
+
+
 def _rows(result: Any) -> tuple[float, str, dict[str, float], dt.date | None]:
     """(total, currency, cost per service, last day with data) from a QueryResult."""
     names = [str(c.name).lower() for c in (result.columns or [])]
@@ -129,7 +161,8 @@ def student_spend(
     until: dt.date,
 ) -> Spend:
     from azure.core.exceptions import AzureError, HttpResponseError
-    from azure.mgmt.costmanagement import CostManagementClient
+
+    from .readonly import CostManagementClient
 
     spend = Spend(env.student, env.subscription, since)
     if not env.resource_group:
@@ -139,9 +172,7 @@ def student_spend(
         with CostManagementClient(
             credential, base_url=endpoints.arm, **settings.client_kwargs()
         ) as client:
-            result = client.query.usage(
-                env.resource_group_id, query_definition(since, until), api_version=COST_API_VERSION
-            )
+            pages = _usage_pages(client, env.resource_group_id, query_definition(since, until))
     except HttpResponseError as error:
         if _no_cost_data(error):
             spend.no_cost_data = True
@@ -158,10 +189,20 @@ def student_spend(
     except AzureError as error:
         spend.error = f"no answer from Cost Management ({type(error).__name__})"
         return spend
-    if result is None:
+    except ValueError as error:
+        spend.error = str(error)
+        return spend
+    if any(page is None for page in pages):
         spend.error = "Cost Management returned no result"
         return spend
-    spend.total, spend.currency, spend.by_service, spend.as_of = _rows(result)
+    spend.total, spend.by_service, spend.as_of = 0.0, {}, None
+    for page in pages:
+        total, spend.currency, by_service, last = _rows(page)
+        spend.total += total
+        for service, cost in by_service.items():
+            spend.by_service[service] = spend.by_service.get(service, 0.0) + cost
+        if last is not None and (spend.as_of is None or last > spend.as_of):
+            spend.as_of = last
     return spend
 
 

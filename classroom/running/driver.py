@@ -92,6 +92,17 @@ def default_backend(root: Path) -> str:
     return os.environ.get("PULUMI_BACKEND_URL") or f"file://{root / '.pulumi-state'}"
 
 
+def stack_resource_count(stack: auto.Stack) -> int:
+    """How many resources the stack's state holds (`pulumi stack export`): 0 once destroyed.
+
+    `destroy` deletes every resource, the stack's own `pulumi:pulumi:Stack` too, and
+    keeps the stack with an empty `deployment.resources` (pkg/cmd/pulumi/stack/
+    stack_export.go writes the checkpoint's deployment as it is).
+    """
+    deployment = stack.export_stack().deployment or {}
+    return len(deployment.get("resources") or [])
+
+
 @dataclass
 class Section:
     name: str

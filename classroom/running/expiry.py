@@ -5,11 +5,18 @@
 
 Without --destroy it lists what has expired; with it, it destroys exactly those
 sections (all sections of an expired class, through the same driver as
-`python -m classroom destroy`) and reports what it destroyed. The daily
-workflow (.github/workflows/expire.yml) runs it with `--all`, so a forgotten
-class stops costing money without anyone remembering it. A class's sections
-share its config, so they expire together; a class config is read from the
-repository, so keep `Pulumi.<class>.yaml` until the class has been destroyed.
+`python -m classroom destroy`) and reports what it destroyed. A section whose
+state holds no resource any more (`pulumi stack export`), or whose stack does not
+exist, is not destroyed again: it is reported "already destroyed", and a class
+whose sections are all so is reported done. The daily workflow
+(.github/workflows/expire.yml) runs it with `--all`, so a forgotten class stops
+costing money without anyone remembering it. A class's sections share its
+config, so they expire together; a class config is read from the repository, so
+keep `Pulumi.<class>.yaml` until the class has been destroyed.
+
+Exit code: 0 when all went well, 1 when a destroy failed, 3 when (nothing failed
+but) a class config could not be read: the other classes were still listed and
+destroyed, so the workflow can tell "one config is broken" from a crash.
 """
 
 from __future__ import annotations
@@ -20,19 +27,23 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from pulumi import automation as auto
 from rich.console import Console
 
 from lab.config import ConfigError
 
 from .driver import (
+    ClassRun,
     DriverError,
+    Section,
     SectionResult,
     format_changes,
     plan_sections,
     run_class,
+    stack_resource_count,
     summary_table,
 )
-from .sections import GENERATED_HEADER, PROJECT_DIR, SectionError, load_class
+from .sections import GENERATED_HEADER, PROJECT_DIR, ClassConfig, SectionError, load_class
 
 
 def class_stacks(root: Path = PROJECT_DIR) -> list[str]:
@@ -55,6 +66,13 @@ class ClassExpiry:
     sections: list[str] = field(default_factory=list)
     results: list[SectionResult] = field(default_factory=list)
     error: str = ""
+    # Expired and every section's state already empty: nothing left to destroy.
+    done: bool = False
+
+
+ALREADY_DESTROYED = "already destroyed"
+# Exit code when the only problem is a class config that could not be read.
+CONFIG_ERROR_EXIT = 3
 
 
 def find_expired(classes: list[str], today: dt.date, root: Path = PROJECT_DIR) -> list[ClassExpiry]:
@@ -90,16 +108,52 @@ def destroy_expired(
         klass = load_class(entry.name, root)
         chosen = [s for s in plan_sections(klass) if s.name in entry.sections]
         try:
-            entry.results = run_class(
-                klass,
-                "destroy",
-                sections=chosen,
-                parallel=parallel,
-                backend=backend,
-                console=console,
+            holding = sections_holding_resources(klass, chosen, backend=backend, console=console)
+            empty = [
+                SectionResult(s.name, "destroy", ALREADY_DESTROYED, len(s.students))
+                for s in chosen
+                if s.name not in holding
+            ]
+            entry.done = not holding
+            ran = (
+                run_class(
+                    klass,
+                    "destroy",
+                    sections=[s for s in chosen if s.name in holding],
+                    parallel=parallel,
+                    backend=backend,
+                    console=console,
+                )
+                if holding
+                else []
             )
+            entry.results = sorted([*empty, *ran], key=lambda r: entry.sections.index(r.section))
         except DriverError as exc:
             entry.error = str(exc)
+
+
+def sections_holding_resources(
+    klass: ClassConfig, sections: list[Section], *, backend: str | None, console: Console | None
+) -> set[str]:
+    """The sections whose stack exists and whose state still holds a resource.
+
+    A destroyed stack keeps its (empty) state; one never deployed has none. Either
+    way there is nothing to destroy, and a daily job must not run the engine,
+    install plugins and write a new update into the history for it every day.
+    """
+    runner = ClassRun(klass, "destroy", backend=backend, parallel=1, console=console)
+    holding = set()
+    try:
+        for name, stack in runner.prepare(sections).items():
+            if stack is not None and stack_resource_count(stack):
+                holding.add(name)
+    except auto.CommandError as exc:
+        lines = [line for line in str(exc).splitlines() if line.strip()]
+        raise DriverError(
+            f"could not read the state of class {klass.name}: "
+            + (lines[-1].strip() if lines else "`pulumi stack export` failed")
+        ) from exc
+    return holding
 
 
 def report(entries: list[ClassExpiry], today: dt.date) -> dict:
@@ -109,6 +163,7 @@ def report(entries: list[ClassExpiry], today: dt.date) -> dict:
             e.name: {
                 "expiresOn": e.expires_on,
                 "expired": e.expired,
+                "done": e.done,
                 "error": e.error or None,
                 "sections": {
                     s: next((asdict(r) for r in e.results if r.section == s), None)
@@ -127,9 +182,22 @@ def markdown(entries: list[ClassExpiry], today: dt.date, destroyed: bool) -> str
         "| class | expires on | section | result | changes |",
         "|---|---|---|---|---|",
     ]
+    broken = [e.name for e in entries if e.error and not e.expired]
+    if broken:
+        # Said first: these classes were neither checked nor destroyed.
+        lines[1:1] = [
+            "",
+            f"**Class configs that could not be read (fix them; their classes were neither "
+            f"checked for expiry nor destroyed): {', '.join(broken)}**",
+        ]
     for e in entries:
-        if e.error:
+        if e.error and not e.expired:
             lines.append(f"| {e.name} | | | config error: {e.error.splitlines()[0]} | |")
+        elif e.error:
+            lines.append(f"| {e.name} | {e.expires_on} | | failed: {e.error.splitlines()[0]} | |")
+        elif e.done:
+            lines.append(f"| {e.name} | {e.expires_on} | | done (already destroyed) | |")
+            continue
         elif not e.expired:
             lines.append(f"| {e.name} | {e.expires_on} | | kept (not expired) | |")
         for s in e.sections:
@@ -190,7 +258,13 @@ def main(args: argparse.Namespace) -> int:
     else:
         for e in entries:
             if e.error:
-                console.print(f"{e.name}: config error: {e.error}", markup=False)
+                what = "destroy failed" if e.expired else "config error"
+                console.print(f"{e.name}: {what}: {e.error}", markup=False)
+            elif e.done:
+                console.print(
+                    f"{e.name}: expired on {e.expires_on}: done (every section already destroyed)",
+                    markup=False,
+                )
             elif e.expired:
                 console.print(
                     f"{e.name}: expired on {e.expires_on}: sections {', '.join(e.sections)}",
@@ -200,7 +274,9 @@ def main(args: argparse.Namespace) -> int:
                     Console().print(summary_table(f"destroy {e.name}", e.results))
             else:
                 console.print(f"{e.name}: runs until {e.expires_on}", markup=False)
-    failed = any(e.error for e in entries) or any(
+    failed = any(e.error and e.expired for e in entries) or any(
         r.status == "failed" for e in entries for r in e.results
     )
-    return 1 if failed else 0
+    if failed:
+        return 1
+    return CONFIG_ERROR_EXIT if any(e.error for e in entries) else 0

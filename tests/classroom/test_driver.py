@@ -386,6 +386,7 @@ def test_expired_destroys_exactly_the_expired_sections(project, capsys):
     assert report["classes"]["cur"] == {
         "expiresOn": "2026-09-30",
         "expired": False,
+        "done": False,
         "error": None,
         "sections": {},
     }
@@ -414,6 +415,58 @@ def test_expired_without_destroy_only_lists(project, capsys):
     # The day itself is not past yet.
     assert run(project, "expired", "--stack", "old", "--today", "2026-03-01") == 0
     assert "runs until 2026-03-01" in capsys.readouterr().err
+
+
+def test_an_unreadable_class_config_beside_an_expired_class(project, capsys):
+    """The others are still listed and destroyed; the broken one is named and exit code 3 says so."""
+    write_class(project, "old", roster(3), **{"lab:sectionSize": 2, "lab:expiresOn": "2026-03-01"})
+    assert run(project, "up", "--stack", "old") == 0
+    (project / "Pulumi.typo.yaml").write_text("config:\n  lab:students: [unclosed\n")
+    capsys.readouterr()
+    summary = project.parent / "summary.md"
+    argv = ["expired", "--all", "--today", "2026-06-01", "--json", "--summary", str(summary)]
+    assert run(project, *argv) == 3
+    listed = json.loads(capsys.readouterr().out)["classes"]
+    assert listed["old"]["expired"] is True and listed["old"]["error"] is None
+    assert listed["typo"]["expired"] is False and "Pulumi.typo.yaml" in listed["typo"]["error"]
+    assert "could not be read" in summary.read_text() and "typo" in summary.read_text()
+    assert run(project, *argv, "--destroy") == 3
+    assert sorted(flag(c, "--stack") for c in calls(project, "destroy")) == ["old", "old-s2"]
+    assert state(project, "old")["resources"] == [] == state(project, "old-s2")["resources"]
+
+
+def test_an_expired_class_already_destroyed_is_done_not_destroyed_again(project, capsys):
+    write_class(project, "old", roster(5), **{"lab:sectionSize": 2, "lab:expiresOn": "2026-03-01"})
+    assert run(project, "up", "--stack", "old") == 0
+    # One section was destroyed by hand already: only the other two are destroyed.
+    assert run(project, "destroy", "--stack", "old", "--section", "old-s2") == 0
+    capsys.readouterr()
+    argv = ["expired", "--stack", "old", "--today", "2026-06-01", "--destroy", "--json"]
+    assert run(project, *argv) == 0
+    first = json.loads(capsys.readouterr().out)["classes"]["old"]
+    assert first["done"] is False
+    assert {s: r["status"] for s, r in first["sections"].items()} == {
+        "old": "ok",
+        "old-s2": "already destroyed",
+        "old-s3": "ok",
+    }
+    destroys = [flag(c, "--stack") for c in calls(project, "destroy")]
+    assert sorted(destroys) == ["old", "old-s2", "old-s3"]  # old-s2 by hand, before
+    # The next day: every section's state is empty; nothing runs, the class is done.
+    summary = project.parent / "summary.md"
+    installs = len(calls(project, "install"))
+    assert run(project, *argv, "--summary", str(summary)) == 0
+    second = json.loads(capsys.readouterr().out)["classes"]["old"]
+    assert second["done"] is True and second["error"] is None
+    assert {r["status"] for r in second["sections"].values()} == {"already destroyed"}
+    assert [flag(c, "--stack") for c in calls(project, "destroy")] == destroys
+    assert len(calls(project, "install")) == installs  # no engine, no plugins
+    assert len(state(project, "old")["history"]) == 2  # up, then the destroy: no new update
+    assert "| old | 2026-03-01 | | done (already destroyed) | |" in summary.read_text()
+    # A stack that never existed is as done as an emptied one.
+    write_class(project, "never", roster(1), **{"lab:expiresOn": "2026-03-01"})
+    assert run(project, "expired", "--stack", "never", "--today", "2026-06-01", "--destroy") == 0
+    assert "never: expired on 2026-03-01: done" in capsys.readouterr().err
 
 
 def test_the_progress_estimate_matches_the_program():

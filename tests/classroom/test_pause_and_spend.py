@@ -187,6 +187,25 @@ def test_spend_is_read_per_resource_group_grouped_by_service_with_its_date(azure
     assert "spend since 2026-11-01: 7.80 USD of a 10.00 USD budget" in spend_mod.render(data)
 
 
+def test_spend_follows_next_link_through_every_page(azure):
+    """The service pages its rows (nextLink + $skiptoken); the SDK does not follow them."""
+    ann = add(azure, "ann")
+    for day in range(1, 19):
+        azure.add_cost(ann.resource_group_id, f"2026-11-{day:02d}", "Azure Synapse Analytics", 1.0)
+        azure.add_cost(ann.resource_group_id, f"2026-11-{day:02d}", "Storage", 0.25)
+    azure.cost_page_size = 20  # 36 rows: two pages
+    found = spends(azure, [ann])["ann"]
+    assert found.error is None
+    assert found.total == 22.5
+    assert found.by_service == {"Azure Synapse Analytics": 18.0, "Storage": 4.5}
+    assert found.as_of == dt.date(2026, 11, 18)  # the last day is on the second page
+    assert [q["skiptoken"] for q in azure.cost_queries] == [None, "20"]
+    assert azure.cost_queries[1]["body"] == azure.cost_queries[0]["body"]
+    # The first page alone (the old behaviour) says 12.5 up to the 10th.
+    azure.cost_page_size = 1000
+    assert spends(azure, [ann])["ann"].total == 22.5
+
+
 def test_throttled_cost_queries_are_retried(azure):
     ann = add(azure, "ann")
     azure.add_cost(ann.resource_group_id, "2026-11-18", "Storage", 0.5)

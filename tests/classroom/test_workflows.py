@@ -6,7 +6,9 @@ installs it into .tools/); the schema is check-jsonschema's vendored one.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 import re
 import shlex
 import shutil
@@ -18,6 +20,7 @@ import pytest
 import yaml
 
 from classroom.__main__ import build_parser
+from tests.classroom.test_driver import write_class
 from tests.conftest import missing_tool
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -115,16 +118,18 @@ def test_expiry_runs_daily_and_one_job_per_expired_class(tmp_path):
     assert run["env"]["CLASS"] == "${{ matrix.class }}"
     assert '--stack "$CLASS" --destroy' in run["run"] and "$GITHUB_STEP_SUMMARY" in run["run"]
 
-    # The listing step's own code, run on a report: the expired classes, and only those.
+    # The listing step's own code, run on a report: the expired classes, and only those,
+    # and the classes whose config could not be read.
     [line] = [ln for ln in listing["steps"][-1]["run"].splitlines() if "python -c" in ln]
-    code = line.split("python -c '", 1)[1].rsplit("')", 1)[0]
+    code = line.split("python -c '", 1)[1].rsplit("'", 1)[0]
     (tmp_path / "expired.json").write_text(
         json.dumps(
             {
                 "classes": {
-                    "spring": {"expired": True},
-                    "cur": {"expired": False},
-                    "autumn": {"expired": True},
+                    "spring": {"expired": True, "error": None},
+                    "cur": {"expired": False, "error": None},
+                    "autumn": {"expired": True, "error": None},
+                    "typo": {"expired": False, "error": "Pulumi.typo.yaml: not YAML"},
                 }
             }
         )
@@ -132,7 +137,87 @@ def test_expiry_runs_daily_and_one_job_per_expired_class(tmp_path):
     printed = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
     ).stdout
-    assert json.loads(printed) == ["autumn", "spring"]
+    assert printed.splitlines() == ['classes=["autumn", "spring"]', 'broken=["typo"]']
+
+
+def _bash_step(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """A `run:` step as GitHub runs it: `bash --noprofile --norc -eo pipefail {0}`."""
+    path = cwd / "step.sh"
+    path.write_text(script)
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(path)],
+        cwd=cwd,
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_broken_class_config_does_not_keep_the_expired_classes_running(project, tmp_path):
+    """The listing step, run as GitHub runs it, beside an unparseable Pulumi.<class>.yaml.
+
+    Before the fix the step was `classroom expired --all --json > expired.json` under
+    `bash -e`: the command exited 1 for the broken config, the step stopped before
+    writing `classes`, and no class was destroyed.
+    """
+    today = dt.datetime.now(dt.UTC).date()
+    write_class(project, "old", ["student000"], **{"lab:expiresOn": str(today - dt.timedelta(1))})
+    write_class(project, "cur", ["student000"], **{"lab:expiresOn": str(today + dt.timedelta(30))})
+    (project / "Pulumi.typo.yaml").write_text("config:\n  lab:students: [unclosed\n")
+    runner = tmp_path / "runner"
+    (runner / "venv" / "bin").mkdir(parents=True)
+    python = runner / "venv" / "bin" / "python"
+    # The checkout's venv/bin/python; `-m classroom` reads the test's project.
+    python.write_text(
+        f'#!/bin/sh\nif [ "$1" = -m ]; then exec {sys.executable} "$@" --root {project}; fi\n'
+        f'exec {sys.executable} "$@"\n'
+    )
+    python.chmod(0o755)
+    outputs, summary = runner / "outputs", runner / "summary.md"
+    step = load(EXPIRE)["jobs"]["expired"]["steps"][-1]
+    done = _bash_step(
+        step["run"],
+        runner,
+        {
+            "GITHUB_OUTPUT": str(outputs),
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "PYTHONPATH": str(ROOT),
+        },
+    )
+    assert done.returncode == 0, done.stderr
+    assert outputs.read_text().splitlines() == ['classes=["old"]', 'broken=["typo"]']
+    text = summary.read_text()
+    assert "could not be read" in text and "typo" in text.split("\n\n")[1]
+    assert "| old |" in text and "| cur |" in text
+
+    # The last job, after the destroys: fails, naming the broken config; passes without one.
+    final = load(EXPIRE)["jobs"]["broken-configs"]
+    assert set(final["needs"]) == {"expired", "destroy-expired"}
+    assert "!cancelled()" in final["if"] and "needs.expired.result == 'success'" in final["if"]
+    [check] = final["steps"]
+    assert check["env"]["BROKEN"] == "${{ needs.expired.outputs.broken }}"
+    failed = _bash_step(check["run"], runner, {"BROKEN": '["typo"]'})
+    assert failed.returncode == 1 and "::error::" in failed.stdout and "typo" in failed.stdout
+    assert _bash_step(check["run"], runner, {"BROKEN": "[]"}).returncode == 0
+
+    # A crash of the tool (not exit 3) still fails the step.
+    python.write_text(f"#!/bin/sh\nexec {sys.executable} -c 'raise SystemExit(1)'\n")
+    crashed = _bash_step(
+        step["run"], runner, {"GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(summary)}
+    )
+    assert crashed.returncode == 1
+
+
+def test_an_expiry_waits_for_a_run_of_the_same_class():
+    """Same concurrency group as class.yml: never two runs on one class's stacks at once."""
+    group = load(CLASS)["concurrency"]["group"]
+    job = load(EXPIRE)["jobs"]["destroy-expired"]
+    assert group == "class-${{ inputs.class }}"
+    assert job["concurrency"] == {
+        "group": group.replace("inputs.class", "matrix.class"),
+        "cancel-in-progress": False,
+    }
 
 
 def _jobs_running_the_program(path: Path) -> list[dict]:
@@ -182,6 +267,8 @@ def test_the_state_backend_gets_a_sas_that_outlives_the_job(path):
         minutes = int(re.search(r"\+(\d+) minutes", text).group(1))
         assert minutes > job["timeout-minutes"]
         assert job["env"]["PULUMI_STATE_CONTAINER"] == "${{ secrets.PULUMI_STATE_CONTAINER }}"
+    # The role that can make the key behind the SAS, at the scope it must have (README).
+    assert "Storage Blob Delegator on the account" in path.read_text()
 
 
 @pytest.mark.parametrize("path", [CLASS, EXPIRE], ids=lambda p: p.name)

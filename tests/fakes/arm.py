@@ -28,6 +28,10 @@ unsure it is stricter than ARM (an exact api-version, the token's audience, GET/
 - ``GET /subscriptions/{s}/providers/Microsoft.Authorization/permissions`` (the caller's
   effective actions at subscription scope, 2022-04-01, shape of "Permissions - List For
   Resource Group": ``value[].actions/notActions``).
+
+Shared with :class:`tests.fakes.azure.FakeAzure`: ARM's 409 ``MissingSubscriptionRegistration``
+(:func:`missing_registration`, :class:`Registrations`) and :func:`writes`, every request
+that is not a read (what a read-only command must never send).
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ from typing import Any
 from tests.fakes.synapse import ARM_TOKEN, FakeSynapse
 
 RESOURCES_API = "2025-04-01"
+# The api-version azure-mgmt-core's ARMAutoResourceProviderRegistrationPolicy registers and
+# polls with (policies/_base.py, _register_rp); Microsoft.Resources still serves it.
+REGISTRATION_POLICY_API = "2016-02-01"
 SUBSCRIPTION_API = "2022-12-01"
 ML_API = "2024-04-01"
 SQL_CAPABILITIES_API = "2021-11-01"
@@ -226,7 +233,10 @@ class FakeArm(FakeSynapse):
                 continue
             if method != verb:
                 return _error(405, "MethodNotAllowed", f"{method} {path}")
-            if query.get("api-version") != version:
+            if query.get("api-version") != version and not (
+                route in (self._register, self._provider)
+                and query.get("api-version") == REGISTRATION_POLICY_API
+            ):
                 # ARM refuses an api-version the resource type does not have; one version per route here.
                 return _error(400, "InvalidApiVersionParameter", str(query.get("api-version")))
             if route == self._name:
@@ -363,11 +373,7 @@ class FakeArm(FakeSynapse):
         """
         if self.state(subscription, namespace) == "Registered":
             return None
-        return _error(
-            409,
-            "MissingSubscriptionRegistration",
-            f"The subscription is not registered to use namespace '{namespace}'.",
-        )
+        return missing_registration(namespace)
 
     def _usages(self, subscription: str, location: str) -> tuple[int, Any, dict[str, str]]:
         refused = self.unregistered(subscription, "Microsoft.MachineLearningServices")
@@ -453,6 +459,81 @@ class FakeArm(FakeSynapse):
             },
             {},
         )
+
+
+def missing_registration(namespace: str) -> tuple[int, Any, dict[str, str]]:
+    """ARM's answer for a namespace the subscription has not registered.
+
+    409 with code MissingSubscriptionRegistration and the message "The subscription is
+    not registered to use namespace '<ns>'. See https://aka.ms/rps-not-found for how to
+    register subscriptions." (learn.microsoft.com/azure/azure-resource-manager/
+    troubleshooting/error-register-resource-provider; the text as the CLIs print it).
+    azure-mgmt-core's registration policy reads the namespace between the quotes.
+    """
+    return _error(
+        409,
+        "MissingSubscriptionRegistration",
+        f"The subscription is not registered to use namespace '{namespace}'. "
+        "See https://aka.ms/rps-not-found for how to register subscriptions.",
+    )
+
+
+# POSTs that only read, by their REST docs (everything else that is not GET or HEAD writes):
+# Cost Management "Query - Usage"; "Check Name Availability" of storage accounts, key vaults
+# and Synapse workspaces; Log Analytics "Query - Execute" (api.loganalytics.io).
+READ_ONLY_POSTS = (
+    r"/providers/Microsoft\.CostManagement/query$",
+    r"/providers/Microsoft\.(Storage|KeyVault|Synapse)/checkNameAvailability$",
+    r"^/v1/workspaces/[^/]+/query$",
+)
+
+
+def writes(fake: FakeSynapse) -> list[Any]:
+    """Every request the fake was sent that is not a read: not GET or HEAD, and not a
+    documented read-only POST. A register POST is a write."""
+    return [
+        r
+        for r in fake.calls()
+        if r.method not in ("GET", "HEAD")
+        and not (r.method == "POST" and any(re.search(p, r.path, re.I) for p in READ_ONLY_POSTS))
+    ]
+
+
+class Registrations:
+    """Namespaces a subscription has not registered, for a fake whose other routes are not
+    about registration (FakeAzure): every ARM request under ``/providers/<ns>/`` answers
+    :func:`missing_registration` (stricter than sure: ARM refuses writes for certain,
+    reads of some types too); ``POST .../providers/<ns>/register`` registers at once and
+    ``GET .../providers/<ns>`` says the state ("Providers - Register" / "Providers - Get")."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.missing: set[tuple[str, str]] = set()  # (subscription, namespace), lower case
+        self.registered_by_post: list[tuple[str, str]] = []
+
+    def unregister(self, subscription: str, namespace: str) -> None:
+        with self.lock:
+            self.missing.add((subscription.lower(), namespace.lower()))
+
+    def answer(self, method: str, path: str) -> tuple[int, Any, dict[str, str]] | None:
+        m = re.match(
+            r"/subscriptions/([^/]+)(?:/.*?)?/providers/([^/]+)(/register)?(/|$)", path, re.I
+        )
+        if not m:
+            return None
+        subscription, namespace, register = m.group(1), m.group(2), m.group(3)
+        key = (subscription.lower(), namespace.lower())
+        provider = re.fullmatch(r"/subscriptions/[^/]+/providers/[^/]+(/register)?", path, re.I)
+        if provider and (method == "POST") == bool(register):
+            with self.lock:
+                if register:
+                    self.missing.discard(key)
+                    self.registered_by_post.append((subscription, namespace))
+                state = "NotRegistered" if key in self.missing else "Registered"
+            return 200, {"namespace": namespace, "registrationState": state}, {}
+        with self.lock:
+            refused = key in self.missing
+        return missing_registration(namespace) if refused else None
 
 
 def _matches(pattern: str, action: str) -> bool:

@@ -2,7 +2,7 @@
 
 The real CLI cannot be installed here. This answers the commands the
 Automation API sends (``pulumi.automation``: `version`, `stack select/init/
-output/history/ls`, `up/preview/refresh/destroy` with `--event-log`, `install`,
+output/history/ls/export`, `up/preview/refresh/destroy` with `--event-log`, `install`,
 `plugin install`) the way the CLI of the floor version (3.206, requirements.txt)
 does, and records every command line it is given. Where our code depends on it,
 it is as strict as that CLI (sources cited at v3.206.0 of pulumi/pulumi):
@@ -204,6 +204,13 @@ FLAGS: dict[tuple[str, ...], dict[str, tuple[str | None, str]]] = {
         "project": ("p", "value"),
         "tag": ("t", "value"),
     },
+    # pkg/cmd/pulumi/stack/stack_export.go (constrictor.NoArgs)
+    ("stack", "export"): {
+        "stack": ("s", "value"),
+        "file": (None, "value"),
+        "version": (None, "value"),
+        "show-secrets": (None, "bool"),
+    },
     # pkg/cmd/pulumi/install/install.go (cmdutil.NoArgs)
     ("install",): {
         "reinstall": (None, "bool"),
@@ -248,6 +255,7 @@ MAX_ARGS = {
     ("stack", "output"): 1,
     ("stack", "history"): 0,
     ("stack", "ls"): 0,
+    ("stack", "export"): 0,
     ("install",): 0,
     ("plugin", "install"): 3,
     ("version",): 0,
@@ -597,6 +605,27 @@ class Cli:
             history = list(reversed(self.load_state(stack, decrypt=False).get("history", [])))
             size = self.flag("--page-size")
             print(json.dumps(history[: int(size)] if size else history))
+            return 0
+        if sub == "export":
+            # The checkpoint's deployment as stack_export.go writes it; --show-secrets
+            # deserializes it with the secrets provider, so it needs the passphrase.
+            state = self.load_state(stack, decrypt=self.has("--show-secrets"))
+            resources = [
+                {"urn": urn, "type": urn.split("::")[-2].rsplit("$", 1)[-1]}
+                for urn in state.get("resources", [])
+            ]
+            print(
+                json.dumps(
+                    {
+                        "version": 3,
+                        "deployment": {
+                            "manifest": {"time": "", "magic": "", "version": ""},
+                            "resources": resources,
+                        },
+                    },
+                    indent=4,
+                )
+            )
             return 0
         if sub == "ls":
             stacks = (

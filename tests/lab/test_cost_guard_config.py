@@ -144,3 +144,90 @@ def test_preview_warns_when_the_pools_never_pause_themselves():
     assert not [w for w in settings().warnings() if "pauseSqlPoolAt" in w]
     quiet = settings(pauseSqlPoolAt="[]", dedicatedSqlPool="false").warnings()
     assert not [w for w in quiet if "pauseSqlPoolAt" in w]
+
+
+# Every Windows time zone WINDOWS_TIME_ZONES uses: its standard UTC offset (minutes) and
+# whether it observes daylight saving time under the rules in force now.
+# Offsets: Microsoft's "Default Time Zones" (learn.microsoft.com/windows-hardware/
+# manufacture/desktop/default-time-zones), the "(UTC±hh:mm)" of each display name.
+# Daylight saving: the zone's entry in the Windows time-zone registry (HKLM\SOFTWARE\
+# Microsoft\Windows NT\CurrentVersion\Time Zones\<name>\Dynamic DST, the rule of the
+# current years; what `Get-TimeZone -ListAvailable` reports): zones whose country
+# dropped DST carry it no more (Turkey 2016, Brazil 2019, Mexico 2022 updates).
+# The IANA -> Windows pairs themselves follow CLDR's windowsZones.xml
+# (unicode-org/cldr common/supplemental/windowsZones.xml).
+WINDOWS_ZONE_RULES: dict[str, tuple[int, bool]] = {
+    "UTC": (0, False),
+    "GMT Standard Time": (0, True),
+    "W. Europe Standard Time": (60, True),
+    "Romance Standard Time": (60, True),
+    "Central European Standard Time": (60, True),
+    "Central Europe Standard Time": (60, True),
+    "FLE Standard Time": (120, True),
+    "GTB Standard Time": (120, True),
+    "Turkey Standard Time": (180, False),
+    "Eastern Standard Time": (-300, True),
+    "Central Standard Time": (-360, True),
+    "Mountain Standard Time": (-420, True),
+    "US Mountain Standard Time": (-420, False),
+    "Pacific Standard Time": (-480, True),
+    "E. South America Standard Time": (-180, False),
+    "Central Standard Time (Mexico)": (-360, False),
+    "Pacific SA Standard Time": (-240, True),
+    "Tokyo Standard Time": (540, False),
+    "Korea Standard Time": (540, False),
+    "Singapore Standard Time": (480, False),
+    "China Standard Time": (480, False),
+    "India Standard Time": (330, False),
+    "Arabian Standard Time": (240, False),
+    "Arab Standard Time": (180, False),
+    "Israel Standard Time": (120, True),
+    "SE Asia Standard Time": (420, False),
+    "AUS Eastern Standard Time": (600, True),
+    "E. Australia Standard Time": (600, False),
+    "New Zealand Standard Time": (720, True),
+    "South Africa Standard Time": (120, False),
+}
+
+
+def _zone_mismatch(iana: str, windows: str, year: int) -> str | None:
+    """Why the Windows zone keeps another clock than the IANA zone (None: the same clock)."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(iana)
+    january, july = (
+        int(dt.datetime(year, month, 15, 12, tzinfo=zone).utcoffset().total_seconds() // 60)
+        for month in (1, 7)
+    )
+    # The standard offset is the smaller of the two in either hemisphere (Europe/Dublin's
+    # "negative DST" of the tz database too: GMT in winter, IST in summer).
+    standard, observes = min(january, july), january != july
+    if windows not in WINDOWS_ZONE_RULES:
+        return f"{windows} is not in the pinned table"
+    expected = WINDOWS_ZONE_RULES[windows]
+    if (standard, observes) != expected:
+        return (
+            f"{iana}: UTC{standard:+d} min, DST {observes} (January {january:+d}, July {july:+d}); "
+            f"{windows}: UTC{expected[0]:+d} min, DST {expected[1]}"
+        )
+    return None
+
+
+@pytest.mark.parametrize("iana", sorted(cost_guard.WINDOWS_TIME_ZONES))
+def test_every_time_zone_maps_to_a_windows_zone_with_the_same_clock(iana):
+    year = dt.date.today().year
+    assert _zone_mismatch(iana, cost_guard.WINDOWS_TIME_ZONES[iana], year) is None
+
+
+def test_every_pinned_windows_zone_is_used_and_arizona_has_no_summer_time():
+    assert set(WINDOWS_ZONE_RULES) == set(cost_guard.WINDOWS_TIME_ZONES.values())
+    assert cost_guard.WINDOWS_TIME_ZONES["America/Phoenix"] == "US Mountain Standard Time"
+    # The mistake the check exists for: Mountain Standard Time keeps summer time, so a
+    # class in Arizona would pause an hour late all summer.
+    found = _zone_mismatch("America/Phoenix", "Mountain Standard Time", dt.date.today().year)
+    assert found == (
+        "America/Phoenix: UTC-420 min, DST False (January -420, July -420); "
+        "Mountain Standard Time: UTC-420 min, DST True"
+    )
+    assert _zone_mismatch("Asia/Tokyo", "Korea Standard Time", 2026) is None  # same clock
+    assert "UTC+60" in _zone_mismatch("Europe/London", "W. Europe Standard Time", 2026)
