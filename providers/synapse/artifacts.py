@@ -92,6 +92,10 @@ INPUT_KEYS = (
     "parameters",
     "notebooks",
     "sql_scripts",
+    # The workspace's ARM id and an ARM address override: asked when the endpoint cannot be
+    # reached (providers.client.WorkspaceProbe); neither changes an artifact.
+    "workspace_id",
+    "arm_endpoint",
 )
 REPLACE_KEYS = ("workspace_name", "endpoint")
 DETAILED_KEYS = ("notebooks", "sql_scripts", "parameters", "session")
@@ -568,8 +572,16 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
             return client.notebook.get_notebook, client.notebook.begin_create_or_update_notebook
         return client.sql_script.get_sql_script, client.sql_script.begin_create_or_update_sql_script
 
-    def _get(self, client: Any, inputs: Mapping[str, Any], kind: str, name: str) -> Any:
-        """The artifact's ``properties`` as the service returns them, or ``GONE`` (404)."""
+    def _get(
+        self,
+        client: Any,
+        inputs: Mapping[str, Any],
+        kind: str,
+        name: str,
+        probe: _client.WorkspaceProbe | None = None,
+    ) -> Any:
+        """The artifact's ``properties`` as the service returns them, or ``GONE`` (404, or the
+        workspace gone: see ``probe``)."""
         get, _ = self._operations(client, kind)
 
         def call(_seconds_left: float) -> Any:
@@ -577,7 +589,10 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
             return (raw or {}).get("properties") or {}
 
         return _client.read_with_retries(
-            call, CallContext(f"read {kind} '{name}'", self._target(inputs)), self.retry
+            call,
+            CallContext(f"read {kind} '{name}'", self._target(inputs)),
+            self.retry,
+            probe=probe,
         )
 
     def _put(self, client: Any, inputs: Mapping[str, Any], kind: str, name: str, body: Any) -> None:
@@ -674,9 +689,13 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
         if not declared:
             return pulumi.dynamic.ReadResult(id_, state)
 
+        # One question to ARM for all of them, should the endpoint not answer at all.
+        probe = _client.workspace_probe(inputs, self.retry)
+
         def work(client: Any) -> dict[tuple[str, str], Any]:
             return {
-                (kind, name): self._get(client, inputs, kind, name) for _, kind, name in declared
+                (kind, name): self._get(client, inputs, kind, name, probe)
+                for _, kind, name in declared
             }
 
         found = self._session(inputs, work)
@@ -797,6 +816,9 @@ class WorkspaceArtifacts(LabDynamicResource, module="synapse-ml-lab", name="Work
     :param session: Spark session size (``SMALL_NODE_SESSION`` by default).
     :param folder: optional Synapse Studio folder for the artifacts.
     :param endpoint: data-plane URL override (default ``https://<workspace>.dev.azuresynapse.net``).
+    :param workspace_id: the workspace's ARM id: a refresh that cannot reach the endpoint
+        asks ARM whether the workspace still exists (gone: every artifact is gone).
+    :param arm_endpoint: ARM address override (default ``https://management.azure.com``).
 
     Outputs: the same names; ``notebooks`` / ``sql_scripts`` map each name to its
     source and the sha256 of the body uploaded.
@@ -810,6 +832,7 @@ class WorkspaceArtifacts(LabDynamicResource, module="synapse-ml-lab", name="Work
     session: pulumi.Output[dict]
     folder: pulumi.Output[str | None]
     endpoint: pulumi.Output[str | None]
+    workspace_id: pulumi.Output[str | None]
 
     def __init__(
         self,
@@ -824,6 +847,8 @@ class WorkspaceArtifacts(LabDynamicResource, module="synapse-ml-lab", name="Work
         session: Mapping[str, Any] | None = None,
         folder: str | None = None,
         retry: RetrySettings | None = None,
+        workspace_id: pulumi.Input[str] | None = None,
+        arm_endpoint: pulumi.Input[str] | None = None,
     ) -> None:
         session_value = dict(session or SMALL_NODE_SESSION)
         sources = {
@@ -873,6 +898,8 @@ class WorkspaceArtifacts(LabDynamicResource, module="synapse-ml-lab", name="Work
             {
                 "workspace_name": workspace_name,
                 "endpoint": endpoint,
+                "workspace_id": workspace_id,
+                "arm_endpoint": arm_endpoint,
                 "spark_pool_name": spark_pool_name,
                 "session": session_value,
                 "folder": folder,

@@ -262,13 +262,18 @@ class FakeSynapse:
         )
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._port = 0  # chosen by the first start; a restart listens on the same address
 
     # -- lifecycle
     def start(self) -> FakeSynapse:
+        """Listen on 127.0.0.1 (the port of an earlier start, if any: a workspace re-created
+        under the same name has the same endpoint). Between stop() and start() the port
+        refuses connections, as an address with nothing behind it does."""
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self._cert_file, self._key_file)
         handler = type("Handler", (_Handler,), {"fake": self})
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        httpd = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
+        self._port = httpd.server_address[1]
         httpd.daemon_threads = True
         httpd.socket = context.wrap_socket(
             httpd.socket, server_side=True, do_handshake_on_connect=False
