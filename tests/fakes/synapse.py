@@ -302,8 +302,9 @@ class FakeSynapse:
 
     @property
     def url(self) -> str:
-        assert self._httpd is not None, "server not started"
-        return f"https://127.0.0.1:{self._httpd.server_address[1]}"
+        """The address (also while stopped: then it refuses connections)."""
+        assert self._port, "server never started"
+        return f"https://127.0.0.1:{self._port}"
 
     # -- test controls
     def fail(
