@@ -2,9 +2,10 @@
 
 Why one resource per student, and why the state holds hashes, not notebooks
 ------------------------------------------------------------------------------
-A class of 200 students is one stack. Every dynamic resource costs a provider
-blob, an engine round trip and (in pulumi 3.272) a pickler wrapper, so each
-student gets a single :class:`WorkspaceArtifacts` holding all of their notebooks
+A class of 200 students is a handful of section stacks (``lab:sectionSize``
+students each, 25 by default), every one of them holding many students. Every
+dynamic resource costs a provider blob, an engine round trip and (in pulumi
+3.272) a pickler wrapper, so each student gets a single :class:`WorkspaceArtifacts` holding all of their notebooks
 and SQL scripts; its update re-uploads only the artifacts whose content changed
 and deletes the ones no longer declared.
 
@@ -55,7 +56,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SQL_TEMPLATE_DIR = PROJECT_ROOT / "notebooks" / "sql"
 WEATHER_FORECAST_TEMPLATE = "weather_forecast.sql"
 PREDICT_RENTALS_TEMPLATE = "predict_rentals.sql"
-# Where notebook 03-predict writes the model (hex, one CSV row) for the Predict rentals script.
+# Where notebook 03-predict writes the model for the Predict rentals script: CSV rows of hex
+# parts, one row per part, joined again in the pool (notebooks/model_rows.py).
 SQL_MODEL_LAKE_PATH = "models/rental-prediction-model.csv"
 
 # A Small node (4 vCores / 32 GB): the driver and two executors take one node
@@ -77,8 +79,15 @@ NOTEBOOK_METADATA: dict[str, Any] = {
     "sessionKeepAliveTimeout": 30,
 }
 
-# Synapse artifact names: letters, digits, '_', '-' and inner spaces.
-ARTIFACT_NAME_RE = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_ \-]{0,138}[A-Za-z0-9_\-])?$")
+# Synapse artifact names, the one rule for the names declared and the copies kept: the REST
+# spec's pattern and length for an artifact's new name (azure-rest-api-specs
+# specification/synapse/data-plane/Microsoft.Synapse/stable/2020-12-01/artifacts.json,
+# definitions.ArtifactRenameRequest.properties.newName: pattern ^[A-Za-z0-9_][^<>*#.%&:\\+?/]*$,
+# minLength 1, maxLength 260; the same on linkedServiceName, pipelineName, triggerName; generated
+# into azure-synapse-artifacts 0.22.0 azure/synapse/artifacts/models/_models_py3.py line 4554).
+# It allows '(' and ')', which copy names use.
+ARTIFACT_NAME_RE = re.compile(r"^[A-Za-z0-9_][^<>*#.%&:\\+?/]*$")
+ARTIFACT_NAME_MAX = 260
 # Values substituted into SQL text: names and URLs only, so no quoting issue can arise.
 SQL_VALUE_RE = re.compile(r"^[A-Za-z0-9._:/\-]*$")
 PLACEHOLDER_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -157,9 +166,14 @@ def studio_content_sha256(kind: str, properties: Mapping[str, Any]) -> str:
 
 
 def copy_name(name: str, day: datetime.date, attempt: int = 1) -> str:
-    """Where a student's edited version is kept: ``<name> (your copy YYYY-MM-DD)``."""
-    suffix = "" if attempt == 1 else f" {attempt}"
-    return f"{name} (your copy {day.isoformat()}{suffix})"
+    """Where a student's edited version is kept: ``<name> (your copy YYYY-MM-DD)``.
+
+    A name too long for the suffix is shortened so the copy's name stays within
+    ``ARTIFACT_NAME_MAX`` (two long names sharing a start then meet at the same
+    copy name: ``_keep_copy`` moves on to the next ``attempt``).
+    """
+    suffix = f" (your copy {day.isoformat()}{'' if attempt == 1 else f' {attempt}'})"
+    return name[: ARTIFACT_NAME_MAX - len(suffix)].rstrip() + suffix
 
 
 def reset_requested() -> bool:
@@ -167,9 +181,15 @@ def reset_requested() -> bool:
 
 
 def validate_artifact_name(kind: str, name: str) -> str:
-    if not isinstance(name, str) or not ARTIFACT_NAME_RE.match(name):
+    """``name`` if Synapse takes it as an artifact's name (``ARTIFACT_NAME_RE``), else a clear error."""
+    if (
+        not isinstance(name, str)
+        or len(name) > ARTIFACT_NAME_MAX
+        or not ARTIFACT_NAME_RE.match(name)
+    ):
         raise ArtifactDefinitionError(
-            f"{kind} name {name!r} is not allowed: 1-140 letters, digits, '_', '-' or inner spaces"
+            f"{kind} name {name!r} is not allowed: 1-{ARTIFACT_NAME_MAX} characters, the first a "
+            "letter, digit or '_', none of < > * # . % & : \\ + ? /"
         )
     return name
 
@@ -639,7 +659,10 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
         day = datetime.datetime.now(datetime.UTC).date()
         mine = studio_content_sha256(kind, current)
         for attempt in range(1, 21):
-            candidate = copy_name(name, day, attempt)
+            # Checked before anything is sent: a name Synapse refuses must stop here, clearly.
+            candidate = validate_artifact_name(
+                f"copy of {kind} '{name}'", copy_name(name, day, attempt)
+            )
             existing = self._get(client, inputs, kind, candidate)
             if existing is _client.GONE:
                 self._put(client, inputs, kind, candidate, current)

@@ -64,6 +64,14 @@ PERMANENT_DELETE_FLAGS = {
     "microsoft.machinelearningservices": "forceToPurge",
     "microsoft.operationalinsights": "force",
 }
+# Artifact names (notebooks, SQL scripts, linked services, pipelines, triggers): the REST spec's
+# rule for an artifact's new name (azure-rest-api-specs specification/synapse/data-plane/
+# Microsoft.Synapse/stable/2020-12-01/artifacts.json, definitions.ArtifactRenameRequest
+# .properties.newName, and the linkedServiceName/pipelineName/triggerName parameters: pattern
+# ^[A-Za-z0-9_][^<>*#.%&:\\+?/]*$, length 1-260). Stricter than sure for a notebook or SQL
+# script PUT, whose name parameter the spec leaves without a pattern.
+ARTIFACT_NAME = re.compile(r"^[A-Za-z0-9_][^<>*#.%&:\\+?/]*$")
+ARTIFACT_NAME_MAX = 260
 SYNAPSE_TOKEN = "fake-token-for-dev.azuresynapse.net"
 ARM_TOKEN = "fake-token-for-management.azure.com"
 
@@ -636,6 +644,12 @@ class FakeSynapse:
                 else (404, {"error": {"code": "NotFound", "message": f"{name} not found"}}, {})
             )
         if method == "PUT":
+            if len(name) > ARTIFACT_NAME_MAX or not ARTIFACT_NAME.match(name):
+                return (
+                    400,
+                    {"error": {"code": "BadRequest", "message": f"invalid artifact name {name!r}"}},
+                    {},
+                )
             problem = _validate_artifact(collection, body)
             if problem:
                 return 400, {"error": {"code": "BadRequest", "message": problem}}, {}

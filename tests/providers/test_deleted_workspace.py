@@ -56,7 +56,11 @@ def declared(fake, arm, tmp_path):
                 "workspace_name": WORKSPACE,
                 "endpoint": fake.url,
                 "assignments": [
-                    {"roleId": SYNAPSE_ADMINISTRATOR, "principalId": STUDENT, "principalType": "User"}
+                    {
+                        "roleId": SYNAPSE_ADMINISTRATOR,
+                        "principalId": STUDENT,
+                        "principalType": "User",
+                    }
                 ],
                 **where,
             },
