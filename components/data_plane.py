@@ -68,6 +68,9 @@ class DataPlaneArgs:
     # The GUID of the subscription's "SQL pool operator" role (components.custom_roles,
     # SubscriptionRoles.sql_pool_operator_id: it carries the dependency on the definition).
     sql_pool_operator_role_id: pulumi.Input[str] | None = None
+    # The workspace's ARM id: a refresh that cannot reach the workspace's endpoint asks ARM
+    # whether it still exists (a deleted workspace: everything in it is gone, `up` recreates it).
+    synapse_workspace_id: pulumi.Input[str] | None = None
 
 
 class DataPlane(pulumi.ComponentResource):
@@ -80,6 +83,7 @@ class DataPlane(pulumi.ComponentResource):
             subscription_id=args.subscription_id,
             resource_group_name=args.resource_group_name,
             ml_workspace_name=args.ml_workspace_name,
+            workspace_id=args.synapse_workspace_id,
             opts=pulumi.ResourceOptions.merge(
                 behind_firewall, pulumi.ResourceOptions(depends_on=[args.synapse_ml_role])
             ),
@@ -92,6 +96,7 @@ class DataPlane(pulumi.ComponentResource):
             notebooks=args.notebooks,
             parameters=notebook_parameters(args),
             sql_scripts=sql_script_specs(args),
+            workspace_id=args.synapse_workspace_id,
             opts=behind_firewall,
         )
         self.sql_pool_pause = self._pause_once(name, args)
@@ -162,6 +167,7 @@ class DataPlane(pulumi.ComponentResource):
                     principal_type=args.student_principal_type,
                 )
             ],
+            workspace_id=args.synapse_workspace_id,
             opts=behind_firewall,
         )
 

@@ -241,6 +241,7 @@ class LabEnvironment(pulumi.ComponentResource):
                 subscription_id=args.subscription_id,
                 resource_group_name=self.resource_group.name,
                 synapse_workspace_name=self.synapse.workspace_name,
+                synapse_workspace_id=self.synapse.workspace_id,
                 spark_pool_name=self.synapse.spark_pool_name,
                 data_lake_account_name=self.data_lake.account_name,
                 data_lake_filesystem=self.data_lake.container_name,

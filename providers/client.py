@@ -24,6 +24,7 @@ import contextlib
 import email.utils
 import json
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -173,6 +174,8 @@ def _error_summary(error: BaseException) -> str:
 
 
 def _hint(context: CallContext, error: BaseException) -> str:
+    if isinstance(error, WorkspaceUnreachable):
+        return error.hint
     status = getattr(error, "status_code", None)
     if status == 403:
         if context.service == "synapse" and is_firewall_block(error):  # type: ignore[arg-type]
@@ -445,10 +448,107 @@ class _Gone:
 GONE: Any = _Gone()
 
 
+# ----------------------------------------------------------------------------- the workspace itself
+
+# An ARM id of a Synapse workspace, or of one of its children (a SQL pool): the workspace part.
+_WORKSPACE_ID = re.compile(
+    r"^(/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Synapse/workspaces/[^/]+)(?:/.*)?$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class WorkspaceRef:
+    """Where Azure Resource Manager keeps the workspace a data-plane resource lives in."""
+
+    resource_id: str
+    arm_endpoint: str | None = None
+
+
+def workspace_ref(inputs: Any) -> WorkspaceRef | None:
+    """The workspace of a data-plane resource's inputs: ``workspace_id``, else the workspace
+    part of ``sql_pool_id``; ``arm_endpoint`` overrides ARM's address (tests). None when the
+    state names neither (written before the resources recorded it)."""
+    for key in ("workspace_id", "sql_pool_id"):
+        value = inputs.get(key)
+        if isinstance(value, str):
+            found = _WORKSPACE_ID.match("/" + value.strip("/"))
+            if found:
+                return WorkspaceRef(found.group(1), inputs.get("arm_endpoint") or None)
+    return None
+
+
+class WorkspaceUnreachable(ServiceRequestError):
+    """The workspace's endpoint cannot be reached although ARM says the workspace exists."""
+
+    def __init__(self, error: ServiceRequestError, ref: WorkspaceRef) -> None:
+        super().__init__(f"{error} (the workspace exists: {ref.resource_id})", error=error)
+        self.hint = (
+            "The workspace exists in Azure Resource Manager, but its endpoint could not be "
+            "reached from this machine: check that the name <workspace>.dev.azuresynapse.net "
+            "resolves here (DNS, a proxy, a private DNS zone) and that no network firewall or "
+            "proxy blocks HTTPS to it, then run again."
+        )
+
+
+class WorkspaceProbe:
+    """Asks ARM, at most once per read, whether the workspace of an unreachable endpoint exists.
+
+    A deleted workspace's endpoint has no one behind it: its name most likely no
+    longer resolves, or nothing answers (docs/pilot-checklist.md: only real Azure
+    can confirm which). ARM answers for the workspace itself (Workspaces - Get,
+    Microsoft.Synapse at the pinned api-version): 404 means it is gone, and so is
+    everything in it; 200 means it is there and the endpoint is a network problem.
+    """
+
+    def __init__(self, ref: WorkspaceRef, settings: RetrySettings) -> None:
+        self.ref, self.settings = ref, settings
+        self.exists: bool | None = None
+
+    def check(self) -> bool:
+        if self.exists is None:
+            self.exists = workspace_exists(self.ref, self.settings)
+        return self.exists
+
+
+def workspace_probe(inputs: Any, settings: RetrySettings) -> WorkspaceProbe | None:
+    ref = workspace_ref(inputs)
+    return WorkspaceProbe(ref, settings) if ref is not None else None
+
+
+def workspace_exists(ref: WorkspaceRef, settings: RetrySettings) -> bool:
+    """GET the workspace by id from ARM (retried as any call): 200 True, 404 False."""
+    base = arm_endpoint(ref.arm_endpoint)
+    path = f"{ref.resource_id}?api-version={api_versions.SYNAPSE}"
+    context = CallContext(
+        action="ask whether the workspace exists (its endpoint could not be reached)",
+        target=f"'{ref.resource_id}' ({base})",
+        service="arm",
+    )
+    credential = make_credential()
+    try:
+        with arm_pipeline_client(credential, base, settings) as client:
+            arm = ArmSession(client, base, settings)
+
+            def get(_seconds_left: float) -> bool:
+                response = arm.send("GET", path)
+                if response.status_code == 404:
+                    return False
+                if response.status_code != 200:
+                    raise HttpResponseError(response=response)
+                return True
+
+            return call_with_retries(get, context, settings)
+    finally:
+        close_quietly(credential)
+
+
 def read_with_retries(
     operation: Callable[[float], T],
     context: CallContext,
     settings: RetrySettings,
+    *,
+    probe: WorkspaceProbe | None = None,
     **kwargs: Any,
 ) -> T:
     """``call_with_retries`` for a read: a 404 returns :data:`GONE`, nothing else does.
@@ -458,15 +558,30 @@ def read_with_retries(
     propagation are retried exactly as a create is, and a read that still fails
     raises :class:`DataPlaneError` (the refresh fails, the state stays). Only the
     service saying "not found" means gone.
+
+    With a ``probe`` (the workspace's ARM id), an endpoint that cannot be reached at
+    all (name not resolved, connection refused: azure-core's ``ServiceRequestError``)
+    makes the read ask ARM, on the first such error, whether the workspace exists: a
+    404 there is gone too, for this read and every later one sharing the probe; a
+    workspace that exists leaves the error to the usual retries, and the final error
+    says what to check.
     """
 
     def attempt(seconds_left: float) -> Any:
+        if probe is not None and probe.exists is False:
+            return GONE
         try:
             return operation(seconds_left)
         except HttpResponseError as error:
             if error.status_code == 404:
                 return GONE
             raise
+        except ServiceRequestError as error:
+            if probe is None:
+                raise
+            if not probe.check():
+                return GONE
+            raise WorkspaceUnreachable(error, probe.ref) from error
 
     return call_with_retries(attempt, context, settings, **kwargs)
 

@@ -35,6 +35,11 @@ NOTEBOOK_STEPS = {
     "03-predict": "predicts the rentals for the 10-day weather forecast with the model you trained",
 }
 
+PUBLISH_STEP = (
+    "Publish all (top bar) saves your work: a change to a notebook or SQL script is kept only "
+    "once published; unpublished changes stay in this browser only."
+)
+
 
 def steps(env: Environment, notebooks: Sequence[str], sql_scripts: Sequence[str]) -> list[str]:
     """The first steps, in order, for one student (plain text)."""
@@ -62,6 +67,9 @@ def steps(env: Environment, notebooks: Sequence[str], sql_scripts: Sequence[str]
                 else ""
             )
         )
+    # Studio in live mode saves only on Publish ("Synapse live development: ... publishes it
+    # to save", learn.microsoft.com/azure/synapse-analytics/cicd/source-control).
+    result.append(PUBLISH_STEP)
     result.append(
         "The Spark pool pauses itself after 15 idle minutes and the compute cluster scales back to "
         "0 nodes: nothing else to stop."

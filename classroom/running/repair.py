@@ -17,8 +17,11 @@ API, as `classroom up` runs sections (in parallel, with progress and a summary):
 ``--reset-notebooks`` also puts the course version of every notebook and SQL
 script back for those students (the up runs with
 ``SYNAPSE_ML_LAB_RESET_NOTEBOOKS=1``, read by the artifacts provider); a
-student's edited version is kept in their workspace as
-``<name> (your copy YYYY-MM-DD)``. It asks first (``--yes`` to skip).
+student's published version is kept in their workspace as
+``<name> (your copy YYYY-MM-DD)``. Synapse Studio saves an edit only on Publish:
+what a student has not published lives in their browser, where no program can keep
+it, so the question says to ask them to Publish all first. It asks first (``--yes``
+to skip).
 
 Exit code 0 when every section was repaired, 1 when a refresh or an up failed
 (the summary says which students are left), 2 on a usage error (an id that is
@@ -156,7 +159,7 @@ def register(subparsers: Any) -> None:
         "--reset-notebooks",
         action="store_true",
         help="also put the course version of every notebook and SQL script back "
-        "(the student's edited version is kept as a copy)",
+        "(the student's published version is kept as a copy; unpublished edits are not seen)",
     )
     p.add_argument("--yes", action="store_true", help="do not ask before --reset-notebooks")
     p.add_argument("--parallel", type=int, help="sections at once (as for `classroom up`)")
@@ -195,8 +198,9 @@ def main(args: argparse.Namespace, *, ask: Callable[[str], str] = input) -> int:
         if args.reset_notebooks and not args.yes:
             question = (
                 f"Put the course version of every notebook and SQL script back for "
-                f"{len(students)} student(s) ({', '.join(students)})? Their edited versions are "
-                "kept as '<name> (your copy <date>)'."
+                f"{len(students)} student(s) ({', '.join(students)})? Their published versions "
+                "are kept as '<name> (your copy <date>)'; edits they have not published live only "
+                "in their browser and are not kept: ask them to Publish all first."
             )
             if not confirm(question, ask):
                 console.print("nothing done (answer y, or pass --yes)")

@@ -2,9 +2,10 @@
 
 Why one resource per student, and why the state holds hashes, not notebooks
 ------------------------------------------------------------------------------
-A class of 200 students is one stack. Every dynamic resource costs a provider
-blob, an engine round trip and (in pulumi 3.272) a pickler wrapper, so each
-student gets a single :class:`WorkspaceArtifacts` holding all of their notebooks
+A class of 200 students is a handful of section stacks (``lab:sectionSize``
+students each, 25 by default), every one of them holding many students. Every
+dynamic resource costs a provider blob, an engine round trip and (in pulumi
+3.272) a pickler wrapper, so each student gets a single :class:`WorkspaceArtifacts` holding all of their notebooks
 and SQL scripts; its update re-uploads only the artifacts whose content changed
 and deletes the ones no longer declared.
 
@@ -55,7 +56,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SQL_TEMPLATE_DIR = PROJECT_ROOT / "notebooks" / "sql"
 WEATHER_FORECAST_TEMPLATE = "weather_forecast.sql"
 PREDICT_RENTALS_TEMPLATE = "predict_rentals.sql"
-# Where notebook 03-predict writes the model (hex, one CSV row) for the Predict rentals script.
+# Where notebook 03-predict writes the model for the Predict rentals script: CSV rows of hex
+# parts, one row per part, joined again in the pool (notebooks/model_rows.py).
 SQL_MODEL_LAKE_PATH = "models/rental-prediction-model.csv"
 
 # A Small node (4 vCores / 32 GB): the driver and two executors take one node
@@ -77,8 +79,15 @@ NOTEBOOK_METADATA: dict[str, Any] = {
     "sessionKeepAliveTimeout": 30,
 }
 
-# Synapse artifact names: letters, digits, '_', '-' and inner spaces.
-ARTIFACT_NAME_RE = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_ \-]{0,138}[A-Za-z0-9_\-])?$")
+# Synapse artifact names, the one rule for the names declared and the copies kept: the REST
+# spec's pattern and length for an artifact's new name (azure-rest-api-specs
+# specification/synapse/data-plane/Microsoft.Synapse/stable/2020-12-01/artifacts.json,
+# definitions.ArtifactRenameRequest.properties.newName: pattern ^[A-Za-z0-9_][^<>*#.%&:\\+?/]*$,
+# minLength 1, maxLength 260; the same on linkedServiceName, pipelineName, triggerName; generated
+# into azure-synapse-artifacts 0.22.0 azure/synapse/artifacts/models/_models_py3.py line 4554).
+# It allows '(' and ')', which copy names use.
+ARTIFACT_NAME_RE = re.compile(r"^[A-Za-z0-9_][^<>*#.%&:\\+?/]*$")
+ARTIFACT_NAME_MAX = 260
 # Values substituted into SQL text: names and URLs only, so no quoting issue can arise.
 SQL_VALUE_RE = re.compile(r"^[A-Za-z0-9._:/\-]*$")
 PLACEHOLDER_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -92,6 +101,10 @@ INPUT_KEYS = (
     "parameters",
     "notebooks",
     "sql_scripts",
+    # The workspace's ARM id and an ARM address override: asked when the endpoint cannot be
+    # reached (providers.client.WorkspaceProbe); neither changes an artifact.
+    "workspace_id",
+    "arm_endpoint",
 )
 REPLACE_KEYS = ("workspace_name", "endpoint")
 DETAILED_KEYS = ("notebooks", "sql_scripts", "parameters", "session")
@@ -153,9 +166,14 @@ def studio_content_sha256(kind: str, properties: Mapping[str, Any]) -> str:
 
 
 def copy_name(name: str, day: datetime.date, attempt: int = 1) -> str:
-    """Where a student's edited version is kept: ``<name> (your copy YYYY-MM-DD)``."""
-    suffix = "" if attempt == 1 else f" {attempt}"
-    return f"{name} (your copy {day.isoformat()}{suffix})"
+    """Where a student's edited version is kept: ``<name> (your copy YYYY-MM-DD)``.
+
+    A name too long for the suffix is shortened so the copy's name stays within
+    ``ARTIFACT_NAME_MAX`` (two long names sharing a start then meet at the same
+    copy name: ``_keep_copy`` moves on to the next ``attempt``).
+    """
+    suffix = f" (your copy {day.isoformat()}{'' if attempt == 1 else f' {attempt}'})"
+    return name[: ARTIFACT_NAME_MAX - len(suffix)].rstrip() + suffix
 
 
 def reset_requested() -> bool:
@@ -163,9 +181,15 @@ def reset_requested() -> bool:
 
 
 def validate_artifact_name(kind: str, name: str) -> str:
-    if not isinstance(name, str) or not ARTIFACT_NAME_RE.match(name):
+    """``name`` if Synapse takes it as an artifact's name (``ARTIFACT_NAME_RE``), else a clear error."""
+    if (
+        not isinstance(name, str)
+        or len(name) > ARTIFACT_NAME_MAX
+        or not ARTIFACT_NAME_RE.match(name)
+    ):
         raise ArtifactDefinitionError(
-            f"{kind} name {name!r} is not allowed: 1-140 letters, digits, '_', '-' or inner spaces"
+            f"{kind} name {name!r} is not allowed: 1-{ARTIFACT_NAME_MAX} characters, the first a "
+            "letter, digit or '_', none of < > * # . % & : \\ + ? /"
         )
     return name
 
@@ -568,8 +592,16 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
             return client.notebook.get_notebook, client.notebook.begin_create_or_update_notebook
         return client.sql_script.get_sql_script, client.sql_script.begin_create_or_update_sql_script
 
-    def _get(self, client: Any, inputs: Mapping[str, Any], kind: str, name: str) -> Any:
-        """The artifact's ``properties`` as the service returns them, or ``GONE`` (404)."""
+    def _get(
+        self,
+        client: Any,
+        inputs: Mapping[str, Any],
+        kind: str,
+        name: str,
+        probe: _client.WorkspaceProbe | None = None,
+    ) -> Any:
+        """The artifact's ``properties`` as the service returns them, or ``GONE`` (404, or the
+        workspace gone: see ``probe``)."""
         get, _ = self._operations(client, kind)
 
         def call(_seconds_left: float) -> Any:
@@ -577,7 +609,10 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
             return (raw or {}).get("properties") or {}
 
         return _client.read_with_retries(
-            call, CallContext(f"read {kind} '{name}'", self._target(inputs)), self.retry
+            call,
+            CallContext(f"read {kind} '{name}'", self._target(inputs)),
+            self.retry,
+            probe=probe,
         )
 
     def _put(self, client: Any, inputs: Mapping[str, Any], kind: str, name: str, body: Any) -> None:
@@ -624,7 +659,10 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
         day = datetime.datetime.now(datetime.UTC).date()
         mine = studio_content_sha256(kind, current)
         for attempt in range(1, 21):
-            candidate = copy_name(name, day, attempt)
+            # Checked before anything is sent: a name Synapse refuses must stop here, clearly.
+            candidate = validate_artifact_name(
+                f"copy of {kind} '{name}'", copy_name(name, day, attempt)
+            )
             existing = self._get(client, inputs, kind, candidate)
             if existing is _client.GONE:
                 self._put(client, inputs, kind, candidate, current)
@@ -674,9 +712,13 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
         if not declared:
             return pulumi.dynamic.ReadResult(id_, state)
 
+        # One question to ARM for all of them, should the endpoint not answer at all.
+        probe = _client.workspace_probe(inputs, self.retry)
+
         def work(client: Any) -> dict[tuple[str, str], Any]:
             return {
-                (kind, name): self._get(client, inputs, kind, name) for _, kind, name in declared
+                (kind, name): self._get(client, inputs, kind, name, probe)
+                for _, kind, name in declared
             }
 
         found = self._session(inputs, work)
@@ -797,6 +839,9 @@ class WorkspaceArtifacts(LabDynamicResource, module="synapse-ml-lab", name="Work
     :param session: Spark session size (``SMALL_NODE_SESSION`` by default).
     :param folder: optional Synapse Studio folder for the artifacts.
     :param endpoint: data-plane URL override (default ``https://<workspace>.dev.azuresynapse.net``).
+    :param workspace_id: the workspace's ARM id: a refresh that cannot reach the endpoint
+        asks ARM whether the workspace still exists (gone: every artifact is gone).
+    :param arm_endpoint: ARM address override (default ``https://management.azure.com``).
 
     Outputs: the same names; ``notebooks`` / ``sql_scripts`` map each name to its
     source and the sha256 of the body uploaded.
@@ -810,6 +855,7 @@ class WorkspaceArtifacts(LabDynamicResource, module="synapse-ml-lab", name="Work
     session: pulumi.Output[dict]
     folder: pulumi.Output[str | None]
     endpoint: pulumi.Output[str | None]
+    workspace_id: pulumi.Output[str | None]
 
     def __init__(
         self,
@@ -824,6 +870,8 @@ class WorkspaceArtifacts(LabDynamicResource, module="synapse-ml-lab", name="Work
         session: Mapping[str, Any] | None = None,
         folder: str | None = None,
         retry: RetrySettings | None = None,
+        workspace_id: pulumi.Input[str] | None = None,
+        arm_endpoint: pulumi.Input[str] | None = None,
     ) -> None:
         session_value = dict(session or SMALL_NODE_SESSION)
         sources = {
@@ -873,6 +921,8 @@ class WorkspaceArtifacts(LabDynamicResource, module="synapse-ml-lab", name="Work
             {
                 "workspace_name": workspace_name,
                 "endpoint": endpoint,
+                "workspace_id": workspace_id,
+                "arm_endpoint": arm_endpoint,
                 "spark_pool_name": spark_pool_name,
                 "session": session_value,
                 "folder": folder,

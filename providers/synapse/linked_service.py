@@ -31,6 +31,10 @@ INPUT_KEYS = (
     "ml_workspace_name",
     "description",
     "endpoint",
+    # The workspace's ARM id and an ARM address override: asked when the endpoint cannot be
+    # reached (providers.client.WorkspaceProbe); neither changes the linked service.
+    "workspace_id",
+    "arm_endpoint",
 )
 # A different workspace or name is a different artifact; the endpoint override
 # points at another server.
@@ -171,7 +175,12 @@ class AzureMLLinkedServiceProvider(pulumi.dynamic.ResourceProvider):
             finally:
                 _client.close_quietly(credential)
 
-        found = _client.read_with_retries(get, self._context(inputs, "read"), self.retry)
+        found = _client.read_with_retries(
+            get,
+            self._context(inputs, "read"),
+            self.retry,
+            probe=_client.workspace_probe(inputs, self.retry),
+        )
         if found is _client.GONE:
             return pulumi.dynamic.ReadResult(None, {})
         return pulumi.dynamic.ReadResult(id_, {**state, PROPERTIES_HASH: properties_sha256(found)})
@@ -226,7 +235,9 @@ class AzureMLLinkedService(
     Inputs: ``workspace_name`` (Synapse workspace), ``subscription_id``,
     ``resource_group_name`` and ``ml_workspace_name`` (the Azure ML workspace it
     points at), ``linked_service_name`` (default ``AzureML``), ``endpoint``
-    (data-plane URL override; default ``https://<workspace>.dev.azuresynapse.net``).
+    (data-plane URL override; default ``https://<workspace>.dev.azuresynapse.net``),
+    ``workspace_id`` (the Synapse workspace's ARM id: a refresh that cannot reach the
+    endpoint asks ARM whether the workspace still exists) and ``arm_endpoint`` (override).
     Outputs: the same names, and ``properties_sha256`` (what drift is measured against).
     """
 
@@ -237,6 +248,7 @@ class AzureMLLinkedService(
     ml_workspace_name: pulumi.Output[str]
     description: pulumi.Output[str]
     endpoint: pulumi.Output[str | None]
+    workspace_id: pulumi.Output[str | None]
 
     def __init__(
         self,
@@ -250,6 +262,8 @@ class AzureMLLinkedService(
         linked_service_name: pulumi.Input[str] = DEFAULT_LINKED_SERVICE_NAME,
         description: pulumi.Input[str] = DESCRIPTION,
         retry: RetrySettings | None = None,
+        workspace_id: pulumi.Input[str] | None = None,
+        arm_endpoint: pulumi.Input[str] | None = None,
     ) -> None:
         super().__init__(
             AzureMLLinkedServiceProvider(retry),
@@ -262,6 +276,8 @@ class AzureMLLinkedService(
                 "ml_workspace_name": ml_workspace_name,
                 "description": description,
                 "endpoint": endpoint,
+                "workspace_id": workspace_id,
+                "arm_endpoint": arm_endpoint,
             },
             opts,
         )

@@ -36,7 +36,9 @@ from ..base import LabDiffResult, LabDynamicResource, contains_unknown, diff_inp
 from ..client import CallContext, RetrySettings
 from .artifacts import content_sha256
 
-INPUT_KEYS = ("workspace_name", "endpoint", "sql_pool_id", "times", "time_zone")
+# arm_endpoint: ARM address override for the question a read asks when the endpoint cannot be
+# reached (providers.client.WorkspaceProbe; the workspace is the one of sql_pool_id).
+INPUT_KEYS = ("workspace_name", "endpoint", "sql_pool_id", "times", "time_zone", "arm_endpoint")
 REPLACE_KEYS = ("workspace_name", "endpoint")
 
 
@@ -204,42 +206,40 @@ class PauseScheduleProvider(pulumi.dynamic.ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> pulumi.dynamic.ReadResult:
         """Refresh: the pipeline gone is the whole resource gone (up recreates it); a trigger
-        deleted or not Started is recorded as drift, which the next update repairs."""
-        from azure.core.exceptions import ResourceNotFoundError
-
+        deleted or not Started is recorded as drift, which the next update repairs. A
+        workspace gone (its endpoint unreachable and ARM answering 404 for the workspace of
+        ``sql_pool_id``) is the pipeline gone."""
         inputs = inputs_of(props, INPUT_KEYS)
         endpoint = _client.synapse_endpoint(inputs["workspace_name"], inputs.get("endpoint"))
+        probe = _client.workspace_probe(inputs, self.retry)
         credential = _client.make_credential()
         triggers: dict[str, Any] = {}
         try:
             with _client.artifacts_client(credential, endpoint, self.retry) as client:
 
-                def pipeline_exists(seconds_left: float) -> bool:
-                    try:
-                        client.pipeline.get_pipeline(cost_guard.PAUSE_PIPELINE_NAME)
-                        return True
-                    except ResourceNotFoundError:
-                        return False
+                def pipeline(_seconds_left: float) -> Any:
+                    return client.pipeline.get_pipeline(cost_guard.PAUSE_PIPELINE_NAME)
 
                 target = CallContext(
                     f"read pipeline '{cost_guard.PAUSE_PIPELINE_NAME}'", self._target(inputs)
                 )
-                if not _client.call_with_retries(pipeline_exists, target, self.retry):
+                found = _client.read_with_retries(pipeline, target, self.retry, probe=probe)
+                if found is _client.GONE:
                     return pulumi.dynamic.ReadResult(None, {})  # type: ignore[arg-type]
                 for name, sha in (props.get("triggers") or {}).items():
 
-                    def state(seconds_left: float, name=name) -> str | None:
-                        try:
-                            found = client.trigger.get_trigger(name)
-                        except ResourceNotFoundError:
-                            return None
+                    def state(_seconds_left: float, name=name) -> str | None:
+                        found = client.trigger.get_trigger(name)
                         return getattr(found.properties, "runtime_state", None) if found else None
 
-                    current = _client.call_with_retries(
+                    current = _client.read_with_retries(
                         state,
                         CallContext(f"read trigger '{name}'", self._target(inputs)),
                         self.retry,
+                        probe=probe,
                     )
+                    if current is _client.GONE:
+                        current = None
                     triggers[name] = (
                         sha if current == "Started" else f"{(current or 'missing').lower()}:{sha}"
                     )
@@ -289,6 +289,8 @@ class PauseSchedule(LabDynamicResource, module="synapse-ml-lab", name="PauseSche
     :param times: ``"HH:MM"`` times (``lab:pauseSqlPoolAt``), at least one.
     :param time_zone: IANA name (``lab:timeZone``), one of ``lab.cost_guard.WINDOWS_TIME_ZONES``.
     :param endpoint: data-plane URL override (default ``https://<workspace>.dev.azuresynapse.net``).
+    :param arm_endpoint: ARM address override (default ``https://management.azure.com``), for
+        the question a refresh asks ARM when the endpoint cannot be reached.
 
     Outputs: those, ``pipeline_sha256`` and ``triggers`` (trigger name -> sha256 of its body).
     """
@@ -310,6 +312,7 @@ class PauseSchedule(LabDynamicResource, module="synapse-ml-lab", name="PauseSche
         opts: pulumi.ResourceOptions | None = None,
         endpoint: pulumi.Input[str] | None = None,
         retry: RetrySettings | None = None,
+        arm_endpoint: pulumi.Input[str] | None = None,
     ) -> None:
         parsed, problem = cost_guard.parse_times(list(times))
         if problem or not parsed:
@@ -327,6 +330,7 @@ class PauseSchedule(LabDynamicResource, module="synapse-ml-lab", name="PauseSche
                 "sql_pool_id": sql_pool_id,
                 "times": [f"{h:02d}:{m:02d}" for h, m in parsed],
                 "time_zone": time_zone,
+                "arm_endpoint": arm_endpoint,
                 "pipeline_sha256": None,
                 "triggers": None,
             },

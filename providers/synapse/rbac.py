@@ -43,7 +43,8 @@ from ..client import CallContext, RetrySettings
 ROLE_ASSIGNMENT_NAMESPACE = uuid.UUID("5d0c3b7e-52b5-4c55-9a51-3f1b8f3a6c21")
 PRINCIPAL_TYPES = ("User", "Group", "ServicePrincipal")
 
-INPUT_KEYS = ("workspace_name", "endpoint", "assignments")
+# workspace_id / arm_endpoint: asked when the endpoint cannot be reached (client.WorkspaceProbe).
+INPUT_KEYS = ("workspace_name", "endpoint", "assignments", "workspace_id", "arm_endpoint")
 REPLACE_KEYS = ("workspace_name", "endpoint")
 
 
@@ -186,6 +187,7 @@ class SynapseRoleAssignmentsProvider(pulumi.dynamic.ResourceProvider):
         workspace = inputs["workspace_name"]
         endpoint = _client.synapse_endpoint(workspace, inputs.get("endpoint"))
         target = f"Synapse workspace '{workspace}' ({endpoint})"
+        probe = _client.workspace_probe(inputs, self.retry)
         credential = _client.make_credential()
         present: list[dict[str, Any]] = []
         try:
@@ -211,9 +213,11 @@ class SynapseRoleAssignmentsProvider(pulumi.dynamic.ResourceProvider):
                         f"principal {item['principalId']})",
                         target,
                     )
-                    found = _client.read_with_retries(by_id, context, self.retry)
+                    found = _client.read_with_retries(by_id, context, self.retry, probe=probe)
                     if found is _client.GONE:
-                        others = _client.read_with_retries(by_principal, context, self.retry)
+                        others = _client.read_with_retries(
+                            by_principal, context, self.retry, probe=probe
+                        )
                         if others is _client.GONE or not others:
                             continue  # drift: assigned again by the next `up`
                     present.append(item)
@@ -268,13 +272,16 @@ class SynapseRoleAssignments(
 
     Inputs: ``workspace_name``; ``assignments``: a list of
     :class:`SynapseRoleAssignmentArgs` or mappings ``{roleId, principalId,
-    principalType}`` (snake_case keys accepted); ``endpoint`` override.
+    principalType}`` (snake_case keys accepted); ``endpoint`` override; ``workspace_id``
+    (the workspace's ARM id: a refresh that cannot reach the endpoint asks ARM whether
+    the workspace still exists) and ``arm_endpoint`` (override).
     Outputs: those, and ``role_assignment_ids`` (same order as ``assignments``).
     """
 
     workspace_name: pulumi.Output[str]
     assignments: pulumi.Output[list]
     endpoint: pulumi.Output[str | None]
+    workspace_id: pulumi.Output[str | None]
     role_assignment_ids: pulumi.Output[list]
 
     def __init__(
@@ -285,6 +292,8 @@ class SynapseRoleAssignments(
         opts: pulumi.ResourceOptions | None = None,
         endpoint: pulumi.Input[str] | None = None,
         retry: RetrySettings | None = None,
+        workspace_id: pulumi.Input[str] | None = None,
+        arm_endpoint: pulumi.Input[str] | None = None,
     ) -> None:
         super().__init__(
             SynapseRoleAssignmentsProvider(retry),
@@ -293,6 +302,8 @@ class SynapseRoleAssignments(
                 "workspace_name": workspace_name,
                 "endpoint": endpoint,
                 "assignments": [_normalise_assignment(item) for item in assignments],
+                "workspace_id": workspace_id,
+                "arm_endpoint": arm_endpoint,
                 "role_assignment_ids": None,
             },
             opts,

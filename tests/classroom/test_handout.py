@@ -71,7 +71,12 @@ def test_text_handouts_one_per_student(stack_files, capsys):
     assert steps[5].endswith(
         "If you forget, it pauses itself every day at 23:00 UTC time (resume it to go on)."
     )
+    # Studio saves only on Publish: the student is told so, in plain words.
+    assert steps[6] == handout.PUBLISH_STEP
+    assert steps[6].startswith("Publish all (top bar) saves your work")
+    assert "unpublished changes stay in this browser only" in steps[6]
     bob = (tmp_path / "out" / "bob.txt").read_text()
+    assert "Publish all (top bar) saves your work" in bob
     assert "SQL pool" not in bob and "resume" not in bob  # no dedicated SQL pool: no T-SQL step
     for text in (ann, bob):
         assert PASSWORD not in text and "password" not in text.lower() and "labadmin" not in text
@@ -105,7 +110,8 @@ def test_printed_handout_is_one_page_per_student(browser, stack_files, tmp_path)
             == outputs["environments"]["ann"]["amlStudioUrl"]
         )
         assert ann.locator("ol li code").first.inner_text() == "bike_data"
-        assert ann.locator("ol li").count() == 7 and tab.locator("#student-bob ol li").count() == 6
+        assert ann.locator("ol li").count() == 8 and tab.locator("#student-bob ol li").count() == 7
+        assert ann.locator("ol li").nth(6).inner_text() == handout.PUBLISH_STEP
         # Every text readable: contrast of at least 4.5:1 (measured as on the class page).
         from .test_projector import CONTRAST
 

@@ -143,7 +143,11 @@ def test_reset_notebooks_asks_first_and_passes_the_reset_to_the_up_only(project,
     args = ["repair", "--stack", "c", "--student", "student001", "--reset-notebooks"]
     parsed = repair_module_args(project, args)
     answers = io.StringIO("n\n")
-    assert repair_module.main(parsed, ask=lambda q: answers.readline()) == 1
+    asked = []
+    assert repair_module.main(parsed, ask=lambda q: asked.append(q) or answers.readline()) == 1
+    [question] = asked
+    assert "'<name> (your copy <date>)'" in question
+    assert "ask them to Publish all first" in question  # unpublished edits live in the browser
     assert calls(project, "refresh") == []
     assert "nothing done" in capsys.readouterr().err
 

@@ -153,3 +153,77 @@ def test_a_student_who_deleted_four_things_is_ready_after_refresh_and_up(azure, 
     edited = studio.artifacts["notebooks"]["01-prepare-data"]["properties"]["cells"][0]
     assert edited["source"] == ["# my notes\n"]  # the student's edit stays
     assert readiness(azure, studio, env).ready
+
+
+def whole_workspace(env: dict, studio_url: str, arm_url: str, oid: str):
+    """Every data-plane resource of the student's workspace, with the workspace's ARM id (as
+    components/data_plane.py declares them), the cost guard's schedule among them."""
+    from providers.synapse.pause_schedule import PauseScheduleProvider
+
+    workspace_id = (
+        f"/subscriptions/{env['subscription']}/resourceGroups/{env['resourceGroup']}"
+        f"/providers/Microsoft.Synapse/workspaces/{env['synapseWorkspace']}"
+    )
+    resources = [
+        (provider, {**inputs, "workspace_id": workspace_id, "arm_endpoint": arm_url})
+        for provider, inputs in declared(env, studio_url, oid)
+    ]
+    schedule = {
+        "workspace_name": env["synapseWorkspace"],
+        "endpoint": studio_url,
+        "sql_pool_id": f"{workspace_id}/sqlPools/{env['sqlPool']}",
+        "times": ["22:00"],
+        "time_zone": "Europe/Amsterdam",
+        "arm_endpoint": arm_url,
+    }
+    return workspace_id, [*resources, (PauseScheduleProvider(FAST), schedule)]
+
+
+def test_a_deleted_workspace_is_whole_again_after_repair_on_the_recreated_one(azure, studio):
+    """The workspace was deleted: its endpoint refuses connections, ARM answers 404 for it.
+    Refresh drops every data-plane resource instead of failing; once `up` has created the
+    workspace again (same name, same endpoint), it creates them all there: ready again."""
+    output = environment("ben")
+    oid = object_id("ben")
+    azure.add_student(output, object_id=oid, stack="spring")
+    env = checks.Environment.from_output("ben", output, object_id=oid, stack="spring")
+    workspace_id, declared_here = whole_workspace(output, studio.url, azure.url, oid)
+    resources = [
+        (provider, inputs, provider.create(to_wire(inputs))) for provider, inputs in declared_here
+    ]
+    assert readiness(azure, studio, env).ready
+    workspace = azure.get(workspace_id)
+
+    azure.remove(workspace_id)  # deleted in the portal, and with it its endpoint
+    studio.stop()
+    broken = readiness(azure, studio, env)
+    assert not broken.ready
+    assert any(
+        f"Synapse workspace '{output['synapseWorkspace']}'" in p
+        and "run `python -m classroom repair --stack spring --student ben`" in p
+        for p in broken.problems
+    ), broken.problems
+    azure.reset_log()
+
+    # `classroom repair`: refresh (every read reports its resource gone, nothing fails) ...
+    for provider, _, created in resources:
+        read = provider.read(created.id, to_wire({**created.outs, "__provider": "blob"}))
+        assert not read.id, type(provider).__name__
+    asked = [r for r in azure.calls("GET") if r.path == workspace_id]
+    assert len(asked) == len(resources)
+    # ... then up: azure-native creates the workspace again, empty, at the same endpoint,
+    azure.put(workspace_id, {k: v for k, v in workspace.items() if k not in ("id", "name")})
+    studio.delete_workspace()
+    studio.start()
+    # and the data-plane resources are created in it.
+    for provider, inputs, _ in resources:
+        provider.create(to_wire(inputs))
+
+    assert sorted(studio.artifacts["notebooks"]) == sorted(NOTEBOOKS)
+    assert sorted(studio.artifacts["sqlScripts"]) == sorted(SQL_SCRIPTS)
+    assert list(studio.artifacts["linkedservices"]) == ["AzureML"]
+    assert list(studio.role_assignments) == [
+        role_assignment_id(output["synapseWorkspace"], SYNAPSE_ADMINISTRATOR, oid)
+    ]
+    assert [studio.trigger_state(t) for t in studio.artifacts["triggers"]] == ["Started"]
+    assert readiness(azure, studio, env).ready

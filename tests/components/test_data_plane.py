@@ -155,3 +155,18 @@ def test_few_dynamic_resources_per_student(sim):
         assert len(dynamic) == expected
         studio = sim.one("synapse-ml-lab:synapse:DataPlane", f"{student}-studio")
         assert len(sim.children_of(studio)) == expected - 3 + 1
+
+
+def test_every_data_plane_resource_knows_its_workspace_in_arm(sim):
+    """A refresh that cannot reach the workspace's endpoint asks ARM about this id (a deleted
+    workspace: all of them gone, `up` recreates them); the pause schedule takes it from its pool."""
+    for student in ("alice", "bob"):
+        res = of(sim, student)
+        workspace = one(res, f"{T}synapse:Workspace")
+        kinds = ["AzureMLLinkedService", "WorkspaceArtifacts"]
+        kinds += ["SynapseRoleAssignments"] if student == "alice" else []
+        for kind in kinds:
+            resource = one(res, f"{DYN}{kind}")
+            assert resource.inputs["workspace_id"] == workspace.outputs["id"], kind
+        schedule = one(res, f"{DYN}PauseSchedule")
+        assert schedule.inputs["sql_pool_id"].startswith(workspace.outputs["id"] + "/sqlPools/")

@@ -64,6 +64,14 @@ PERMANENT_DELETE_FLAGS = {
     "microsoft.machinelearningservices": "forceToPurge",
     "microsoft.operationalinsights": "force",
 }
+# Artifact names (notebooks, SQL scripts, linked services, pipelines, triggers): the REST spec's
+# rule for an artifact's new name (azure-rest-api-specs specification/synapse/data-plane/
+# Microsoft.Synapse/stable/2020-12-01/artifacts.json, definitions.ArtifactRenameRequest
+# .properties.newName, and the linkedServiceName/pipelineName/triggerName parameters: pattern
+# ^[A-Za-z0-9_][^<>*#.%&:\\+?/]*$, length 1-260). Stricter than sure for a notebook or SQL
+# script PUT, whose name parameter the spec leaves without a pattern.
+ARTIFACT_NAME = re.compile(r"^[A-Za-z0-9_][^<>*#.%&:\\+?/]*$")
+ARTIFACT_NAME_MAX = 260
 SYNAPSE_TOKEN = "fake-token-for-dev.azuresynapse.net"
 ARM_TOKEN = "fake-token-for-management.azure.com"
 
@@ -262,13 +270,18 @@ class FakeSynapse:
         )
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._port = 0  # chosen by the first start; a restart listens on the same address
 
     # -- lifecycle
     def start(self) -> FakeSynapse:
+        """Listen on 127.0.0.1 (the port of an earlier start, if any: a workspace re-created
+        under the same name has the same endpoint). Between stop() and start() the port
+        refuses connections, as an address with nothing behind it does."""
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self._cert_file, self._key_file)
         handler = type("Handler", (_Handler,), {"fake": self})
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        httpd = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
+        self._port = httpd.server_address[1]
         httpd.daemon_threads = True
         httpd.socket = context.wrap_socket(
             httpd.socket, server_side=True, do_handshake_on_connect=False
@@ -297,8 +310,9 @@ class FakeSynapse:
 
     @property
     def url(self) -> str:
-        assert self._httpd is not None, "server not started"
-        return f"https://127.0.0.1:{self._httpd.server_address[1]}"
+        """The address (also while stopped: then it refuses connections)."""
+        assert self._port, "server never started"
+        return f"https://127.0.0.1:{self._port}"
 
     # -- test controls
     def fail(
@@ -630,6 +644,12 @@ class FakeSynapse:
                 else (404, {"error": {"code": "NotFound", "message": f"{name} not found"}}, {})
             )
         if method == "PUT":
+            if len(name) > ARTIFACT_NAME_MAX or not ARTIFACT_NAME.match(name):
+                return (
+                    400,
+                    {"error": {"code": "BadRequest", "message": f"invalid artifact name {name!r}"}},
+                    {},
+                )
             problem = _validate_artifact(collection, body)
             if problem:
                 return 400, {"error": {"code": "BadRequest", "message": problem}}, {}
