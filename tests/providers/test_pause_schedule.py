@@ -324,3 +324,36 @@ def test_refresh_of_a_deleted_pipeline_drops_the_resource(fake):
     fake.artifacts["triggers"].clear()
     fake.artifacts["pipelines"].clear()
     assert not provider.read(created.id, to_wire(created.outs)).id
+
+
+def test_refresh_finds_a_changed_pipeline_or_trigger_and_update_puts_them_back(fake):
+    provider = PauseScheduleProvider(FAST)
+    created = provider.create(to_wire(inputs(fake)))
+    sha = created.outs["triggers"][TRIGGER]
+    # What the service adds to what it stores (runtimeState) is no drift.
+    fake.artifacts["pipelines"][PIPELINE]["properties"]["activities"][0]["userProperties"] = []
+    same = provider.read(created.id, to_wire(created.outs))
+    assert same.outs["triggers"] == {TRIGGER: sha}
+    assert same.outs["pipeline_sha256"] == created.outs["pipeline_sha256"]
+
+    # A student edits both in Studio: the pipeline never pauses, the trigger fires at 06:00.
+    pipeline = fake.artifacts["pipelines"][PIPELINE]["properties"]
+    pipeline["activities"][1]["typeProperties"]["expression"]["value"] = "@equals(1, 2)"
+    trigger = fake.artifacts["triggers"][TRIGGER]["properties"]
+    trigger["typeProperties"]["recurrence"]["schedule"]["hours"] = [6]
+    read = provider.read(created.id, to_wire(created.outs))
+    assert read.outs["triggers"] == {TRIGGER: f"changed:{sha}"}
+    assert read.outs["pipeline_sha256"] == f"changed:{created.outs['pipeline_sha256']}"
+    diff = provider.diff(created.id, to_wire(read.outs), to_wire(inputs(fake)))
+    assert diff.changes is True and diff.diffs == [f"triggers.{TRIGGER}", "pipeline_sha256"]
+    fake.reset_log()
+    updated = provider.update(created.id, to_wire(read.outs), to_wire(inputs(fake)))
+    assert writes(fake) == [
+        ("POST", f"/triggers/{TRIGGER}/stop"),
+        ("PUT", f"/pipelines/{PIPELINE}"),
+        ("PUT", f"/triggers/{TRIGGER}"),
+        ("POST", f"/triggers/{TRIGGER}/start"),
+    ]
+    assert fake.artifacts["pipelines"][PIPELINE]["properties"] == cost_guard.pipeline_body(POOL)
+    assert fake.trigger_state(TRIGGER) == "Started"
+    assert provider.diff(created.id, to_wire(updated.outs), to_wire(inputs(fake))).changes is False
