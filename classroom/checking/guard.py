@@ -175,7 +175,7 @@ def _read(
                 down(
                     f"trigger {str(state or 'not started').lower()}",
                     f"the cost guard is off: trigger '{trigger_name}' in {where} is "
-                    f"{state or 'not started'} (a trigger runs only when Started); {off}",
+                    f"{state or 'not started'}; {off}",
                 )
             if triggers_want is not None:
                 changed = cost_guard.differences(triggers_want[trigger_name], props)

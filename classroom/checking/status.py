@@ -70,6 +70,10 @@ def summary(statuses: Sequence[StudentStatus], currency: str = "USD") -> dict[st
         "notReady": len(statuses) - len(ready),
         "warnings": sum(1 for s in statuses if s.state == WARNING),
         "sqlPoolsOnline": sum(1 for s in statuses if s.sql_pool_status == "Online"),
+        # Students whose SQL pool will not pause itself: cost guard off or failing (guard.py).
+        "costGuardsOff": sum(
+            1 for s in statuses if (s.guard or {}).get("state") in ("off", "failing")
+        ),
         "currency": currency,
         "idlePerDay": round(sum(c.daily_idle for c in costs), 2),
         "inUsePerHour": round(sum(c.hourly for c in costs), 2),
@@ -111,7 +115,8 @@ def render_table(statuses: Sequence[StudentStatus], currency: str = "USD", width
         "",
         f"{k['ready']} of {k['students']} students ready"
         + (f", {k['notReady']} not ready" if k["notReady"] else "")
-        + (f"; {k['sqlPoolsOnline']} dedicated SQL pool(s) Online" if k["sqlPoolsOnline"] else ""),
+        + (f"; {k['sqlPoolsOnline']} dedicated SQL pool(s) Online" if k["sqlPoolsOnline"] else "")
+        + (f"; cost guard off for {k['costGuardsOff']}" if k["costGuardsOff"] else ""),
     ]
     if k["idlePerDay"] or k["inUsePerHour"]:
         lines.append(
