@@ -34,6 +34,7 @@ from typing import Any
 
 from azure.core.credentials import AccessToken
 
+from lab import cost_guard
 from lab.roles import (
     AZUREML_DATA_SCIENTIST,
     READER,
@@ -43,7 +44,6 @@ from lab.roles import (
     custom_role_guid,
 )
 from lab.studio import SQL_SCRIPT_NAMES, lab_notebooks
-from lab import cost_guard
 from tests.fakes.synapse import (
     ARM_TOKEN,
     DATA_PLANE_API_VERSION,
