@@ -230,7 +230,7 @@ class PauseScheduleProvider(pulumi.dynamic.ResourceProvider):
                 def pipeline_exists(seconds_left: float) -> bool:
                     nonlocal pipeline_sha
                     try:
-                        found = client.pipeline.get_pipeline(
+                        found: Any = client.pipeline.get_pipeline(
                             cost_guard.PAUSE_PIPELINE_NAME, cls=_raw_body
                         )
                     except ResourceNotFoundError:
@@ -250,7 +250,7 @@ class PauseScheduleProvider(pulumi.dynamic.ResourceProvider):
 
                     def state(seconds_left: float, name=name) -> str | None:
                         try:
-                            found = client.trigger.get_trigger(name, cls=_raw_body)
+                            found: Any = client.trigger.get_trigger(name, cls=_raw_body)
                         except ResourceNotFoundError:
                             return None
                         body = (found or {}).get("properties") or {}
