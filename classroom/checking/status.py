@@ -15,6 +15,8 @@ Azure login, what is really there for every student:
 - both lab CSVs in `files/data/` of the data lake;
 - in Synapse Studio: the `AzureML` linked service, the lab's notebooks attached
   to the Spark pool and the SQL script;
+- the cost guard (guard.py): the `Pause SQL pool` pipeline and its schedule
+  trigger(s) Started and as deployed, and the last pipeline run not Failed;
 - the Azure ML workspace and its `automl-cluster` at 0 nodes;
 - the student's access (access.py's table: Reader on the resource group, AzureML
   Data Scientist on the Azure ML workspace, the SQL pool operator role on the pool,
