@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from classroom.checking import checks
+from lab import cost_guard
 from lab.roles import SYNAPSE_ADMINISTRATOR
 from providers import client as _client
 from providers.synapse import (
@@ -22,12 +23,16 @@ from providers.synapse import (
 )
 from providers.synapse.artifacts import WorkspaceArtifactsProvider
 from providers.synapse.linked_service import AzureMLLinkedServiceProvider
+from providers.synapse.pause_schedule import PauseScheduleProvider
 from providers.synapse.rbac import SynapseRoleAssignmentsProvider, role_assignment_id
 from tests.classroom.azure_fixtures import object_id
 from tests.conftest import ROOT
 from tests.fakes.azure import NOTEBOOKS, SQL_SCRIPTS, AzureCredential, environment
 from tests.fakes.synapse import FAST, FakeSynapse, to_wire
 from tests.providers.test_synapse_artifacts import with_hashes
+
+
+TRIGGER = cost_guard.PAUSE_TRIGGER_NAME
 
 
 def script_entry(spec, after=None):
@@ -79,10 +84,23 @@ def declared(env: dict, studio_url: str, oid: str):
             {"roleId": SYNAPSE_ADMINISTRATOR, "principalId": oid, "principalType": "User"}
         ],
     }
+    pool_id = (
+        f"/subscriptions/{env['subscription']}/resourceGroups/{env['resourceGroup']}/providers/"
+        f"Microsoft.Synapse/workspaces/{ws}/sqlPools/{pool}"
+    )
+    # The cost guard, at the program's defaults for westeurope (23:00 Europe/Amsterdam).
+    guard = {
+        "workspace_name": ws,
+        "endpoint": studio_url,
+        "sql_pool_id": pool_id,
+        "times": ["23:00"],
+        "time_zone": "Europe/Amsterdam",
+    }
     return [
         (WorkspaceArtifactsProvider(FAST), artifacts),
         (AzureMLLinkedServiceProvider(FAST), linked),
         (SynapseRoleAssignmentsProvider(FAST), rbac),
+        (PauseScheduleProvider(FAST), guard),
     ]
 
 
@@ -119,17 +137,19 @@ def test_a_student_who_deleted_four_things_is_ready_after_refresh_and_up(azure, 
     ]
     assert readiness(azure, studio, env).ready
 
-    # In Studio the student deletes a notebook, a SQL script, the linked service; someone
-    # removes their Synapse role. Another notebook they edited.
+    # In Studio the student deletes a notebook, a SQL script, the linked service and stops
+    # the pause trigger; someone removes their Synapse role. Another notebook they edited.
     del studio.artifacts["notebooks"]["02-train-automl"]
     del studio.artifacts["sqlScripts"][PREDICT_RENTALS_SCRIPT_NAME]
     del studio.artifacts["linkedservices"]["AzureML"]
     role = role_assignment_id(output["synapseWorkspace"], SYNAPSE_ADMINISTRATOR, oid)
     del studio.role_assignments[role]
     studio.studio_save("notebooks", "01-prepare-data", cell=0, text="# my notes\n")
+    studio.artifacts["triggers"][TRIGGER]["properties"]["runtimeState"] = "Stopped"
 
     broken = readiness(azure, studio, env)
-    assert not broken.ready and len(broken.problems) == 4
+    assert not broken.ready and len(broken.problems) == 5
+    assert broken.guard["state"] == "off" and broken.guard["reasons"] == ["trigger stopped"]
     fix = "run `python -m classroom repair --stack spring --student ann`"
     assert all(fix in problem for problem in broken.problems), broken.problems
 
@@ -147,9 +167,16 @@ def test_a_student_who_deleted_four_things_is_ready_after_refresh_and_up(azure, 
             f"/sqlScripts/{PREDICT_RENTALS_SCRIPT_NAME}",
             "/linkedservices/AzureML",
             f"/roleAssignments/{role}",
+            f"/triggers/{TRIGGER}",
         ]
     )
-    assert studio.writes() == studio.calls("PUT")  # nothing deleted, nothing else written
+    # Nothing deleted, nothing else written: the trigger stopped before its PUT, started after.
+    assert [(w.method, w.path) for w in studio.writes() if w.method != "PUT"] == [
+        ("POST", f"/triggers/{TRIGGER}/stop"),
+        ("POST", f"/triggers/{TRIGGER}/start"),
+    ]
     edited = studio.artifacts["notebooks"]["01-prepare-data"]["properties"]["cells"][0]
     assert edited["source"] == ["# my notes\n"]  # the student's edit stays
-    assert readiness(azure, studio, env).ready
+    ready = readiness(azure, studio, env)
+    assert ready.ready and ready.guard["state"] == "on"
+    assert studio.trigger_state(TRIGGER) == "Started"
