@@ -360,6 +360,10 @@ def test_outputs_file_cli_table_json_and_exit_code(azure, tmp_path, capsys):
         f"/resourceGroups/{ann.resource_group}/overview"
     )
     assert data["students"][0]["cost"]["inUsePerHour"] == pytest.approx(IN_USE_HOUR, abs=1e-3)
+    # The JSON carries each student's cost guard, and the class's count of guards off.
+    assert data["students"][0]["costGuard"]["state"] == "on"
+    assert data["students"][0]["costGuard"]["triggers"] == {"Pause SQL pool schedule": "Started"}
+    assert data["summary"]["costGuardsOff"] == 0
     assert "[secret]" not in json.dumps(data)
     assert html.read_text().count('<tr data-state="ready"') == 2
     assert handout.read_text().count('<section class="student"') == 2
