@@ -31,7 +31,6 @@ from tests.fakes.azure import NOTEBOOKS, SQL_SCRIPTS, AzureCredential, environme
 from tests.fakes.synapse import FAST, FakeSynapse, to_wire
 from tests.providers.test_synapse_artifacts import with_hashes
 
-
 TRIGGER = cost_guard.PAUSE_TRIGGER_NAME
 
 
