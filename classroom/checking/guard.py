@@ -104,7 +104,11 @@ def check(student: Any) -> None:
     if not student.workspace_ready or student.studio_unreachable:
         guard["reason"] = "not read: the Synapse workspace could not be read (see its problem)"
         return
-    _read(student, guard, pipeline_want, triggers_want)
+    try:
+        _read(student, guard, pipeline_want, triggers_want)
+    finally:  # what was found off stays off even when a later call failed
+        if guard["reasons"]:
+            guard["state"] = OFF
 
 
 def _read(

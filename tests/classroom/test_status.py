@@ -810,9 +810,13 @@ def test_the_guard_is_compared_with_the_classes_own_times_and_time_zone(azure):
 
 
 def test_a_guard_that_cannot_be_read_is_unknown_and_said_once(azure):
-    ann = add(azure, "ann")
+    ann, bob = add(azure, "ann"), add(azure, "bob")
+    # bob stopped his trigger: that stays known even though his runs cannot be read.
+    _studio(azure, bob)["triggers"][GUARD_TRIGGER]["properties"]["runtimeState"] = "Stopped"
     azure.fail("POST", r"/queryPipelineRuns$", status=500, count=99)
-    result = check(azure, [ann])["ann"]
+    results = check(azure, [ann, bob])
+    assert results["bob"].guard["state"] == "off" and len(results["bob"].problems) == 2
+    result = results["ann"]
     assert result.guard["state"] == "unknown"
     [problem] = result.problems
     assert problem.startswith(
