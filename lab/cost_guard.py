@@ -421,3 +421,33 @@ def budget_notifications(budget: Budget) -> dict[str, dict[str, Any]]:
         "contactEmails": list(budget.contact_emails),
     }
     return notes
+
+
+# ----------------------------------------------------------------------------- as deployed
+
+
+def differences(expected: Any, deployed: Any, path: str = "") -> list[str]:
+    """Where ``deployed`` (a body as the service returns it) differs from ``expected`` (as
+    built here), as dotted paths. Fields the service adds (``runtimeState``, ``etag``,
+    defaults it fills in) are not differences: only what ``expected`` holds is compared, and
+    an empty list or object expected may also be absent (a service may drop it)."""
+    if isinstance(expected, Mapping):
+        if not isinstance(deployed, Mapping):
+            return [path or "."]
+        found: list[str] = []
+        for key, value in expected.items():
+            where = f"{path}.{key}" if path else str(key)
+            if key not in deployed:
+                if value not in ({}, []):
+                    found.append(where)
+                continue
+            found += differences(value, deployed[key], where)
+        return found
+    if isinstance(expected, list):
+        if not isinstance(deployed, list) or len(deployed) != len(expected):
+            return [path or "."]
+        found = []
+        for index, (want, got) in enumerate(zip(expected, deployed, strict=True)):
+            found += differences(want, got, f"{path}[{index}]")
+        return found
+    return [] if expected == deployed else [path or "."]

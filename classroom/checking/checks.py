@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from classroom.planning.costs import PriceError, PriceTable, StudentCost, estimate_student
-from lab import api_versions, studio
+from lab import api_versions, cost_guard, studio
 from lab.data import LAB_DATA_FILES
 from lab.naming import DATA_CONTAINER, ML_COMPUTE_NAME
 from lab.roles import CONTRIBUTOR, OWNER
@@ -108,6 +108,10 @@ class Environment:
     # When the cost guard pauses the SQL pool each day, in words ("23:00 Europe/Amsterdam"),
     # from lab:pauseSqlPoolAt and lab:timeZone; empty when there is no schedule.
     pause_at: str = ""
+    # The cost guard's settings as configured (guard.py compares what is deployed with them):
+    # lab:pauseSqlPoolAt (None: not readable) and lab:timeZone ("": the region's zone).
+    pause_times: tuple[str, ...] | None = cost_guard.DEFAULT_PAUSE_TIMES
+    time_zone: str = ""
     not_deployed: str | None = None  # why the stack describes no environment for this student (yet)
 
     @classmethod
@@ -226,6 +230,7 @@ class StudentStatus:
     running: dict[str, float] = field(default_factory=dict)
     checked_at: str = ""
     seconds: float = 0.0
+    guard: dict[str, Any] | None = None  # the cost guard as deployed (guard.py)
 
     @property
     def running_per_hour(self) -> float:
@@ -297,6 +302,7 @@ class StudentStatus:
             },
             "checkedAt": self.checked_at,
             "seconds": round(self.seconds, 2),
+            "costGuard": self.guard,
         }
 
 
@@ -538,6 +544,7 @@ class _Student:
             self.check_synapse,
             self.check_data_lake,
             self.check_studio,
+            self.check_cost_guard,
             self.check_machine_learning,
             self.check_roles,
         )
@@ -734,7 +741,7 @@ class _Student:
                 )
 
     def check_studio(self) -> None:
-        from azure.synapse.artifacts import ArtifactsClient
+        from .readonly import ArtifactsClient
 
         env = self.env
         if not self.workspace_ready:
@@ -787,6 +794,11 @@ class _Student:
                     )
             except _Skip:
                 self.studio_unreachable = True
+
+    def check_cost_guard(self) -> None:
+        from . import guard
+
+        guard.check(self)
 
     def _linked_service(self, props: Any, where: str) -> None:
         target = getattr(props, "ml_workspace_name", None)

@@ -49,6 +49,31 @@ def pause_schedule_words(config: Mapping[str, Any]) -> str:
     return f"{', '.join(f'{h:02d}:{m:02d}' for h, m in parsed)} {zone} time"
 
 
+def pause_times(config: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """lab:pauseSqlPoolAt as the program reads it (default 23:00), None when it cannot be read."""
+    from lab import cost_guard
+
+    times = config.get("lab:pauseSqlPoolAt", list(cost_guard.DEFAULT_PAUSE_TIMES))
+    if isinstance(times, str):  # set with `pulumi config set` as a JSON string
+        try:
+            times = json.loads(times)
+        except ValueError:
+            return None
+    if not isinstance(times, list) or not all(isinstance(t, str) for t in times):
+        return None
+    return tuple(times)
+
+
+def pause_zone(config: Mapping[str, Any]) -> str:
+    """lab:timeZone, else the zone of azure-native:location; "" (the resource group's region
+    decides) when neither is in the config."""
+    from lab import cost_guard
+
+    location = str(config.get("azure-native:location") or "")
+    zone = str(config.get("lab:timeZone") or "")
+    return zone or (cost_guard.default_time_zone(location) if location else "")
+
+
 # ----------------------------------------------------------------------------- reading the stack
 
 
@@ -79,6 +104,8 @@ def environments_from_outputs(
                 expires_on=str(expires) if expires else None,
                 course=str(config.get("lab:course") or ""),
                 pause_at=pause_schedule_words(config) if value.get("sqlPool") else "",
+                pause_times=pause_times(config),
+                time_zone=pause_zone(config),
             )
         )
     return result

@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .checks import class_of
 from .spend import spend_section
 
 STATE_LABELS = {"not ready": "Not ready", "warning": "Check", "ready": "Ready"}
@@ -266,6 +267,58 @@ def _links(links: dict) -> str:
     )
 
 
+# The cost guard's states (guard.py), the words the page shows and their sort order (off first).
+GUARD_WORDS = {
+    "off": "Off",
+    "failing": "Failing",
+    "unknown": "Unknown",
+    "on": "On",
+    "not scheduled": "Not scheduled",
+}
+GUARD_RANK = {state: n for n, state in enumerate(GUARD_WORDS)}
+
+
+def guard_html(guard: Mapping[str, Any] | None) -> str:
+    """The cost-guard cell: the state in words (colour only repeats it) and why or when."""
+    if not guard:
+        return '<span class="guard unknown">Unknown</span><div class="guard-why">not checked</div>'
+    state = str(guard.get("state") or "unknown")
+    words = GUARD_WORDS.get(state, state)
+    if state == "off":
+        why = ", ".join(guard.get("reasons") or []) or "see What to do"
+    elif state == "not scheduled":
+        why = guard.get("reason") or ""
+    elif state == "unknown":
+        why = guard.get("reason") or "could not be read"
+    else:
+        run = guard.get("lastRun") or {}
+        why = f"pauses at {guard.get('schedule', '?')}" + (
+            f"; last run {run.get('status')}" if run else "; no run yet"
+        )
+    cls = state.replace(" ", "-")
+    return f'<span class="guard {_e(cls)}">{_e(words)}</span><div class="guard-why">{_e(why)}</div>'
+
+
+def guard_banner(students: Sequence[Mapping[str, Any]], stacks: Sequence[str]) -> str:
+    """A banner when any student's cost guard is off or failing: their pool will not pause."""
+    down = [s for s in students if (s.get("costGuard") or {}).get("state") in ("off", "failing")]
+    if not down:
+        return ""
+    names = ", ".join(s["student"] for s in down[:12]) + (
+        f" and {len(down) - 12} more" if len(down) > 12 else ""
+    )
+    stack = class_of((stacks or ["<class>"])[0])  # a section's class: repair takes the class
+    n = len(down)
+    return (
+        f'<p class="guard-banner" id="guard-banner" role="alert"><b>Cost guard off for {n} '
+        f"student{'s' if n != 1 else ''}</b> ({_e(names)}): {'their' if n != 1 else 'the'} SQL "
+        f"pool{'s' if n != 1 else ''} will not pause {'themselves' if n != 1 else 'itself'} "
+        f"after class. Put the guard back with {code_html(f'`python -m classroom repair --stack {stack} --student <id>`')} "
+        f"(see What to do); {code_html(f'`python -m classroom pause --stack {stack}`')} pauses every "
+        "Online pool now.</p>"
+    )
+
+
 def _row(s: Mapping[str, Any], currency: str) -> str:
     state = s["state"]
     notes = [("problem", p) for p in s["problems"]] + [("warning", w) for w in s["warnings"]]
@@ -290,18 +343,22 @@ def _row(s: Mapping[str, Any], currency: str) -> str:
         )
     )
     cost = s.get("cost") or {}
+    guard = s.get("costGuard") or {}
     search = " ".join(
-        [s["student"], s.get("resourceGroup") or "", state] + [t for _, t in notes]
+        [s["student"], s.get("resourceGroup") or "", state, f"guard {guard.get('state', '')}"]
+        + [t for _, t in notes]
     ).lower()
     return (
         f'<tr data-state="{_e(state)}" data-rank="{STATE_RANK[state]}" data-student="{_e(s["student"])}" '
         f'data-expires="{_e(s.get("expiresOn") or "")}" data-idle="{cost.get("idlePerDay", -1)}" '
-        f'data-hour="{cost.get("inUsePerHour", -1)}" data-search="{_e(search)}">'
+        f'data-hour="{cost.get("inUsePerHour", -1)}" data-search="{_e(search)}" '
+        f'data-guard="{GUARD_RANK.get(str(guard.get("state") or "unknown"), 2)}">'
         f'<th scope="row" class="student">{_e(s["student"])}<div class="rg">{_e(s.get("resourceGroup"))}</div></th>'
         f'<td><span class="badge {state.replace(" ", "-")}">{STATE_LABELS[state]}</span></td>'
         f'<td class="what"><ul>{what}</ul></td>'
         f'<td class="links">{_links(links)}</td>'
         f'<td class="expires">{expires}</td>'
+        f'<td class="cost-guard">{guard_html(s.get("costGuard"))}</td>'
         f'<td class="num idle">{_money(cost.get("idlePerDay"), currency)}</td>'
         f'<td class="num hour">{_money(cost.get("inUsePerHour"), currency)}</td>'
         "</tr>"
@@ -383,6 +440,7 @@ def render_class_page(
   · <span class="views" role="group" aria-label="view"><button type="button" id="view-table" aria-pressed="true">Table</button><button type="button" id="view-tiles" aria-pressed="false">Tiles</button></span>
   <button type="button" id="large" aria-pressed="false">Large text</button></p>
   {waiting}
+  {guard_banner(students, report.get("stacks") or [])}
 </header>
 <main>
 <section id="tiles" aria-label="the class at a glance" hidden>
@@ -444,6 +502,7 @@ COLUMNS = (
     (None, "What to do", ""),
     (None, "Open", ""),
     ("expires", "Expires", ""),
+    ("guard", "Cost guard", "guard-col"),
     ("idle", "Idle / day", "num"),
     ("hour", "Lab hour", "num"),
 )
@@ -518,7 +577,7 @@ thead th .sort::after { content: " \\2195"; }
 th[aria-sort="ascending"] .sort::after { content: " \\2191"; } th[aria-sort="descending"] .sort::after { content: " \\2193"; }
 tbody tr > * { border-top: 1px solid var(--line); }
 html.large td, html.large th { padding-left: .45rem; padding-right: .45rem; } html.large .rg { display: none; }
-html.large .num { white-space: normal; } html.large .what { min-width: 11rem; } html.large .badge { font-size: .8rem; }
+html.large .num { white-space: normal; } html.large .what { min-width: 9rem; } html.large .badge { font-size: .8rem; }
 .what { min-width: 14rem; }
 tbody tr[data-state="not ready"] { background: #fffafa; }
 td, tbody th { padding: .45rem .75rem; vertical-align: top; text-align: left; }
@@ -554,6 +613,12 @@ h3 { font-size: 1rem; margin: 1.2rem 0 .4rem; }
 .sw { display: inline-block; width: .9rem; height: .9rem; border-radius: 3px; margin-right: .35rem; vertical-align: -2px; }
 .sw.inuse { background: var(--inuse); } .sw.now { background: var(--now); transform: rotate(45deg) scale(.8); }
 .budget-bar { vertical-align: middle; background: #e6e6e6; }
+.cost-guard { max-width: 10rem; } .guard { font-weight: 700; } html.large .guard-why { display: none; }
+th.guard-col .sort { white-space: normal; text-align: left; } html.large th.guard-col { max-width: 5.5rem; } .guard-why { font-size: .8rem; color: var(--muted); }
+.guard.off, .guard.failing { color: var(--bad); } .guard.on { color: var(--ok); } .guard.unknown { color: var(--warn); }
+.guard.off::before, .guard.failing::before { content: "\\26A0  "; }
+.guard-banner { margin: .5rem 0 0; padding: .5rem .8rem; border: 2px solid var(--bad); border-radius: 8px;
+  background: var(--bad-bg); color: var(--bad); } .guard-banner code { white-space: nowrap; }
 .budget-ok { fill: var(--ok); } .budget-near { fill: #8a5a00; } .budget-over { fill: var(--bad); }
 """
 # The legend's swatches, one class per cost category (a style attribute would need 'unsafe-inline').
@@ -617,7 +682,7 @@ SCRIPT = """
       var dir = th.getAttribute('aria-sort') === 'ascending' ? -1 : 1;
       document.querySelectorAll('thead th').forEach(function (o) { o.removeAttribute('aria-sort'); });
       th.setAttribute('aria-sort', dir === 1 ? 'ascending' : 'descending');
-      var numeric = key === 'rank' || key === 'idle' || key === 'hour';
+      var numeric = key === 'rank' || key === 'idle' || key === 'hour' || key === 'guard';
       rows.sort(function (a, b) {
         var x = a.dataset[key], y = b.dataset[key];
         var c = numeric ? parseFloat(x) - parseFloat(y) : x.localeCompare(y);

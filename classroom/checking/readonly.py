@@ -32,11 +32,13 @@ READ_ONLY_COMMANDS = ("status", "progress", "preflight", "plan", "handout")
 # POSTs that only read, by their REST docs: Cost Management "Query - Usage"; the name checks
 # ("Storage Accounts - Check Name Availability", "Vaults - Check Name Availability", Synapse
 # "Workspaces - Check Name Availability"); Log Analytics "Query - Execute"
-# (api.loganalytics.io/v1/workspaces/{id}/query).
+# (api.loganalytics.io/v1/workspaces/{id}/query); Synapse "Pipeline Runs - Query By
+# Workspace" (POST {endpoint}/queryPipelineRuns, the cost guard's last run).
 READ_ONLY_POSTS = (
     re.compile(r"/providers/Microsoft\.CostManagement/query$", re.I),
     re.compile(r"/providers/Microsoft\.(Storage|KeyVault|Synapse)/checkNameAvailability$", re.I),
     re.compile(r"^/v1/workspaces/[^/]+/query$", re.I),
+    re.compile(r"/queryPipelineRuns$", re.I),
 )
 
 
@@ -102,5 +104,12 @@ def AuthorizationManagementClient(*args: Any, **kwargs: Any) -> Any:  # noqa: N8
 
 def CostManagementClient(*args: Any, **kwargs: Any) -> Any:  # noqa: N802
     from azure.mgmt.costmanagement import CostManagementClient as sdk
+
+    return read_only(sdk(*args, **kwargs))
+
+
+def ArtifactsClient(*args: Any, **kwargs: Any) -> Any:  # noqa: N802
+    """The Synapse data plane's client (Studio's artifacts, the cost guard), read-only too."""
+    from azure.synapse.artifacts import ArtifactsClient as sdk
 
     return read_only(sdk(*args, **kwargs))

@@ -15,6 +15,8 @@ Azure login, what is really there for every student:
 - both lab CSVs in `files/data/` of the data lake;
 - in Synapse Studio: the `AzureML` linked service, the lab's notebooks attached
   to the Spark pool and the SQL script;
+- the cost guard (guard.py): the `Pause SQL pool` pipeline and its schedule
+  trigger(s) Started and as deployed, and the last pipeline run not Failed;
 - the Azure ML workspace and its `automl-cluster` at 0 nodes;
 - the student's access (access.py's table: Reader on the resource group, AzureML
   Data Scientist on the Azure ML workspace, the SQL pool operator role on the pool,
@@ -70,6 +72,10 @@ def summary(statuses: Sequence[StudentStatus], currency: str = "USD") -> dict[st
         "notReady": len(statuses) - len(ready),
         "warnings": sum(1 for s in statuses if s.state == WARNING),
         "sqlPoolsOnline": sum(1 for s in statuses if s.sql_pool_status == "Online"),
+        # Students whose SQL pool will not pause itself: cost guard off or failing (guard.py).
+        "costGuardsOff": sum(
+            1 for s in statuses if (s.guard or {}).get("state") in ("off", "failing")
+        ),
         "currency": currency,
         "idlePerDay": round(sum(c.daily_idle for c in costs), 2),
         "inUsePerHour": round(sum(c.hourly for c in costs), 2),
@@ -111,7 +117,8 @@ def render_table(statuses: Sequence[StudentStatus], currency: str = "USD", width
         "",
         f"{k['ready']} of {k['students']} students ready"
         + (f", {k['notReady']} not ready" if k["notReady"] else "")
-        + (f"; {k['sqlPoolsOnline']} dedicated SQL pool(s) Online" if k["sqlPoolsOnline"] else ""),
+        + (f"; {k['sqlPoolsOnline']} dedicated SQL pool(s) Online" if k["sqlPoolsOnline"] else "")
+        + (f"; cost guard off for {k['costGuardsOff']}" if k["costGuardsOff"] else ""),
     ]
     if k["idlePerDay"] or k["inUsePerHour"]:
         lines.append(

@@ -2,6 +2,7 @@
 
     python -m classroom expired (--stack <class> ... | --all) [--today YYYY-MM-DD]
                                 [--destroy] [--json] [--summary FILE]
+    python -m classroom expired --all --active    # the classes still running, as a JSON list
 
 Without --destroy it lists what has expired; with it, it destroys exactly those
 sections (all sections of an expired class, through the same driver as
@@ -10,9 +11,11 @@ state holds no resource any more (`pulumi stack export`), or whose stack does no
 exist, is not destroyed again: it is reported "already destroyed", and a class
 whose sections are all so is reported done. The daily workflow
 (.github/workflows/expire.yml) runs it with `--all`, so a forgotten class stops
-costing money without anyone remembering it. A class's sections share its
-config, so they expire together; a class config is read from the repository, so
-keep `Pulumi.<class>.yaml` until the class has been destroyed.
+costing money without anyone remembering it. With --active it prints the other
+side instead: the classes whose config reads and has not expired, as a JSON list,
+which the evening workflow (.github/workflows/pause.yml) pauses. A class's
+sections share its config, so they expire together; a class config is read from
+the repository, so keep `Pulumi.<class>.yaml` until the class has been destroyed.
 
 Exit code: 0 when all went well, 1 when a destroy failed, 3 when (nothing failed
 but) a class config could not be read: the other classes were still listed and
@@ -156,6 +159,11 @@ def sections_holding_resources(
     return holding
 
 
+def active(entries: list[ClassExpiry]) -> list[str]:
+    """The classes still running: their config reads and lab:expiresOn has not passed."""
+    return sorted(e.name for e in entries if not e.error and not e.expired)
+
+
 def report(entries: list[ClassExpiry], today: dt.date) -> dict:
     return {
         "today": today.isoformat(),
@@ -226,7 +234,13 @@ def register(subparsers) -> None:
         default=None,
         help="the date to compare with (default: today, UTC)",
     )
-    parser.add_argument("--destroy", action="store_true", help="destroy the expired sections")
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--destroy", action="store_true", help="destroy the expired sections")
+    what.add_argument(
+        "--active",
+        action="store_true",
+        help="print the classes that have not expired as a JSON list (for the pause workflow)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
         "--summary", type=Path, help="append a Markdown report to this file ($GITHUB_STEP_SUMMARY)"
@@ -246,6 +260,12 @@ def main(args: argparse.Namespace) -> int:
     today = args.today or dt.datetime.now(dt.UTC).date()
     classes = class_stacks(args.root) if args.all else args.stack
     entries = find_expired(classes, today, args.root)
+    if args.active:
+        for e in entries:
+            if e.error:  # said, but the other classes are still listed (and paused)
+                console.print(f"{e.name}: config error: {e.error}", markup=False)
+        print(json.dumps(active(entries)))
+        return 0
     if args.destroy:
         destroy_expired(
             entries, args.root, parallel=args.parallel, backend=args.backend, console=console

@@ -5,7 +5,8 @@
 
 The schedule in each workspace (the ``Pause SQL pool`` pipeline, lab:pauseSqlPoolAt)
 is the guard; this is the instructor's button for right now, e.g. at the end of a
-session. It reads where each student's pool is from the stacks' ``environments``
+session, and the evening workflow (.github/workflows/pause.yml) presses it for every
+class still running, in case a student switched the guard off. It reads where each student's pool is from the stacks' ``environments``
 output (a class in sections is read whole), asks ARM for each pool's state and
 pauses those that are Online, ``--parallel`` at a time, with a progress line per
 pool and a summary. A pool Paused, Pausing or Resuming is left alone (the student

@@ -22,6 +22,7 @@ datetime with ``Z``, which a trigger with a time zone other than UTC must not ha
 from __future__ import annotations
 
 import copy
+import json
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -61,6 +62,11 @@ def check_models(pipeline: Mapping[str, Any], triggers: Mapping[str, Mapping[str
         trigger = models.Trigger.deserialize(copy.deepcopy(dict(body)))
         if not isinstance(trigger, models.ScheduleTrigger) or trigger.recurrence is None:
             raise ValueError(f"trigger '{name}' is not a schedule trigger")
+
+
+def _raw_body(pipeline_response: Any, _deserialized: Any, _headers: Any) -> Any:
+    """An artifact as the service sent it (the SDK's models would reformat startTime)."""
+    return json.loads(pipeline_response.http_response.text())
 
 
 class _DataPlane:
@@ -191,8 +197,9 @@ class PauseScheduleProvider(pulumi.dynamic.ResourceProvider):
         result = diff_inputs(olds, news, INPUT_KEYS, REPLACE_KEYS)
         if result.changes or contains_unknown(news):
             return result
-        # Drift found by refresh (read): a trigger deleted or stopped in Studio is put back.
-        _, triggers = desired(inputs_of(news, INPUT_KEYS))
+        # Drift found by refresh (read): a trigger deleted, stopped or changed in Studio, or a
+        # changed pipeline, is put back.
+        pipeline, triggers = desired(inputs_of(news, INPUT_KEYS))
         old_triggers: Mapping[str, Any] = olds.get("triggers") or {}
         drifted = [
             f"triggers.{name}"
@@ -200,16 +207,21 @@ class PauseScheduleProvider(pulumi.dynamic.ResourceProvider):
             if old_triggers.get(name)
             != (content_sha256(triggers[name]) if name in triggers else None)
         ]
+        if olds.get("pipeline_sha256") not in (None, content_sha256(pipeline)):
+            drifted.append("pipeline_sha256")
         if drifted:
             result = LabDiffResult(drifted, [])
         return result
 
     def read(self, id_: str, props: dict[str, Any]) -> pulumi.dynamic.ReadResult:
         """Refresh: the pipeline gone is the whole resource gone (up recreates it); a trigger
-        deleted or not Started is recorded as drift, which the next update repairs. A
-        workspace gone (its endpoint unreachable and ARM answering 404 for the workspace of
-        ``sql_pool_id``) is the pipeline gone."""
+        deleted, not Started or changed, or a changed pipeline, is recorded as drift, which
+        the next update repairs (bodies compared as ``cost_guard.differences`` does: fields
+        the service adds are not drift). A workspace gone (its endpoint unreachable and ARM
+        answering 404 for the workspace of ``sql_pool_id``) is the pipeline gone."""
         inputs = inputs_of(props, INPUT_KEYS)
+        want_pipeline, want_triggers = desired(inputs)
+        pipeline_sha = props.get("pipeline_sha256")
         endpoint = _client.synapse_endpoint(inputs["workspace_name"], inputs.get("endpoint"))
         probe = _client.workspace_probe(inputs, self.retry)
         credential = _client.make_credential()
@@ -218,7 +230,9 @@ class PauseScheduleProvider(pulumi.dynamic.ResourceProvider):
             with _client.artifacts_client(credential, endpoint, self.retry) as client:
 
                 def pipeline(_seconds_left: float) -> Any:
-                    return client.pipeline.get_pipeline(cost_guard.PAUSE_PIPELINE_NAME)
+                    return client.pipeline.get_pipeline(
+                        cost_guard.PAUSE_PIPELINE_NAME, cls=_raw_body
+                    )
 
                 target = CallContext(
                     f"read pipeline '{cost_guard.PAUSE_PIPELINE_NAME}'", self._target(inputs)
@@ -226,11 +240,21 @@ class PauseScheduleProvider(pulumi.dynamic.ResourceProvider):
                 found = _client.read_with_retries(pipeline, target, self.retry, probe=probe)
                 if found is _client.GONE:
                     return pulumi.dynamic.ReadResult(None, {})  # type: ignore[arg-type]
+                if pipeline_sha and cost_guard.differences(
+                    want_pipeline, (found or {}).get("properties")
+                ):
+                    pipeline_sha = f"changed:{pipeline_sha}"
                 for name, sha in (props.get("triggers") or {}).items():
 
                     def state(_seconds_left: float, name=name) -> str | None:
-                        found = client.trigger.get_trigger(name)
-                        return getattr(found.properties, "runtime_state", None) if found else None
+                        found: Any = client.trigger.get_trigger(name, cls=_raw_body)
+                        body = (found or {}).get("properties") or {}
+                        current = body.get("runtimeState")
+                        if current == "Started" and cost_guard.differences(
+                            want_triggers.get(name, {}), body
+                        ):
+                            return "changed"
+                        return current
 
                     current = _client.read_with_retries(
                         state,
@@ -245,7 +269,9 @@ class PauseScheduleProvider(pulumi.dynamic.ResourceProvider):
                     )
         finally:
             _client.close_quietly(credential)
-        return pulumi.dynamic.ReadResult(id_, {**props, "triggers": triggers})
+        return pulumi.dynamic.ReadResult(
+            id_, {**props, "triggers": triggers, "pipeline_sha256": pipeline_sha}
+        )
 
     def update(
         self, _id: str, olds: dict[str, Any], news: dict[str, Any]

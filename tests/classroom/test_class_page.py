@@ -295,6 +295,17 @@ def big_report(n: int = 200) -> dict:
                 checks.Finding("SQL pool", checks.WARNING, "dedicated SQL pool 'sqlpool' is Online")
             )
         s.cost = StudentCost([CostLine("x", 4.13)], [CostLine("y", 0.04)])
+        s.guard = {
+            "state": "on",
+            "schedule": "23:00 Europe/Amsterdam",
+            "reasons": [],
+            "lastRun": {"status": "Succeeded"},
+        }
+        if i % 50 == 11:  # a student stopped the pause trigger in Synapse Studio
+            s.guard = {**s.guard, "state": "off", "reasons": ["trigger stopped"]}
+            s.findings.append(
+                checks.Finding("cost guard", checks.NOT_READY, "the cost guard is off (stopped)")
+            )
         statuses.append(s)
     return status.report(statuses, ["dev-s1", "dev-s2"], PriceTable.load(), today=TODAY)
 
@@ -308,7 +319,7 @@ def test_two_hundred_students_stay_usable(browser, tmp_path):
         first = tab.locator("#students tbody tr th.student").evaluate_all(
             "els => els.slice(0, 4).map(e => e.firstChild.textContent)"
         )
-        assert first == ["s007", "s057", "s107", "s157"]
+        assert first == ["s007", "s011", "s057", "s061"]
         tab.fill("#filter", "s19")
         assert tab.locator("#shown").inner_text() == "10 shown"
         assert tab.locator("#cost-chart rect.inuse").count() == 200
@@ -333,3 +344,62 @@ def test_a_page_without_any_cost_or_expiry_still_renders():
     assert '<li class="problem"><b>Problem:</b> access denied &lt;403&gt;</li>' in html
     # Nothing that a browser would fetch: no stylesheet or script links, no sources, no CSS urls.
     assert not re.search(r"<link|\ssrc=|@import|url\(", html)
+
+
+def test_a_switched_off_cost_guard_shows_in_its_column_and_in_a_banner(browser, azure, tmp_path):
+    """From the real check: one student stopped the pause trigger, one deleted the pipeline,
+    one's last run failed; the others' guards are on, and a student without a pool has none."""
+    from tests.fakes.synapse import pipeline_run
+
+    envs = [add(azure, sid) for sid in ("ada", "ben", "cleo", "dan", "emma")]
+    envs.append(add(azure, "finn", sql_pool=None))
+    by = {e.student: e for e in envs}
+    trigger = azure.workspaces[by["ben"].synapse_workspace]["triggers"]["Pause SQL pool schedule"]
+    trigger["properties"]["runtimeState"] = "Stopped"
+    azure.workspaces[by["cleo"].synapse_workspace]["pipelines"].clear()
+    azure.runs[by["dan"].synapse_workspace] = [
+        pipeline_run("Pause SQL pool", "Failed", dt.datetime.now(dt.UTC) - dt.timedelta(hours=4))
+    ]
+    results = check(azure, envs)
+    data = status.report(list(results.values()), ["dev"], PriceTable.load(), today=TODAY)
+    assert data["summary"]["costGuardsOff"] == 3
+    assert [data["students"][n]["costGuard"]["state"] for n in range(6)] == [
+        results[s["student"]].guard["state"] for s in data["students"]
+    ]
+    html = page.write_class_page(tmp_path / "class.html", data, today=TODAY)
+    context, tab, requests = _open(browser, html, width=1366, height=900)
+    try:
+        banner = tab.locator("#guard-banner")
+        assert banner.is_visible()
+        text = banner.inner_text()
+        assert text.startswith("Cost guard off for 3 students (ben, cleo, dan)")
+        assert "python -m classroom repair --stack dev --student <id>" in text
+        assert "python -m classroom pause --stack dev" in text
+
+        def guard_of(student: str) -> str:
+            row = tab.locator(f'#students tbody tr[data-student="{student}"]')
+            return row.locator("td.cost-guard").inner_text().replace("\n", " | ")
+
+        # In words, not colour alone.
+        assert guard_of("ben") == "Off | trigger stopped"
+        assert guard_of("cleo") == "Off | pipeline deleted"
+        assert guard_of("dan") == "Failing | pauses at 23:00 Europe/Amsterdam; last run Failed"
+        assert guard_of("ada") == "On | pauses at 23:00 Europe/Amsterdam; last run Succeeded"
+        assert guard_of("finn") == "Not scheduled | no dedicated SQL pool"
+        # Sorting by the column brings the guards that are off first.
+        tab.click('button[data-sort="guard"]')
+        order = tab.locator("#students tbody tr").evaluate_all(
+            "rows => rows.map(r => r.dataset.student)"
+        )
+        assert order[:3] == ["ben", "cleo", "dan"] and order[-1] == "finn"
+        tab.fill("#filter", "guard off")
+        assert tab.locator("#shown").inner_text() == "2 shown"
+        tab.fill("#filter", "")
+        assert requests == [html.as_uri()]
+        tab.screenshot(path=str(tmp_path / "class-page-cost-guard.png"))
+        keep(tmp_path / "class-page-cost-guard.png", "class-page-cost-guard.png")
+    finally:
+        context.close()
+    # No guard off: no banner.
+    calm = status.report([results["ada"], results["finn"]], ["dev"], None, today=TODAY)
+    assert 'id="guard-banner"' not in page.render_class_page(calm, today=TODAY)

@@ -79,6 +79,10 @@ def hostile_report():
                 ],
             )
         )
+    # A tampered report's cost guard: every field of it is text.
+    statuses[0].guard = {"state": "off", "reasons": [EVIL_TEXT], "schedule": EVIL_TEXT}
+    statuses[1].guard = {"state": EVIL_TEXT, "reason": EVIL_TEXT}
+    statuses[2].guard = {"state": "on", "schedule": EVIL_TEXT, "lastRun": {"status": EVIL_TEXT}}
     return status.report(
         statuses, ["dev</title><script>alert(8)</script>"], PriceTable.load(), TODAY
     )
@@ -177,6 +181,8 @@ def test_hostile_outputs_are_inert_in_the_class_page(browser, hostile_report, tm
         assert "javascript:alert(3)" in row.locator(".links").inner_text()
         assert "data:text/html" in row.locator(".links").inner_text()
         assert tab.title() == "Class status: dev</title><script>alert(8)</script>"
+        assert row.locator("td.cost-guard").inner_text() == "Off\n" + EVIL_TEXT
+        assert "Cost guard off for 1 student (../x)" in tab.locator("#guard-banner").inner_text()
     finally:
         context.close()
 

@@ -114,7 +114,7 @@ def test_every_sort_header_is_reached_with_tab_and_sorts_with_enter(projector):
     keys = tab.locator("#students thead button.sort").evaluate_all(
         "els => els.map(e => e.dataset.sort)"
     )
-    assert keys == ["student", "rank", "expires", "idle", "hour"]
+    assert keys == ["student", "rank", "expires", "guard", "idle", "hour"]
     reached = []
     for _ in range(40):
         tab.keyboard.press("Tab")
@@ -135,7 +135,11 @@ def test_every_sort_header_is_reached_with_tab_and_sorts_with_enter(projector):
     assert names() == ["s199", "s198", "s197"]
     tab.focus('button[data-sort="rank"]')
     tab.keyboard.press("Enter")
-    assert names() == ["s007", "s057", "s107"]
+    assert names() == ["s007", "s011", "s057"]
+    # The cost guards that are off first.
+    tab.focus('button[data-sort="guard"]')
+    tab.keyboard.press("Enter")
+    assert names() == ["s011", "s061", "s111"]
 
 
 def test_the_tile_view_shows_the_whole_class_on_one_screen(projector, tmp_path):
@@ -168,9 +172,10 @@ def test_the_tile_view_shows_the_whole_class_on_one_screen(projector, tmp_path):
     assert not any(clipped for *_, clipped in boxes)
     tab.screenshot(path=str(tmp_path / "class-tiles.png"))
     keep(tmp_path / "class-tiles.png", "class-tiles.png", docs=True)
-    # Problems only, in tiles: the 4 not ready and the 4 with a warning, bigger now.
+    # Problems only, in tiles: the 4 not ready, the 4 whose cost guard is off and the 4 with
+    # a warning, bigger now.
     tab.click('#tiles button[data-filter="problems"]')
-    assert tab.locator(".tile:visible").count() == 8
+    assert tab.locator(".tile:visible").count() == 12
     assert tab.locator(".tile:visible").first.bounding_box()["width"] > 150
 
 

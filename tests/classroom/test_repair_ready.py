@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from classroom.checking import checks
+from lab import cost_guard
 from lab.roles import SYNAPSE_ADMINISTRATOR
 from providers import client as _client
 from providers.synapse import (
@@ -22,12 +23,15 @@ from providers.synapse import (
 )
 from providers.synapse.artifacts import WorkspaceArtifactsProvider
 from providers.synapse.linked_service import AzureMLLinkedServiceProvider
+from providers.synapse.pause_schedule import PauseScheduleProvider
 from providers.synapse.rbac import SynapseRoleAssignmentsProvider, role_assignment_id
 from tests.classroom.azure_fixtures import object_id
 from tests.conftest import ROOT
 from tests.fakes.azure import NOTEBOOKS, SQL_SCRIPTS, AzureCredential, environment
 from tests.fakes.synapse import FAST, FakeSynapse, to_wire
 from tests.providers.test_synapse_artifacts import with_hashes
+
+TRIGGER = cost_guard.PAUSE_TRIGGER_NAME
 
 
 def script_entry(spec, after=None):
@@ -79,10 +83,23 @@ def declared(env: dict, studio_url: str, oid: str):
             {"roleId": SYNAPSE_ADMINISTRATOR, "principalId": oid, "principalType": "User"}
         ],
     }
+    pool_id = (
+        f"/subscriptions/{env['subscription']}/resourceGroups/{env['resourceGroup']}/providers/"
+        f"Microsoft.Synapse/workspaces/{ws}/sqlPools/{pool}"
+    )
+    # The cost guard, at the program's defaults for westeurope (23:00 Europe/Amsterdam).
+    guard = {
+        "workspace_name": ws,
+        "endpoint": studio_url,
+        "sql_pool_id": pool_id,
+        "times": ["23:00"],
+        "time_zone": "Europe/Amsterdam",
+    }
     return [
         (WorkspaceArtifactsProvider(FAST), artifacts),
         (AzureMLLinkedServiceProvider(FAST), linked),
         (SynapseRoleAssignmentsProvider(FAST), rbac),
+        (PauseScheduleProvider(FAST), guard),
     ]
 
 
@@ -119,17 +136,19 @@ def test_a_student_who_deleted_four_things_is_ready_after_refresh_and_up(azure, 
     ]
     assert readiness(azure, studio, env).ready
 
-    # In Studio the student deletes a notebook, a SQL script, the linked service; someone
-    # removes their Synapse role. Another notebook they edited.
+    # In Studio the student deletes a notebook, a SQL script, the linked service and stops
+    # the pause trigger; someone removes their Synapse role. Another notebook they edited.
     del studio.artifacts["notebooks"]["02-train-automl"]
     del studio.artifacts["sqlScripts"][PREDICT_RENTALS_SCRIPT_NAME]
     del studio.artifacts["linkedservices"]["AzureML"]
     role = role_assignment_id(output["synapseWorkspace"], SYNAPSE_ADMINISTRATOR, oid)
     del studio.role_assignments[role]
     studio.studio_save("notebooks", "01-prepare-data", cell=0, text="# my notes\n")
+    studio.artifacts["triggers"][TRIGGER]["properties"]["runtimeState"] = "Stopped"
 
     broken = readiness(azure, studio, env)
-    assert not broken.ready and len(broken.problems) == 4
+    assert not broken.ready and len(broken.problems) == 5
+    assert broken.guard["state"] == "off" and broken.guard["reasons"] == ["trigger stopped"]
     fix = "run `python -m classroom repair --stack spring --student ann`"
     assert all(fix in problem for problem in broken.problems), broken.problems
 
@@ -147,36 +166,35 @@ def test_a_student_who_deleted_four_things_is_ready_after_refresh_and_up(azure, 
             f"/sqlScripts/{PREDICT_RENTALS_SCRIPT_NAME}",
             "/linkedservices/AzureML",
             f"/roleAssignments/{role}",
+            f"/triggers/{TRIGGER}",
         ]
     )
-    assert studio.writes() == studio.calls("PUT")  # nothing deleted, nothing else written
+    # Nothing deleted, nothing else written: the trigger stopped before its PUT, started after.
+    assert [(w.method, w.path) for w in studio.writes() if w.method != "PUT"] == [
+        ("POST", f"/triggers/{TRIGGER}/stop"),
+        ("POST", f"/triggers/{TRIGGER}/start"),
+    ]
     edited = studio.artifacts["notebooks"]["01-prepare-data"]["properties"]["cells"][0]
     assert edited["source"] == ["# my notes\n"]  # the student's edit stays
-    assert readiness(azure, studio, env).ready
+    ready = readiness(azure, studio, env)
+    assert ready.ready and ready.guard["state"] == "on"
+    assert studio.trigger_state(TRIGGER) == "Started"
 
 
 def whole_workspace(env: dict, studio_url: str, arm_url: str, oid: str):
     """Every data-plane resource of the student's workspace, with the workspace's ARM id (as
     components/data_plane.py declares them), the cost guard's schedule among them."""
-    from providers.synapse.pause_schedule import PauseScheduleProvider
-
     workspace_id = (
         f"/subscriptions/{env['subscription']}/resourceGroups/{env['resourceGroup']}"
         f"/providers/Microsoft.Synapse/workspaces/{env['synapseWorkspace']}"
     )
-    resources = [
-        (provider, {**inputs, "workspace_id": workspace_id, "arm_endpoint": arm_url})
-        for provider, inputs in declared(env, studio_url, oid)
-    ]
-    schedule = {
-        "workspace_name": env["synapseWorkspace"],
-        "endpoint": studio_url,
-        "sql_pool_id": f"{workspace_id}/sqlPools/{env['sqlPool']}",
-        "times": ["22:00"],
-        "time_zone": "Europe/Amsterdam",
-        "arm_endpoint": arm_url,
-    }
-    return workspace_id, [*resources, (PauseScheduleProvider(FAST), schedule)]
+    resources = []
+    for provider, inputs in declared(env, studio_url, oid):
+        # The pause schedule knows its workspace from its sql_pool_id.
+        if not isinstance(provider, PauseScheduleProvider):
+            inputs = {**inputs, "workspace_id": workspace_id}
+        resources.append((provider, {**inputs, "arm_endpoint": arm_url}))
+    return workspace_id, resources
 
 
 def test_a_deleted_workspace_is_whole_again_after_repair_on_the_recreated_one(azure, studio):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 
@@ -57,7 +58,11 @@ def test_a_ready_student_is_ready_with_its_cost(azure):
         "/Microsoft.Authorization/roleAssignments",
     ):
         assert any(piece in p for p in paths), piece
-    assert all(r.method == "GET" for r in azure.requests), "the check must never change anything"
+    # The check never changes anything: every call a GET, but the pipeline-runs query (a POST).
+    assert {(r.method, r.path) for r in azure.requests if r.method != "GET"} == {
+        ("POST", f"/synapse/{ann.synapse_workspace}/queryPipelineRuns")
+    }
+    assert result.guard["state"] == "on" and result.guard["lastRun"]["status"] == "Succeeded"
 
 
 def test_a_class_with_every_kind_of_trouble(azure):
@@ -355,6 +360,10 @@ def test_outputs_file_cli_table_json_and_exit_code(azure, tmp_path, capsys):
         f"/resourceGroups/{ann.resource_group}/overview"
     )
     assert data["students"][0]["cost"]["inUsePerHour"] == pytest.approx(IN_USE_HOUR, abs=1e-3)
+    # The JSON carries each student's cost guard, and the class's count of guards off.
+    assert data["students"][0]["costGuard"]["state"] == "on"
+    assert data["students"][0]["costGuard"]["triggers"] == {"Pause SQL pool schedule": "Started"}
+    assert data["summary"]["costGuardsOff"] == 0
     assert "[secret]" not in json.dumps(data)
     assert html.read_text().count('<tr data-state="ready"') == 2
     assert handout.read_text().count('<section class="student"') == 2
@@ -677,3 +686,188 @@ def test_status_reads_spend_unless_no_spend(azure, tmp_path, capsys):
 
     code = status.main(_args(**files), credential=_credential(), endpoints=_endpoints(azure))
     assert "spend since " in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- the cost guard
+
+GUARD_PIPELINE, GUARD_TRIGGER = "Pause SQL pool", "Pause SQL pool schedule"
+
+
+def _studio(azure, env) -> dict:
+    return azure.workspaces[env.synapse_workspace]
+
+
+def test_a_guard_switched_off_deleted_changed_or_failing_is_a_problem_fixed_by_repair(azure):
+    from tests.fakes.synapse import pipeline_run
+
+    envs = {s: add(azure, s) for s in ("on", "stopped", "deleted", "nopipe", "edited", "moved")}
+    envs.update({s: add(azure, s) for s in ("failed", "cancelled", "running")})
+    _studio(azure, envs["stopped"])["triggers"][GUARD_TRIGGER]["properties"]["runtimeState"] = (
+        "Stopped"
+    )
+    del _studio(azure, envs["deleted"])["triggers"][GUARD_TRIGGER]
+    _studio(azure, envs["nopipe"])["pipelines"].clear()
+    # A student edits the pipeline's If Condition in Studio so that it never pauses.
+    edited = _studio(azure, envs["edited"])["pipelines"][GUARD_PIPELINE]["properties"]
+    edited["activities"][1]["typeProperties"]["expression"]["value"] = "@equals(1, 2)"
+    # ... or moves the schedule to 06:00 (the trigger stays Started).
+    moved = _studio(azure, envs["moved"])["triggers"][GUARD_TRIGGER]["properties"]
+    moved["typeProperties"]["recurrence"]["schedule"]["hours"] = [6]
+    last_night = dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)
+    azure.runs[envs["failed"].synapse_workspace] = [
+        pipeline_run(GUARD_PIPELINE, "Succeeded", last_night - dt.timedelta(days=1)),
+        pipeline_run(GUARD_PIPELINE, "Failed", last_night, "Forbidden: sqlPools/pause/action"),
+    ]
+    azure.runs[envs["cancelled"].synapse_workspace] = [
+        pipeline_run(GUARD_PIPELINE, "Cancelled", last_night)
+    ]
+    azure.runs[envs["running"].synapse_workspace] = [
+        pipeline_run(GUARD_PIPELINE, "InProgress", last_night)
+    ]
+
+    results = check(azure, list(envs.values()))
+    state = {sid: r.guard["state"] for sid, r in results.items()}
+    assert state == {
+        "on": "on",
+        "stopped": "off",
+        "deleted": "off",
+        "nopipe": "off",
+        "edited": "off",
+        "moved": "off",
+        "failed": "failing",
+        "cancelled": "on",
+        "running": "on",
+    }
+    assert results["on"].ready and results["running"].ready
+    guard_problems = {
+        sid: [
+            f.message for f in r.findings if f.check == "cost guard" and f.severity == "not ready"
+        ]
+        for sid, r in results.items()
+    }
+    assert guard_problems["on"] == guard_problems["cancelled"] == guard_problems["running"] == []
+    for sid in ("stopped", "deleted", "nopipe", "edited", "moved", "failed"):
+        [message] = guard_problems[sid]
+        assert message.endswith(repair(sid)), message
+    ws = envs["stopped"].synapse_workspace
+    assert guard_problems["stopped"][0].startswith(
+        f"the cost guard is off: trigger '{GUARD_TRIGGER}' in Synapse workspace '{ws}' is Stopped"
+    )
+    assert "no longer pauses itself at 23:00 Europe/Amsterdam" in guard_problems["stopped"][0]
+    assert results["stopped"].guard["triggers"] == {GUARD_TRIGGER: "Stopped"}
+    assert f"trigger '{GUARD_TRIGGER}' is missing" in guard_problems["deleted"][0]
+    assert f"pipeline '{GUARD_PIPELINE}' is missing" in guard_problems["nopipe"][0]
+    # No pipeline, no runs to ask for.
+    assert not azure.calls("POST", rf"/synapse/{envs['nopipe'].synapse_workspace}/")
+    assert "activities[1].typeProperties.expression.value" in guard_problems["edited"][0]
+    assert "typeProperties.recurrence.schedule.hours" in guard_problems["moved"][0]
+    assert "Failed (Forbidden: sqlPools/pause/action)" in guard_problems["failed"][0]
+    assert results["failed"].guard["lastRun"]["status"] == "Failed"
+    assert (
+        results["cancelled"].warnings
+        == [w for w in results["cancelled"].warnings if "was Cancelled" in w]
+        and results["cancelled"].warnings
+    )
+    # The JSON report carries the guard.
+    report = results["stopped"].as_dict()
+    assert report["costGuard"]["state"] == "off" and report["costGuard"]["reasons"] == [
+        "trigger stopped"
+    ]
+
+
+def test_no_guard_by_config_is_no_problem_and_is_not_read(azure):
+    nopool = add(azure, "nopool", sql_pool=None)
+    off = add(azure, "off", pause_times=())
+    off = dataclasses.replace(off, pause_times=())  # lab:pauseSqlPoolAt: []
+    results = check(azure, [nopool, off])
+    for sid in ("nopool", "off"):
+        assert results[sid].ready and results[sid].guard["state"] == "not scheduled", sid
+        assert not azure.calls(None, rf"/synapse/synapse{sid}\w*/(pipelines|triggers|query)")
+    assert results["off"].guard["reason"] == "lab:pauseSqlPoolAt is [] (off)"
+
+
+def test_the_guard_is_compared_with_the_classes_own_times_and_time_zone(azure):
+    from classroom.checking.environments import environments_from_outputs
+    from tests.fakes.azure import environment as azure_environment
+
+    config = {
+        "lab:pauseSqlPoolAt": '["22:30", "01:30", "23:00"]',
+        "lab:timeZone": "America/New_York",
+    }
+    add(azure, "ny", pause_times=((1, 30), (22, 30), (23, 0)), time_zone="America/New_York")
+    add(azure, "utc", pause_times=((1, 30), (22, 30), (23, 0)), time_zone="UTC")
+    outputs = {"environments": {sid: azure_environment(sid) for sid in ("ny", "utc")}}
+    envs = environments_from_outputs(outputs, "dev", config)
+    assert envs[0].pause_times == ("22:30", "01:30", "23:00")
+    assert envs[0].time_zone == "America/New_York"
+    results = check(azure, envs)
+    # Two triggers: 22:30 and 01:30 share their minute, 23:00 has its own (lab/cost_guard.py).
+    assert results["ny"].guard["state"] == "on", results["ny"].findings
+    assert set(results["ny"].guard["triggers"]) == {GUARD_TRIGGER, GUARD_TRIGGER + " 2"}
+    assert results["ny"].guard["schedule"] == "01:30, 22:30, 23:00 America/New_York"
+    assert results["utc"].guard["state"] == "off"
+    assert any("recurrence.timeZone" in p for p in results["utc"].problems)
+
+
+def test_a_guard_that_cannot_be_read_is_unknown_and_said_once(azure):
+    ann, bob = add(azure, "ann"), add(azure, "bob")
+    # bob stopped his trigger: that stays known even though his runs cannot be read.
+    _studio(azure, bob)["triggers"][GUARD_TRIGGER]["properties"]["runtimeState"] = "Stopped"
+    azure.fail("POST", r"/queryPipelineRuns$", status=500, count=99)
+    results = check(azure, [ann, bob])
+    assert results["bob"].guard["state"] == "off" and len(results["bob"].problems) == 2
+    result = results["ann"]
+    assert result.guard["state"] == "unknown"
+    [problem] = result.problems
+    assert problem.startswith(
+        f"the runs of pipeline '{GUARD_PIPELINE}' in Synapse workspace '{ann.synapse_workspace}': "
+        "Synapse answered with a server error (500"
+    )
+
+
+def test_the_fake_pipeline_runs_query_is_as_strict_as_the_spec(azure):
+    import requests
+
+    from tests.fakes.azure import SYNAPSE_TOKEN
+
+    ann = add(azure, "ann")
+    url = f"{azure.url}/synapse/{ann.synapse_workspace}/queryPipelineRuns"
+    headers = {"Authorization": f"Bearer {SYNAPSE_TOKEN}"}
+    now = dt.datetime.now(dt.UTC)
+    window = {
+        "lastUpdatedAfter": (now - dt.timedelta(days=2)).isoformat(),
+        "lastUpdatedBefore": now.isoformat(),
+    }
+
+    def post(body, version="2020-12-01", method="POST"):
+        return requests.request(
+            method, url, params={"api-version": version}, json=body, headers=headers, timeout=5
+        )
+
+    ok = post(
+        {
+            **window,
+            "filters": [
+                {"operand": "PipelineName", "operator": "Equals", "values": [GUARD_PIPELINE]}
+            ],
+        }
+    )
+    assert ok.status_code == 200 and [r["status"] for r in ok.json()["value"]] == ["Succeeded"]
+    other = post(
+        {**window, "filters": [{"operand": "PipelineName", "operator": "Equals", "values": ["x"]}]}
+    )
+    assert other.json()["value"] == []
+    assert post({"lastUpdatedBefore": now.isoformat()}).status_code == 400
+    assert (
+        post(
+            {
+                **window,
+                "filters": [{"operand": "PipelineName", "operator": "Like", "values": ["x"]}],
+            }
+        ).status_code
+        == 400
+    )
+    assert post({**window, "top": 1}).status_code == 400
+    assert post({**window, "orderBy": [{"orderBy": "RunStart"}]}).status_code == 400
+    assert post(window, version="2019-06-01-preview").status_code == 400
+    assert post(window, method="GET").status_code in (404, 405)

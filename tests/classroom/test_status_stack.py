@@ -244,3 +244,16 @@ def test_when_no_section_can_be_read_the_class_is_an_error_said_once(project, mo
     (project / "elsewhere").mkdir()
     with pytest.raises(environments.StatusError, match="cannot read stack 'klass'"):
         environments.load_environments(["klass"], work_dir=project)
+
+
+def test_the_cost_guard_settings_come_from_the_class_config_as_the_program_reads_them():
+    from classroom.checking.environments import pause_times, pause_zone
+
+    assert pause_times({}) == ("23:00",)  # the program's default
+    assert pause_times({"lab:pauseSqlPoolAt": '["22:30", "01:00"]'}) == ("22:30", "01:00")
+    assert pause_times({"lab:pauseSqlPoolAt": []}) == ()  # off by config
+    assert pause_times({"lab:pauseSqlPoolAt": "not json"}) is None
+    assert pause_times({"lab:pauseSqlPoolAt": [2300]}) is None
+    assert pause_zone({"lab:timeZone": "UTC", "azure-native:location": "eastus"}) == "UTC"
+    assert pause_zone({"azure-native:location": "eastus"}) == "America/New_York"
+    assert pause_zone({}) == ""  # the resource group's region decides, at check time

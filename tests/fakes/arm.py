@@ -480,11 +480,13 @@ def missing_registration(namespace: str) -> tuple[int, Any, dict[str, str]]:
 
 # POSTs that only read, by their REST docs (everything else that is not GET or HEAD writes):
 # Cost Management "Query - Usage"; "Check Name Availability" of storage accounts, key vaults
-# and Synapse workspaces; Log Analytics "Query - Execute" (api.loganalytics.io).
+# and Synapse workspaces; Log Analytics "Query - Execute" (api.loganalytics.io); Synapse
+# "Pipeline Runs - Query By Workspace" (data plane 2020-12-01, POST /queryPipelineRuns).
 READ_ONLY_POSTS = (
     r"/providers/Microsoft\.CostManagement/query$",
     r"/providers/Microsoft\.(Storage|KeyVault|Synapse)/checkNameAvailability$",
     r"^/v1/workspaces/[^/]+/query$",
+    r"/queryPipelineRuns$",
 )
 
 

@@ -12,8 +12,10 @@ readiness check makes, for many students at once:
   ``atScope()``, ``principalId eq '{id}'``, ``assignedTo('{id}')`` (through groups,
   transitively) and ``atScope() and assignedTo('{id}')`` (see :meth:`FakeAzure._role_filter`);
 - the Synapse data plane of workspace ``ws`` under ``/synapse/ws`` (linked services,
-  notebooks, SQL scripts, and Synapse RBAC role assignments listed by role, principal
-  and scope);
+  notebooks, SQL scripts, the cost guard's pipeline and triggers, ``POST
+  /queryPipelineRuns`` (the one POST the check makes: a query, see
+  :func:`tests.fakes.synapse.query_pipeline_runs`), and Synapse RBAC role assignments
+  listed by role, principal and scope);
 - ADLS Gen2 of account ``acct`` under ``/acct`` (IP-style URLs, as the storage SDK
   builds them for an address): ``GET /acct/files?resource=filesystem&directory=data``.
 
@@ -24,6 +26,7 @@ break it the way Azure breaks.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 import uuid
@@ -31,6 +34,7 @@ from typing import Any
 
 from azure.core.credentials import AccessToken
 
+from lab import cost_guard
 from lab.roles import (
     AZUREML_DATA_SCIENTIST,
     READER,
@@ -41,7 +45,16 @@ from lab.roles import (
 )
 from lab.studio import SQL_SCRIPT_NAMES, lab_notebooks
 from tests.fakes.arm import Registrations
-from tests.fakes.synapse import ARM_TOKEN, SYNAPSE_TOKEN, FakeCredential, FakeSynapse, Operation
+from tests.fakes.synapse import (
+    ARM_TOKEN,
+    DATA_PLANE_API_VERSION,
+    SYNAPSE_TOKEN,
+    FakeCredential,
+    FakeSynapse,
+    Operation,
+    pipeline_run,
+    query_pipeline_runs,
+)
 
 STORAGE_TOKEN = "fake-token-for-storage.azure.com"
 # What the program uploads to a ready student's Studio (lab/studio.py).
@@ -103,6 +116,7 @@ class FakeAzure(FakeSynapse):
             str, dict[str, dict[str, Any]]
         ] = {}  # workspace -> collection -> name -> body
         self.synapse_roles: list[dict[str, Any]] = []  # {workspace, roleId, principalId}
+        self.runs: dict[str, list[dict[str, Any]]] = {}  # workspace -> its pipeline runs
         self.lakes: dict[str, dict[str, int]] = {}  # account -> {"data/<file>": size}
         # Cost Management: lower-case resource group id -> [(day, service, cost)], and the
         # subscriptions whose offer has no cost data (-> "400" or "404", as the service says it).
@@ -124,6 +138,8 @@ class FakeAzure(FakeSynapse):
         region: str = "westeurope",
         expires_on: str = "2099-12-31",
         stack: str = "dev",
+        pause_times: tuple[tuple[int, int], ...] = ((23, 0),),
+        time_zone: str | None = None,
     ) -> None:
         sub, rg, ws = env["subscription"], env["resourceGroup"], env["synapseWorkspace"]
         rg_id = f"/subscriptions/{sub}/resourceGroups/{rg}"
@@ -222,6 +238,13 @@ class FakeAzure(FakeSynapse):
                         "cells": [],
                     },
                 }
+            if env.get("sqlPool") and pause_times:
+                self.deploy_guard(
+                    ws,
+                    f"{syn}/sqlPools/{env['sqlPool']}",
+                    pause_times,
+                    time_zone or cost_guard.default_time_zone(region),
+                )
             if env.get("sqlPool"):
                 for name in SQL_SCRIPTS:
                     studio["sqlScripts"][name] = {
@@ -261,6 +284,26 @@ class FakeAzure(FakeSynapse):
                 self.synapse_roles.append(
                     {"workspace": ws, "roleId": SYNAPSE_ADMINISTRATOR, "principalId": object_id}
                 )
+
+    def deploy_guard(
+        self, ws: str, pool_id: str, times: tuple[tuple[int, int], ...], zone: str
+    ) -> None:
+        """The cost guard as providers/synapse/pause_schedule.py leaves it: the pipeline, its
+        triggers Started (``runtimeState`` is read-only, added by the service), and last
+        night's run Succeeded."""
+        studio = self.workspaces.setdefault(ws, {})
+        name = cost_guard.PAUSE_PIPELINE_NAME
+        studio.setdefault("pipelines", {})[name] = {
+            "name": name,
+            "properties": cost_guard.pipeline_body(pool_id),
+        }
+        for trigger, body in cost_guard.trigger_bodies(times, zone).items():
+            studio.setdefault("triggers", {})[trigger] = {
+                "name": trigger,
+                "properties": {**body, "runtimeState": "Started"},
+            }
+        yesterday = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=20)
+        self.runs[ws] = [pipeline_run(name, "Succeeded", yesterday)]
 
     def put(self, resource_id: str, body: dict[str, Any]) -> None:
         with self.lock:
@@ -334,6 +377,12 @@ class FakeAzure(FakeSynapse):
             m = re.fullmatch(r"(.+/sqlPools/[^/]+)/pause", path, re.I)
             if m:
                 return self._pause(m.group(1), query)
+        m = re.fullmatch(r"/synapse/([^/]+)/queryPipelineRuns", path)
+        if m and method == "POST" and token == SYNAPSE_TOKEN:
+            if query.get("api-version") != DATA_PLANE_API_VERSION:
+                return 400, {"error": {"code": "InvalidApiVersion", "message": str(query)}}, {}
+            with self.lock:
+                return query_pipeline_runs(list(self.runs.get(m.group(1), [])), body)
         if path.startswith("/subscriptions/"):
             audience, route = ARM_TOKEN, self._arm
         elif first == "synapse":
@@ -619,7 +668,13 @@ class FakeAzure(FakeSynapse):
                 },
                 {},
             )
-        m = re.fullmatch(r"(linkedservices|notebooks|sqlScripts)/([^/]+)", rest)
+        m = re.fullmatch(r"(linkedservices|notebooks|sqlScripts|pipelines|triggers)/([^/]+)", rest)
+        if (
+            m
+            and m.group(1) in ("pipelines", "triggers")
+            and query.get("api-version") != (DATA_PLANE_API_VERSION)
+        ):
+            return 400, {"error": {"code": "InvalidApiVersion", "message": str(query)}}, {}
         with self.lock:
             item = self.workspaces.get(ws, {}).get(m.group(1), {}).get(m.group(2)) if m else None
         if item is None:

@@ -249,6 +249,7 @@ class FakeSynapse:
         self.artifacts: dict[str, dict[str, Any]] = {c: {} for c in self.COLLECTIONS}
         self.role_assignments: dict[str, dict[str, Any]] = {}
         self.sql_pools: dict[str, dict[str, Any]] = {}
+        self.pipeline_runs: list[dict[str, Any]] = []  # as queryPipelineRuns returns them
         self.operations: dict[str, Operation] = {}
         self.faults: list[Fault] = []
         # Teardown routes: live ARM resources, soft-deleted ones and what was permanently removed.
@@ -597,6 +598,11 @@ class FakeSynapse:
         if m:
             return self._role_assignment(method, m.group(1), body)
 
+        if path == "/queryPipelineRuns":
+            if method != "POST":
+                return 405, {"error": {"code": "MethodNotAllowed", "message": method}}, {}
+            with self.lock:
+                return query_pipeline_runs(list(self.pipeline_runs), body)
         m = re.fullmatch(r"/triggers/([^/]+)/(start|stop)", path)
         if m and method == "POST":
             return self._trigger_state(m.group(1), m.group(2))
@@ -991,6 +997,138 @@ class FakeSynapse:
 
 def deleted_vault_path(subscription_id: str, location: str, vault_name: str) -> str:
     return f"/subscriptions/{subscription_id}/providers/Microsoft.KeyVault/locations/{location}/deletedVaults/{vault_name}"
+
+
+# ----------------------------------------------------------------------------- pipeline runs
+
+# REST spec azure-rest-api-specs specification/synapse/data-plane/Microsoft.Synapse/stable/
+# 2020-12-01: artifacts.json, "/queryPipelineRuns" (POST, PipelineRun_QueryPipelineRunsByWorkspace,
+# body RunFilterParameters, answer PipelineRunsQueryResponse), and entityTypes/Pipeline.json's
+# RunFilterParameters (lastUpdatedAfter and lastUpdatedBefore required, date-time), RunQueryFilter
+# (operand, operator, values required), RunQueryOrderBy (orderBy, order required); the enums as
+# azure-synapse-artifacts 0.19 has them (models/_artifacts_client_enums.py). A pipeline run's
+# status: Queued, InProgress, Succeeded, Failed, Canceling, Cancelled (PipelineRun.status).
+RUN_STATUSES = ("Queued", "InProgress", "Succeeded", "Failed", "Canceling", "Cancelled")
+RUN_FILTER_KEYS = {
+    "continuationToken",
+    "lastUpdatedAfter",
+    "lastUpdatedBefore",
+    "filters",
+    "orderBy",
+}
+RUN_OPERANDS = {"PipelineName", "Status", "RunStart", "RunEnd", "RunGroupId", "LatestOnly"}
+RUN_OPERATORS = {"Equals", "NotEquals", "In", "NotIn"}
+RUN_ORDER_FIELDS = {"RunStart", "RunEnd", "PipelineName", "Status"}
+
+
+def pipeline_run(
+    pipeline: str, status: str, run_start: datetime.datetime, message: str = ""
+) -> dict[str, Any]:
+    """One run as the query returns it (the fields of example PipelineRuns_QueryByWorkspace.json)."""
+    if status not in RUN_STATUSES:
+        raise ValueError(f"a pipeline run's status is one of {RUN_STATUSES}, not {status!r}")
+    ended = status in ("Succeeded", "Failed", "Cancelled")
+    run_end = run_start + datetime.timedelta(seconds=95) if ended else None
+
+    def stamp(value: datetime.datetime | None) -> str | None:
+        return (
+            None
+            if value is None
+            else value.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
+        )
+
+    return {
+        "runId": str(uuid.uuid4()),
+        "runGroupId": str(uuid.uuid4()),
+        "isLatest": True,
+        "pipelineName": pipeline,
+        "parameters": {},
+        "invokedBy": {
+            "id": uuid.uuid4().hex,
+            "name": "Pause SQL pool schedule",
+            "invokedByType": "ScheduleTrigger",
+        },
+        "runStart": stamp(run_start),
+        "runEnd": stamp(run_end),
+        "durationInMs": 95000 if ended else None,
+        "status": status,
+        "message": message,
+        "lastUpdated": stamp(run_end or run_start),
+        "annotations": [],
+        "runDimension": {},
+    }
+
+
+def _stamp(value: Any) -> datetime.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+def _run_filter_problem(body: Any) -> str | None:
+    """What the service refuses in a RunFilterParameters body (stricter where the spec is silent:
+    unknown keys and time stamps without a zone are refused)."""
+    if not isinstance(body, dict):
+        return "the body must be a RunFilterParameters object"
+    unknown = sorted(set(body) - RUN_FILTER_KEYS)
+    if unknown:
+        return f"unknown RunFilterParameters field(s): {', '.join(unknown)}"
+    for key in ("lastUpdatedAfter", "lastUpdatedBefore"):
+        if _stamp(body.get(key)) is None:
+            return f"{key} is required: an ISO 8601 date-time with its zone"
+    for item in body.get("filters") or []:
+        if not isinstance(item, dict) or set(item) != {"operand", "operator", "values"}:
+            return "each filter needs operand, operator and values (and nothing else)"
+        if item["operand"] not in RUN_OPERANDS or item["operator"] not in RUN_OPERATORS:
+            return f"filter {item['operand']!r} {item['operator']!r} is not a pipeline-run filter"
+        if not isinstance(item["values"], list) or not all(
+            isinstance(v, str) for v in item["values"]
+        ):
+            return "filter values must be a list of strings"
+    for item in body.get("orderBy") or []:
+        if not isinstance(item, dict) or set(item) != {"orderBy", "order"}:
+            return "each orderBy needs orderBy and order (and nothing else)"
+        if item["orderBy"] not in RUN_ORDER_FIELDS or item["order"] not in ("ASC", "DESC"):
+            return f"orderBy {item['orderBy']!r} {item['order']!r} is not a pipeline-run order"
+    return None
+
+
+def query_pipeline_runs(runs: list[dict[str, Any]], body: Any) -> tuple[int, Any, dict[str, str]]:
+    """POST /queryPipelineRuns over ``runs``: the runs last updated in the window that pass every
+    filter, in the order asked (one page: no continuationToken)."""
+    problem = _run_filter_problem(body)
+    if problem:
+        return 400, {"error": {"code": "BadRequest", "message": problem}}, {}
+    after, before = _stamp(body["lastUpdatedAfter"]), _stamp(body["lastUpdatedBefore"])
+    field_of = {"PipelineName": "pipelineName", "Status": "status", "RunGroupId": "runGroupId"}
+
+    def passes(run: dict[str, Any]) -> bool:
+        updated = _stamp(run["lastUpdated"])
+        if updated is None or not (after <= updated <= before):  # type: ignore[operator]
+            return False
+        for item in body.get("filters") or []:
+            key = field_of.get(item["operand"])
+            if key is None:
+                continue
+            inside = run.get(key) in item["values"]
+            if inside != (item["operator"] in ("Equals", "In")):
+                return False
+        return True
+
+    found = [run for run in runs if passes(run)]
+    for item in reversed(body.get("orderBy") or []):
+        key = {
+            "RunStart": "runStart",
+            "RunEnd": "runEnd",
+            "PipelineName": "pipelineName",
+            "Status": "status",
+        }[item["orderBy"]]
+        found.sort(key=lambda r: r.get(key) or "", reverse=item["order"] == "DESC")
+    return 200, {"value": found}, {}
 
 
 def _validate_model(model: str, body: Any) -> str | None:

@@ -324,3 +324,81 @@ def test_refresh_of_a_deleted_pipeline_drops_the_resource(fake):
     fake.artifacts["triggers"].clear()
     fake.artifacts["pipelines"].clear()
     assert not provider.read(created.id, to_wire(created.outs)).id
+
+
+def test_refresh_finds_a_changed_pipeline_or_trigger_and_update_puts_them_back(fake):
+    provider = PauseScheduleProvider(FAST)
+    created = provider.create(to_wire(inputs(fake)))
+    sha = created.outs["triggers"][TRIGGER]
+    # What the service adds to what it stores (runtimeState) is no drift.
+    fake.artifacts["pipelines"][PIPELINE]["properties"]["activities"][0]["userProperties"] = []
+    same = provider.read(created.id, to_wire(created.outs))
+    assert same.outs["triggers"] == {TRIGGER: sha}
+    assert same.outs["pipeline_sha256"] == created.outs["pipeline_sha256"]
+
+    # A student edits both in Studio: the pipeline never pauses, the trigger fires at 06:00.
+    pipeline = fake.artifacts["pipelines"][PIPELINE]["properties"]
+    pipeline["activities"][1]["typeProperties"]["expression"]["value"] = "@equals(1, 2)"
+    trigger = fake.artifacts["triggers"][TRIGGER]["properties"]
+    trigger["typeProperties"]["recurrence"]["schedule"]["hours"] = [6]
+    read = provider.read(created.id, to_wire(created.outs))
+    assert read.outs["triggers"] == {TRIGGER: f"changed:{sha}"}
+    assert read.outs["pipeline_sha256"] == f"changed:{created.outs['pipeline_sha256']}"
+    diff = provider.diff(created.id, to_wire(read.outs), to_wire(inputs(fake)))
+    assert diff.changes is True and diff.diffs == [f"triggers.{TRIGGER}", "pipeline_sha256"]
+    fake.reset_log()
+    updated = provider.update(created.id, to_wire(read.outs), to_wire(inputs(fake)))
+    assert writes(fake) == [
+        ("POST", f"/triggers/{TRIGGER}/stop"),
+        ("PUT", f"/pipelines/{PIPELINE}"),
+        ("PUT", f"/triggers/{TRIGGER}"),
+        ("POST", f"/triggers/{TRIGGER}/start"),
+    ]
+    assert fake.artifacts["pipelines"][PIPELINE]["properties"] == cost_guard.pipeline_body(POOL)
+    assert fake.trigger_state(TRIGGER) == "Started"
+    assert provider.diff(created.id, to_wire(updated.outs), to_wire(inputs(fake))).changes is False
+
+
+def test_the_fake_answers_the_pipeline_runs_query_as_the_spec_does(fake):
+    """POST /queryPipelineRuns through the SDK's own call: filtered by pipeline name and window,
+    newest first; a body the spec does not allow is refused."""
+    import datetime as dt
+
+    from azure.core.exceptions import HttpResponseError
+    from azure.synapse.artifacts import ArtifactsClient, models
+
+    now = dt.datetime.now(dt.UTC)
+    fake.pipeline_runs += [
+        fs.pipeline_run(PIPELINE, "Succeeded", now - dt.timedelta(days=1, hours=2)),
+        fs.pipeline_run(PIPELINE, "Failed", now - dt.timedelta(hours=2), "Forbidden"),
+        fs.pipeline_run("Other", "Succeeded", now - dt.timedelta(hours=1)),
+        fs.pipeline_run(PIPELINE, "Succeeded", now - dt.timedelta(days=5)),  # outside the window
+    ]
+    with pytest.raises(ValueError, match="status"):
+        fs.pipeline_run(PIPELINE, "Done", now)
+    query = models.RunFilterParameters(
+        last_updated_after=now - dt.timedelta(days=2),
+        last_updated_before=now,
+        filters=[
+            models.RunQueryFilter(operand="PipelineName", operator="Equals", values=[PIPELINE])
+        ],
+        order_by=[models.RunQueryOrderBy(order_by="RunStart", order="DESC")],
+    )
+    with ArtifactsClient(fs.FakeCredential(), fake.url) as client:
+        runs = client.pipeline_run.query_pipeline_runs_by_workspace(query).value
+        assert [(r.pipeline_name, r.status) for r in runs] == [
+            (PIPELINE, "Failed"),
+            (PIPELINE, "Succeeded"),
+        ]
+        assert runs[0].message == "Forbidden" and runs[0].run_end > runs[0].run_start
+        [sent] = fake.calls("POST", "^/queryPipelineRuns$")
+        assert sent.query == {"api-version": "2020-12-01"}
+        assert set(sent.body) == {"lastUpdatedAfter", "lastUpdatedBefore", "filters", "orderBy"}
+        bad = models.RunFilterParameters(
+            last_updated_after=now,
+            last_updated_before=now,
+            filters=[models.RunQueryFilter(operand="PipelineName", operator="Like", values=["x"])],
+        )
+        with pytest.raises(HttpResponseError) as refused:
+            client.pipeline_run.query_pipeline_runs_by_workspace(bad)
+        assert refused.value.status_code == 400
