@@ -94,6 +94,11 @@ _AZURE_TYPES: dict[str, tuple[str, str]] = {
         "resourceName",
         "{rg}/providers/Microsoft.Insights/components/{name}",
     ),
+    # An extension resource: its id continues the id of the resource it reads.
+    "azure-native:monitor:DiagnosticSetting": (
+        "name",
+        "{resourceUri}/providers/Microsoft.Insights/diagnosticSettings/{name}",
+    ),
     "azure-native:authorization:RoleDefinition": (
         "roleDefinitionId",
         "{scope}/providers/Microsoft.Authorization/roleDefinitions/{name}",
