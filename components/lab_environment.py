@@ -111,6 +111,9 @@ class LabEnvironment(pulumi.ComponentResource):
             dataLake=self.data_lake.account_name,
             amlWorkspace=self.machine_learning.workspace_name,
             amlStudioUrl=self.machine_learning.studio_url,
+            # Where the lab-progress logs are (components/diagnostics.py): the workspace id
+            # the Log Analytics query API takes.
+            logAnalyticsWorkspaceId=self.machine_learning.log_analytics_customer_id,
         )
         self.register_outputs({"environment": self.outputs})
 

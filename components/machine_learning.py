@@ -84,6 +84,8 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
         self.log_analytics_workspace_id: pulumi.Output[str] = pulumi.Output.all(
             self.log_analytics.id, self.log_analytics_force_delete.id
         ).apply(lambda values: values[0])
+        # Its workspace (customer) id, a GUID: what the Log Analytics query API addresses.
+        self.log_analytics_customer_id: pulumi.Output[str] = self.log_analytics.customer_id
         self.compute_name: pulumi.Output[str] = self.compute.name
         self.datastore_name: pulumi.Output[str] = self.datastore.name
         self.studio_url: pulumi.Output[str] = self.workspace.id.apply(

@@ -109,3 +109,11 @@ def test_every_category_the_program_sends_has_a_table_for_the_progress_check(sim
     # Every table of a Dedicated setting is the service's name with the Synapse prefix.
     assert all(t.startswith("Synapse") for t in diagnostics.TABLES.values())
     assert [s.key for s in diagnostics.sources(False)] == ["workspace", "spark"]
+
+
+def test_the_environment_says_which_workspace_holds_the_logs(sim):
+    envs = sim.exports["environments"].value
+    for student in ("ann", "bo"):
+        logs = one(of(sim, student), f"{T}operationalinsights:Workspace")
+        assert envs[student]["logAnalyticsWorkspaceId"] == logs.outputs["customerId"]
+    assert envs["ann"]["logAnalyticsWorkspaceId"] != envs["bo"]["logAnalyticsWorkspaceId"]
