@@ -194,7 +194,9 @@ class LabMocks(pulumi_mocks.Mocks):
                 outputs["identity"] = identity
             if typ == "azure-native:operationalinsights:Workspace":
                 # Azure's workspace (customer) id: a GUID of its own, not in the ARM id.
-                outputs["customerId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"workspace:{args.name}"))
+                outputs["customerId"] = str(
+                    uuid.uuid5(uuid.NAMESPACE_URL, f"workspace:{args.name}")
+                )
             if typ == "azure-native:storage:StorageAccount":
                 outputs["primaryEndpoints"] = {
                     "blob": f"https://{name}.blob.core.windows.net/",
