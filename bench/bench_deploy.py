@@ -47,6 +47,7 @@ TYPICAL_SECONDS = {
     "azure-native:keyvault:Vault": 30,
     "azure-native:operationalinsights:Workspace": 20,
     "azure-native:applicationinsights:Component": 10,
+    "azure-native:monitor:DiagnosticSetting": 5,
     "azure-native:authorization:RoleAssignment": 5,
     "azure-native:authorization:RoleDefinition": 5,
     "random:index/randomString:RandomString": 0,

@@ -17,6 +17,7 @@ from .access import Access, AccessArgs
 from .custom_roles import SubscriptionRoles
 from .data_lake import DataLake, DataLakeArgs
 from .data_plane import DataPlane, DataPlaneArgs
+from .diagnostics import LabDiagnostics, LabDiagnosticsArgs
 from .machine_learning import MachineLearningWorkspace, MachineLearningWorkspaceArgs
 from .synapse import SynapseWorkspace, SynapseWorkspaceArgs
 
@@ -98,6 +99,7 @@ class LabEnvironment(pulumi.ComponentResource):
         self.access = self._access(name, args)
         self.data_plane = self._data_plane(name, args)
         self.budget = self._budget(name, args)
+        self.diagnostics = self._diagnostics(name)
 
         self.outputs: pulumi.Output[dict] = pulumi.Output.all(
             subscription=args.subscription_id,
@@ -109,6 +111,9 @@ class LabEnvironment(pulumi.ComponentResource):
             dataLake=self.data_lake.account_name,
             amlWorkspace=self.machine_learning.workspace_name,
             amlStudioUrl=self.machine_learning.studio_url,
+            # Where the lab-progress logs are (components/diagnostics.py): the workspace id
+            # the Log Analytics query API takes.
+            logAnalyticsWorkspaceId=self.machine_learning.log_analytics_customer_id,
         )
         self.register_outputs({"environment": self.outputs})
 
@@ -232,6 +237,19 @@ class LabEnvironment(pulumi.ComponentResource):
             # The start is the first of the month of the first `pulumi up`: a later
             # month must not move it (and Azure refuses a start outside the time grain).
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["timePeriod.startDate"]),
+        )
+
+    def _diagnostics(self, name: str) -> LabDiagnostics:
+        """The lab's progress as Azure records it (lab.diagnostics), into the student's Log Analytics."""
+        return LabDiagnostics(
+            f"{name}-diag",
+            LabDiagnosticsArgs(
+                log_analytics_workspace_id=self.machine_learning.log_analytics_workspace_id,
+                synapse_workspace_id=self.synapse.workspace_id,
+                spark_pool_id=self.synapse.spark_pool_id,
+                sql_pool_id=self.synapse.sql_pool_id,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _data_plane(self, name: str, args: LabEnvironmentArgs) -> DataPlane:

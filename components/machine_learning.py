@@ -79,6 +79,13 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
         self.workspace_id: pulumi.Output[str] = pulumi.Output.all(
             self.workspace.id, self.workspace_purge.id
         ).apply(lambda values: values[0])
+        # The Log Analytics workspace, for the lab's diagnostic settings: it also waits
+        # for the force delete, so on destroy what sends logs to it goes before the purge.
+        self.log_analytics_workspace_id: pulumi.Output[str] = pulumi.Output.all(
+            self.log_analytics.id, self.log_analytics_force_delete.id
+        ).apply(lambda values: values[0])
+        # Its workspace (customer) id, a GUID: what the Log Analytics query API addresses.
+        self.log_analytics_customer_id: pulumi.Output[str] = self.log_analytics.customer_id
         self.compute_name: pulumi.Output[str] = self.compute.name
         self.datastore_name: pulumi.Output[str] = self.datastore.name
         self.studio_url: pulumi.Output[str] = self.workspace.id.apply(
@@ -88,6 +95,7 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
             {
                 "workspaceName": self.workspace_name,
                 "workspaceId": self.workspace_id,
+                "logAnalyticsWorkspaceId": self.log_analytics_workspace_id,
                 "principalId": self.principal_id,
                 "computeName": self.compute_name,
                 "datastoreName": self.datastore_name,

@@ -92,6 +92,7 @@ class SynapseWorkspace(pulumi.ComponentResource):
         self.workspace_name: pulumi.Output[str] = self.workspace.name
         self.workspace_id: pulumi.Output[str] = self.workspace.id
         self.spark_pool_name: pulumi.Output[str] = self.spark_pool.name
+        self.spark_pool_id: pulumi.Output[str] = self.spark_pool.id
         self.sql_pool_name: pulumi.Output[str] | None = (
             self.sql_pool.name if self.sql_pool else None
         )

@@ -28,6 +28,8 @@ AZURE_NATIVE_MODULES: dict[str, str] = {
     "keyvault": "Microsoft.KeyVault",
     "operationalinsights": "Microsoft.OperationalInsights",
     "applicationinsights": "Microsoft.Insights",
+    # Diagnostic settings (Microsoft.Insights/diagnosticSettings), the lab's progress logs.
+    "monitor": "Microsoft.Insights",
 }
 
 # Registered in every subscription and never unregistered ("Azure resource providers
@@ -80,6 +82,7 @@ RESOURCE_TYPES: dict[str, tuple[str, str]] = {
     "azure-native:keyvault:Vault": ("Microsoft.KeyVault", "vaults"),
     "azure-native:operationalinsights:Workspace": ("Microsoft.OperationalInsights", "workspaces"),
     "azure-native:applicationinsights:Component": ("Microsoft.Insights", "components"),
+    "azure-native:monitor:DiagnosticSetting": ("Microsoft.Insights", "diagnosticSettings"),
     "azure-native:authorization:RoleAssignment": ("Microsoft.Authorization", "roleAssignments"),
     "azure-native:authorization:RoleDefinition": ("Microsoft.Authorization", "roleDefinitions"),
 }

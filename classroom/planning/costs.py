@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lab import diagnostics
+
 PRICES_FILE = Path(__file__).with_name("prices.json")
 
 # vCores of one Synapse Spark node by size (Memory Optimized family).
@@ -31,6 +33,30 @@ IDLE_SQL_STORAGE_TB = 0.01
 IDLE_LOG_GB_PER_DAY = 0.01
 HOURS_PER_MONTH = 730.0
 DAYS_PER_MONTH = 30.4
+BYTES_PER_GB = 1e9  # Log Analytics bills GB of 10^9 bytes (Azure Monitor docs, logs/cost-logs.md)
+
+# The lab-progress logs (components/diagnostics.py): an assumed upper bound of what one
+# student sends per lab hour, by category: (rows, billed bytes per row). Nothing here
+# was measured on a live tenant; the pilot reads the real figure from the workspace's
+# Usage table (docs: pilot checklist). The billed size of a row is the text of its
+# columns, standard columns excluded (logs/cost-logs.md, "Data size calculation").
+PROGRESS_LOG_ROWS_PER_LAB_HOUR: dict[str, tuple[int, int]] = {
+    # A row per state change of a run (queued, in progress, done), with its
+    # Parameters/SystemParameters JSON: the notebooks run as pipelines a few times.
+    diagnostics.PIPELINE_RUNS: (10, 2500),
+    # Activity rows carry the activity's Input and Output JSON (a notebook run's result).
+    diagnostics.ACTIVITY_RUNS: (20, 4000),
+    # The cost guard's schedule fires a few times a day, not per lab hour.
+    diagnostics.TRIGGER_RUNS: (2, 1500),
+    # Serverless SQL: only queries that read files from the lake (exploring the data).
+    diagnostics.BUILTIN_SQL_REQUESTS: (30, 1500),
+    # One row per Spark application (a notebook session) that ends.
+    diagnostics.SPARK_APPS_ENDED: (5, 2000),
+    # Every request of the dedicated pool, including what Synapse Studio and the tools
+    # send on their own while a student browses: the largest by far. Command is the
+    # statement's text, cut at 4,000 bytes (sys.dm_pdw_exec_requests).
+    diagnostics.SQL_POOL_EXEC_REQUESTS: (300, 2000),
+}
 
 
 class PriceError(ValueError):
@@ -44,6 +70,8 @@ class PriceTable:
     source: str
     method: str
     regions: Mapping[str, Mapping[str, Any]]
+    # The monthly free Log Analytics ingestion (gb_per_month, per, source, read_on).
+    log_analytics_free: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path = PRICES_FILE) -> PriceTable:
@@ -54,6 +82,7 @@ class PriceTable:
             data["source"],
             data.get("method", ""),
             data["regions"],
+            data.get("log_analytics_free", {}),
         )
 
     def provenance(self, name: str) -> tuple[str, str]:
@@ -81,6 +110,9 @@ class CostLine:
 class StudentCost:
     in_use_per_hour: list[CostLine] = field(default_factory=list)
     idle_per_day: list[CostLine] = field(default_factory=list)
+    # The lab-progress logs this student sends per lab hour (MB of 10^6 bytes), and their price.
+    progress_log_mb_per_hour: float = 0.0
+    log_price_per_gb: float = 0.0
 
     @property
     def hourly(self) -> float:
@@ -158,6 +190,8 @@ def estimate_student(resources: Iterable[Any], prices: PriceTable, region_name: 
                 )
         elif t == "azure-native:storage:StorageAccount":
             storage_accounts += 1
+        elif t == "azure-native:monitor:DiagnosticSetting":
+            cost.progress_log_mb_per_hour += progress_log_mb_per_hour(i)
     if storage_accounts:
         cost.idle_per_day.append(
             CostLine(
@@ -168,6 +202,15 @@ def estimate_student(resources: Iterable[Any], prices: PriceTable, region_name: 
                 / DAYS_PER_MONTH,
             )
         )
+    cost.log_price_per_gb = float(region["log_analytics_gb"])
+    if cost.progress_log_mb_per_hour:
+        cost.in_use_per_hour.append(
+            CostLine(
+                f"lab-progress logs into Log Analytics (~{cost.progress_log_mb_per_hour:.2f} MB "
+                "per lab hour, Analytics Logs pay-as-you-go)",
+                cost.progress_log_mb_per_hour * 1e6 / BYTES_PER_GB * cost.log_price_per_gb,
+            )
+        )
     cost.idle_per_day.append(
         CostLine(
             f"Log Analytics (~{IDLE_LOG_GB_PER_DAY} GB/day)",
@@ -175,3 +218,19 @@ def estimate_student(resources: Iterable[Any], prices: PriceTable, region_name: 
         )
     )
     return cost
+
+
+def progress_log_mb_per_hour(setting_inputs: Mapping[str, Any]) -> float:
+    """MB (10^6 bytes) per lab hour that one diagnostic setting's enabled categories send.
+
+    A category without an assumption counts as the largest one: a new category the
+    program sends is never estimated at zero.
+    """
+    largest = max(rows * size for rows, size in PROGRESS_LOG_ROWS_PER_LAB_HOUR.values())
+    total = 0
+    for log in setting_inputs.get("logs") or []:
+        if not log.get("enabled", True):
+            continue
+        rows_size = PROGRESS_LOG_ROWS_PER_LAB_HOUR.get(str(log.get("category")))
+        total += rows_size[0] * rows_size[1] if rows_size else largest
+    return total / 1e6

@@ -150,6 +150,47 @@ def guard_figures(
     return figures
 
 
+def progress_logs(
+    students: list[StudentPlan], prices: PriceTable, region: str, lab_hours: float
+) -> dict[str, Any]:
+    """What the lab-progress logs add: their volume for the class and its ingestion price.
+
+    Already counted in the in-use figures (a line of each student's cost); shown on its
+    own with the free monthly grant, which the plan does not subtract: the billing
+    account's other workspaces may use it up.
+    """
+    mb_per_hour = sum(s.cost.progress_log_mb_per_hour for s in students)
+    gb = mb_per_hour * lab_hours / 1000
+    price = float(prices.region(region)["log_analytics_gb"]) if students else 0.0
+    free = prices.log_analytics_free
+    free_gb = free.get("gb_per_month")
+    return {
+        "mbPerStudentPerLabHour": round(mb_per_hour / len(students), 3) if students else 0.0,
+        "gbForClass": round(gb, 4),
+        "pricePerGb": price,
+        "cost": round(gb * price, 2),
+        "freeGbPerMonth": free_gb,
+        "freePer": free.get("per"),
+        "withinFreeGrant": free_gb is not None and gb <= float(free_gb),
+        "freeSource": free.get("source"),
+        "freeReadOn": free.get("read_on"),
+    }
+
+
+def render_progress_logs(p: dict[str, Any], lab_hours: float, cur: str) -> str:
+    line = (
+        f"  lab-progress logs: ~{p['mbPerStudentPerLabHour']:.2f} MB per student per lab hour, "
+        f"{p['gbForClass']:.3f} GB for the class over {lab_hours:g} lab hours: "
+        f"{p['cost']:.2f} {cur} at {p['pricePerGb']:.2f} {cur}/GB (counted in the in-use figure)"
+    )
+    if p.get("freeGbPerMonth") is not None:
+        line += (
+            f"; the first {p['freeGbPerMonth']:g} GB a month per {p['freePer']} are free, "
+            f"shared with everything else it ingests (read {p['freeReadOn']})"
+        )
+    return line
+
+
 def _describe(r: Declared) -> dict[str, str]:
     return {"type": r.type, "name": r.azure_name or r.name, "logicalName": r.name}
 
@@ -178,6 +219,7 @@ def report(
                     "inUsePerHour": round(s.cost.hourly, 4),
                     "idlePerDay": round(s.cost.daily_idle, 4),
                     "total": round(s.cost.total(lab_hours, days), 2),
+                    "progressLogMbPerLabHour": round(s.cost.progress_log_mb_per_hour, 3),
                     "inUseItems": [
                         {"item": line.item, "amount": round(line.amount, 4)}
                         for line in s.cost.in_use_per_hour
@@ -212,6 +254,7 @@ def report(
             "idlePerDay": round(sum(s.cost.daily_idle for s in students), 2),
             "total": round(sum(s.cost.total(lab_hours, days) for s in students), 2),
         },
+        "progressLogs": progress_logs(students, prices, region, lab_hours),
     }
 
 
@@ -271,6 +314,7 @@ def render_text(data: dict[str, Any]) -> str:
         "AutoML cluster at its maximum)",
         f"  idle:   {k['idlePerDay']:.2f} {cur}/day (pools paused, cluster at 0 nodes)",
         f"  for {a['labHours']:g} lab hours over {a['days']:g} days: {k['total']:.2f} {cur}",
+        render_progress_logs(data["progressLogs"], a["labHours"], cur),
         f"Prices: {data['prices']['source']}; read {data['prices']['readOn']} ({data['prices']['method']}).",
         "",
         *render_quotas(data["quotas"]),

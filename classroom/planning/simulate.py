@@ -94,6 +94,11 @@ _AZURE_TYPES: dict[str, tuple[str, str]] = {
         "resourceName",
         "{rg}/providers/Microsoft.Insights/components/{name}",
     ),
+    # An extension resource: its id continues the id of the resource it reads.
+    "azure-native:monitor:DiagnosticSetting": (
+        "name",
+        "{resourceUri}/providers/Microsoft.Insights/diagnosticSettings/{name}",
+    ),
     "azure-native:authorization:RoleDefinition": (
         "roleDefinitionId",
         "{scope}/providers/Microsoft.Authorization/roleDefinitions/{name}",
@@ -187,6 +192,11 @@ class LabMocks(pulumi_mocks.Mocks):
                 identity = dict(outputs.get("identity") or {})
                 identity.update(principalId=fake_principal_id(args.name), tenantId=FAKE_TENANT)
                 outputs["identity"] = identity
+            if typ == "azure-native:operationalinsights:Workspace":
+                # Azure's workspace (customer) id: a GUID of its own, not in the ARM id.
+                outputs["customerId"] = str(
+                    uuid.uuid5(uuid.NAMESPACE_URL, f"workspace:{args.name}")
+                )
             if typ == "azure-native:storage:StorageAccount":
                 outputs["primaryEndpoints"] = {
                     "blob": f"https://{name}.blob.core.windows.net/",

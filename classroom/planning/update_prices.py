@@ -24,6 +24,7 @@ PRICES_FILE = Path(__file__).resolve().with_name("prices.json")
 API = "https://prices.azure.com/api/retail/prices"
 DEFAULT_VM_SIZES = ("Standard_DS3_v2", "Standard_DS11_v2", "Standard_D4s_v3", "Standard_E4ds_v4")
 MAX_PAGES = 50
+ANALYTICS_LOGS_INGESTION_METERS = ("Analytics Logs Data Ingestion", "Pay-as-you-go Data Ingestion")
 
 
 class PriceLookupError(RuntimeError):
@@ -120,11 +121,16 @@ def region_prices(
         ),
     )
     logs = items("serviceName eq 'Log Analytics'")
+    # Analytics Logs, pay-as-you-go: the meter "Analytics Logs Data Ingestion" (called
+    # "Pay-as-you-go Data Ingestion" in Azure Monitor docs, cost-meters.md). The API lists
+    # it in tiers: 0 from 0 GB (the free monthly grant), the price from tierMinimumUnits 5.
+    # Not Basic or Auxiliary Logs (cheaper meters of other table plans, which the lab's
+    # tables are not on), nor the legacy "Data Analyzed" tiers.
     entry["log_analytics_gb"] = _pick(
         logs,
         "Log Analytics ingestion GB",
         lambda i: (
-            "Data Ingestion" in i.get("meterName", "")
+            i.get("meterName") in ANALYTICS_LOGS_INGESTION_METERS
             and i.get("unitOfMeasure") == "1 GB"
             and float(i.get("retailPrice", 0)) > 0
         ),

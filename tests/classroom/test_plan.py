@@ -12,6 +12,11 @@ from classroom.planning import plan as plan_cli
 from classroom.planning.costs import PriceTable
 
 PRICES = PriceTable.load()
+# The assumed lab-progress log volume per student and lab hour (costs.py), in bytes:
+# workspace 10 x 2,500 + 20 x 4,000 + 2 x 1,500 + 30 x 1,500, Spark pool 5 x 2,000,
+# SQL pool 300 x 2,000.
+WORKSPACE_LOG_BYTES = 25_000 + 80_000 + 3_000 + 45_000
+PROGRESS_MB_PER_HOUR = (WORKSPACE_LOG_BYTES + 10_000 + 600_000) / 1e6  # 0.763
 
 
 def write_stack(tmp_path, **overrides):
@@ -49,6 +54,7 @@ def test_plan_lists_each_students_resources_and_costs(tmp_path, capsys):
         12 * region["spark_vcore_hour"]
         + region["sql_dw100c_hour"]
         + 2 * region["vm_hour"]["Standard_DS3_v2"]
+        + PROGRESS_MB_PER_HOUR / 1000 * region["log_analytics_gb"]
     )
     for s in data["students"]:
         types = [r["type"] for r in s["resources"]]
@@ -279,3 +285,69 @@ def test_plan_without_a_sql_pool_or_schedule_says_so(tmp_path, capsys):
         "class",
     )["costGuard"]
     assert none["sqlPool"] is False and none["forgottenPoolPerDayWithout"] == 0
+
+
+def test_plan_shows_the_lab_progress_logs_on_their_own_line(tmp_path, capsys):
+    stack = str(write_stack(tmp_path))
+    data = run_json(capsys, "--config", stack, "--stack", "class", "--hours", "3", "--days", "10")
+    price = PRICES.regions["westeurope"]["log_analytics_gb"]
+    assert price == 2.99
+    for s in data["students"]:
+        assert s["cost"]["progressLogMbPerLabHour"] == pytest.approx(0.763)
+        (line,) = [i for i in s["cost"]["inUseItems"] if i["item"].startswith("lab-progress logs")]
+        assert line["amount"] == pytest.approx(round(0.763e-3 * price, 4))
+    logs = data["progressLogs"]
+    assert logs["mbPerStudentPerLabHour"] == pytest.approx(0.763)
+    # 3 students x 0.763 MB x 3 lab hours = 6.867 MB
+    assert logs["gbForClass"] == pytest.approx(0.0069, abs=1e-4)
+    assert logs["pricePerGb"] == price and logs["cost"] == pytest.approx(0.02)
+    assert (logs["freeGbPerMonth"], logs["freePer"]) == (5, "billing account")
+    assert logs["withinFreeGrant"] is True
+    assert "azure.microsoft.com/pricing/details/monitor" in logs["freeSource"]
+    assert classroom_main(["plan", "--config", stack, "--stack", "class", "--hours", "3"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "  lab-progress logs: ~0.76 MB per student per lab hour, 0.007 GB for the class over "
+        "3 lab hours: 0.02 USD at 2.99 USD/GB (counted in the in-use figure); the first 5 GB "
+        "a month per billing account are free" in out
+    )
+
+
+def test_progress_logs_follow_the_declared_settings(tmp_path, capsys):
+    data = run_json(
+        capsys,
+        "--config",
+        str(write_stack(tmp_path, **{"lab:dedicatedSqlPool": False})),
+        "--stack",
+        "class",
+    )
+    # No SQL pool, no ExecRequests: only the workspace's and the Spark pool's categories.
+    assert data["progressLogs"]["mbPerStudentPerLabHour"] == pytest.approx(
+        (WORKSPACE_LOG_BYTES + 10_000) / 1e6
+    )
+
+
+def test_a_big_class_outgrows_the_free_grant():
+    from classroom.planning.costs import StudentCost
+
+    students = [
+        plan_cli.StudentPlan(f"s{i}", [], StudentCost(progress_log_mb_per_hour=0.763))
+        for i in range(200)
+    ]
+    # 200 x 0.763 MB x 40 hours = 6.104 GB, beyond the 5 free GB.
+    logs = plan_cli.progress_logs(students, PRICES, "westeurope", 40)
+    assert logs["gbForClass"] == pytest.approx(6.104)
+    assert logs["cost"] == pytest.approx(round(6.104 * 2.99, 2))
+    assert logs["withinFreeGrant"] is False
+    assert plan_cli.progress_logs(students, PRICES, "westeurope", 30)["withinFreeGrant"] is True
+
+
+def test_a_category_without_an_assumption_is_never_estimated_at_zero():
+    from classroom.planning.costs import PROGRESS_LOG_ROWS_PER_LAB_HOUR, progress_log_mb_per_hour
+    from lab import diagnostics
+
+    assert set(PROGRESS_LOG_ROWS_PER_LAB_HOUR) == set(diagnostics.TABLES)
+    new = {"logs": [{"category": "SomethingNew", "enabled": True}]}
+    assert progress_log_mb_per_hour(new) == pytest.approx(0.6)  # the largest: ExecRequests
+    off = {"logs": [{"category": "ExecRequests", "enabled": False}]}
+    assert progress_log_mb_per_hour(off) == 0

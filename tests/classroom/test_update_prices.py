@@ -115,12 +115,41 @@ STORAGE_ITEMS = [
     },
 ]
 LOG_ITEMS = [
+    # Tiered as the API lists it: free up to 5 GB a month, then the price.
     {
         "type": "Consumption",
         "productName": "Log Analytics",
+        "skuName": "Analytics Logs",
         "meterName": "Analytics Logs Data Ingestion",
         "unitOfMeasure": "1 GB",
+        "tierMinimumUnits": 0,
+        "retailPrice": 0,
+    },
+    {
+        "type": "Consumption",
+        "productName": "Log Analytics",
+        "skuName": "Analytics Logs",
+        "meterName": "Analytics Logs Data Ingestion",
+        "unitOfMeasure": "1 GB",
+        "tierMinimumUnits": 5,
         "retailPrice": 2.99,
+    },
+    # Decoys: cheaper table plans the lab's tables are not on.
+    {
+        "type": "Consumption",
+        "productName": "Azure Monitor",
+        "skuName": "Basic Logs",
+        "meterName": "Basic Logs Data Ingestion",
+        "unitOfMeasure": "1 GB",
+        "retailPrice": 0.65,
+    },
+    {
+        "type": "Consumption",
+        "productName": "Azure Monitor",
+        "skuName": "Auxiliary Logs",
+        "meterName": "Auxiliary Logs Data Ingestion",
+        "unitOfMeasure": "1 GB",
+        "retailPrice": 0.065,
     },
 ]
 

@@ -89,3 +89,22 @@ def test_key_vault_is_purged_after_it_is_deleted(sim, student):
 def test_each_student_has_exactly_one_of_each_purge(sim):
     for kind in ("MlWorkspacePurge", "LogAnalyticsForceDelete", "KeyVaultPurge"):
         assert sorted(r.name.split("-")[0] for r in sim.of_type(f"{DYN}{kind}")) == ["ann", "bo"]
+
+
+@pytest.mark.parametrize("student", ["ann", "bo"])
+def test_diagnostic_settings_go_before_what_they_read_and_where_they_write(sim, student):
+    # Azure: a setting left behind when its resource is deleted is applied again to a
+    # new resource of the same id (platform/diagnostic-settings.md). Each setting depends
+    # on its resource (deleted first) and on the Log Analytics force delete (deleted
+    # before the workspace is purged), and nothing of the lab waits for a setting.
+    res = of(sim, student)
+    force = one(res, f"{DYN}LogAnalyticsForceDelete")
+    settings = [r for r in res if r.type == f"{T}monitor:DiagnosticSetting"]
+    assert len(settings) == 3
+    for typ in ("synapse:Workspace", "synapse:BigDataPool", "synapse:SqlPool"):
+        source = one(res, f"{T}{typ}")
+        (setting,) = [s for s in settings if s.inputs["resourceUri"] == source.outputs["id"]]
+        assert source.urn in all_deps(setting), typ
+        assert force.urn in all_deps(setting), typ
+    setting_urns = {s.urn for s in settings}
+    assert [r.name for r in sim.resources if all_deps(r) & setting_urns] == []

@@ -43,6 +43,20 @@ ADDED = {
         "::ann-studio-pause-schedule",
         "pulumi-python:dynamic/synapse-ml-lab:PauseSchedule",
     ),
+    # Issue 28 (lab progress): the diagnostic settings on the Synapse workspace, Spark pool
+    # and SQL pool, in their own component. New resources, nothing moved.
+    (
+        f"{STACK}synapse-ml-lab:lab:LabEnvironment$synapse-ml-lab:monitor:LabDiagnostics::ann-diag",
+        "synapse-ml-lab:monitor:LabDiagnostics",
+    ),
+    *(
+        (
+            f"{STACK}synapse-ml-lab:monitor:LabDiagnostics$azure-native:monitor:DiagnosticSetting"
+            f"::ann-diag-{key}",
+            "azure-native:monitor:DiagnosticSetting",
+        )
+        for key in ("workspace", "spark", "sql")
+    ),
 }
 RETIRED = {(f"{ACCESS}-student-rg-contributor", RA)}
 
