@@ -109,6 +109,9 @@ class LabEnvironment(pulumi.ComponentResource):
             dataLake=self.data_lake.account_name,
             amlWorkspace=self.machine_learning.workspace_name,
             amlStudioUrl=self.machine_learning.studio_url,
+            # The Log Analytics workspace's customer id (the GUID its query API takes), for
+            # `python -m classroom progress`, which reads the lab's logs there.
+            logAnalyticsWorkspaceId=self.machine_learning.log_analytics.customer_id,
         )
         self.register_outputs({"environment": self.outputs})
 
