@@ -35,7 +35,9 @@ PREDICT_NOTEBOOK = "03-predict"
 # column lists in MicrosoftDocs/azure-reference-other azure-monitor-ref/tables/includes/synapse*.
 # lab/diagnostics.py declares the same names for the diagnostic settings.
 SQL_REQUESTS_TABLE = "SynapseSqlPoolExecRequests"  # category ExecRequests of sqlPools
-PIPELINE_RUNS_TABLE = "SynapseIntegrationPipelineRuns"  # category IntegrationPipelineRuns of workspaces
+PIPELINE_RUNS_TABLE = (
+    "SynapseIntegrationPipelineRuns"  # category IntegrationPipelineRuns of workspaces
+)
 
 # The procedure the SQL script "Predict rentals" creates and runs (notebooks/sql/predict_rentals.sql;
 # tests/lab/test_steps.py keeps the two equal). ExecRequests.Command holds the submitted text
