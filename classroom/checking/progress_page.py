@@ -43,9 +43,10 @@ def step_bars(report: Mapping[str, Any]) -> str:
         x_running = round(1000 * running / total)
         x_failed = round(1000 * failed / total)
         label = f"Step {n}" if k["part"] else "Cost guard"
+        extra_html = f' <span class="extra">({_e(extra)})</span>' if extra else ""
+        guard = " guard" if not k["part"] else ""
         items.append(
-            f'<li class="bar{" guard" if not k["part"] else ""}"><div class="bar-text"><b>{_e(label)}</b> '
-            f"{_e(words)}{f' <span class="extra">({_e(extra)})</span>' if extra else ''}</div>"
+            f'<li class="bar{guard}"><div class="bar-text"><b>{_e(label)}</b> {_e(words)}{extra_html}</div>'
             f'<svg viewBox="0 0 1000 28" preserveAspectRatio="none" role="img" aria-label="{_e(words)}">'
             f'<rect class="track" width="1000" height="28"/>'
             f'<rect class="done" width="{x_done}" height="28"/>'
