@@ -76,7 +76,7 @@ def _row(student: Mapping[str, Any], step_list: Sequence[Mapping[str, Any]]) -> 
     titles = {s["id"]: s["title"] for s in step_list}
     furthest = titles.get(student.get("furthest") or "", "–")
     notes = [
-        f'<li class="problem"><b>Cannot read:</b> {code_html(p)}</li>' for p in student["problems"]
+        f'<li class="problem"><b>Problem:</b> {code_html(p)}</li>' for p in student["problems"]
     ]
     if student["stuck"]:
         notes.insert(
@@ -149,7 +149,7 @@ def render_progress_page(report: Mapping[str, Any], refresh: int | None = None) 
     </span>
     <span id="shown" class="muted" aria-live="polite">{len(students)} shown</span>
   </div>
-  <p class="legend">Steps, in order: <ol class="step-names">{numbered}</ol> Marks: {legend}</p>
+  <div class="legend">Steps, in order: <ol class="step-names">{numbered}</ol> · Marks: {legend}</div>
   <div class="table-wrap">
   <table id="students">
     <thead><tr><th scope="col">Student</th><th scope="col">Progress</th><th scope="col">Furthest step</th><th scope="col">What to look at</th><th scope="col">Open</th></tr></thead>
@@ -191,15 +191,16 @@ button { font: inherit; font-size: .9rem; padding: .3rem .7rem; border: 1px soli
   background: #fff; cursor: pointer; color: var(--ink); }
 button[aria-pressed="true"] { background: var(--ink); color: #fff; border-color: var(--ink); }
 button:focus-visible { outline: 3px solid #0b57d0; outline-offset: 2px; }
-.bars { list-style: none; margin: 0; padding: 0; display: grid; gap: .55rem; max-width: 1100px; }
-.bar-text { font-size: 1.15rem; } .bar-text .extra { color: var(--muted); font-size: .95rem; }
+.bars { list-style: none; margin: 0; padding: 0; display: grid; gap: .45rem; }
+.bar { display: grid; grid-template-columns: minmax(0, 1.2fr) minmax(0, 1fr); align-items: center; gap: .4rem 1rem; }
+.bar-text { font-size: 1.15rem; line-height: 1.25; } .bar-text .extra { color: var(--muted); font-size: .95rem; }
 .bar svg { display: block; width: 100%; height: 1.6rem; border-radius: 6px; }
 .bar .track { fill: #eceff3; } .bar .done { fill: var(--ok); } .bar .running { fill: var(--run); } .bar .failed { fill: var(--bad); }
-.bar.guard { margin-top: .4rem; padding-top: .5rem; border-top: 1px dashed var(--line); }
+.bar.guard { margin-top: .2rem; padding-top: .4rem; border-top: 1px dashed var(--line); }
 .controls { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem .75rem; margin-bottom: .6rem; }
 .controls input { font: inherit; padding: .35rem .6rem; min-width: 18rem; border: 1px solid #6b7480; border-radius: 6px; }
 .filters { display: inline-flex; flex-wrap: wrap; gap: .35rem; }
-.legend { color: var(--muted); font-size: .9rem; } .step-names { display: inline; padding: 0; margin: 0; }
+.legend { color: var(--muted); font-size: .9rem; margin: 0 0 .6rem; } .step-names { display: inline; padding: 0; margin: 0; }
 .step-names li { display: inline; margin-right: .9rem; } .step-names { counter-reset: n; }
 .step-names li::before { counter-increment: n; content: counter(n) ". "; font-weight: 700; }
 .mark-legend { margin-right: .6rem; white-space: nowrap; }
@@ -222,7 +223,7 @@ tbody tr[data-stuck="1"] { background: #fff8e8; } tbody tr[data-unreadable="1"] 
 .what li.problem, .what li.failed { color: var(--bad); } .what li.stuck { color: var(--warn); }
 .what li.ok { list-style: none; margin-left: -1.1rem; color: var(--ok); }
 code { font-family: "DejaVu Sans Mono", monospace; font-size: .85em; background: #f1f2f4; padding: 0 .2em; border-radius: 3px; }
-.links a { color: #0b57d0; display: block; } .not-a-link { color: var(--muted); font-size: .8rem; overflow-wrap: anywhere; }
+.links a { color: #0b57d0; display: block; white-space: nowrap; } .not-a-link { color: var(--muted); font-size: .8rem; overflow-wrap: anywhere; }
 tr.hidden { display: none; }
 @media (max-width: 900px) { .table-wrap { overflow-x: auto; } .controls input { min-width: 0; width: 100%; } }
 """
