@@ -16,9 +16,33 @@ from lab import steps
 from tests.classroom.browser import keep
 
 NOW = dt.datetime(2026, 12, 8, 10, 30, tzinfo=dt.UTC)
-NAMES = (
-    "ada ben cho dev eli fay gus hal ivy jon kai lea max nia oli pam quin rui sam tia uma vic wes xia yan"
-).split()
+NAMES = [
+    "ada",
+    "ben",
+    "cho",
+    "dev",
+    "eli",
+    "fay",
+    "gus",
+    "hal",
+    "ivy",
+    "jon",
+    "kai",
+    "lea",
+    "max",
+    "nia",
+    "oli",
+    "pam",
+    "quin",
+    "rui",
+    "sam",
+    "tia",
+    "uma",
+    "vic",
+    "wes",
+    "xia",
+    "yan",
+]
 
 
 def env(student: str, synapse_url: str | None = None) -> Environment:
