@@ -67,9 +67,7 @@ def environment(n: int) -> Environment:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        prog="bench_progress.py", description=__doc__.split("\n\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="bench_progress.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=200)
     parser.add_argument("--concurrency", default="8,16")
     parser.add_argument("--latency", default="0.15,0.4", help="seconds per call: lo,hi")
@@ -96,9 +94,16 @@ def main() -> int:
                 fake.add_log_workspace(e.log_analytics_workspace_id or "")
                 fake.add_ml_workspace(e.aml_workspace)
                 for k in range(3):
-                    fake.add_job(e.aml_workspace, steps.experiment_name(), "Completed", now - dt.timedelta(minutes=10 + k))
+                    fake.add_job(
+                        e.aml_workspace,
+                        steps.experiment_name(),
+                        "Completed",
+                        now - dt.timedelta(minutes=10 + k),
+                    )
                 if n % 2 == 0:
-                    lake.upload_blob(steps.table_prefix(e.synapse_workspace) + "part-00000.parquet", b"PAR1")
+                    lake.upload_blob(
+                        steps.table_prefix(e.synapse_workspace) + "part-00000.parquet", b"PAR1"
+                    )
                     fake.add_model(e.aml_workspace, steps.model_name(), 1, now)
             slow_lake(lakes.port, (lo, hi))
             print(f"{args.students} students, {lo * 1000:.0f}-{hi * 1000:.0f} ms per call")

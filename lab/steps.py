@@ -50,6 +50,10 @@ JOB_FAILED = frozenset({"Failed", "Canceled", "NotResponding"})
 
 # A step's state for one student.
 DONE, RUNNING, FAILED, NOT_YET, UNKNOWN = "done", "running", "failed", "not yet", "unknown"
+# A step that does not apply: a student without a dedicated SQL pool (lab:dedicatedSqlPool false)
+# has no part 2 in the pool and no pause to run.
+NOT_APPLICABLE = "n/a"
+SQL_POOL_STEPS = frozenset({"model-rows", "predicted", "paused"})
 
 
 @cache

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from lab import steps
-from lab.steps import DONE, FAILED, NOT_YET, RUNNING, UNKNOWN
+from lab.steps import DONE, FAILED, NOT_APPLICABLE, NOT_YET, RUNNING, UNKNOWN
 
 from .checks import ARM_SCOPE, Environment
 from .environments import add_stack_arguments, environments_or_error, last_line
@@ -49,7 +49,7 @@ from .progress_read import (
     read_ml,
 )
 
-MARKS = {DONE: "✓", RUNNING: "…", FAILED: "✗", NOT_YET: "·", UNKNOWN: "?"}
+MARKS = {DONE: "✓", RUNNING: "…", FAILED: "✗", NOT_YET: "·", UNKNOWN: "?", NOT_APPLICABLE: "–"}
 DEFAULT_STUCK_MINUTES = 20.0
 # What Log Analytics lags by, in words (azure-monitor-docs logs/data-ingestion-time.md; Synapse's
 # monitoring page says up to 15 minutes).
@@ -291,7 +291,7 @@ def render_table(rows: Sequence[StudentProgress], data_as_of: dt.datetime, width
         lines.append(f"{label:>5}  {step[DONE]} of {k['students']} {step['reached']}{extra}")
     lines.append("")
     lines.append(
-        f"marks: ✓ done, … running, ✗ failed, · not yet, ? unknown · {k['stuck']} stuck"
+        f"marks: ✓ done, … running, ✗ failed, · not yet, ? unknown, – does not apply · {k['stuck']} stuck"
         + (f" · {k['unreadable']} could not be read" if k["unreadable"] else "")
     )
     lines.append(f"data as of {_iso(data_as_of)} ({LOGS_LAG})")

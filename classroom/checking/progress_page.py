@@ -21,8 +21,13 @@ STATE_WORDS = {
     "failed": "failed",
     "not yet": "not yet",
     "unknown": "unknown",
+    "n/a": "does not apply",
 }
-MARKS = {"done": "✓", "running": "…", "failed": "✗", "not yet": "·", "unknown": "?"}
+MARKS = {"done": "✓", "running": "…", "failed": "✗", "not yet": "·", "unknown": "?", "n/a": "–"}
+
+
+def _css(state: str) -> str:
+    return state.replace(" ", "-").replace("/", "")
 
 
 def _when(value: str | None) -> str:
@@ -65,7 +70,7 @@ def _marks(student: Mapping[str, Any], step_list: Sequence[Mapping[str, Any]]) -
         detail = f" ({s['detail']})" if s.get("detail") else ""
         words = f"{step['title']}: {STATE_WORDS.get(state, state)}{detail}{when}"
         cells.append(
-            f'<li class="mark {state.replace(" ", "-")}" title="{_e(words)}">'
+            f'<li class="mark {_css(state)}" title="{_e(words)}">'
             f'<span aria-hidden="true">{MARKS.get(state, "?")}</span>'
             f'<span class="sr">{_e(words)}</span></li>'
         )
@@ -113,7 +118,7 @@ def render_progress_page(report: Mapping[str, Any], refresh: int | None = None) 
     students = report["students"]
     k = report["summary"]
     legend = " ".join(
-        f'<span class="mark-legend {s.replace(" ", "-")}"><span aria-hidden="true">{MARKS[s]}</span> {w}</span>'
+        f'<span class="mark-legend {_css(s)}"><span aria-hidden="true">{MARKS[s]}</span> {w}</span>'
         for s, w in STATE_WORDS.items()
     )
     numbered = "".join(f"<li>{_e(s['title'])}</li>" for s in step_list)
@@ -217,7 +222,7 @@ tbody tr[data-stuck="1"] { background: #fff8e8; } tbody tr[data-unreadable="1"] 
 .mark.done { background: var(--ok); color: #fff; border-color: var(--ok); }
 .mark.running { background: #e4ecfb; color: var(--run); border-color: var(--run); }
 .mark.failed { background: var(--bad); color: #fff; border-color: var(--bad); }
-.mark.not-yet { background: #fff; color: var(--muted); } .mark.unknown { background: #f1f2f4; color: var(--muted); border-style: dashed; }
+.mark.not-yet, .mark.na { background: #fff; color: var(--muted); } .mark.na { border-color: transparent; } .mark.unknown { background: #f1f2f4; color: var(--muted); border-style: dashed; }
 .marks .mark:last-child { margin-left: .6rem; }
 .what ul { margin: 0; padding-left: 1.1rem; } .what li { overflow-wrap: anywhere; }
 .what li.problem, .what li.failed { color: var(--bad); } .what li.stuck { color: var(--warn); }
