@@ -16,6 +16,8 @@ import textwrap
 from pathlib import Path
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent
+if str(NOTEBOOKS_DIR.parent) not in sys.path:  # run as a script: lab/ is beside notebooks/
+    sys.path.insert(0, str(NOTEBOOKS_DIR.parent))
 
 METADATA = {
     "kernelspec": {"name": "synapse_pyspark", "display_name": "Synapse PySpark"},
@@ -164,6 +166,19 @@ def _lines(text: str) -> list[str]:
     return textwrap.dedent(text).strip("\n").splitlines(keepends=True)
 
 
+def steps_note(notebook_name: str) -> str:
+    """The lab steps a notebook completes, numbered and named as the instructor's progress view
+    (`python -m classroom progress`, lab/steps.py) and the handout show them; indented like the
+    intro texts it ends."""
+    from lab import steps
+
+    numbers = {s.id: n for n, s in enumerate(steps.student_steps(), 1)}
+    done = ", ".join(
+        f"{numbers[s.id]}. *{s.title}*" for s in steps.steps_of_notebook(notebook_name)
+    )
+    return f"\n            Lab steps this notebook completes: {done}.\n"
+
+
 def markdown(cell_id: str, text: str) -> dict:
     return {"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": _lines(text)}
 
@@ -202,7 +217,8 @@ def prepare_data() -> dict:
             features and the label `rentals`, saves them as the table `bike_data` in
             the `default` lake database (overwriting it, so the notebook can be run
             again), and profiles the data before training.
-        """,
+        """
+                + steps_note("01-prepare-data"),
             ),
             code(
                 "parameters",
@@ -334,7 +350,8 @@ def train_automl() -> dict:
 
             Run notebook 1 first. The job runs on the Azure ML compute cluster, whose
             managed identity reads the lake through the identity-based datastore.
-        """,
+        """
+                + steps_note("02-train-automl"),
             ),
             markdown(
                 "install-md",
@@ -652,7 +669,8 @@ def predict() -> dict:
 
             The AutoML model itself (a pickle of `azureml-automl-runtime` objects) cannot be
             loaded on this runtime; its ONNX export can, here and in the SQL pool.
-        """,
+        """
+                + steps_note("03-predict"),
             ),
             markdown(
                 "install-md",
