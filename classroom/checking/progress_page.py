@@ -113,6 +113,55 @@ def _row(student: Mapping[str, Any], step_list: Sequence[Mapping[str, Any]]) -> 
     )
 
 
+def progress_cell(student: Mapping[str, Any] | None, step_list: Sequence[Mapping[str, Any]]) -> str:
+    """The class page's Progress cell: the student's marks, or a dash when progress was not read."""
+    if not student:
+        return '<td class="progress">–</td>'
+    return f'<td class="progress">{_marks(student, step_list)}</td>'
+
+
+def class_page_section(report: Mapping[str, Any]) -> str:
+    """The class page's progress section: the per-step bars and the data's time."""
+    return (
+        '<section aria-labelledby="progress-h" id="progress-section">'
+        f'<h2 id="progress-h">How far the class is</h2><p class="muted small">Data as of '
+        f"{_e(_when(report.get('dataAsOf')))} ({_e(report.get('lag', ''))}); Progress column: "
+        + ", ".join(f"{n}. {_e(s['title'])}" for n, s in enumerate(report["steps"], 1))
+        + f"</p>{step_bars(report)}</section>"
+    )
+
+
+class ClassPageProgress:
+    """What the readiness class page (page.py) shows of a progress report, when it has one: a
+    Progress column after Status, the per-step bars above the students, and a Stuck filter."""
+
+    def __init__(self, report: Mapping[str, Any] | None):
+        self.report = report
+        self.by_student = {s["student"]: s for s in (report or {}).get("students", [])}
+        self.css = MARKS_CSS if report else ""
+        self.section = class_page_section(report) if report else ""
+        stuck = (report or {}).get("summary", {}).get("stuck", 0)
+        self.stuck_button = (
+            f'<button type="button" data-filter="stuck" id="stuck-only" aria-pressed="false">Stuck '
+            f'<span class="count">{int(stuck)}</span></button>'
+            if report
+            else ""
+        )
+
+    def cell(self, student: str) -> tuple[str, bool]:
+        if not self.report:
+            return "", False
+        row = self.by_student.get(student)
+        return progress_cell(row, self.report["steps"]), bool(row and row.get("stuck"))
+
+    def head(self, cells: str) -> str:
+        """The header cells with Progress after Status (the second column)."""
+        if not self.report:
+            return cells
+        at = cells.index("</th>", cells.index("</th>") + 1) + len("</th>")
+        return cells[:at] + '<th scope="col">Progress</th>' + cells[at:]
+
+
 def render_progress_page(report: Mapping[str, Any], refresh: int | None = None) -> str:
     step_list = report["steps"]
     students = report["students"]
@@ -181,7 +230,32 @@ def write_progress_page(path: Path, report: Mapping[str, Any], refresh: int | No
     return path
 
 
-CSS = """
+# The marks and the bars, shared with the class page (page.py adds them when it shows progress).
+MARKS_CSS = """
+.sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+.bars { list-style: none; margin: 0; padding: 0; display: grid; gap: .45rem; }
+.bar { display: grid; grid-template-columns: minmax(0, 1.2fr) minmax(0, 1fr); align-items: center; gap: .4rem 1rem; }
+.bar-text { font-size: 1.15rem; line-height: 1.25; } .bar-text .extra { color: var(--muted); font-size: .95rem; }
+.bar svg { display: block; width: 100%; height: 1.6rem; border-radius: 6px; }
+.bar .track { fill: #eceff3; } .bar .done { fill: #1b6e3a; } .bar .running { fill: #0b57d0; } .bar .failed { fill: #b3261e; }
+.bar.guard { margin-top: .2rem; padding-top: .4rem; border-top: 1px dashed #d9dee5; }
+.marks { list-style: none; display: flex; gap: 4px; margin: 0; padding: 0; }
+.mark { width: 1.9rem; height: 1.9rem; border-radius: 6px; display: flex; align-items: center; justify-content: center;
+  font-weight: 700; border: 1px solid #d9dee5; }
+.mark.done { background: #1b6e3a; color: #fff; border-color: #1b6e3a; }
+.mark.running { background: #e4ecfb; color: #0b57d0; border-color: #0b57d0; }
+.mark.failed { background: #b3261e; color: #fff; border-color: #b3261e; }
+.mark.not-yet, .mark.na { background: #fff; color: #535b66; } .mark.na { border-color: transparent; }
+.mark.unknown { background: #f1f2f4; color: #535b66; border-style: dashed; }
+.marks .mark:last-child { margin-left: .6rem; }
+/* The class page's Progress column: compact, beside the readiness columns. */
+td.progress { padding-left: .4rem; padding-right: .4rem; } td.progress .marks { gap: 2px; }
+td.progress .mark { width: 1.3rem; height: 1.3rem; font-size: .78rem; border-radius: 4px; }
+td.progress .marks .mark:last-child { margin-left: .35rem; }
+"""
+
+CSS = (
+    """
 :root { --bad:#b3261e; --bad-bg:#fde7e4; --warn:#7a4a00; --ok:#1b6e3a; --ok-bg:#e3f4e8; --run:#0b57d0;
   --ink:#1c1f24; --muted:#535b66; --line:#d9dee5; --head:#f3f5f8; }
 * { box-sizing: border-box; }
@@ -191,17 +265,10 @@ header { padding: 1rem 1.5rem .5rem; border-bottom: 1px solid var(--line); }
 h1 { font-size: 1.6rem; margin: 0 0 .25rem; } h2 { font-size: 1.25rem; margin: 1.2rem 0 .6rem; }
 .meta { margin: 0; color: var(--muted); } main { padding: 0 1.5rem 2rem; }
 .muted { color: var(--muted); } .small { font-size: .8rem; }
-.sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 button { font: inherit; font-size: .9rem; padding: .3rem .7rem; border: 1px solid #6b7480; border-radius: 999px;
   background: #fff; cursor: pointer; color: var(--ink); }
 button[aria-pressed="true"] { background: var(--ink); color: #fff; border-color: var(--ink); }
 button:focus-visible { outline: 3px solid #0b57d0; outline-offset: 2px; }
-.bars { list-style: none; margin: 0; padding: 0; display: grid; gap: .45rem; }
-.bar { display: grid; grid-template-columns: minmax(0, 1.2fr) minmax(0, 1fr); align-items: center; gap: .4rem 1rem; }
-.bar-text { font-size: 1.15rem; line-height: 1.25; } .bar-text .extra { color: var(--muted); font-size: .95rem; }
-.bar svg { display: block; width: 100%; height: 1.6rem; border-radius: 6px; }
-.bar .track { fill: #eceff3; } .bar .done { fill: var(--ok); } .bar .running { fill: var(--run); } .bar .failed { fill: var(--bad); }
-.bar.guard { margin-top: .2rem; padding-top: .4rem; border-top: 1px dashed var(--line); }
 .controls { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem .75rem; margin-bottom: .6rem; }
 .controls input { font: inherit; padding: .35rem .6rem; min-width: 18rem; border: 1px solid #6b7480; border-radius: 6px; }
 .filters { display: inline-flex; flex-wrap: wrap; gap: .35rem; }
@@ -216,14 +283,6 @@ thead th { position: sticky; top: 0; background: var(--head); text-align: left; 
 tbody tr > * { border-top: 1px solid var(--line); } td, tbody th { padding: .45rem .75rem; vertical-align: top; text-align: left; }
 tbody tr[data-stuck="1"] { background: #fff8e8; } tbody tr[data-unreadable="1"] { background: #fffafa; }
 .student { font-weight: 700; white-space: nowrap; }
-.marks { list-style: none; display: flex; gap: 4px; margin: 0; padding: 0; }
-.mark { width: 1.9rem; height: 1.9rem; border-radius: 6px; display: flex; align-items: center; justify-content: center;
-  font-weight: 700; border: 1px solid var(--line); }
-.mark.done { background: var(--ok); color: #fff; border-color: var(--ok); }
-.mark.running { background: #e4ecfb; color: var(--run); border-color: var(--run); }
-.mark.failed { background: var(--bad); color: #fff; border-color: var(--bad); }
-.mark.not-yet, .mark.na { background: #fff; color: var(--muted); } .mark.na { border-color: transparent; } .mark.unknown { background: #f1f2f4; color: var(--muted); border-style: dashed; }
-.marks .mark:last-child { margin-left: .6rem; }
 .what ul { margin: 0; padding-left: 1.1rem; } .what li { overflow-wrap: anywhere; }
 .what li.problem, .what li.failed { color: var(--bad); } .what li.stuck { color: var(--warn); }
 .what li.ok { list-style: none; margin-left: -1.1rem; color: var(--ok); }
@@ -232,6 +291,8 @@ code { font-family: "DejaVu Sans Mono", monospace; font-size: .85em; background:
 tr.hidden { display: none; }
 @media (max-width: 900px) { .table-wrap { overflow-x: auto; } .controls input { min-width: 0; width: 100%; } }
 """
+    + MARKS_CSS
+)
 
 SCRIPT = """
 (function () {
