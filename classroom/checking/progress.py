@@ -37,7 +37,7 @@ from typing import Any
 from lab import steps
 from lab.steps import DONE, FAILED, NOT_APPLICABLE, NOT_YET, RUNNING, UNKNOWN
 
-from .checks import ARM_SCOPE, Environment
+from .checks import ARM_SCOPE, Environment, class_of
 from .environments import add_stack_arguments, environments_or_error, last_line
 from .progress_read import (
     LOGS_BATCH,
@@ -169,13 +169,16 @@ def read_class(
                     Evidence(
                         problem="the stack's `environments` output has no logAnalyticsWorkspaceId "
                         f"(deployed by an older version of the program): run `python -m classroom up "
-                        f"--stack <class> --student {r.env.student}` to add it"
+                        f"--stack {class_of(r.env.stack)} --student {r.env.student}` to add it"
                     ),
                 )
             else:
                 _merge(
                     r, logs.evidence.get(wid) or Evidence(problem="no answer from Log Analytics")
                 )
+            if not r.env.sql_pool:  # no dedicated SQL pool: no part 2 in it, nothing to pause
+                for step_id in steps.SQL_POOL_STEPS:
+                    r.states[step_id] = StepState(NOT_APPLICABLE, None, "no dedicated SQL pool")
     mark_stuck(rows, settings.stuck_after, now)
     return rows, logs.queried_at, logs.queries
 

@@ -224,7 +224,7 @@ def read_ml(env: Environment, credential: Any, client_kwargs: Mapping[str, Any])
         return evidence
     if versions:
         latest_model = max(
-            versions, key=lambda m: int(m.version) if str(m.version).isdigit() else 0
+            versions, key=lambda m: int(str(m.version)) if str(m.version).isdigit() else 0
         )
         flavors = getattr(latest_model, "flavors", None) or {}
         when = _created(latest_model)

@@ -7,6 +7,7 @@ azure-ai-ml).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -206,7 +207,7 @@ def test_unreadable_sources_are_rows_with_reasons_and_exit_1(world, tmp_path):
     assert cat.startswith("cannot read the Azure ML workspace amlcat0000 (403 AuthorizationFailed)")
     assert by["cat"]["steps"]["prepared"]["state"] == "done"
     (dan,) = by["dan"]["problems"]
-    assert "no logAnalyticsWorkspaceId" in dan and "--student dan" in dan
+    assert "no logAnalyticsWorkspaceId" in dan and "up --stack dev --student dan`" in dan
     assert by["ann"]["problems"] == [] and by["ann"]["steps"]["predicted"]["state"] == "done"
     # The batch answered in part (PartialError), then each of its workspaces on its own.
     queries = world.fake.calls("POST", r"^/v1/workspaces/")
@@ -263,3 +264,64 @@ def test_stuck_is_no_new_step_while_most_of_the_class_moved_on():
     rows[3].problems.append("cannot read")
     progress.mark_stuck(rows, dt.timedelta(minutes=20), NOW)
     assert not rows[3].stuck
+
+
+def test_without_a_dedicated_sql_pool_part_2_in_the_pool_does_not_apply(world):
+    world.fake.add_ml_workspace("amleve0000")
+    world.fake.add_log_workspace(law_id("eve"))
+    eve = dataclasses.replace(env_of("eve"), sql_pool=None)
+    (row,), _, _ = progress.read_class([eve], world.credential, endpoints=world.endpoints, now=NOW)
+    assert row.readable
+    assert {s: row.state(s).state for s in steps.SQL_POOL_STEPS} == dict.fromkeys(
+        steps.SQL_POOL_STEPS, "n/a"
+    )
+    assert "–" in progress.render_table([row], NOW)
+
+
+def test_watch_reads_again_and_a_stack_without_outputs_is_exit_2(world, tmp_path, monkeypatch):
+    envs = a_class(world)
+    path = tmp_path / "outputs.json"
+    path.write_text(
+        json.dumps(
+            {
+                "environments": {
+                    e.student: {
+                        "subscription": e.subscription,
+                        "resourceGroup": e.resource_group,
+                        "synapseWorkspace": e.synapse_workspace,
+                        "synapseStudioUrl": e.synapse_studio_url,
+                        "sparkPool": e.spark_pool,
+                        "sqlPool": e.sql_pool,
+                        "dataLake": e.data_lake,
+                        "amlWorkspace": e.aml_workspace,
+                        "amlStudioUrl": e.aml_studio_url,
+                        "logAnalyticsWorkspaceId": e.log_analytics_workspace_id,
+                    }
+                    for e in envs
+                }
+            }
+        )
+    )
+    monkeypatch.setattr(progress.time, "sleep", lambda s: None)
+    html = tmp_path / "progress.html"
+    base = ["progress", "--stack", "dev", "--config", str(tmp_path / "none.yaml")]
+    args = build_parser().parse_args(
+        [*base, "--outputs", str(path), "--watch", "30", "--html", str(html)]
+    )
+    out, err = io.StringIO(), io.StringIO()
+    code = progress.main(
+        args, credential=world.credential, endpoints=world.endpoints, out=out, err=err, rounds=2
+    )
+    assert code == 0, err.getvalue()
+    assert out.getvalue().count("data as of") == 2
+    assert len(world.fake.calls("POST", r"^/v1/workspaces/")) == 2
+    assert '<meta http-equiv="refresh" content="30">' in html.read_text()
+
+    empty = tmp_path / "empty.json"
+    empty.write_text("{}")
+    args = build_parser().parse_args([*base, "--outputs", str(empty)])
+    err = io.StringIO()
+    assert progress.main(args, credential=world.credential, out=io.StringIO(), err=err) == 2
+    assert (
+        err.getvalue() == "error: stack 'dev' has no `environments` output: run `pulumi up` first\n"
+    )
