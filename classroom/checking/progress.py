@@ -330,6 +330,13 @@ def register(subparsers: Any) -> None:
         "--concurrency", type=int, default=ProgressSettings.concurrency, help="calls at once"
     )
     p.add_argument(
+        "--logs-batch",
+        type=int,
+        default=LOGS_BATCH,
+        metavar="N",
+        help="Log Analytics workspaces per query (default %(default)s, the documented maximum)",
+    )
+    p.add_argument(
         "--timeout",
         type=float,
         default=ProgressSettings.timeout,
@@ -368,6 +375,7 @@ def main(
         concurrency=max(1, args.concurrency),
         timeout=args.timeout,
         stuck_after=dt.timedelta(minutes=max(0.0, args.stuck_after)),
+        logs_batch=min(LOGS_BATCH, max(1, args.logs_batch)),
     )
     n = 0
     code = 0

@@ -25,7 +25,9 @@ from lab.steps import DONE, FAILED, NOT_YET, RUNNING, UNKNOWN
 from .checks import Environment, azure_core_kwargs
 
 LOGS_AUDIENCE = "https://api.loganalytics.io"
-# One query may span up to 100 workspaces (azure-monitor-docs logs/cross-workspace-query.md).
+# One query may span up to 100 workspaces (MicrosoftDocs/azure-docs
+# includes/azure-monitor-limits-log-queries.md, "Cross resource queries"; the query API's own page,
+# logs/api/cross-workspace-queries.md, says 10: a refused batch is asked one workspace at a time).
 LOGS_BATCH = 100
 # How far back the logs are read: the lab's log retention (components/machine_learning.py).
 LOGS_LOOKBACK = dt.timedelta(days=30)

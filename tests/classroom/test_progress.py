@@ -231,6 +231,13 @@ def test_a_class_of_230_is_read_in_batches_of_at_most_100(world):
     assert [1 + len(c.body["workspaces"] or []) for c in calls] == [100, 100, 30]
     assert answer.evidence[ids[150]].states["predicted"].state == "failed"
     assert answer.evidence[ids[0]].states["predicted"].state == "not yet"
+    # --logs-batch 10 (the query API page's limit): 23 queries, the same answer.
+    world.fake.reset_log()
+    again = read_logs(
+        ids, world.credential, world.endpoints.logs, {}, lambda f, xs: [f(x) for x in xs], NOW, 10
+    )
+    assert len(world.fake.calls("POST", r"^/v1/workspaces/")) == 23
+    assert again.evidence[ids[150]].states["predicted"].state == "failed"
 
 
 def test_stuck_is_no_new_step_while_most_of_the_class_moved_on():
