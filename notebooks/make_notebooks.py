@@ -16,8 +16,6 @@ import textwrap
 from pathlib import Path
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent
-if str(NOTEBOOKS_DIR.parent) not in sys.path:  # run as a script: lab/ is beside notebooks/
-    sys.path.insert(0, str(NOTEBOOKS_DIR.parent))
 
 METADATA = {
     "kernelspec": {"name": "synapse_pyspark", "display_name": "Synapse PySpark"},
@@ -166,16 +164,23 @@ def _lines(text: str) -> list[str]:
     return textwrap.dedent(text).strip("\n").splitlines(keepends=True)
 
 
-def steps_note(notebook_name: str) -> str:
-    """The lab steps a notebook completes, numbered and named as the instructor's progress view
-    (`python -m classroom progress`, lab/steps.py) and the handout show them; indented like the
-    intro texts it ends."""
-    from lab import steps
+# The lab steps each notebook completes, numbered and named as the instructor's progress view
+# (`python -m classroom progress`) and the handout show them. The notebooks import nothing of the
+# program (tests/test_layout.py): tests/lab/test_steps.py checks these equal lab/steps.py.
+LAB_STEPS = {
+    "01-prepare-data": ((1, "Prepare the data"),),
+    "02-train-automl": (
+        (2, "Submit the AutoML job"),
+        (3, "Train a model"),
+        (4, "Register the model"),
+    ),
+    "03-predict": ((5, "Write the model for the SQL pool"),),
+}
 
-    numbers = {s.id: n for n, s in enumerate(steps.student_steps(), 1)}
-    done = ", ".join(
-        f"{numbers[s.id]}. *{s.title}*" for s in steps.steps_of_notebook(notebook_name)
-    )
+
+def steps_note(notebook_name: str) -> str:
+    """The intro's last line: the lab steps the notebook completes (indented like the intros)."""
+    done = ", ".join(f"{n}. *{title}*" for n, title in LAB_STEPS[notebook_name])
     return f"\n            Lab steps this notebook completes: {done}.\n"
 
 

@@ -42,6 +42,13 @@ def test_every_step_is_in_a_notebook_or_script_and_the_notebooks_name_theirs():
         assert s.notebook in notebooks | set(studio.SQL_SCRIPT_NAMES), s
         assert s.part in (1, 2) and s.source in ("lake", "aml-jobs", "aml-models", "logs")
     numbers = {s.id: n for n, s in enumerate(steps.student_steps(), 1)}
+    # The generator's own copy (notebooks import nothing of the program) equals the table.
+    from notebooks.make_notebooks import LAB_STEPS
+
+    assert LAB_STEPS == {
+        name: tuple((numbers[s.id], s.title) for s in steps.steps_of_notebook(name))
+        for name in notebooks
+    }
     for name in notebooks:
         intro = "".join(
             json.loads((studio.NOTEBOOKS_DIR / f"{name}.ipynb").read_text())["cells"][0]["source"]
