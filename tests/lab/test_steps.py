@@ -45,10 +45,10 @@ def test_every_step_is_in_a_notebook_or_script_and_the_notebooks_name_theirs():
     # The generator's own copy (notebooks import nothing of the program) equals the table.
     from notebooks.make_notebooks import LAB_STEPS
 
-    assert LAB_STEPS == {
+    assert {
         name: tuple((numbers[s.id], s.title) for s in steps.steps_of_notebook(name))
         for name in notebooks
-    }
+    } == LAB_STEPS
     for name in notebooks:
         intro = "".join(
             json.loads((studio.NOTEBOOKS_DIR / f"{name}.ipynb").read_text())["cells"][0]["source"]
