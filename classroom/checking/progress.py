@@ -377,6 +377,14 @@ def main(
         stuck_after=dt.timedelta(minutes=max(0.0, args.stuck_after)),
         logs_batch=min(LOGS_BATCH, max(1, args.logs_batch)),
     )
+    try:
+        return _rounds(args, envs, credential, settings, endpoints, out, err, rounds)
+    except KeyboardInterrupt:  # Ctrl-C while --watch reads: the last round's answer stands
+        print("stopped", file=err)
+        return 0
+
+
+def _rounds(args, envs, credential, settings, endpoints, out, err, rounds) -> int:  # noqa: ANN001
     n = 0
     code = 0
     while True:
@@ -395,7 +403,4 @@ def main(
         code = 0 if all(r.readable for r in rows) else 1
         if not args.watch or (rounds is not None and n >= rounds):
             return code
-        try:
-            time.sleep(max(1.0, args.watch))
-        except KeyboardInterrupt:
-            return code
+        time.sleep(max(1.0, args.watch))

@@ -199,6 +199,8 @@ def read_ml(env: Environment, credential: Any, client_kwargs: Mapping[str, Any])
     except Exception as error:
         evidence.problem = describe_error(error, what, hint)
         return evidence
+    # The AutoML parent job (type "automl"), not one of its trials, should they be listed too.
+    jobs = [j for j in jobs if str(getattr(j, "type", "")).lower() == "automl"] or jobs
     if jobs:
         latest = max(jobs, key=lambda j: _created(j) or dt.datetime.min.replace(tzinfo=dt.UTC))
         status = str(getattr(latest.status, "value", latest.status) or "")

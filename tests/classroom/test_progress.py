@@ -54,6 +54,10 @@ def a_class(world) -> list[Environment]:
         NOW - dt.timedelta(minutes=5),
     )
     fake.add_job("amlbob0000", EXPERIMENT, "Running", NOW - dt.timedelta(minutes=10))
+    # A job of the same experiment that is no AutoML job (a trial, say) does not count.
+    fake.add_job(
+        "amlbob0000", EXPERIMENT, "Completed", NOW - dt.timedelta(minutes=2), job_type="Command"
+    )
     fake.add_job("amlcat0000", EXPERIMENT, "Failed", NOW - dt.timedelta(minutes=40))
     for s in ("ann", "bob", "cat"):
         fake.add_pipeline_run(law_id(s), steps.PAUSE_PIPELINE, f"run-{s}", "InProgress", LAST_NIGHT)

@@ -149,7 +149,13 @@ class FakeProgressAzure(FakeSynapse):
         return self.ml.setdefault(name.lower(), MlWorkspace())
 
     def add_job(
-        self, workspace: str, experiment: str, status: str, created: dt.datetime, name: str = ""
+        self,
+        workspace: str,
+        experiment: str,
+        status: str,
+        created: dt.datetime,
+        name: str = "",
+        job_type: str = "AutoML",
     ) -> None:
         """An AutoML job as the jobs REST API returns it (JobBase with AutoMLJob properties)."""
         name = name or f"job-{uuid.uuid4().hex[:10]}"
@@ -164,9 +170,14 @@ class FakeProgressAzure(FakeSynapse):
                     "lastModifiedAt": iso(created + dt.timedelta(minutes=16)),
                 },
                 "properties": {
-                    "jobType": "AutoML",
+                    "jobType": job_type,
                     "experimentName": experiment,
                     "status": status,
+                    **(
+                        {"command": "python train.py", "environmentId": "azureml:x:1"}
+                        if job_type == "Command"
+                        else {}
+                    ),
                     "taskDetails": {
                         "taskType": "Regression",
                         "targetColumnName": "rentals",
