@@ -336,3 +336,74 @@ def test_watch_reads_again_and_a_stack_without_outputs_is_exit_2(world, tmp_path
     assert (
         err.getvalue() == "error: stack 'dev' has no `environments` output: run `pulumi up` first\n"
     )
+
+
+def test_status_progress_puts_each_students_progress_in_the_report_and_page(azure, world, tmp_path):
+    """`status --progress`: the readiness check, then the progress of the same students."""
+    from classroom.checking import status
+
+    from .azure_fixtures import add, endpoints
+
+    envs = {s: add(azure, s) for s in ("ann", "bob")}  # datalakeann0000...: the lakes in Azurite
+    for s in envs:
+        world.fake.add_ml_workspace(f"aml{SUFFIX[s]}")
+        world.fake.add_log_workspace(law_id(s))
+    world.prepared("ann")
+    world.fake.add_job("amlann0000", EXPERIMENT, "Running", NOW - dt.timedelta(minutes=4))
+    outputs = {
+        "environments": {
+            s: {
+                "subscription": e.subscription,
+                "resourceGroup": e.resource_group,
+                "synapseWorkspace": e.synapse_workspace,
+                "synapseStudioUrl": e.synapse_studio_url,
+                "sparkPool": e.spark_pool,
+                "sqlPool": e.sql_pool,
+                "dataLake": e.data_lake,
+                "amlWorkspace": e.aml_workspace,
+                "amlStudioUrl": e.aml_studio_url,
+                "logAnalyticsWorkspaceId": law_id(s),
+            }
+            for s, e in envs.items()
+        }
+    }
+    (tmp_path / "outputs.json").write_text(json.dumps(outputs))
+    html = tmp_path / "class.html"
+    args = build_parser().parse_args(
+        [
+            "status",
+            "--stack",
+            "dev",
+            "--outputs",
+            str(tmp_path / "outputs.json"),
+            "--config",
+            str(tmp_path / "none.yaml"),
+            "--json",
+            "--no-spend",
+            "--progress",
+            "--html",
+            str(html),
+            "--timeout",
+            "5",
+            "--retries",
+            "0",
+        ]
+    )
+    out, err = io.StringIO(), io.StringIO()
+    status.main(
+        args,
+        credential=world.credential,
+        endpoints=endpoints(azure),
+        out=out,
+        err=err,
+        progress_endpoints=world.endpoints,
+    )
+    data = json.loads(out.getvalue())
+    by = {s["student"]: s for s in data["progress"]["students"]}
+    assert by["ann"]["steps"]["prepared"]["state"] == "done"
+    assert by["ann"]["steps"]["trained"]["state"] == "running"
+    assert by["bob"]["steps"]["prepared"]["state"] == "not yet"
+    assert by["ann"]["problems"] == by["bob"]["problems"] == []
+    page = html.read_text()
+    assert '<th scope="col">Progress</th>' in page and 'id="stuck-only"' in page
+    assert "Train a model: running" in page
