@@ -14,6 +14,7 @@ SUBCOMMANDS = (
     "classroom.planning.plan",
     "classroom.planning.update_prices",
     "classroom.checking.status",
+    "classroom.checking.progress",
     "classroom.checking.handout",
     "classroom.checking.preflight",
     "classroom.running.sections",

@@ -164,6 +164,26 @@ def _lines(text: str) -> list[str]:
     return textwrap.dedent(text).strip("\n").splitlines(keepends=True)
 
 
+# The lab steps each notebook completes, numbered and named as the instructor's progress view
+# (`python -m classroom progress`) and the handout show them. The notebooks import nothing of the
+# program (tests/test_layout.py): tests/lab/test_steps.py checks these equal lab/steps.py.
+LAB_STEPS = {
+    "01-prepare-data": ((1, "Prepare the data"),),
+    "02-train-automl": (
+        (2, "Submit the AutoML job"),
+        (3, "Train a model"),
+        (4, "Register the model"),
+    ),
+    "03-predict": ((5, "Write the model for the SQL pool"),),
+}
+
+
+def steps_note(notebook_name: str) -> str:
+    """The intro's last line: the lab steps the notebook completes (indented like the intros)."""
+    done = ", ".join(f"{n}. *{title}*" for n, title in LAB_STEPS[notebook_name])
+    return f"\n            Lab steps this notebook completes: {done}.\n"
+
+
 def markdown(cell_id: str, text: str) -> dict:
     return {"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": _lines(text)}
 
@@ -202,7 +222,8 @@ def prepare_data() -> dict:
             features and the label `rentals`, saves them as the table `bike_data` in
             the `default` lake database (overwriting it, so the notebook can be run
             again), and profiles the data before training.
-        """,
+        """
+                + steps_note("01-prepare-data"),
             ),
             code(
                 "parameters",
@@ -334,7 +355,8 @@ def train_automl() -> dict:
 
             Run notebook 1 first. The job runs on the Azure ML compute cluster, whose
             managed identity reads the lake through the identity-based datastore.
-        """,
+        """
+                + steps_note("02-train-automl"),
             ),
             markdown(
                 "install-md",
@@ -652,7 +674,8 @@ def predict() -> dict:
 
             The AutoML model itself (a pickle of `azureml-automl-runtime` objects) cannot be
             loaded on this runtime; its ONNX export can, here and in the SQL pool.
-        """,
+        """
+                + steps_note("03-predict"),
             ),
             markdown(
                 "install-md",

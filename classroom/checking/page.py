@@ -319,7 +319,7 @@ def guard_banner(students: Sequence[Mapping[str, Any]], stacks: Sequence[str]) -
     )
 
 
-def _row(s: Mapping[str, Any], currency: str) -> str:
+def _row(s: Mapping[str, Any], currency: str, progress: tuple[str, bool] = ("", False)) -> str:
     state = s["state"]
     notes = [("problem", p) for p in s["problems"]] + [("warning", w) for w in s["warnings"]]
     what = (
@@ -352,9 +352,11 @@ def _row(s: Mapping[str, Any], currency: str) -> str:
         f'<tr data-state="{_e(state)}" data-rank="{STATE_RANK[state]}" data-student="{_e(s["student"])}" '
         f'data-expires="{_e(s.get("expiresOn") or "")}" data-idle="{cost.get("idlePerDay", -1)}" '
         f'data-hour="{cost.get("inUsePerHour", -1)}" data-search="{_e(search)}" '
-        f'data-guard="{GUARD_RANK.get(str(guard.get("state") or "unknown"), 2)}">'
+        f'data-guard="{GUARD_RANK.get(str(guard.get("state") or "unknown"), 2)}"'
+        f"{' data-stuck=' + chr(34) + '1' + chr(34) if progress[1] else ''}>"
         f'<th scope="row" class="student">{_e(s["student"])}<div class="rg">{_e(s.get("resourceGroup"))}</div></th>'
         f'<td><span class="badge {state.replace(" ", "-")}">{STATE_LABELS[state]}</span></td>'
+        f"{progress[0]}"
         f'<td class="what"><ul>{what}</ul></td>'
         f'<td class="links">{_links(links)}</td>'
         f'<td class="expires">{expires}</td>'
@@ -394,7 +396,10 @@ def render_class_page(
         if k.get("sqlPoolsOnline")
         else ""
     )
-    rows = "\n".join(_row(s, currency) for s in students)
+    from .progress_page import ClassPageProgress  # progress_page imports this module
+
+    progress = ClassPageProgress(report.get("progress"))
+    rows = "\n".join(_row(s, currency, progress.cell(s["student"])) for s in students)
     tiles = "\n".join(_tile(s) for s in students)
     buttons = "".join(
         f'<button type="button" data-filter="{state}" aria-pressed="false">{STATE_LABELS[state]} '
@@ -424,14 +429,15 @@ def render_class_page(
         + "</th>"
         for key, label, cls in COLUMNS
     )
+    head_cells = progress.head(head_cells)
     return f"""<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{content_security_policy(SCRIPT, CSS)}">
+<meta http-equiv="Content-Security-Policy" content="{content_security_policy(SCRIPT, CSS + progress.css)}">
 {refresh_meta}<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Class status: {_e(stacks)}</title>
-<style>{CSS}</style>
+<style>{CSS + progress.css}</style>
 </head>
 <body>
 <header>
@@ -458,13 +464,14 @@ def render_class_page(
   <div class="card"><div class="big">{_money(k["inUsePerHour"], currency)}</div><div>class, per lab hour</div></div>
   {expiry_card}
 </section>
+{progress.section}
 <section aria-labelledby="students-h" id="students-section">
   <h2 id="students-h">Students</h2>
   <div class="controls">
     <label for="filter">Find</label>
     <input id="filter" type="search" placeholder="name or problem" autocomplete="off">
     <span class="filters" role="group" aria-label="show">
-      <button type="button" data-filter="all" aria-pressed="true">All <span class="count">{len(students)}</span></button><button type="button" data-filter="problems" id="problems-only" aria-pressed="false">Problems only <span class="count">{problems}</span></button>{buttons}
+      <button type="button" data-filter="all" aria-pressed="true">All <span class="count">{len(students)}</span></button><button type="button" data-filter="problems" id="problems-only" aria-pressed="false">Problems only <span class="count">{problems}</span></button>{buttons}{progress.stuck_button}
     </span>
     <span id="shown" class="muted" aria-live="polite">{len(students)} shown</span>
   </div>
@@ -655,16 +662,18 @@ SCRIPT = """
   var rows = Array.prototype.slice.call(body.rows), filter = 'all';
   var tiles = Array.prototype.slice.call(document.querySelectorAll('.tile'));
   var input = document.getElementById('filter'), shown = document.getElementById('shown');
-  function keep(state) {
-    return filter === 'all' || state === filter || (filter === 'problems' && state !== 'ready');
+  function keep(el) {
+    var state = el.dataset.state;
+    return filter === 'all' || state === filter || (filter === 'problems' && state !== 'ready') ||
+      (filter === 'stuck' && el.dataset.stuck === '1');
   }
   function apply() {
     var q = input.value.trim().toLowerCase(), n = 0;
     rows.forEach(function (r) {
-      var ok = keep(r.dataset.state) && (!q || r.dataset.search.indexOf(q) >= 0);
+      var ok = keep(r) && (!q || r.dataset.search.indexOf(q) >= 0);
       r.classList.toggle('hidden', !ok); if (ok) n++;
     });
-    tiles.forEach(function (t) { t.classList.toggle('hidden', !keep(t.dataset.state)); });
+    tiles.forEach(function (t) { t.classList.toggle('hidden', !keep(t)); });
     shown.textContent = n + ' shown';
     if (root.classList.contains('tile-view')) fit();
   }

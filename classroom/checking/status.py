@@ -208,6 +208,12 @@ def register(subparsers: Any) -> None:
         help="retries of a throttled, failing or dropped call (default %(default)s)",
     )
     p.add_argument(
+        "--progress",
+        action="store_true",
+        help="also read each student's progress through the lab (`classroom progress`) into the "
+        "JSON and the class page",
+    )
+    p.add_argument(
         "--no-spend",
         action="store_true",
         help="skip reading each student's actual cost from Cost Management",
@@ -236,6 +242,7 @@ def main(
     endpoints: Endpoints | None = None,
     out: Any = None,
     err: Any = None,
+    progress_endpoints: Any = None,
 ) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     endpoints = endpoints or Endpoints()
@@ -303,6 +310,17 @@ def main(
     data = report(statuses, args.stack, prices)
     if not getattr(args, "no_spend", False):
         data["spend"] = _spend(statuses, credential, endpoints, settings, args, err)
+    if getattr(args, "progress", False):
+        from . import progress
+
+        print("reading each student's progress...", file=err, flush=True)
+        rows, as_of, _ = progress.read_class(
+            [s.env for s in statuses],
+            credential,
+            progress.ProgressSettings(concurrency=settings.concurrency, timeout=settings.timeout),
+            progress_endpoints or progress.ProgressEndpoints(),
+        )
+        data["progress"] = progress.report(rows, args.stack, as_of)
     if args.html:
         from .page import write_class_page
 

@@ -202,6 +202,9 @@ class LabMocks(pulumi_mocks.Mocks):
                     "blob": f"https://{name}.blob.core.windows.net/",
                     "dfs": f"https://{name}.dfs.core.windows.net/",
                 }
+            if typ == "azure-native:operationalinsights:Workspace":
+                # The workspace's GUID (Azure assigns it; the query API takes it).
+                outputs["customerId"] = fake_principal_id(f"{args.name}-customer-id")
             return resource_id, outputs
         return f"{args.name}-id", outputs
 

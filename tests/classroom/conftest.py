@@ -2,6 +2,7 @@
 
 from tests.classroom.azure_fixtures import azure, azure_tls
 from tests.classroom.browser import browser
+from tests.classroom.progress_fixtures import lakes, world
 from tests.classroom.test_driver import project
 
-__all__ = ["azure", "azure_tls", "browser", "project"]
+__all__ = ["azure", "azure_tls", "browser", "lakes", "project", "world"]

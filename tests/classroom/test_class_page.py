@@ -403,3 +403,49 @@ def test_a_switched_off_cost_guard_shows_in_its_column_and_in_a_banner(browser, 
     # No guard off: no banner.
     calm = status.report([results["ada"], results["finn"]], ["dev"], None, today=TODAY)
     assert 'id="guard-banner"' not in page.render_class_page(calm, today=TODAY)
+
+
+def test_the_class_page_shows_each_students_progress(browser, class_report, tmp_path):
+    """`status --progress`: a Progress column after Status, the per-step bars, a Stuck filter."""
+    from classroom.checking import progress
+
+    from .test_progress_page import NOW, a_row, env
+
+    rows = [
+        a_row(env(s["student"]), n % 7, 4 + 3 * n if n % 7 < 2 else 4)
+        for n, s in enumerate(class_report["students"])
+    ]
+    progress.mark_stuck(rows, dt.timedelta(minutes=20), NOW)
+    data = {**class_report, "progress": progress.report(rows, ["dev"], NOW)}
+    stuck = sorted(r.env.student for r in rows if r.stuck)
+    assert stuck  # the class is built to have some
+    html = page.write_class_page(tmp_path / "class.html", data, today=TODAY)
+    context, tab, requests = _open(browser, html)
+    errors = []
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    try:
+        heads = tab.locator("#students thead th").all_inner_texts()
+        assert [h.strip().upper() for h in heads[:3]] == ["STUDENT", "STATUS", "PROGRESS"]
+        ada = tab.locator('#students tr[data-student="ada"] .mark .sr').all_text_contents()
+        n = [s["student"] for s in class_report["students"]].index("ada")
+        assert len(ada) == 7 and ada[0].startswith(
+            "Prepare the data: " + ("done" if n % 7 > 0 else "not yet")
+        )
+        trained = sum(1 for r in rows if r.state("trained").state == "done")
+        assert tab.locator("#progress-section .bar-text").nth(2).inner_text() == (
+            f"Step 3 {trained} of {len(rows)} trained a model"
+        )
+        tab.click("#stuck-only")
+        shown = [
+            r.get_attribute("data-student")
+            for r in tab.locator("#students tbody tr").all()
+            if r.is_visible()
+        ]
+        assert sorted(shown) == stuck
+        assert tab.locator("#shown").inner_text() == f"{len(stuck)} shown"
+        assert requests == [html.as_uri()] and errors == []
+        tab.click('#students-section button[data-filter="all"]')
+        tab.screenshot(path=str(tmp_path / "class-page-progress.png"))
+        keep(tmp_path / "class-page-progress.png", "class-page-progress.png", docs=True)
+    finally:
+        context.close()

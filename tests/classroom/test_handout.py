@@ -63,6 +63,13 @@ def test_text_handouts_one_per_student(stack_files, capsys):
         "03-predict",
     ]
     assert "automl-cluster" in steps[3]
+    # The lab's steps as `classroom progress` names and numbers them (lab/steps.py).
+    assert steps[2].endswith(" Lab step 1, Prepare the data.")
+    assert steps[3].endswith(
+        " Lab step 2, Submit the AutoML job; step 3, Train a model; step 4, Register the model."
+    )
+    assert steps[4].endswith(" Lab step 5, Write the model for the SQL pool.")
+    assert steps[5].startswith("T-SQL part (step 6, Predict rentals in the SQL pool): ")
     assert (
         f"first resume your SQL pool {env['sqlPool']}" in steps[4]
     )  # before 03-predict loads into it

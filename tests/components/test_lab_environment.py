@@ -429,6 +429,10 @@ def test_outputs_per_student(sim):
     )
     assert bob["synapseStudioUrl"].endswith(f"workspaces%2Fsynapse{sfx}")
     assert bob["amlStudioUrl"].endswith(f"/workspaces/aml{sfx}")
+    # The Log Analytics workspace's GUID (not its ARM id), which `classroom progress` queries.
+    logs = only(env_resources(sim, "bob")[1], f"{T}operationalinsights:Workspace")
+    assert bob["logAnalyticsWorkspaceId"] == logs.outputs["customerId"]
+    assert bob["logAnalyticsWorkspaceId"] != envs["alice"]["logAnalyticsWorkspaceId"]
 
 
 # --- other configurations ---
