@@ -12,7 +12,8 @@ from __future__ import annotations
 import pytest
 
 from classroom.checking import checks
-from lab.roles import SYNAPSE_ADMINISTRATOR
+from components.data_plane import SYNAPSE_STUDENT_ROLES
+from lab.roles import SYNAPSE_CONTRIBUTOR
 from providers import client as _client
 from providers.synapse import (
     PREDICT_RENTALS_SCRIPT_NAME,
@@ -76,7 +77,8 @@ def declared(env: dict, studio_url: str, oid: str):
         "workspace_name": ws,
         "endpoint": studio_url,
         "assignments": [
-            {"roleId": SYNAPSE_ADMINISTRATOR, "principalId": oid, "principalType": "User"}
+            {"roleId": role, "principalId": oid, "principalType": "User"}
+            for role in SYNAPSE_STUDENT_ROLES
         ],
     }
     return [
@@ -124,7 +126,7 @@ def test_a_student_who_deleted_four_things_is_ready_after_refresh_and_up(azure, 
     del studio.artifacts["notebooks"]["02-train-automl"]
     del studio.artifacts["sqlScripts"][PREDICT_RENTALS_SCRIPT_NAME]
     del studio.artifacts["linkedservices"]["AzureML"]
-    role = role_assignment_id(output["synapseWorkspace"], SYNAPSE_ADMINISTRATOR, oid)
+    role = role_assignment_id(output["synapseWorkspace"], SYNAPSE_CONTRIBUTOR, oid)
     del studio.role_assignments[role]
     studio.studio_save("notebooks", "01-prepare-data", cell=0, text="# my notes\n")
 

@@ -32,11 +32,12 @@ from typing import Any
 from azure.core.credentials import AccessToken
 
 from lab.roles import (
-    AZUREML_DATA_SCIENTIST,
+    AML_STUDENT,
     READER,
     SQL_POOL_OPERATOR,
     STORAGE_BLOB_DATA_CONTRIBUTOR,
-    SYNAPSE_ADMINISTRATOR,
+    SYNAPSE_CONTRIBUTOR,
+    SYNAPSE_CREDENTIAL_USER,
     custom_role_guid,
 )
 from lab.studio import SQL_SCRIPT_NAMES, lab_notebooks
@@ -246,14 +247,16 @@ class FakeAzure(FakeSynapse):
                 lake = f"{rg_id}/providers/Microsoft.Storage/storageAccounts/{env['dataLake']}"
                 # The student's roles as components/access.py grants them.
                 self.grant(rg_id, READER, object_id)
-                self.grant(ml, AZUREML_DATA_SCIENTIST, object_id)
+                self.grant(ml, custom_role_guid(AML_STUDENT, stack, sub), object_id)
                 self.grant(lake, STORAGE_BLOB_DATA_CONTRIBUTOR, object_id)
                 if env.get("sqlPool"):
                     operator = custom_role_guid(SQL_POOL_OPERATOR, stack, sub)
                     self.grant(f"{syn}/sqlPools/{env['sqlPool']}", operator, object_id)
-                self.synapse_roles.append(
-                    {"workspace": ws, "roleId": SYNAPSE_ADMINISTRATOR, "principalId": object_id}
-                )
+                # ... and components/data_plane.py's Synapse roles.
+                self.synapse_roles += [
+                    {"workspace": ws, "roleId": role, "principalId": object_id}
+                    for role in (SYNAPSE_CONTRIBUTOR, SYNAPSE_CREDENTIAL_USER)
+                ]
 
     def put(self, resource_id: str, body: dict[str, Any]) -> None:
         with self.lock:
