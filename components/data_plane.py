@@ -1,7 +1,7 @@
 """What the lab had the student click or type in Synapse Studio, declared per student.
 
-- the ``AzureML`` linked service (after the Synapse identity's Contributor role on
-  the Azure ML workspace exists: Synapse checks it when the service is used);
+- the ``AzureML`` linked service (after the Synapse identity's "Azure ML for
+  Synapse" role on the Azure ML workspace exists: Synapse checks it when the service is used);
 - the lab's notebooks, attached to the student's Spark pool, their ``parameters``
   cell filled with the student's names, and the lab's two SQL scripts (weather
   forecast, then the T-SQL PREDICT of part 2);

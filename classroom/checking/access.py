@@ -2,8 +2,9 @@
 
 One table, :data:`NEEDS`: each row is an access the lab needs the student to have, the role
 the program grants for it, and every role that satisfies it (that role or a stronger one).
-The least-privilege roles (Reader on the group, AzureML Data Scientist, a SQL pool
-operator role, ...) replace a row's roles here and nowhere else.
+The least-privilege roles (Reader on the group, the custom Azure ML student role, a SQL
+pool operator role, Synapse Contributor and Credential User, ...) replace a row's roles
+here and nowhere else.
 
 How Azure decides, and how this follows it:
 

@@ -16,9 +16,10 @@ Azure login, what is really there for every student:
 - in Synapse Studio: the `AzureML` linked service, the lab's notebooks attached
   to the Spark pool and the SQL script;
 - the Azure ML workspace and its `automl-cluster` at 0 nodes;
-- the student's access (access.py's table: Reader on the resource group, AzureML
-  Data Scientist on the Azure ML workspace, the SQL pool operator role on the pool,
-  Storage Blob Data Contributor on the lake, Synapse Administrator on the workspace,
+- the student's access (access.py's table: Reader on the resource group, the Azure ML
+  student role on the Azure ML workspace, the SQL pool operator role on the pool,
+  Storage Blob Data Contributor on the lake, Synapse Contributor and Synapse
+  Credential User on the workspace,
   or a stronger role, from above, or through a group, as Azure counts them);
   Contributor or Owner is a warning: more access than the lab needs.
 
