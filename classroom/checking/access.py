@@ -242,7 +242,9 @@ def judge(
     ]
 
     def name(role: str) -> str:
-        return (need.granted_name if role == roles[0] else None) or role_name(role)
+        return (
+            need.granted_name if role == roles[0] and role not in ROLE_NAMES else None
+        ) or role_name(role)
 
     granted = name(roles[0])
     if not applying:

@@ -411,3 +411,32 @@ def test_synapse_administrator_from_before_is_more_than_the_lab_needs(azure):
     text = " ".join(f.message for f in result.findings)
     assert "more access than the lab grants (Synapse Contributor" in text
     assert "Synapse Administrator on Synapse workspace" in text
+
+
+def test_without_a_stack_the_azure_ml_need_names_the_built_in_role():
+    """An environment read without its stack cannot name the stack's custom role: the
+    check then expects AzureML Data Scientist and says so by that name."""
+    env = checks.Environment(
+        student="x",
+        subscription="s",
+        resource_group="rg",
+        synapse_workspace="ws",
+        synapse_studio_url="",
+        spark_pool="spark",
+        sql_pool="pool",
+        data_lake="lake",
+        aml_workspace="aml",
+        aml_studio_url="",
+        stack="",
+    )
+    (need,) = [n for n in access.NEEDS if n.what == "run AutoML jobs and register models"]
+    assert need.granted_for(env) == AZUREML_DATA_SCIENTIST
+    verdict = access.judge(need, env, object_id("x"), [])
+    assert verdict.sentence.startswith(
+        "the student lacks AzureML Data Scientist on Azure ML workspace 'aml'"
+    )
+    # With its stack, the custom role by its name.
+    with_stack = checks.Environment(**{**env.__dict__, "stack": "dev"})
+    assert access.judge(need, with_stack, object_id("x"), []).sentence.startswith(
+        "the student lacks the Azure ML student role on Azure ML workspace 'aml'"
+    )
