@@ -8,8 +8,6 @@ is placed in, and exports where each lives.
 import pulumi
 import pulumi_azure_native as azure_native
 
-from components.credentials import sql_admin_password
-from components.custom_roles import subscription_roles
 from components.lab_environment import LabEnvironment, LabEnvironmentArgs
 from components.subscription import subscription_setups
 from lab.config import LabSettings
@@ -19,7 +17,6 @@ for warning in settings.warnings():
     pulumi.log.warn(warning)
 
 client = azure_native.authorization.get_client_config_output()
-password = sql_admin_password(settings)
 
 # One explicit provider per subscription of lab:subscriptions; without it every
 # environment goes to the default provider's subscription.
@@ -30,17 +27,9 @@ providers = {
     for sub in settings.subscriptions
 }
 
-# Each subscription's resource providers registered once, before its students' resources.
-setups = subscription_setups(settings, client.subscription_id)
-
-# The custom roles (SQL pool operator), declared once per subscription in use.
-placed = {settings.placement.get(student.id) for student in settings.students}
-custom_roles = {
-    sub: subscription_roles(sub, sub, provider=providers[sub])
-    if sub
-    else subscription_roles("default", client.subscription_id)
-    for sub in sorted(placed, key=lambda s: s or "")
-}
+# Each subscription's resource providers registered and the custom roles declared
+# once, before its students' resources.
+setups = subscription_setups(settings, client.subscription_id, providers)
 
 environments = {}
 for student in settings.students:
@@ -53,13 +42,11 @@ for student in settings.students:
             subscription_id=subscription or client.subscription_id,
             tenant_id=client.tenant_id,
             deployer_object_id=client.object_id,
-            sql_admin_password=password,
-            custom_roles=custom_roles[subscription],
+            custom_roles=setups[subscription].roles,
             subscription_setup=setups[subscription].registration,
         ),
         opts=pulumi.ResourceOptions(providers=[providers[subscription]]) if subscription else None,
     )
 
+# No SQL login or password: every workspace is Microsoft Entra-only (components/synapse.py).
 pulumi.export("environments", {sid: env.outputs for sid, env in environments.items()})
-pulumi.export("sqlAdminLogin", settings.sql_admin_login)
-pulumi.export("sqlAdminPassword", password)

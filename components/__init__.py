@@ -4,10 +4,11 @@
 - :mod:`components.data_lake`, :mod:`components.synapse`,
   :mod:`components.machine_learning`, :mod:`components.access`,
   :mod:`components.data_plane`: its parts;
-- :mod:`components.roles`, :mod:`components.credentials`: the one way to grant a
-  role and the SQL admin password;
-- :mod:`components.custom_roles`: the project's custom role definitions, declared
-  once per subscription by ``__main__`` and handed to each environment.
+- :mod:`components.roles`: the one way to grant a role (no SQL password exists:
+  every workspace is Microsoft Entra-only, :mod:`components.synapse`);
+- :mod:`components.subscription`, :mod:`components.custom_roles`: what each
+  subscription needs once, the project's custom role definitions among it,
+  handed to each environment placed there.
 """
 
 # Stacks created before the providers moved to providers/ name them by their old

@@ -1,17 +1,27 @@
 """The lab's IAM step, the deployer's own access and the student's, as role assignments.
 
 The lab has the student give the Synapse workspace identity Contributor on the
-Azure ML workspace by hand (portal, Access control). Here it is declared, scoped
-to that one workspace, so the ``AzureML`` linked service works from the start.
+Azure ML workspace by hand (portal, Access control). Here the identity gets the
+custom "Azure ML for Synapse" role instead (``lab.roles.AML_FOR_SYNAPSE``: what the
+``AzureML`` linked service, an AutoML run from Synapse and model registration
+use), scoped to that one workspace, so the linked service works from the start.
+A student who can use the workspace's credential acts as that identity: the
+proof counts its rights as the student's.
 
 A student gets exactly what the lab's steps need (the proof, step by step with
 Microsoft's docs, is ``lab/permissions.yaml``; ``tests/lab/test_permissions.py``
-checks it): Reader on their resource group, AzureML Data Scientist on their
-Azure ML workspace, the custom SQL pool operator role on their dedicated SQL
-pool and Storage Blob Data Contributor on their lake (Synapse Administrator on
-their workspace is a Synapse RBAC role: ``components.data_plane``). Never
-Contributor or Owner: those let a student scale the pool to DW30000c or create
-any resource.
+checks it): Reader on their resource group, the custom "Azure ML student" role on
+their Azure ML workspace, the custom SQL pool operator role on their dedicated
+SQL pool and Storage Blob Data Contributor on their lake (their Synapse roles are
+Synapse RBAC: ``components.data_plane``). Never Contributor or Owner, for nobody:
+those let a student, or an identity a student acts as, scale the pool to
+DW30000c or create any resource.
+
+Moving from the roles of before (Contributor for the identity, AzureML Data
+Scientist for the student): the new assignments have new resource names (and,
+the role being another, new assignment GUIDs), so ``pulumi up`` creates them
+during the update and deletes the retired ones at its end, never leaving the
+identity or the student without access.
 """
 
 from __future__ import annotations
@@ -41,6 +51,9 @@ class AccessArgs:
     # and the subscription's custom "SQL pool operator" role (its GUID).
     sql_pool_id: pulumi.Input[str] | None = None
     sql_pool_operator_role_id: pulumi.Input[str] | None = None
+    # The subscription's custom Azure ML roles (their GUIDs, components.custom_roles).
+    aml_student_role_id: pulumi.Input[str] | None = None
+    aml_for_synapse_role_id: pulumi.Input[str] | None = None
 
 
 class Access(pulumi.ComponentResource):
@@ -72,9 +85,13 @@ class Access(pulumi.ComponentResource):
 
     @staticmethod
     def _synapse_on_ml(name: str, args: AccessArgs, child: pulumi.ResourceOptions):
+        if args.aml_for_synapse_role_id is None:
+            raise ValueError("the Synapse identity's Azure ML access needs its custom role")
+        # A new name (it was "-synapse-ml-contributor"): created before the
+        # Contributor assignment of older stacks is deleted.
         return assign_role(
-            f"{name}-synapse-ml-contributor",
-            role_id=roles.CONTRIBUTOR,
+            f"{name}-synapse-ml-linked-service",
+            role_id=args.aml_for_synapse_role_id,
             principal_id=args.synapse_principal_id,
             principal_type="ServicePrincipal",
             scope=args.ml_workspace_id,
@@ -107,6 +124,8 @@ def student_grants(args: AccessArgs) -> list[tuple[str, pulumi.Input[str], pulum
         return []
     if args.resource_group_id is None:
         raise ValueError("a student's access needs the resource group id")
+    if args.aml_student_role_id is None:
+        raise ValueError("a student's Azure ML access needs the Azure ML student role")
     grants: list[tuple[str, pulumi.Input[str], pulumi.Input[str], str]] = [
         (
             "student-rg-reader",
@@ -115,8 +134,9 @@ def student_grants(args: AccessArgs) -> list[tuple[str, pulumi.Input[str], pulum
             "Student: see their lab's resources (portal, Studio)",
         ),
         (
-            "student-aml-data-scientist",
-            roles.AZUREML_DATA_SCIENTIST,
+            # A new name (it was "student-aml-data-scientist"): see the module doc.
+            "student-aml-lab-user",
+            args.aml_student_role_id,
             args.ml_workspace_id,
             "Student: run jobs and register models in their Azure ML workspace",
         ),

@@ -1,11 +1,11 @@
 """The project's custom role definitions: one per subscription a stack deploys into.
 
-The one place they are declared. ``__main__`` calls :func:`subscription_roles`
-once per subscription (with that subscription's provider) and hands the result
-to every environment placed there; a component that needs the "SQL pool
-operator" role (the student's access, the cost guard's workspace identity)
-assigns ``SubscriptionRoles.sql_pool_operator_id`` with
-``components.roles.assign_role`` on one pool.
+The one place they are declared: ``components.subscription.SubscriptionSetup``
+calls :func:`subscription_roles` once per subscription, as its children (so they
+use that subscription's provider), and ``__main__`` hands the result to every
+environment placed there; a component that needs a custom role assigns its id
+(``SubscriptionRoles.sql_pool_operator_id``, ``aml_student_id``,
+``aml_for_synapse_id``) with ``components.roles.assign_role`` on one resource.
 
 Each definition is assignable in its own subscription only, and is named after
 the stack and the subscription (``lab.roles.custom_role_guid``): display names
@@ -30,11 +30,22 @@ class SubscriptionRoles:
 
     subscription_id: pulumi.Input[str]
     sql_pool_operator: azure_native.authorization.RoleDefinition
+    aml_student: azure_native.authorization.RoleDefinition
+    aml_for_synapse: azure_native.authorization.RoleDefinition
 
+    # Each id is the definition's GUID, as ``assign_role(role_id=...)`` takes it
+    # (the output carries the dependency: no assignment before its definition).
     @property
     def sql_pool_operator_id(self) -> pulumi.Output[str]:
-        """The definition's GUID, as ``assign_role(role_id=...)`` takes it (carries the dependency)."""
         return self.sql_pool_operator.name
+
+    @property
+    def aml_student_id(self) -> pulumi.Output[str]:
+        return self.aml_student.name
+
+    @property
+    def aml_for_synapse_id(self) -> pulumi.Output[str]:
+        return self.aml_for_synapse.name
 
 
 def custom_role_definition(
@@ -72,21 +83,34 @@ def subscription_roles(
     key: str,
     subscription_id: pulumi.Input[str],
     *,
-    provider: pulumi.ProviderResource | None = None,
+    parent: pulumi.Resource,
 ) -> SubscriptionRoles:
-    """The custom roles of one subscription; call once per subscription of the stack.
+    """The custom roles of one subscription, as children of ``parent`` (its SubscriptionSetup).
 
-    ``key`` names the resources (``sql-pool-operator-<key>``): the subscription id
-    for those of ``lab:subscriptions``, ``default`` for the default provider's.
+    ``key`` names the resources (``<role key>-<key>``): the subscription id for
+    those of ``lab:subscriptions``, ``default`` for the default provider's. The
+    SQL pool operator definition was a child of the stack until the roles moved
+    into the subscription's component: its alias keeps its old URN, so an
+    existing stack adopts it instead of replacing it (a replacement would delete
+    the definition the students' assignments use).
     """
-    opts = pulumi.ResourceOptions(provider=provider) if provider is not None else None
+    stack = pulumi.get_stack()
+
+    def define(role: roles.CustomRole, *aliases: pulumi.Alias):
+        return custom_role_definition(
+            f"{role.key}-{key}",
+            role,
+            subscription_id=subscription_id,
+            stack=stack,
+            opts=pulumi.ResourceOptions(parent=parent, aliases=list(aliases) or None),
+        )
+
     return SubscriptionRoles(
         subscription_id=subscription_id,
-        sql_pool_operator=custom_role_definition(
-            f"{roles.SQL_POOL_OPERATOR.key}-{key}",
+        sql_pool_operator=define(
             roles.SQL_POOL_OPERATOR,
-            subscription_id=subscription_id,
-            stack=pulumi.get_stack(),
-            opts=opts,
+            pulumi.Alias(parent=pulumi.runtime.get_root_resource()),
         ),
+        aml_student=define(roles.AML_STUDENT),
+        aml_for_synapse=define(roles.AML_FOR_SYNAPSE),
     )

@@ -1,12 +1,16 @@
 """What the lab had the student click or type in Synapse Studio, declared per student.
 
-- the ``AzureML`` linked service (after the Synapse identity's Contributor role on
-  the Azure ML workspace exists: Synapse checks it when the service is used);
+- the ``AzureML`` linked service (after the Synapse identity's "Azure ML for
+  Synapse" role on the Azure ML workspace exists: Synapse checks it when the service is used);
 - the lab's notebooks, attached to the student's Spark pool, their ``parameters``
   cell filled with the student's names, and the lab's two SQL scripts (weather
   forecast, then the T-SQL PREDICT of part 2);
 - the dedicated SQL pool paused right after it is created (it bills by the hour);
-- Synapse Administrator for the student on their own workspace (Synapse RBAC);
+- the student's Synapse roles on their own workspace (Synapse RBAC): Synapse
+  Contributor (notebooks on the Spark pool, SQL scripts, artifacts) and Synapse
+  Credential User (the AzureML linked service, which runs as the workspace
+  identity); not Synapse Administrator, which also grants Synapse roles to anyone
+  (lab/permissions.yaml proves the pair covers every step);
 - the cost guard: the ``Pause SQL pool`` pipeline and its started schedule trigger,
   and the workspace identity's "SQL pool operator" role on that pool only.
 
@@ -24,7 +28,7 @@ from typing import Any
 
 import pulumi
 
-from lab.roles import SYNAPSE_ADMINISTRATOR
+from lab.roles import SYNAPSE_CONTRIBUTOR, SYNAPSE_CREDENTIAL_USER
 from lab.studio import lab_notebooks
 from providers.synapse import (
     PREDICT_RENTALS_SCRIPT_NAME,
@@ -40,6 +44,9 @@ from providers.synapse import (
 )
 
 from .roles import assign_role
+
+# lab/permissions.yaml `grants` (system synapse-rbac) names the same two roles.
+SYNAPSE_STUDENT_ROLES = (SYNAPSE_CONTRIBUTOR, SYNAPSE_CREDENTIAL_USER)
 
 
 @dataclass
@@ -157,15 +164,19 @@ class DataPlane(pulumi.ComponentResource):
     ) -> SynapseRoleAssignments | None:
         if not args.student_object_id:
             return None
+        # The same resource as when it held Synapse Administrator (its name stays): an
+        # update PUTs the new assignments first, then deletes the retired one
+        # (providers/synapse/rbac.py), so the student never loses the workspace.
         return SynapseRoleAssignments(
             f"{name}-student-synapse-admin",
             workspace_name=args.synapse_workspace_name,
             assignments=[
                 SynapseRoleAssignmentArgs(
-                    role_id=SYNAPSE_ADMINISTRATOR,
+                    role_id=role,
                     principal_id=args.student_object_id,
                     principal_type=args.student_principal_type,
                 )
+                for role in SYNAPSE_STUDENT_ROLES
             ],
             workspace_id=args.synapse_workspace_id,
             opts=behind_firewall,

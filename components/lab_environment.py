@@ -44,6 +44,19 @@ def student_suffix(
 Tags = Mapping[str, pulumi.Input[str]]
 
 
+def entra_admin(settings: LabSettings, deployer_object_id: pulumi.Input[str]) -> dict:
+    """The workspaces' Microsoft Entra admin: lab:instructors' one id, or the deployer."""
+    if settings.instructors:
+        return {
+            "entra_admin_object_id": settings.instructors[0],
+            "entra_admin_login": "synapse-ml-lab instructors",
+        }
+    return {
+        "entra_admin_object_id": deployer_object_id,
+        "entra_admin_login": "synapse-ml-lab deployer",
+    }
+
+
 @dataclass
 class LabEnvironmentArgs:
     student: Student
@@ -51,9 +64,8 @@ class LabEnvironmentArgs:
     subscription_id: pulumi.Input[str]
     tenant_id: pulumi.Input[str]
     deployer_object_id: pulumi.Input[str]
-    sql_admin_password: pulumi.Input[str]
     # The custom role definitions of the subscription this environment is in
-    # (declared once per subscription by __main__, components.custom_roles).
+    # (declared once per subscription by components.subscription.SubscriptionSetup).
     custom_roles: SubscriptionRoles
     # The subscription's setup (its namespace registrations): the resource group, and
     # so everything of the student's, waits for it. None only in tests of a component.
@@ -149,7 +161,8 @@ class LabEnvironment(pulumi.ComponentResource):
                 data_lake_filesystem=self.data_lake.container_name,
                 data_lake_account_id=self.data_lake.account_id,
                 sql_admin_login=args.settings.sql_admin_login,
-                sql_admin_password=args.sql_admin_password,
+                **entra_admin(args.settings, args.deployer_object_id),
+                tenant_id=args.tenant_id,
                 spark_version=args.settings.spark_version,
                 dedicated_sql_pool=args.settings.dedicated_sql_pool,
                 allowed_ip_ranges=args.settings.allowed_ip_ranges,
@@ -200,6 +213,8 @@ class LabEnvironment(pulumi.ComponentResource):
                 student_principal_type=args.student.principal_type,
                 sql_pool_id=self.synapse.sql_pool_id,
                 sql_pool_operator_role_id=args.custom_roles.sql_pool_operator_id,
+                aml_student_role_id=args.custom_roles.aml_student_id,
+                aml_for_synapse_role_id=args.custom_roles.aml_for_synapse_id,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

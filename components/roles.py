@@ -34,10 +34,12 @@ def assign_role(
     """
     if role_id == OWNER:
         raise ValueError("this project never grants Owner")
-    if role_id == CONTRIBUTOR and principal_type != "ServicePrincipal":
-        # Contributor lets a person scale a pool to DW30000c or create any
-        # resource: students get the roles of lab/permissions.yaml instead.
-        raise ValueError("this project never grants Contributor to a user or group")
+    if role_id == CONTRIBUTOR:
+        # Contributor lets its holder scale a pool to DW30000c or create any
+        # resource, and a student can act as a managed identity (Synapse
+        # credentials, Azure ML jobs): people and identities get the roles of
+        # lab/permissions.yaml instead.
+        raise ValueError("this project never grants Contributor")
     if principal_type not in PRINCIPAL_TYPES:
         raise ValueError(f"principal type {principal_type!r} is not one of {PRINCIPAL_TYPES}")
     checked_scope = pulumi.Output.from_input(scope).apply(check_scope)

@@ -1,4 +1,9 @@
-"""The student's Synapse workspace, its firewall, Spark pool and dedicated SQL pool."""
+"""The student's Synapse workspace, its firewall, Spark pool and dedicated SQL pool.
+
+The workspace accepts Microsoft Entra sign-in only (``azureADOnlyAuthentication``):
+no SQL password exists, and its Entra admin is ``lab:instructors`` (one principal,
+an Entra group for several instructors) or the deployer.
+"""
 
 from __future__ import annotations
 
@@ -41,7 +46,10 @@ class SynapseWorkspaceArgs:
     data_lake_filesystem: pulumi.Input[str]
     data_lake_account_id: pulumi.Input[str]
     sql_admin_login: str
-    sql_admin_password: pulumi.Input[str]
+    # The workspace's Microsoft Entra admin: an object id and the tenant it lives in.
+    entra_admin_object_id: pulumi.Input[str]
+    entra_admin_login: str
+    tenant_id: pulumi.Input[str]
     spark_version: str
     dedicated_sql_pool: bool
     tags: Mapping[str, pulumi.Input[str]]
@@ -79,6 +87,7 @@ class SynapseWorkspace(pulumi.ComponentResource):
     ):
         super().__init__("synapse-ml-lab:synapse:SynapseWorkspace", name, None, opts)
         self.workspace = self._workspace(name, args)
+        self.entra_admin = self._entra_admin(name, args)
         self.firewall_rules = self._firewall_rules(name, args)
         self.spark_pool = self._spark_pool(name, args)
         self.sql_pool: azure_native.synapse.SqlPool | None = (
@@ -122,13 +131,36 @@ class SynapseWorkspace(pulumi.ComponentResource):
                 filesystem=args.data_lake_filesystem,
                 resource_id=args.data_lake_account_id,
             ),
+            # Entra-only: SQL logins (the one below included) cannot sign in, to any
+            # pool (https://learn.microsoft.com/azure/synapse-analytics/sql/active-directory-authentication).
+            azure_ad_only_authentication=True,
+            # Kept as workspaces were created with it: the login is set once, at creation
+            # (Microsoft.Synapse workspaces REST API: sqlAdministratorLogin is not
+            # updatable), so another value would make Pulumi replace the workspace and
+            # everything in it. No password: a write-only input whose removal is an
+            # in-place update, and a password would only matter if SQL logins worked.
             sql_administrator_login=args.sql_admin_login,
-            sql_administrator_login_password=pulumi.Output.secret(args.sql_admin_password),
             managed_resource_group_name=args.managed_resource_group_name,
             tags=args.tags,
-            opts=pulumi.ResourceOptions(
-                parent=self, additional_secret_outputs=["sqlAdministratorLoginPassword"]
-            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _entra_admin(
+        self, name: str, args: SynapseWorkspaceArgs
+    ) -> azure_native.synapse.WorkspaceAadAdmin:
+        # The workspace's one Microsoft Entra admin (Microsoft.Synapse/workspaces/
+        # administrators/activeDirectory): dbo of every dedicated SQL pool, so it can create
+        # the students' database users (docs/security.md). Not a student: the admin can also
+        # scale a pool with ALTER DATABASE ... MODIFY (SERVICE_OBJECTIVE = ...).
+        return azure_native.synapse.WorkspaceAadAdmin(
+            f"{name}-entra-admin",
+            workspace_name=self.workspace.name,
+            resource_group_name=args.resource_group_name,
+            administrator_type="ActiveDirectory",
+            login=args.entra_admin_login,
+            sid=args.entra_admin_object_id,
+            tenant_id=args.tenant_id,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _firewall_rules(

@@ -65,6 +65,7 @@ RESOURCE_TYPES: dict[str, tuple[str, str]] = {
     "azure-native:storage:Blob": ("Microsoft.Storage", "storageAccounts/blobServices"),
     "azure-native:synapse:Workspace": ("Microsoft.Synapse", "workspaces"),
     "azure-native:synapse:IpFirewallRule": ("Microsoft.Synapse", "workspaces/firewallRules"),
+    "azure-native:synapse:WorkspaceAadAdmin": ("Microsoft.Synapse", "workspaces/administrators"),
     "azure-native:synapse:BigDataPool": ("Microsoft.Synapse", "workspaces/bigDataPools"),
     "azure-native:synapse:SqlPool": ("Microsoft.Synapse", "workspaces/sqlPools"),
     "azure-native:machinelearningservices:Workspace": (

@@ -182,9 +182,12 @@ class LabSettings:
     expires_on: _dt.date
     spark_version: str = "3.5"
     sql_admin_login: str = DEFAULT_SQL_ADMIN_LOGIN
-    # The configured password, or None: a random one is generated. Kept out of
-    # repr; the program only ever hands it to Pulumi wrapped in Output.secret.
+    # lab:sqlAdminPassword as configured, or None. No longer used: every workspace is
+    # Microsoft Entra-only (no SQL login works); warnings() says to unset it.
     sql_admin_password: str | None = field(default=None, compare=False, repr=False)
+    # lab:instructors: the Entra object id of the workspaces' Entra admin (one
+    # principal: a group's object id for several instructors); empty: the deployer.
+    instructors: tuple[str, ...] = ()
     dedicated_sql_pool: bool = True
     resource_group_prefix: str = DEFAULT_PREFIX
     course: str = DEFAULT_COURSE
@@ -230,6 +233,12 @@ class LabSettings:
                 f"lab:expiresOn ({self.expires_on.isoformat()}) has passed: the environments of "
                 f"{len(self.students)} student(s) are expired: {ids}. Run `pulumi destroy` to stop "
                 "their costs, or move lab:expiresOn if the class goes on."
+            )
+        if self.sql_admin_password is not None:
+            found.append(
+                "lab:sqlAdminPassword is set but no longer used: every workspace accepts Microsoft "
+                "Entra sign-in only (no SQL password). Unset it: `pulumi config rm "
+                "lab:sqlAdminPassword`."
             )
         if self.dedicated_sql_pool and not self.pause_sql_pool_at:
             found.append(
@@ -288,6 +297,7 @@ _CONFIG_KEYS = (
     "pauseSqlPoolAt",
     "timeZone",
     "budget",
+    "instructors",
 )
 
 
@@ -596,6 +606,9 @@ def parse(
     )
     sections_of = section_size(raw.get("sectionSize"), problems)
     pause_at, time_zone, budget = _cost_guard(raw, location, problems)
+    instructors = _instructors(
+        _json_value("instructors", raw.get("instructors"), problems), problems
+    )
     placement = _placement(students, subscriptions, problems)
     if problems:
         raise ConfigError(problems)
@@ -621,6 +634,7 @@ def parse(
         pause_sql_pool_at=pause_at,
         time_zone=time_zone,
         budget=budget,
+        instructors=instructors,
     )
 
 
@@ -708,6 +722,35 @@ def _password(
         if weak:
             problems.append("lab:sqlAdminPassword (secret) is too weak: " + "; ".join(weak))
     return password
+
+
+def _instructors(value: Any, problems: list[str]) -> tuple[str, ...]:
+    """lab:instructors: Entra object ids (GUIDs); the workspace's Entra admin is one of them.
+
+    Azure gives a Synapse workspace one Microsoft Entra admin, a single principal
+    (https://learn.microsoft.com/azure/synapse-analytics/sql/active-directory-authentication#administrator-structure):
+    several instructors are one Entra group, whose object id is given here.
+    """
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        problems.append(
+            f"lab:instructors = {json.dumps(value)} is not a list of Entra object ids "
+            '(e.g. ["<group or user object id>"])'
+        )
+        return ()
+    bad = [v for v in value if not isinstance(v, str) or not GUID_RE.fullmatch(v)]
+    for item in bad:
+        problems.append(
+            f"lab:instructors: {json.dumps(item)} is not an Entra object id (a GUID like "
+            "00000000-0000-0000-0000-000000000000)"
+        )
+    if not bad and len(value) > 1:
+        problems.append(
+            f"lab:instructors lists {len(value)} ids, but a workspace has one Microsoft Entra "
+            "admin: put the instructors in an Entra group and give its object id"
+        )
+    return tuple(v.lower() for v in value) if not bad else ()
 
 
 def _placement(

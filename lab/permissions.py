@@ -16,13 +16,21 @@ evaluates it with Azure's rules, as Microsoft documents them
 - a role assigned at a scope reaches that scope and everything below it, and a
   principal's access is the union of all their assignments.
 
+What a student can do is more than their own roles: they act as every identity
+they can reach (the Synapse workspace identity when their Synapse role lets them
+use its credential, the Azure ML compute cluster's identity through the jobs they
+submit, and whatever those can reach in turn). :meth:`Proof.reach` works that
+out from ``identities`` in the proof, and every forbidden operation is checked
+against each of them.
+
 Synapse RBAC (Synapse Administrator, ...) is a separate system with its own
 action names (which overlap ARM's, e.g. ``Microsoft.Synapse/workspaces/read``):
 a need says which system it is checked in. Access to a dedicated SQL pool's
 data (T-SQL) is neither: the Synapse RBAC role page grants it to Synapse
 Administrator in words ("Full Synapse access to serverless and dedicated SQL
 pools"), so the fixture carries that sentence and a ``synapse-sql`` need is met
-by a Synapse role that has it.
+by a role of that system: a database user the proof defines (``sql_roles``),
+which T-SQL creates, not ARM or Synapse RBAC.
 """
 
 from __future__ import annotations
@@ -119,6 +127,26 @@ class Need:
 class Grant:
     role: str
     scope: str
+    # Who makes it: the program (components/, compared with it by a test) or T-SQL.
+    made_by: str = "program"
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> Grant:
+        return cls(raw["role"], raw["scope"], raw.get("made_by", "program"))
+
+
+STUDENT = "student"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """An identity the program creates that a student can act as, and how."""
+
+    name: str
+    reached_by: Need  # the permission that lets a principal act as it
+    grants: tuple[Grant, ...]
+    how: str = ""
+    doc: str = ""
 
 
 @dataclass
@@ -130,17 +158,52 @@ class Proof:
     steps: list[dict[str, Any]]
     forbidden: list[Need]
     not_prevented: list[dict[str, Any]] = field(default_factory=list)
+    identities: list[Identity] = field(default_factory=list)
+    # Roles the proof itself defines (a database user's T-SQL permissions), by name.
+    sql_roles: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path = PROOF_PATH) -> Proof:
         raw = yaml.safe_load(path.read_text())
         return cls(
             parents=dict(raw["scopes"]),
-            grants=[Grant(g["role"], g["scope"]) for g in raw["grants"]],
+            grants=[Grant.parse(g) for g in raw["grants"]],
             steps=[{**s, "needs": [Need.parse(n) for n in s["needs"]]} for s in raw["steps"]],
             forbidden=[Need.parse(f) for f in raw["forbidden"]],
             not_prevented=list(raw.get("not_prevented") or ()),
+            identities=[
+                Identity(
+                    name=name,
+                    reached_by=Need.parse(i["reached_by"]),
+                    grants=tuple(Grant.parse(g) for g in i["grants"]),
+                    how=i.get("how", ""),
+                    doc=i.get("doc", ""),
+                )
+                for name, i in (raw.get("identities") or {}).items()
+            ],
+            sql_roles=dict(raw.get("sql_roles") or {}),
         )
+
+    def reach(self, roles: Mapping[str, Role]) -> dict[str, list[Grant]]:
+        """The student and every identity they can act as, directly or through another.
+
+        An identity is reached when a principal already reached holds its
+        ``reached_by`` permission (repeated until nothing new is reached).
+        """
+        reached: dict[str, list[Grant]] = {STUDENT: list(self.grants)}
+        changed = True
+        while changed:
+            changed = False
+            for identity in self.identities:
+                if identity.name in reached:
+                    continue
+                if any(
+                    self.granting(identity.reached_by, roles, grants)
+                    for grants in list(reached.values())
+                ):
+                    reached[identity.name] = list(identity.grants)
+                    changed = True
+        return reached
 
     def reaches(self, granted_at: str, scope: str) -> bool:
         """Does a role assigned at ``granted_at`` apply at ``scope`` (itself or below it)?"""
@@ -154,13 +217,14 @@ class Proof:
             current = self.parents[current]
         return False
 
-    def granting(self, need: Need, roles: Mapping[str, Role]) -> list[str]:
-        """The granted roles that allow ``need`` where it is needed."""
+    def granting(
+        self, need: Need, roles: Mapping[str, Role], grants: Iterable[Grant] | None = None
+    ) -> list[str]:
+        """The granted roles (the student's, or ``grants``) that allow ``need`` where it is needed."""
         found = []
-        for grant in self.grants:
+        for grant in self.grants if grants is None else grants:
             role = roles[grant.role]
-            system = "synapse-rbac" if need.system == "synapse-sql" else need.system
-            if role.system != system or not self.reaches(grant.scope, need.scope):
+            if role.system != need.system or not self.reaches(grant.scope, need.scope):
                 continue
             if role.allows(need.kind, need.operation):
                 found.append(grant.role)
@@ -175,29 +239,52 @@ class Proof:
             if not self.granting(need, roles)
         ]
 
-    def excess(self, roles: Mapping[str, Role]) -> list[tuple[Need, list[str]]]:
-        """Every forbidden operation some granted role allows, with those roles.
+    def excess(self, roles: Mapping[str, Role]) -> list[tuple[Need, str, list[str]]]:
+        """Every forbidden operation the student, or an identity they reach, can do:
+        (operation, who, the roles that allow it).
 
-        An operation listed in ``not_prevented`` is expected there with exactly
-        its role; anything else allowed, or allowed by another role too, is excess.
+        An operation listed in ``not_prevented`` is expected there, for that
+        principal (``principal``, the student when absent), with exactly its role;
+        anything else allowed, or allowed by another role too, is excess.
         """
-        known = {(e["action"].lower(), e["scope"]): [e["role"]] for e in self.not_prevented}
+        known = {
+            (e["action"].lower(), e["scope"], e.get("principal", STUDENT)): [e["role"]]
+            for e in self.not_prevented
+        }
         found = []
-        for need in self.forbidden:
-            granting = self.granting(need, roles)
-            if granting and known.get((need.operation.lower(), need.scope)) != granting:
-                found.append((need, granting))
+        for who, grants in self.reach(roles).items():
+            for need in self.forbidden:
+                granting = self.granting(need, roles, grants)
+                if granting and known.get((need.operation.lower(), need.scope, who)) != granting:
+                    found.append((need, who, granting))
         return found
 
     def stale_exceptions(self, roles: Mapping[str, Role]) -> list[dict[str, Any]]:
-        """``not_prevented`` entries that are not forbidden or no longer allowed by their role."""
+        """``not_prevented`` entries that are not forbidden, not reached, or no longer allowed by their role."""
         forbidden = {(f.operation.lower(), f.scope): f for f in self.forbidden}
+        reached = self.reach(roles)
         stale = []
         for entry in self.not_prevented:
             need = forbidden.get((entry["action"].lower(), entry["scope"]))
-            if need is None or self.granting(need, roles) != [entry["role"]]:
+            grants = reached.get(entry.get("principal", STUDENT))
+            if (
+                need is None
+                or grants is None
+                or self.granting(need, roles, grants) != [entry["role"]]
+            ):
                 stale.append(entry)
         return stale
+
+    def roles(
+        self,
+        definitions: Mapping[str, Mapping[str, Any]],
+        custom: Iterable[CustomRole] = CUSTOM_ROLES,
+    ) -> dict[str, Role]:
+        """The roles the proof is evaluated with: ``roles_from`` and the proof's own database roles."""
+        found = roles_from(definitions, custom)
+        for name, definition in self.sql_roles.items():
+            found[name] = Role.from_definition(name, {**definition, "system": "synapse-sql"})
+        return found
 
 
 def roles_from(

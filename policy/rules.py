@@ -75,15 +75,14 @@ FORBIDDEN_ROLES: dict[str, str] = {
     "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
 }
 
-# Never granted to a person or a group (a student): Contributor lets a student
-# scale their dedicated SQL pool to DW30000c or create any resource. Students get
-# the roles of the permission proof (lab/permissions.yaml). A managed identity
-# may still be Contributor on one resource (the Synapse identity on the Azure ML
-# workspace, the lab's own IAM step).
+# Never granted to a person, a group (a student) or a managed identity: Contributor
+# lets its holder scale a dedicated SQL pool to DW30000c or create any resource, and
+# a student acts as the lab's identities (Synapse credentials, Azure ML jobs).
+# Everyone gets the roles of the permission proof (lab/permissions.yaml).
 PEOPLE_FORBIDDEN_ROLES: dict[str, str] = {
     "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
 }
-PEOPLE = ("User", "Group")
+PEOPLE = ("User", "Group", "ServicePrincipal")
 
 FIREWALL_ALL_START = "0.0.0.0"
 FIREWALL_ALL_END = "255.255.255.255"
@@ -370,7 +369,7 @@ _SUBSCRIPTION_SCOPE = re.compile(r"^/subscriptions/[^/]+/?$", re.IGNORECASE)
 
 
 def role_assignment_least_privilege(resource_type: str, props: Mapping[str, Any]) -> list[str]:
-    """Role assignment: below subscription scope, never Owner or User Access Administrator, no person or group Contributor."""
+    """Role assignment: below subscription scope, never Owner or User Access Administrator, nobody Contributor."""
     if resource_type != ROLE_ASSIGNMENT:
         return []
     messages: list[str] = []
@@ -416,8 +415,9 @@ def role_assignment_least_privilege(resource_type: str, props: Mapping[str, Any]
         if guid in PEOPLE_FORBIDDEN_ROLES and principal_type in PEOPLE:
             messages.append(
                 f"Role assignment roleDefinitionId is {_show(role)} "
-                f"({PEOPLE_FORBIDDEN_ROLES[guid]}) for a {principal_type}; students get "
-                "only the roles the lab needs (lab/permissions.yaml), never Contributor or Owner."
+                f"({PEOPLE_FORBIDDEN_ROLES[guid]}) for a {principal_type}; students and the "
+                "identities they can act as get only the roles the lab needs "
+                "(lab/permissions.yaml), never Contributor or Owner."
             )
     return messages
 
@@ -473,7 +473,7 @@ POLICIES: dict[str, Rule] = {
         role_assignment_least_privilege,
         MANDATORY,
         "Role assignments are scoped below the subscription, never grant Owner or User Access "
-        "Administrator, and never make a user or group (a student) Contributor.",
+        "Administrator, and never make anyone (a student or a managed identity) Contributor.",
     ),
 }
 

@@ -2,8 +2,9 @@
 
 One table, :data:`NEEDS`: each row is an access the lab needs the student to have, the role
 the program grants for it, and every role that satisfies it (that role or a stronger one).
-The least-privilege roles (Reader on the group, AzureML Data Scientist, a SQL pool
-operator role, ...) replace a row's roles here and nowhere else.
+The least-privilege roles (Reader on the group, the custom Azure ML student role, a SQL
+pool operator role, Synapse Contributor and Credential User, ...) replace a row's roles
+here and nowhere else.
 
 How Azure decides, and how this follows it:
 
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lab.roles import (
+    AML_STUDENT,
     AZUREML_DATA_SCIENTIST,
     CONTRIBUTOR,
     OWNER,
@@ -40,11 +42,17 @@ from lab.roles import (
     STORAGE_BLOB_DATA_CONTRIBUTOR,
     STORAGE_BLOB_DATA_OWNER,
     SYNAPSE_ADMINISTRATOR,
+    SYNAPSE_CONTRIBUTOR,
+    SYNAPSE_CREDENTIAL_USER,
     custom_role_guid,
 )
 
 ARM, SYNAPSE = "Azure RBAC", "Synapse RBAC"
-SYNAPSE_ROLE_NAMES = {SYNAPSE_ADMINISTRATOR: "Synapse Administrator"}
+SYNAPSE_ROLE_NAMES = {
+    SYNAPSE_ADMINISTRATOR: "Synapse Administrator",
+    SYNAPSE_CONTRIBUTOR: "Synapse Contributor",
+    SYNAPSE_CREDENTIAL_USER: "Synapse Credential User",
+}
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,13 @@ def _sql_pool_roles(env: Any) -> tuple[str, ...]:
     return (custom_role_guid(SQL_POOL_OPERATOR, env.stack, env.subscription), CONTRIBUTOR, OWNER)
 
 
+def _ml_roles(env: Any) -> tuple[str, ...]:
+    # The stack's own "Azure ML student" role, then AzureML Data Scientist (what stacks
+    # granted before it, stronger) and the roles that include everything.
+    custom = (custom_role_guid(AML_STUDENT, env.stack, env.subscription),) if env.stack else ()
+    return (*custom, AZUREML_DATA_SCIENTIST, CONTRIBUTOR, OWNER)
+
+
 # needed access -> the roles that satisfy it (equal or stronger), the one the program grants first.
 # The program grants the least set (lab/permissions.yaml proves it covers every lab step).
 NEEDS: tuple[Need, ...] = (
@@ -98,9 +113,10 @@ NEEDS: tuple[Need, ...] = (
     Need(
         "run AutoML jobs and register models",
         ARM,
-        (AZUREML_DATA_SCIENTIST, CONTRIBUTOR, OWNER),
+        _ml_roles,
         _ml_workspace_id,
         lambda env: f"Azure ML workspace '{env.aml_workspace}'",
+        granted_name="the Azure ML student role",
     ),
     Need(
         "resume and pause their SQL pool",
@@ -121,7 +137,15 @@ NEEDS: tuple[Need, ...] = (
     Need(
         "run notebooks and scripts in Synapse Studio",
         SYNAPSE,
-        (SYNAPSE_ADMINISTRATOR,),
+        # Synapse Administrator: what stacks granted before (it includes both).
+        (SYNAPSE_CONTRIBUTOR, SYNAPSE_ADMINISTRATOR),
+        lambda env: f"workspaces/{env.synapse_workspace}",
+        lambda env: f"Synapse workspace '{env.synapse_workspace}'",
+    ),
+    Need(
+        "use the AzureML linked service (Predict with a model)",
+        SYNAPSE,
+        (SYNAPSE_CREDENTIAL_USER, SYNAPSE_ADMINISTRATOR),
         lambda env: f"workspaces/{env.synapse_workspace}",
         lambda env: f"Synapse workspace '{env.synapse_workspace}'",
     ),
@@ -218,7 +242,9 @@ def judge(
     ]
 
     def name(role: str) -> str:
-        return (need.granted_name if role == roles[0] else None) or role_name(role)
+        return (
+            need.granted_name if role == roles[0] and role not in ROLE_NAMES else None
+        ) or role_name(role)
 
     granted = name(roles[0])
     if not applying:

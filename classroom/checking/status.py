@@ -18,9 +18,10 @@ Azure login, what is really there for every student:
 - the cost guard (guard.py): the `Pause SQL pool` pipeline and its schedule
   trigger(s) Started and as deployed, and the last pipeline run not Failed;
 - the Azure ML workspace and its `automl-cluster` at 0 nodes;
-- the student's access (access.py's table: Reader on the resource group, AzureML
-  Data Scientist on the Azure ML workspace, the SQL pool operator role on the pool,
-  Storage Blob Data Contributor on the lake, Synapse Administrator on the workspace,
+- the student's access (access.py's table: Reader on the resource group, the Azure ML
+  student role on the Azure ML workspace, the SQL pool operator role on the pool,
+  Storage Blob Data Contributor on the lake, Synapse Contributor and Synapse
+  Credential User on the workspace,
   or a stronger role, from above, or through a group, as Azure counts them);
   Contributor or Owner is a warning: more access than the lab needs.
 

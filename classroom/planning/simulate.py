@@ -147,6 +147,8 @@ class Declared:
     secret_inputs: set[str]
     additional_secret_outputs: list[str]
     provider: str
+    # Each alias (``opts.aliases``) as the URN it names, worked out as the engine does.
+    aliases: list[str] = field(default_factory=list)
 
     @property
     def azure_name(self) -> str | None:
@@ -245,10 +247,19 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             secret_inputs=secret_inputs,
             additional_secret_outputs=list(request.additionalSecretOutputs),
             provider=request.provider,
+            aliases=[self._alias_urn(request, alias) for alias in request.aliases],
         )
         with self.lock:
             self.declared.append(record)
         return response
+
+    def _alias_urn(self, request, alias) -> str:
+        """The URN an alias names: as given, or its spec's fields over the resource's own."""
+        if alias.urn:
+            return alias.urn
+        spec = alias.spec
+        parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+        return self.make_urn(parent, spec.type or request.type, spec.name or request.name)
 
 
 def _is_secret(value: Any) -> bool:

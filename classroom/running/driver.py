@@ -49,12 +49,14 @@ OPERATIONS = ("up", "preview", "refresh", "destroy")
 # about not swapping, not about squeezing the last section in.
 MEMORY_PER_SECTION = 1536 * 2**20
 # Resources the engine steps through per student and per stack (the stack, its
-# default providers, the class password); the progress total until the engine
-# reports the real count. Checked against the program in tests/classroom/.
-# 35, the cost guard's schedule and role on the pool, and the lab-progress diagnostics
-# (a component and a setting on each of the workspace, Spark pool and SQL pool).
-RESOURCES_PER_STUDENT = 41
-RESOURCES_PER_STACK = 5
+# default providers, the subscription's setup: registrations and three custom role
+# definitions); the progress total until the engine reports the real count.
+# Checked against the program in tests/classroom/.
+# 35, the cost guard's schedule and role on the pool, the workspace's Entra admin, and the
+# lab-progress diagnostics (a component and a setting on each of the workspace, Spark pool
+# and SQL pool).
+RESOURCES_PER_STUDENT = 42
+RESOURCES_PER_STACK = 8
 COMPONENT_TYPE = "synapse-ml-lab:lab:LabEnvironment"
 
 

@@ -248,8 +248,6 @@ class SynapseRoleAssignmentsProvider(pulumi.dynamic.ResourceProvider):
         old_items = {_assignment_key(a): a for a in old.get("assignments") or []}
         new_items = {_assignment_key(a): a for a in new.get("assignments") or []}
         work: list[tuple[str, Mapping[str, Any]]] = []
-        for key in sorted(set(old_items) - set(new_items)):
-            work.append(("delete", old_items[key]))
         for key, item in new_items.items():
             before = old_items.get(key)
             if before is not None and before.get("principalType") != item.get("principalType"):
@@ -257,6 +255,11 @@ class SynapseRoleAssignmentsProvider(pulumi.dynamic.ResourceProvider):
                 work.append(("put", item))
             elif before is None:
                 work.append(("put", item))
+        # Retired roles last: a principal moved from one role to another (Synapse
+        # Administrator to Contributor + Credential User) holds the new ones before it
+        # loses the old one, and keeps the old one if a PUT fails.
+        for key in sorted(set(old_items) - set(new_items)):
+            work.append(("delete", old_items[key]))
         self._run(new, work)
         return pulumi.dynamic.UpdateResult(outs=self._outputs(new))
 

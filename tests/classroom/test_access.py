@@ -15,6 +15,7 @@ import pytest
 
 from classroom.checking import access, checks
 from lab.roles import (
+    AML_STUDENT,
     AZUREML_DATA_SCIENTIST,
     CONTRIBUTOR,
     OWNER,
@@ -23,6 +24,8 @@ from lab.roles import (
     STORAGE_BLOB_DATA_CONTRIBUTOR,
     STORAGE_BLOB_DATA_OWNER,
     SYNAPSE_ADMINISTRATOR,
+    SYNAPSE_CONTRIBUTOR,
+    SYNAPSE_CREDENTIAL_USER,
     custom_role_guid,
 )
 from tests.conftest import ROOT
@@ -61,7 +64,9 @@ def _pool_id(env) -> str:
 def _grant_lab_roles(azure, env, control: str, data: str) -> None:
     """The ARM roles the program grants a student, to the groups ``control`` and ``data``."""
     azure.grant(env.resource_group_id, READER, control, "Group")
-    azure.grant(_ml_id(env), AZUREML_DATA_SCIENTIST, control, "Group")
+    azure.grant(
+        _ml_id(env), custom_role_guid(AML_STUDENT, "dev", env.subscription), control, "Group"
+    )
     azure.grant(_pool_id(env), _operator(env), data, "Group")
     azure.grant(env.data_lake_id, STORAGE_BLOB_DATA_CONTRIBUTOR, data, "Group")
 
@@ -73,27 +78,30 @@ def test_access_through_a_nested_group_is_ready_and_says_so(azure):
     azure.add_member(team, object_id("ann"))  # ann is in team-a, team-a is in dp-100
     azure.add_member(course, team)
     _grant_lab_roles(azure, ann, control=course, data=team)
-    azure.synapse_roles.append(
+    azure.synapse_roles += [
         {
             "workspace": ann.synapse_workspace,
-            "roleId": SYNAPSE_ADMINISTRATOR,
+            "roleId": role,
             "principalId": course,
             "principalType": "Group",
         }
-    )
+        for role in (SYNAPSE_CONTRIBUTOR, SYNAPSE_CREDENTIAL_USER)
+    ]
     result = check(azure, [ann])["ann"]
     assert result.state == checks.READY, result.findings
     assert result.notes == [
         f"Reader on resource group '{ann.resource_group}' through group {course}: "
         "can see the lab's resources in Studio and the portal",
-        f"AzureML Data Scientist on Azure ML workspace '{ann.aml_workspace}' through group "
+        f"the Azure ML student role on Azure ML workspace '{ann.aml_workspace}' through group "
         f"{course}: can run AutoML jobs and register models",
         f"the SQL pool operator role on dedicated SQL pool '{ann.sql_pool}' through group "
         f"{team}: can resume and pause their SQL pool",
         f"Storage Blob Data Contributor on data lake '{ann.data_lake}' through group {team}: "
         "can read and write the lab's files",
-        f"Synapse Administrator on Synapse workspace '{ann.synapse_workspace}' through group "
+        f"Synapse Contributor on Synapse workspace '{ann.synapse_workspace}' through group "
         f"{course}: can run notebooks and scripts in Synapse Studio",
+        f"Synapse Credential User on Synapse workspace '{ann.synapse_workspace}' through group "
+        f"{course}: can use the AzureML linked service (Predict with a model)",
     ]
 
 
@@ -118,7 +126,7 @@ def test_owner_inherited_from_the_subscription_is_ready_with_a_warning(azure):
         f"remove what the lab does not need unless it is meant{remove}"
         for granted in (
             f"Reader on resource group '{ben.resource_group}'",
-            f"AzureML Data Scientist on Azure ML workspace '{ben.aml_workspace}'",
+            f"the Azure ML student role on Azure ML workspace '{ben.aml_workspace}'",
             f"the SQL pool operator role on dedicated SQL pool '{ben.sql_pool}'",
         )
     ]
@@ -161,10 +169,11 @@ def test_a_student_without_access_is_not_ready(azure):
     assert result.state == checks.NOT_READY
     assert [p.split(" (needed")[0] for p in result.problems] == [
         f"the student lacks Reader on resource group '{dan.resource_group}'",
-        f"the student lacks AzureML Data Scientist on Azure ML workspace '{dan.aml_workspace}'",
+        f"the student lacks the Azure ML student role on Azure ML workspace '{dan.aml_workspace}'",
         f"the student lacks the SQL pool operator role on dedicated SQL pool '{dan.sql_pool}'",
         f"the student lacks Storage Blob Data Contributor on data lake '{dan.data_lake}'",
-        f"the student lacks Synapse Administrator on Synapse workspace '{dan.synapse_workspace}'",
+        f"the student lacks Synapse Contributor on Synapse workspace '{dan.synapse_workspace}'",
+        f"the student lacks Synapse Credential User on Synapse workspace '{dan.synapse_workspace}'",
     ]
 
 
@@ -174,9 +183,10 @@ def test_a_group_student_is_listed_without_assigned_to(azure):
     gid = _group("grp")
     azure.add_member(gid, object_id("member"))
     _grant_lab_roles(azure, env, control=gid, data=gid)
-    azure.synapse_roles.append(
-        {"workspace": env.synapse_workspace, "roleId": SYNAPSE_ADMINISTRATOR, "principalId": gid}
-    )
+    azure.synapse_roles += [
+        {"workspace": env.synapse_workspace, "roleId": role, "principalId": gid}
+        for role in (SYNAPSE_CONTRIBUTOR, SYNAPSE_CREDENTIAL_USER)
+    ]
     as_group = checks.Environment(**{**env.__dict__, "object_id": gid, "principal_type": "Group"})
     result = check(azure, [as_group])["grp"]
     assert result.state == checks.READY, result.findings
@@ -311,21 +321,25 @@ def test_the_table_names_the_granted_role_first_and_only_stronger_ones_after():
         stack="dev",
     )
     operator = custom_role_guid(SQL_POOL_OPERATOR, "dev", "s")
-    # Each granted role, and the built-in roles whose actions include all of its own.
+    aml_student = custom_role_guid(AML_STUDENT, "dev", "s")
+    # Each granted role, and the roles whose actions include all of its own (AzureML
+    # Data Scientist and Synapse Administrator: what stacks granted before issue 26).
     strength = {
         READER: {CONTRIBUTOR, OWNER},
-        AZUREML_DATA_SCIENTIST: {CONTRIBUTOR, OWNER},
+        aml_student: {AZUREML_DATA_SCIENTIST, CONTRIBUTOR, OWNER},
         operator: {CONTRIBUTOR, OWNER},
         STORAGE_BLOB_DATA_CONTRIBUTOR: {STORAGE_BLOB_DATA_OWNER},
-        SYNAPSE_ADMINISTRATOR: set(),
+        SYNAPSE_CONTRIBUTOR: {SYNAPSE_ADMINISTRATOR},
+        SYNAPSE_CREDENTIAL_USER: {SYNAPSE_ADMINISTRATOR},
     }
     granted = [need.granted_for(env) for need in access.NEEDS]
     assert granted == [
         READER,
-        AZUREML_DATA_SCIENTIST,
+        aml_student,
         operator,
         STORAGE_BLOB_DATA_CONTRIBUTOR,
-        SYNAPSE_ADMINISTRATOR,
+        SYNAPSE_CONTRIBUTOR,
+        SYNAPSE_CREDENTIAL_USER,
     ]
     for need in access.NEEDS:
         roles = need.roles_for(env)
@@ -381,3 +395,48 @@ def test_the_dropped_sdks_are_neither_required_nor_imported():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_synapse_administrator_from_before_is_more_than_the_lab_needs(azure):
+    """A stack deployed before issue 26 gave Synapse Administrator: still able to do the
+    lab, but it can also grant Synapse roles, so the check says so."""
+    dan = add(azure, "dan")
+    oid = object_id("dan")
+    azure.synapse_roles = [r for r in azure.synapse_roles if r["principalId"] != oid]
+    azure.synapse_roles.append(
+        {"workspace": dan.synapse_workspace, "roleId": SYNAPSE_ADMINISTRATOR, "principalId": oid}
+    )
+    result = check(azure, [dan])["dan"]
+    assert result.state == checks.WARNING, result.findings
+    text = " ".join(f.message for f in result.findings)
+    assert "more access than the lab grants (Synapse Contributor" in text
+    assert "Synapse Administrator on Synapse workspace" in text
+
+
+def test_without_a_stack_the_azure_ml_need_names_the_built_in_role():
+    """An environment read without its stack cannot name the stack's custom role: the
+    check then expects AzureML Data Scientist and says so by that name."""
+    env = checks.Environment(
+        student="x",
+        subscription="s",
+        resource_group="rg",
+        synapse_workspace="ws",
+        synapse_studio_url="",
+        spark_pool="spark",
+        sql_pool="pool",
+        data_lake="lake",
+        aml_workspace="aml",
+        aml_studio_url="",
+        stack="",
+    )
+    (need,) = [n for n in access.NEEDS if n.what == "run AutoML jobs and register models"]
+    assert need.granted_for(env) == AZUREML_DATA_SCIENTIST
+    verdict = access.judge(need, env, object_id("x"), [])
+    assert verdict.sentence.startswith(
+        "the student lacks AzureML Data Scientist on Azure ML workspace 'aml'"
+    )
+    # With its stack, the custom role by its name.
+    with_stack = checks.Environment(**{**env.__dict__, "stack": "dev"})
+    assert access.judge(need, with_stack, object_id("x"), []).sentence.startswith(
+        "the student lacks the Azure ML student role on Azure ML workspace 'aml'"
+    )

@@ -12,8 +12,9 @@ from __future__ import annotations
 import pytest
 
 from classroom.checking import checks
+from components.data_plane import SYNAPSE_STUDENT_ROLES
 from lab import cost_guard
-from lab.roles import SYNAPSE_ADMINISTRATOR
+from lab.roles import SYNAPSE_CONTRIBUTOR
 from providers import client as _client
 from providers.synapse import (
     PREDICT_RENTALS_SCRIPT_NAME,
@@ -80,7 +81,8 @@ def declared(env: dict, studio_url: str, oid: str):
         "workspace_name": ws,
         "endpoint": studio_url,
         "assignments": [
-            {"roleId": SYNAPSE_ADMINISTRATOR, "principalId": oid, "principalType": "User"}
+            {"roleId": role, "principalId": oid, "principalType": "User"}
+            for role in SYNAPSE_STUDENT_ROLES
         ],
     }
     pool_id = (
@@ -141,7 +143,7 @@ def test_a_student_who_deleted_four_things_is_ready_after_refresh_and_up(azure, 
     del studio.artifacts["notebooks"]["02-train-automl"]
     del studio.artifacts["sqlScripts"][PREDICT_RENTALS_SCRIPT_NAME]
     del studio.artifacts["linkedservices"]["AzureML"]
-    role = role_assignment_id(output["synapseWorkspace"], SYNAPSE_ADMINISTRATOR, oid)
+    role = role_assignment_id(output["synapseWorkspace"], SYNAPSE_CONTRIBUTOR, oid)
     del studio.role_assignments[role]
     studio.studio_save("notebooks", "01-prepare-data", cell=0, text="# my notes\n")
     studio.artifacts["triggers"][TRIGGER]["properties"]["runtimeState"] = "Stopped"
@@ -240,8 +242,8 @@ def test_a_deleted_workspace_is_whole_again_after_repair_on_the_recreated_one(az
     assert sorted(studio.artifacts["notebooks"]) == sorted(NOTEBOOKS)
     assert sorted(studio.artifacts["sqlScripts"]) == sorted(SQL_SCRIPTS)
     assert list(studio.artifacts["linkedservices"]) == ["AzureML"]
-    assert list(studio.role_assignments) == [
-        role_assignment_id(output["synapseWorkspace"], SYNAPSE_ADMINISTRATOR, oid)
-    ]
+    assert sorted(studio.role_assignments) == sorted(
+        role_assignment_id(output["synapseWorkspace"], role, oid) for role in SYNAPSE_STUDENT_ROLES
+    )
     assert [studio.trigger_state(t) for t in studio.artifacts["triggers"]] == ["Started"]
     assert readiness(azure, studio, env).ready

@@ -187,8 +187,11 @@ def test_access_denied_and_missing_roles_are_named(azure):
     assert results["bob"].problems == [
         f"the student lacks Storage Blob Data Contributor on data lake '{bob.data_lake}' "
         f"(needed to read and write the lab's files): {repair('bob')}",
-        f"the student lacks Synapse Administrator on Synapse workspace '{bob.synapse_workspace}' "
+        f"the student lacks Synapse Contributor on Synapse workspace '{bob.synapse_workspace}' "
         f"(needed to run notebooks and scripts in Synapse Studio): {repair('bob')}",
+        f"the student lacks Synapse Credential User on Synapse workspace "
+        f"'{bob.synapse_workspace}' (needed to use the AzureML linked service (Predict with a "
+        f"model)): {repair('bob')}",
     ]
     assert results["cy"].ready and "no objectId for student 'cy'" in results["cy"].warnings[0]
 
@@ -588,7 +591,7 @@ def test_with_wait_the_page_is_rewritten_each_round_and_reloads_only_while_waiti
 
 def test_the_students_roles_are_the_labs_and_contributor_from_before_is_a_warning(azure):
     from lab.roles import (
-        AZUREML_DATA_SCIENTIST,
+        AML_STUDENT,
         CONTRIBUTOR,
         OWNER,
         READER,
@@ -604,7 +607,8 @@ def test_the_students_roles_are_the_labs_and_contributor_from_before_is_a_warnin
         for r in azure.arm_roles
         if not (
             r["principalId"] == object_id("lee")
-            and r["roleDefinitionId"] in (READER, AZUREML_DATA_SCIENTIST, operator)
+            and r["roleDefinitionId"]
+            in (READER, custom_role_guid(AML_STUDENT, "dev", kim.subscription), operator)
         )
     ]
     # kim still has the Contributor a stack created before this change granted;
@@ -624,7 +628,7 @@ def test_the_students_roles_are_the_labs_and_contributor_from_before_is_a_warnin
     assert results["lee"].problems == [
         f"the student lacks Reader on resource group '{lee.resource_group}' (needed to see the "
         f"lab's resources in Studio and the portal): {fix}",
-        f"the student lacks AzureML Data Scientist on Azure ML workspace '{lee.aml_workspace}' "
+        f"the student lacks the Azure ML student role on Azure ML workspace '{lee.aml_workspace}' "
         f"(needed to run AutoML jobs and register models): {fix}",
         f"the student lacks the SQL pool operator role on dedicated SQL pool '{lee.sql_pool}' "
         f"(needed to resume and pause their SQL pool): {fix}",
@@ -646,7 +650,7 @@ def test_the_students_roles_are_the_labs_and_contributor_from_before_is_a_warnin
                 f"resource group '{kim.resource_group}'",
             ),
             (
-                "AzureML Data Scientist",
+                "the Azure ML student role",
                 f"Azure ML workspace '{kim.aml_workspace}'",
                 f"resource group '{kim.resource_group}' (inherited)",
             ),

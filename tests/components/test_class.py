@@ -40,6 +40,9 @@ def class_of_three():
     return run_program({**BASE_CONFIG, "lab:students": students})
 
 
+AML_STUDENT = roles.custom_role_guid(roles.AML_STUDENT, "dev", FAKE_SUBSCRIPTION)
+
+
 def test_each_student_gets_roles_only_inside_their_own_resource_group(class_of_three):
     sim = class_of_three
     groups = {}
@@ -55,7 +58,7 @@ def test_each_student_gets_roles_only_inside_their_own_resource_group(class_of_t
         assert sorted(r.inputs["roleDefinitionId"].rsplit("/", 1)[1] for r in granted) == sorted(
             [
                 roles.READER,
-                roles.AZUREML_DATA_SCIENTIST,
+                AML_STUDENT,
                 roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
                 roles.custom_role_guid(roles.SQL_POOL_OPERATOR, "dev", FAKE_SUBSCRIPTION),
             ]
@@ -65,7 +68,7 @@ def test_each_student_gets_roles_only_inside_their_own_resource_group(class_of_t
             r.inputs["roleDefinitionId"].rsplit("/", 1)[1]: r.inputs["scope"] for r in granted
         }
         assert by_role[roles.READER] == groups[student]
-        assert by_role[roles.AZUREML_DATA_SCIENTIST].startswith(
+        assert by_role[AML_STUDENT].startswith(
             groups[student] + "/providers/Microsoft.MachineLearningServices/workspaces/"
         )
         assert by_role[roles.STORAGE_BLOB_DATA_CONTRIBUTOR].startswith(
@@ -95,22 +98,21 @@ def test_nobody_is_owner_or_granted_at_subscription_scope(class_of_three):
         assert "/resourceGroups/" in r.inputs["scope"]
 
 
-def test_no_person_or_group_is_contributor_or_owner_anywhere(class_of_three):
-    people = [
-        r
-        for r in class_of_three.of_type(f"{T}authorization:RoleAssignment")
-        if r.inputs["principalType"] in ("User", "Group")
-    ]
+def test_no_person_group_or_identity_is_contributor_or_owner_anywhere(class_of_three):
+    everyone = class_of_three.of_type(f"{T}authorization:RoleAssignment")
+    people = [r for r in everyone if r.inputs["principalType"] in ("User", "Group")]
     students = [r for r in people if r.inputs["principalId"] in {oid(1), oid(2), oid(3)}]
     assert len(students) == 3 * 4
-    for r in people:
+    assert len(everyone) - len(people) == 3 * 5  # the managed identities' roles
+    for r in everyone:
         role = r.inputs["roleDefinitionId"].rsplit("/", 1)[1]
         assert role not in (roles.CONTRIBUTOR, roles.OWNER), r.name
 
 
-def test_the_custom_role_is_declared_once_for_the_whole_class(class_of_three):
-    definitions = class_of_three.of_type(f"{T}authorization:RoleDefinition")
-    assert len(definitions) == 1
+def test_each_custom_role_is_declared_once_for_the_whole_class(class_of_three):
+    every = class_of_three.of_type(f"{T}authorization:RoleDefinition")
+    assert sorted(d.name for d in every) == sorted(f"{r.key}-default" for r in roles.CUSTOM_ROLES)
+    definitions = [d for d in every if d.name == "sql-pool-operator-default"]
     operator = definitions[0].inputs["roleDefinitionId"]
     pools = [
         r

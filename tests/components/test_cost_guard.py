@@ -55,7 +55,7 @@ def test_the_workspace_identity_gets_the_operator_role_on_its_pool_only(sim):
     role = sim.one(f"{T}authorization:RoleAssignment", "synapse-pauses-sql")
     pool = sim.one(f"{T}synapse:SqlPool")
     workspace = sim.one(f"{T}synapse:Workspace")
-    definition = sim.one(f"{T}authorization:RoleDefinition")
+    definition = sim.one(f"{T}authorization:RoleDefinition", "sql-pool-operator")
     assert role.inputs["scope"] == pool.outputs["id"]
     assert "/sqlPools/" in role.inputs["scope"]
     assert role.inputs["principalId"] == workspace.outputs["identity"]["principalId"]
@@ -141,7 +141,9 @@ def test_one_operator_role_per_subscription(base_config):
             ],
         }
     )
-    definitions = sim.of_type(f"{T}authorization:RoleDefinition")
+    definitions = [
+        d for d in sim.of_type(f"{T}authorization:RoleDefinition") if "sql-pool-operator" in d.name
+    ]
     assert sorted(d.inputs["scope"] for d in definitions) == [
         f"/subscriptions/{SUB_A}",
         f"/subscriptions/{SUB_B}",

@@ -121,20 +121,33 @@ def test_synapse_workspace_uses_the_data_lake_outputs(sim):
     assert ws.inputs["managedResourceGroupName"] == f"dp000-{sfx}-synapse-managed"
 
 
-def test_sql_password_is_secret_everywhere(sim):
+def test_no_sql_password_anywhere_and_entra_only(sim):
+    """No SQL password exists: every workspace accepts Microsoft Entra sign-in only, its
+    Entra admin is the deployer (no lab:instructors here), and nothing exports a login."""
+    assert sim.of_type("random:index/randomPassword:RandomPassword") == []
     for ws in sim.of_type(f"{T}synapse:Workspace"):
-        assert "sqlAdministratorLoginPassword" in ws.secret_inputs
-        assert "sqlAdministratorLoginPassword" in ws.additional_secret_outputs
-    exported = sim.exports["sqlAdminPassword"]
-    assert exported.secret is True
-    assert exported.value == sim.one("random:index/randomPassword:RandomPassword").outputs["result"]
-    password = sim.one("random:index/randomPassword:RandomPassword")
-    assert password.inputs["length"] >= 16
-    for key in ("minUpper", "minLower", "minNumeric", "minSpecial"):
-        assert password.inputs[key] >= 1
-    # Nothing else in the exports is secret material, and no storage key is exported.
-    assert sim.exports["environments"].secret is False
-    assert "key" not in repr(sim.exports["environments"].value).lower()
+        assert ws.inputs["azureADOnlyAuthentication"] is True
+        assert "sqlAdministratorLoginPassword" not in ws.inputs
+        # The login of before, kept so existing workspaces are updated, not replaced.
+        assert ws.inputs["sqlAdministratorLogin"] == "SQLUser"
+        (admin,) = [
+            a for a in sim.of_type(f"{T}synapse:WorkspaceAadAdmin") if a.parent == ws.parent
+        ]
+        assert admin.inputs["workspaceName"] == ws.inputs["workspaceName"]
+        assert admin.inputs["administratorType"] == "ActiveDirectory"
+        assert admin.inputs["sid"] == FAKE_DEPLOYER
+        assert admin.inputs["tenantId"] == FAKE_TENANT
+        assert ws.urn in admin.dependencies
+    assert sorted(sim.exports) == ["environments"]
+
+
+def test_an_instructor_group_is_the_entra_admin_of_every_workspace(base_config):
+    group = "7d3c2b1a-0000-4000-8000-00000000abcd"
+    sim = run_program({**base_config, "lab:instructors": [group.upper()]})
+    admins = sim.of_type(f"{T}synapse:WorkspaceAadAdmin")
+    assert len(admins) == len(sim.of_type(f"{T}synapse:Workspace")) >= 1
+    assert {a.inputs["sid"] for a in admins} == {group}
+    assert {a.inputs["login"] for a in admins} == {"synapse-ml-lab instructors"}
 
 
 def test_firewall_is_open_by_default_with_a_warning(sim):
@@ -252,10 +265,11 @@ def test_role_assignments(sim):
         assert ra.inputs["scope"] == scope
         assert ra.inputs["roleAssignmentName"] == roles.assignment_guid(scope, role, principal)
 
-    # The lab's manual IAM step: Synapse identity is Contributor on the AML workspace.
+    # The lab's manual IAM step, narrowed: the Synapse identity holds the custom
+    # "Azure ML for Synapse" role on the AML workspace (the lab says Contributor).
     check(
-        "access-synapse-ml-contributor",
-        roles.CONTRIBUTOR,
+        "access-synapse-ml-linked-service",
+        roles.custom_role_guid(roles.AML_FOR_SYNAPSE, "dev", FAKE_SUBSCRIPTION),
         synapse.outputs["identity"]["principalId"],
         "ServicePrincipal",
         aml.outputs["id"],
@@ -300,8 +314,8 @@ def test_role_assignments(sim):
         rg.outputs["id"],
     )
     check(
-        "access-student-aml-data-scientist",
-        roles.AZUREML_DATA_SCIENTIST,
+        "access-student-aml-lab-user",
+        roles.custom_role_guid(roles.AML_STUDENT, "dev", FAKE_SUBSCRIPTION),
         STUDENTS[0]["objectId"],
         "User",
         aml.outputs["id"],
@@ -339,7 +353,7 @@ def test_role_assignments(sim):
     _, bob_children = env_resources(sim, "bob")
     assert sorted(_assignments(bob_children)) == [
         "access-deployer-lake-owner",
-        "access-synapse-ml-contributor",
+        "access-synapse-ml-linked-service",
         "aml-compute-lake-reader",
         "aml-workspace-lake-reader",
         "studio-synapse-pauses-sql",
@@ -490,7 +504,6 @@ def test_single_student_from_stack_name_and_options(base_config, tmp_path):
     assert compute.inputs["properties"]["properties"]["vmSize"] == "Standard_E4ds_v4"
     owner = sim.one(f"{T}authorization:RoleAssignment", "deployer")
     assert owner.inputs["principalType"] == "ServicePrincipal"
-    assert sim.exports["sqlAdminLogin"].value == "labadmin"
     # lab:dataDir: the local files are uploaded instead of the public copies
     sources = {b.inputs["blobName"]: b.inputs["source"] for b in sim.of_type(f"{T}storage:Blob")}
     assert {name: (type(a), a.path) for name, a in sources.items()} == {
@@ -502,13 +515,12 @@ def test_single_student_from_stack_name_and_options(base_config, tmp_path):
     }
 
 
-def test_configured_password_is_used_and_secret(base_config):
+def test_a_configured_password_is_not_used_and_preview_says_so(base_config):
     sim = run_program(
         {**base_config, "lab:sqlAdminPassword": "Cl4ss-Passw0rd!"},
         secret_keys=("lab:sqlAdminPassword",),
     )
-    assert sim.of_type("random:index/randomPassword:RandomPassword") == []
     ws = sim.one(f"{T}synapse:Workspace")
-    assert ws.inputs["sqlAdministratorLoginPassword"] == "Cl4ss-Passw0rd!"
-    assert "sqlAdministratorLoginPassword" in ws.secret_inputs
-    assert sim.exports["sqlAdminPassword"].secret is True
+    assert "sqlAdministratorLoginPassword" not in ws.inputs
+    assert ws.inputs["azureADOnlyAuthentication"] is True
+    assert any("lab:sqlAdminPassword is set but no longer used" in w for w in sim.warnings)

@@ -50,7 +50,7 @@ def test_ml_workspace_is_purged_after_what_uses_it(sim, student):
     users = [
         one(res, f"{T}machinelearningservices:Compute"),
         one(res, f"{T}machinelearningservices:Datastore"),
-        one(res, f"{T}authorization:RoleAssignment", "synapse-ml-contributor"),
+        one(res, f"{T}authorization:RoleAssignment", "synapse-ml-linked-service"),
         one(res, f"{DYN}AzureMLLinkedService"),
     ]
     for user in users:

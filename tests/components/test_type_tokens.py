@@ -17,6 +17,8 @@ from tests.conftest import ROOT
 RECORDED = json.loads((ROOT / "tests" / "fixtures" / "one_student_urns.json").read_text())
 STACK = "urn:pulumi:dev::synapse-ml-lab::"
 RA = "azure-native:authorization:RoleAssignment"
+RD = "azure-native:authorization:RoleDefinition"
+SETUP = "synapse-ml-lab:subscription:SubscriptionSetup"
 ACCESS = f"{STACK}synapse-ml-lab:access:Access${RA}::ann-access"
 # Issue 23 (least privilege for students): the custom SQL pool operator role of
 # the subscription, declared once per stack and subscription, and the student's
@@ -24,13 +26,29 @@ ACCESS = f"{STACK}synapse-ml-lab:access:Access${RA}::ann-access"
 # URNs, not a changed one: `pulumi up` creates them and deletes the retired
 # assignment at the end of the update, so the student is never without access.
 ADDED = {
+    # (issue 26 moved the definition into the subscription's SubscriptionSetup, under
+    # an alias naming this URN: tests/components/test_custom_roles.py.)
     (
-        f"{STACK}pulumi:pulumi:Stack$azure-native:authorization:RoleDefinition::sql-pool-operator-default",
+        f"{STACK}{SETUP}$azure-native:authorization:RoleDefinition::sql-pool-operator-default",
         "azure-native:authorization:RoleDefinition",
     ),
     (f"{ACCESS}-student-rg-reader", RA),
-    (f"{ACCESS}-student-aml-data-scientist", RA),
     (f"{ACCESS}-student-sql-pool-operator", RA),
+    # Issue 26 (no identity a student can act as holds Contributor): the custom Azure ML
+    # roles of the subscription, the student's in place of AzureML Data Scientist (issue
+    # 23's assignment, never recorded here), the Synapse identity's in place of
+    # Contributor. New names, so new URNs: created before the retired ones are deleted.
+    (f"{STACK}{SETUP}$azure-native:authorization:RoleDefinition::aml-student-default", RD),
+    (f"{STACK}{SETUP}$azure-native:authorization:RoleDefinition::aml-for-synapse-default", RD),
+    (f"{ACCESS}-student-aml-lab-user", RA),
+    (f"{ACCESS}-synapse-ml-linked-service", RA),
+    # ... and no SQL password: each workspace's Microsoft Entra admin (the random
+    # password, retired, was never a resource of this fixture: it had one configured).
+    (
+        f"{STACK}synapse-ml-lab:synapse:SynapseWorkspace$azure-native:synapse:WorkspaceAadAdmin"
+        "::ann-synapse-entra-admin",
+        "azure-native:synapse:WorkspaceAadAdmin",
+    ),
     # Issue 20 (the cost guard): the workspace identity's role on its own pool, and the
     # Pause SQL pool pipeline with its schedule.
     (
@@ -58,7 +76,10 @@ ADDED = {
         for key in ("workspace", "spark", "sql")
     ),
 }
-RETIRED = {(f"{ACCESS}-student-rg-contributor", RA)}
+RETIRED = {
+    (f"{ACCESS}-student-rg-contributor", RA),
+    (f"{ACCESS}-synapse-ml-contributor", RA),
+}
 
 
 def test_a_one_student_stack_declares_the_recorded_urns_and_type_tokens():

@@ -69,6 +69,10 @@ DEFAULT_TYPES: dict[str, dict[str, tuple[str, ...]]] = {
         "workspaces/firewallRules": REGIONS,
         "workspaces/bigDataPools": REGIONS,
         "workspaces/sqlPools": REGIONS,
+        # The Entra admin (REST spec Microsoft.Synapse 2021-06-01 "Workspace Aad Admins",
+        # PUT .../workspaces/{ws}/administrators/activeDirectory): a child type of the
+        # workspace, listed with its regions as the other children (unconfirmed live).
+        "workspaces/administrators": REGIONS,
     },
     "Microsoft.MachineLearningServices": {
         "workspaces": REGIONS,

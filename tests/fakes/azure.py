@@ -36,11 +36,12 @@ from azure.core.credentials import AccessToken
 
 from lab import cost_guard
 from lab.roles import (
-    AZUREML_DATA_SCIENTIST,
+    AML_STUDENT,
     READER,
     SQL_POOL_OPERATOR,
     STORAGE_BLOB_DATA_CONTRIBUTOR,
-    SYNAPSE_ADMINISTRATOR,
+    SYNAPSE_CONTRIBUTOR,
+    SYNAPSE_CREDENTIAL_USER,
     custom_role_guid,
 )
 from lab.studio import SQL_SCRIPT_NAMES, lab_notebooks
@@ -276,14 +277,16 @@ class FakeAzure(FakeSynapse):
                 lake = f"{rg_id}/providers/Microsoft.Storage/storageAccounts/{env['dataLake']}"
                 # The student's roles as components/access.py grants them.
                 self.grant(rg_id, READER, object_id)
-                self.grant(ml, AZUREML_DATA_SCIENTIST, object_id)
+                self.grant(ml, custom_role_guid(AML_STUDENT, stack, sub), object_id)
                 self.grant(lake, STORAGE_BLOB_DATA_CONTRIBUTOR, object_id)
                 if env.get("sqlPool"):
                     operator = custom_role_guid(SQL_POOL_OPERATOR, stack, sub)
                     self.grant(f"{syn}/sqlPools/{env['sqlPool']}", operator, object_id)
-                self.synapse_roles.append(
-                    {"workspace": ws, "roleId": SYNAPSE_ADMINISTRATOR, "principalId": object_id}
-                )
+                # ... and components/data_plane.py's Synapse roles.
+                self.synapse_roles += [
+                    {"workspace": ws, "roleId": role, "principalId": object_id}
+                    for role in (SYNAPSE_CONTRIBUTOR, SYNAPSE_CREDENTIAL_USER)
+                ]
 
     def deploy_guard(
         self, ws: str, pool_id: str, times: tuple[tuple[int, int], ...], zone: str

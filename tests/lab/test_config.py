@@ -297,7 +297,28 @@ def test_plain_text_password_in_stack_config_stops_the_program(base_config):
         {**base_config, "lab:sqlAdminPassword": "Tr1cky-Lab-Passw0rd"},
         secret_keys=("lab:sqlAdminPassword",),
     )
-    assert sim.exports["sqlAdminPassword"].value == "Tr1cky-Lab-Passw0rd"
+    # ... but no longer used (Entra-only workspaces): preview says to unset it.
+    assert "sqlAdminPassword" not in sim.exports
+    assert any("lab:sqlAdminPassword is set but no longer used" in w for w in sim.warnings)
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        (["not-a-guid"], 'lab:instructors: "not-a-guid" is not an Entra object id (a GUID'),
+        ({"id": "7d3c2b1a-0000-4000-8000-00000000abcd"}, "is not a list of Entra object ids"),
+        (
+            ["7d3c2b1a-0000-4000-8000-00000000abcd", "7d3c2b1a-0000-4000-8000-00000000abce"],
+            "lab:instructors lists 2 ids, but a workspace has one Microsoft Entra admin",
+        ),
+    ],
+)
+def test_instructors_must_be_one_entra_object_id(base_config, value, fragment):
+    with pytest.raises(ConfigError) as info:
+        run_program({**base_config, "lab:instructors": value})
+    (problem,) = info.value.problems
+    assert fragment in problem and "\n" not in problem
+    assert info.value.declared == []
 
 
 def test_shipped_example_stack_config_runs(base_config):

@@ -15,7 +15,7 @@ import pytest
 
 from classroom.planning.simulate import run_program
 from lab import roles
-from lab.permissions import Grant, Need, Proof, Role, matches, roles_from
+from lab.permissions import STUDENT, Grant, Identity, Need, Proof, Role, matches
 from tests.conftest import ROOT
 
 FIXTURE = json.loads((ROOT / "tests" / "fixtures" / "builtin_roles.json").read_text())
@@ -28,8 +28,10 @@ def proof():
     return Proof.load()
 
 
-def all_roles(custom=roles.CUSTOM_ROLES):
-    return roles_from(BUILT_IN, custom)
+def all_roles(*replacing, definitions=BUILT_IN):
+    """Every role, the project's custom ones with ``replacing`` in place of those of its key."""
+    changed = {r.key: r for r in replacing}
+    return Proof.load().roles(definitions, [changed.get(c.key, c) for c in roles.CUSTOM_ROLES])
 
 
 def granting(proof, step, operation, available=None):
@@ -54,15 +56,21 @@ def test_every_lab_step_is_covered_by_the_granted_roles(proof):
     ]
     assert granting(
         proof, "Notebook 02-train", "Microsoft.MachineLearningServices/workspaces/jobs/write"
-    ) == ["AzureML Data Scientist"]
+    ) == [roles.AML_STUDENT.role_name]
     assert granting(
         proof,
         "Notebook 01",
         "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
     ) == ["Storage Blob Data Contributor"]
     assert granting(proof, "Run the SQL scripts", "dedicated SQL pools") == [
-        "Synapse Administrator"
+        "synapse-ml-lab database user"
     ]
+    assert granting(
+        proof, "Notebook 01", "Microsoft.Synapse/workspaces/bigDataPools/useCompute/action"
+    ) == ["Synapse Contributor"]
+    assert granting(
+        proof, "The optional", "Microsoft.Synapse/workspaces/credentials/useSecret/action"
+    ) == ["Synapse Credential User"]
     assert granting(
         proof, "See the lab's", "Microsoft.Resources/subscriptions/resourceGroups/read"
     ) == ["Reader"]
@@ -71,17 +79,120 @@ def test_every_lab_step_is_covered_by_the_granted_roles(proof):
 def test_no_forbidden_operation_is_granted_beyond_the_listed_exceptions(proof):
     assert proof.excess(all_roles()) == []
     assert proof.stale_exceptions(all_roles()) == []
-    # The exceptions are few, named, and none of them scales a pool or grants access.
-    assert sorted(
-        e["action"].rsplit("/", 2)[-2] + "/" + e["status"] for e in proof.not_prevented
-    ) == [
-        "computes/unconfirmed",
-        "computes/unconfirmed",
-        "deployments/allowed",
+    # No exception left: the custom Azure ML roles closed AzureML Data Scientist's
+    # compute (read literally) and endpoint writes, Synapse Contributor closed
+    # Synapse Administrator's role assignments.
+    assert proof.not_prevented == []
+
+
+def test_a_student_reaches_the_synapse_and_compute_identities(proof):
+    reached = proof.reach(all_roles())
+    assert sorted(reached) == ["ml-compute-identity", "student", "synapse-workspace-identity"]
+    # ... and each reached one holds no forbidden power either (checked above); what
+    # each holds is what the program grants it (test at the end of this file).
+    assert {g.role for g in reached["synapse-workspace-identity"]} == {
+        roles.AML_FOR_SYNAPSE.role_name,
+        "Storage Blob Data Contributor",
+        OPERATOR,
+    }
+
+
+def test_without_credential_use_the_synapse_identity_is_out_of_reach(proof):
+    proof.grants = [g for g in proof.grants if g.role != "Synapse Credential User"]
+    reached = proof.reach(all_roles())
+    assert "synapse-workspace-identity" not in reached
+    # The compute identity is still reached, through the student's own jobs.
+    assert "ml-compute-identity" in reached
+    # ... and the optional wizard step is lost, which the proof says.
+    lost = {n.operation for _, n in proof.uncovered(all_roles())}
+    assert "Microsoft.Synapse/workspaces/credentials/useSecret/action" in lost
+
+
+def test_contributor_for_the_synapse_identity_breaks_the_proof_through_reach(proof):
+    """What the lab's manual step grants (Contributor on the Azure ML workspace): the
+    student holds none of it, but acts as the identity that does."""
+    (synapse,) = [i for i in proof.identities if i.name == "synapse-workspace-identity"]
+    contributor = Identity(
+        synapse.name, synapse.reached_by, (Grant("Contributor", "ml-workspace"),)
+    )
+    proof.identities = [contributor if i is synapse else i for i in proof.identities]
+    excess = {(n.operation.rsplit("/", 2)[-2], who) for n, who, _ in proof.excess(all_roles())}
+    assert ("computes", "synapse-workspace-identity") in excess
+    assert ("onlineEndpoints", "synapse-workspace-identity") in excess
+    assert ("workspaces", "synapse-workspace-identity") in excess  # listKeys/action
+    assert not any(who == STUDENT for _, who in excess)
+
+
+def test_a_cluster_identity_with_contributor_is_reached_through_a_job(proof):
+    (compute,) = [i for i in proof.identities if i.name == "ml-compute-identity"]
+    proof.identities = [
+        Identity(compute.name, compute.reached_by, (Grant("Contributor", "resource-group"),))
+        if i is compute
+        else i
+        for i in proof.identities
     ]
-    for need in proof.forbidden:
-        if "Synapse" in need.operation or "Authorization" in need.operation:
-            assert proof.granting(need, all_roles()) == [], need
+    excess = {(n.operation, who) for n, who, _ in proof.excess(all_roles())}
+    assert ("Microsoft.Compute/virtualMachines/write", "ml-compute-identity") in excess
+    assert ("Microsoft.Resources/deployments/write", "ml-compute-identity") in excess
+    assert ("Microsoft.Synapse/workspaces/sqlPools/write", "ml-compute-identity") in excess
+
+
+def test_an_identity_reached_through_another_counts(proof):
+    """The Synapse identity can submit Azure ML jobs (its custom role has jobs/*), so a
+    student without jobs/write of their own still reaches the cluster's identity."""
+    proof.grants = [g for g in proof.grants if g.role != roles.AML_STUDENT.role_name]
+    assert "ml-compute-identity" in proof.reach(all_roles())
+
+
+@pytest.mark.parametrize(
+    ("old_role", "scope", "forbidden"),
+    [
+        (
+            "AzureML Data Scientist",
+            "ml-workspace",
+            {
+                "Microsoft.MachineLearningServices/workspaces/computes/write",
+                "Microsoft.MachineLearningServices/workspaces/computes/delete",
+                "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/write",
+                "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments/write",
+                "Microsoft.MachineLearningServices/workspaces/batchEndpoints/write",
+                "Microsoft.MachineLearningServices/workspaces/batchEndpoints/deployments/write",
+            },
+        ),
+        (
+            "Synapse Administrator",
+            "synapse-workspace",
+            {"Microsoft.Synapse/workspaces/roleAssignments/write"},
+        ),
+    ],
+)
+def test_the_roles_of_before_break_the_proof(proof, old_role, scope, forbidden):
+    """The student's roles before issue 26, each put back, fail the proof by name."""
+    proof.grants = [*proof.grants, Grant(old_role, scope)]
+    excess = {n.operation for n, who, by in proof.excess(all_roles()) if by == [old_role]}
+    assert excess == forbidden
+
+
+def test_each_forbidden_operation_the_issue_names_is_checked(proof):
+    forbidden = {(f.system, f.operation) for f in proof.forbidden}
+    ml = "Microsoft.MachineLearningServices/workspaces"
+    for operation in (
+        f"{ml}/computes/write",
+        f"{ml}/onlineEndpoints/write",
+        f"{ml}/onlineEndpoints/deployments/write",
+        f"{ml}/batchEndpoints/write",
+        f"{ml}/batchEndpoints/deployments/write",
+        f"{ml}/listKeys/action",
+        f"{ml}/write",
+        "Microsoft.Synapse/workspaces/bigDataPools/write",
+        "Microsoft.Synapse/workspaces/sqlPools/write",
+        "Microsoft.Synapse/workspaces/write",
+        "Microsoft.Resources/deployments/write",
+        "Microsoft.Authorization/roleAssignments/write",
+        "Microsoft.Authorization/roleDefinitions/write",
+    ):
+        assert ("azure-rbac", operation) in forbidden, operation
+    assert ("synapse-rbac", "Microsoft.Synapse/workspaces/roleAssignments/write") in forbidden
 
 
 def test_the_issues_forbidden_operations_are_all_in_the_proof(proof):
@@ -105,7 +216,7 @@ def test_removing_a_needed_action_from_the_custom_role_breaks_the_proof(proof):
         roles.SQL_POOL_OPERATOR,
         actions=tuple(a for a in roles.SQL_POOL_OPERATOR.actions if not a.endswith("pause/action")),
     )
-    uncovered = proof.uncovered(all_roles([without_pause]))
+    uncovered = proof.uncovered(all_roles(without_pause))
     assert [(step, n.operation) for step, n in uncovered] == [
         (
             "Resume the dedicated SQL pool for the T-SQL part, pause it after (Studio, portal or az)",
@@ -119,10 +230,23 @@ def test_adding_a_forbidden_action_to_the_custom_role_breaks_the_proof(proof):
         roles.SQL_POOL_OPERATOR,
         actions=(*roles.SQL_POOL_OPERATOR.actions, "Microsoft.Synapse/workspaces/sqlPools/*"),
     )
-    excess = proof.excess(all_roles([scaling]))
-    assert [(n.operation, n.scope, who) for n, who in excess] == [
-        ("Microsoft.Synapse/workspaces/sqlPools/write", "sql-pool", [OPERATOR]),
-        ("Microsoft.Synapse/workspaces/sqlPools/delete", "sql-pool", [OPERATOR]),
+    excess = proof.excess(all_roles(scaling))
+    # The student holds it on their pool, and so does the workspace identity they reach.
+    assert [(n.operation, n.scope, who, by) for n, who, by in excess] == [
+        ("Microsoft.Synapse/workspaces/sqlPools/write", "sql-pool", STUDENT, [OPERATOR]),
+        ("Microsoft.Synapse/workspaces/sqlPools/delete", "sql-pool", STUDENT, [OPERATOR]),
+        (
+            "Microsoft.Synapse/workspaces/sqlPools/write",
+            "sql-pool",
+            "synapse-workspace-identity",
+            [OPERATOR],
+        ),
+        (
+            "Microsoft.Synapse/workspaces/sqlPools/delete",
+            "sql-pool",
+            "synapse-workspace-identity",
+            [OPERATOR],
+        ),
     ]
 
 
@@ -131,7 +255,7 @@ def test_removing_a_needed_action_from_a_built_in_role_breaks_the_proof(proof):
     definitions["Storage Blob Data Contributor"]["dataActions"].remove(
         "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/move/action"
     )
-    uncovered = proof.uncovered(roles_from(definitions))
+    uncovered = proof.uncovered(all_roles(definitions=definitions))
     assert [n.operation.rsplit("/", 2)[-2:] for _, n in uncovered] == [["move", "action"]]
 
 
@@ -140,7 +264,7 @@ def test_contributor_or_owner_on_the_resource_group_breaks_the_proof(proof, role
     proof.grants = [
         Grant(role, "resource-group") if g.role == "Reader" else g for g in proof.grants
     ]
-    excess = {n.operation for n, who in proof.excess(all_roles()) if role in who}
+    excess = {n.operation for n, _, by in proof.excess(all_roles()) if role in by}
     assert "Microsoft.Synapse/workspaces/sqlPools/write" in excess
     assert "Microsoft.Compute/virtualMachines/write" in excess
     assert ("Microsoft.Authorization/roleAssignments/write" in excess) == (role == "Owner")
@@ -178,7 +302,7 @@ def test_not_actions_subtract_within_a_role_and_do_not_deny_another():
         ],
     )
     # Contributor's NotActions do not take away what Owner grants.
-    assert [who for _, who in proof.excess(all_roles())] == [["Owner"]]
+    assert [by for _, _, by in proof.excess(all_roles())] == [["Owner"]]
 
 
 def test_actions_never_grant_data_actions():
@@ -203,7 +327,7 @@ def test_a_role_reaches_its_scope_and_below_only(proof):
     scaling = dataclasses.replace(
         roles.SQL_POOL_OPERATOR, actions=("Microsoft.Synapse/workspaces/sqlPools/write",)
     )
-    assert proof.granting(create, all_roles([scaling])) == []
+    assert proof.granting(create, all_roles(scaling)) == []
 
 
 def test_a_need_names_one_kind_and_a_known_system():
@@ -228,6 +352,8 @@ def test_the_fixture_is_microsofts_with_its_source_and_date():
         "Storage Blob Data Contributor": roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
         "Synapse Administrator": roles.SYNAPSE_ADMINISTRATOR,
         "Synapse Contributor": roles.SYNAPSE_CONTRIBUTOR,
+        "Synapse Credential User": roles.SYNAPSE_CREDENTIAL_USER,
+        "Storage Blob Data Reader": roles.STORAGE_BLOB_DATA_READER,
     }
     assert {name: r["id"] for name, r in BUILT_IN.items()} == ids
     for definition in BUILT_IN.values():
@@ -259,21 +385,49 @@ def scope_kind(scope: str) -> str:
 
 
 def test_the_proofs_grants_are_what_the_program_declares_for_a_student(proof):
+    """The student's grants and each identity's, as the program declares them (the
+    database user is made by T-SQL, not by the program: docs/security.md)."""
     from tests.conftest import BASE_CONFIG
 
     student = "0a1b2c3d-0000-4000-8000-000000000042"
     sim = run_program({**BASE_CONFIG, "lab:students": [{"id": "kim", "objectId": student}]})
     names = {**roles.ROLE_NAMES}
     for definition in sim.of_type("azure-native:authorization:RoleDefinition"):
-        names[definition.inputs["roleDefinitionId"]] = OPERATOR
-    declared = sorted(
-        (names[r.inputs["roleDefinitionId"].rsplit("/", 1)[1]], scope_kind(r.inputs["scope"]))
-        for r in sim.of_type("azure-native:authorization:RoleAssignment")
-        if r.inputs["principalId"] == student
-    )
+        (custom,) = [c for c in roles.CUSTOM_ROLES if definition.name.startswith(c.key + "-")]
+        names[definition.inputs["roleDefinitionId"]] = custom.role_name
+    assignments = sim.of_type("azure-native:authorization:RoleAssignment")
+
+    def held_by(principal):
+        return sorted(
+            (names[r.inputs["roleDefinitionId"].rsplit("/", 1)[1]], scope_kind(r.inputs["scope"]))
+            for r in assignments
+            if r.inputs["principalId"] == principal
+        )
+
+    declared = held_by(student)
     (synapse,) = sim.of_type("pulumi-python:dynamic/synapse-ml-lab:SynapseRoleAssignments")
-    assert synapse.inputs["assignments"] == [
-        {"roleId": roles.SYNAPSE_ADMINISTRATOR, "principalType": "User", "principalId": student}
+    synapse_names = {
+        roles.SYNAPSE_CONTRIBUTOR: "Synapse Contributor",
+        roles.SYNAPSE_CREDENTIAL_USER: "Synapse Credential User",
+    }
+    for item in synapse.inputs["assignments"]:
+        assert item["principalId"] == student and item["principalType"] == "User"
+        declared.append((synapse_names[item["roleId"]], "synapse-workspace"))
+    assert sorted(declared) == sorted(
+        (g.role, g.scope) for g in proof.grants if g.made_by == "program"
+    )
+    assert [g.role for g in proof.grants if g.made_by != "program"] == [
+        "synapse-ml-lab database user"
     ]
-    declared.append(("Synapse Administrator", "synapse-workspace"))
-    assert sorted(declared) == sorted((g.role, g.scope) for g in proof.grants)
+    # The identities a student reaches hold what the proof says they hold.
+    (workspace,) = sim.of_type("azure-native:synapse:Workspace")
+    (compute,) = sim.of_type("azure-native:machinelearningservices:Compute")
+    principals = {
+        "synapse-workspace-identity": workspace.outputs["identity"]["principalId"],
+        "ml-compute-identity": compute.outputs["identity"]["principalId"],
+    }
+    assert sorted(principals) == sorted(i.name for i in proof.identities)
+    for identity in proof.identities:
+        assert held_by(principals[identity.name]) == sorted(
+            (g.role, g.scope) for g in identity.grants
+        ), identity.name

@@ -59,10 +59,12 @@ COMPUTE = {
     },
     "tags": TAGS,
 }
+# The Synapse identity's role on the lake (Storage Blob Data Contributor).
 ROLE = {
     "scope": LAKE_ID,
     "principalType": "ServicePrincipal",
-    "roleDefinitionId": f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/{CONTRIBUTOR}",
+    "roleDefinitionId": f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/"
+    "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
 }
 
 
@@ -285,25 +287,28 @@ def test_role_assignment_least_privilege():
         ]
 
 
-def test_no_user_or_group_is_contributor():
+def test_nobody_is_contributor_not_even_a_managed_identity():
     ra = rules.ROLE_ASSIGNMENT
-    # The Synapse identity's Contributor on the Azure ML workspace (the lab's IAM step) passes.
     assert rules.role_assignment_least_privilege(ra, ROLE) == []
-    role_id = ROLE["roleDefinitionId"]
-    for principal_type in ("User", "Group", rules.MISSING):
+    role_id = f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/{CONTRIBUTOR}"
+    contributor = with_(ROLE, "roleDefinitionId", role_id)
+    # The lab's own IAM step (the Synapse identity as Contributor on Azure ML) included:
+    # a student acts as that identity through Synapse credentials.
+    for principal_type in ("User", "Group", "ServicePrincipal", rules.MISSING):
         found = rules.role_assignment_least_privilege(
-            ra, with_(ROLE, "principalType", principal_type)
+            ra, with_(contributor, "principalType", principal_type)
         )
         who = "User" if principal_type is rules.MISSING else principal_type
         assert found == [
             f"Role assignment roleDefinitionId is '{role_id}' (Contributor) for a {who}; students "
-            "get only the roles the lab needs (lab/permissions.yaml), never Contributor or Owner."
+            "and the identities they can act as get only the roles the lab needs "
+            "(lab/permissions.yaml), never Contributor or Owner."
         ]
     # A Reader assignment for a user is fine; an unknown principal type is not judged.
     reader = f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"
     student = with_(with_(ROLE, "principalType", "User"), "roleDefinitionId", reader)
     assert rules.role_assignment_least_privilege(ra, student) == []
-    assert rules.role_assignment_least_privilege(ra, with_(ROLE, "principalType", U)) == []
+    assert rules.role_assignment_least_privilege(ra, with_(contributor, "principalType", U)) == []
 
 
 def test_a_students_roles_pass_and_contributor_instead_of_reader_is_reported(restricted):
@@ -532,7 +537,7 @@ MUTATIONS = [
     (
         "subscription scope",
         rules.ROLE_ASSIGNMENT,
-        "synapse-ml-contributor",
+        "synapse-ml-linked-service",
         _set("scope", SUB),
         "role-assignment-least-privilege",
         "(a whole subscription)",

@@ -224,11 +224,12 @@ def test_role_assignment_diff_update_and_delete(fake):
     student_id = role_assignment_id(WORKSPACE, SYNAPSE_ADMINISTRATOR, STUDENT)
     teacher_contrib_id = role_assignment_id(WORKSPACE, SYNAPSE_CONTRIBUTOR, TEACHER)
     teacher_admin_id = role_assignment_id(WORKSPACE, SYNAPSE_ADMINISTRATOR, TEACHER)
+    # New and changed assignments first, the retired one last (never without a role).
     assert [(r.method, r.path.rsplit("/", 1)[1]) for r in fake.writes()] == [
-        ("DELETE", student_id),
         ("DELETE", teacher_contrib_id),
         ("PUT", teacher_contrib_id),
         ("PUT", teacher_admin_id),
+        ("DELETE", student_id),
     ]
     assert fake.role_assignments[teacher_contrib_id]["principalType"] == "User"
     assert sorted(fake.role_assignments) == sorted([teacher_contrib_id, teacher_admin_id])
@@ -291,3 +292,30 @@ def test_role_assignment_workspace_change_is_a_replacement(fake):
         "id", to_wire(olds), to_wire(rbac_inputs(fake, [{**ADMIN_STUDENT, "principalId": unknown}]))
     )
     assert diff.changes is True and diff.diffs == ["assignments"]
+
+
+def test_moving_a_student_from_administrator_to_the_lab_roles_adds_before_it_removes(fake):
+    """The update of issue 26: Synapse Administrator -> Synapse Contributor + Credential
+    User for the same student. Both new roles are PUT before the old one is deleted."""
+    from lab.roles import SYNAPSE_CREDENTIAL_USER
+
+    provider = SynapseRoleAssignmentsProvider(FAST)
+    created = provider.create(to_wire(rbac_inputs(fake, [ADMIN_STUDENT])))
+    fake.reset_log()
+    lab_roles = [
+        {"roleId": role, "principalId": STUDENT, "principalType": "User"}
+        for role in (SYNAPSE_CONTRIBUTOR, SYNAPSE_CREDENTIAL_USER)
+    ]
+    provider.update(created.id, to_wire(created.outs), to_wire(rbac_inputs(fake, lab_roles)))
+    ids = {
+        role: role_assignment_id(WORKSPACE, role, STUDENT)
+        for role in (SYNAPSE_ADMINISTRATOR, SYNAPSE_CONTRIBUTOR, SYNAPSE_CREDENTIAL_USER)
+    }
+    assert [(r.method, r.path.rsplit("/", 1)[1]) for r in fake.writes()] == [
+        ("PUT", ids[SYNAPSE_CONTRIBUTOR]),
+        ("PUT", ids[SYNAPSE_CREDENTIAL_USER]),
+        ("DELETE", ids[SYNAPSE_ADMINISTRATOR]),
+    ]
+    assert sorted(fake.role_assignments) == sorted(
+        [ids[SYNAPSE_CONTRIBUTOR], ids[SYNAPSE_CREDENTIAL_USER]]
+    )
