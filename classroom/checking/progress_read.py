@@ -9,12 +9,14 @@ Three sources, each read with its own SDK and its own failure in words:
 - Log Analytics: azure-monitor-query ``LogsQueryClient.query_workspace`` with up to 100
   workspaces per query (``additional_workspaces``), rows told apart by ``TenantId``.
 
-Nothing here changes anything in Azure: every call is a read.
+Nothing here changes anything in Azure: every call is a read, and the clients come from
+readonly.py, which refuses to send anything else and never registers a namespace.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,12 +109,23 @@ def _aware(value: Any) -> dt.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def describe_error(error: Exception, what: str, hint_403: str) -> str:
+def describe_error(error: Exception, what: str, hint_403: str, subscription: str = "") -> str:
     """A failed read in words: what could not be read, the service's code, what to do."""
     from azure.core.exceptions import HttpResponseError, ServiceRequestError
 
     status = getattr(error, "status_code", None)
     code = getattr(getattr(error, "error", None), "code", None) or ""
+    if code == "MissingSubscriptionRegistration":
+        # ARM's 409 for a namespace the subscription has not registered ("Resolve errors for
+        # resource provider registration"); its message names the namespace between quotes.
+        # A read-only command never registers it (readonly.py): `pulumi up` does.
+        found = re.search(r"namespace '([^']+)'", str(error))
+        namespace = found.group(1) if found else "<namespace>"
+        where = f" --subscription {subscription}" if subscription else ""
+        return (
+            f"cannot read {what}: the subscription is not registered with {namespace}; "
+            f"`az provider register --namespace {namespace}{where}` (or `pulumi up`) registers it"
+        )
     if status == 404:
         return (
             f"{what} not found (was it deleted?): run `python -m classroom status` for this student"
@@ -134,7 +147,8 @@ def read_lake(
 ) -> Evidence:
     """The table's files (step "prepared") and the model rows (step "model-rows") in the lake."""
     from azure.core.exceptions import ResourceNotFoundError
-    from azure.storage.blob import ContainerClient
+
+    from .readonly import ContainerClient
 
     what = f"the data lake {env.data_lake}"
     hint = "give the instructor Storage Blob Data Reader on it"
@@ -185,8 +199,9 @@ def read_lake(
 
 def read_ml(env: Environment, credential: Any, client_kwargs: Mapping[str, Any]) -> Evidence:
     """The experiment's latest job (steps "submitted", "trained") and the model's versions."""
-    from azure.ai.ml import MLClient
     from azure.core.exceptions import HttpResponseError
+
+    from .readonly import MLClient
 
     what = f"the Azure ML workspace {env.aml_workspace}"
     hint = "give the instructor Reader on the student's resource group (or AzureML Data Scientist)"
@@ -197,7 +212,7 @@ def read_ml(env: Environment, credential: Any, client_kwargs: Mapping[str, Any])
         )
         jobs = [j for j in client.jobs.list() if j.experiment_name == steps.experiment_name()]
     except Exception as error:
-        evidence.problem = describe_error(error, what, hint)
+        evidence.problem = describe_error(error, what, hint, env.subscription)
         return evidence
     # The AutoML parent job (type "automl"), not one of its trials, should they be listed too.
     jobs = [j for j in jobs if str(getattr(j, "type", "")).lower() == "automl"] or jobs
@@ -221,10 +236,10 @@ def read_ml(env: Environment, credential: Any, client_kwargs: Mapping[str, Any])
         if error.status_code == 404:  # the model's name was never registered
             versions = []
         else:
-            evidence.problem = describe_error(error, what, hint)
+            evidence.problem = describe_error(error, what, hint, env.subscription)
             return evidence
     except Exception as error:
-        evidence.problem = describe_error(error, what, hint)
+        evidence.problem = describe_error(error, what, hint, env.subscription)
         return evidence
     if versions:
         latest_model = max(
@@ -272,7 +287,9 @@ def read_logs(
 ) -> LogsAnswer:
     """One query per batch of workspaces; a batch that fails, or answers in part, is asked again
     one workspace at a time, so each failure lands on its own student."""
-    from azure.monitor.query import LogsQueryClient, LogsQueryStatus
+    from azure.monitor.query import LogsQueryStatus
+
+    from .readonly import LogsQueryClient
 
     ids = list(dict.fromkeys(w for w in workspace_ids if w))
     client = LogsQueryClient(credential, endpoint=endpoint, audience=LOGS_AUDIENCE, **client_kwargs)

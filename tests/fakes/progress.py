@@ -33,7 +33,11 @@ faked: the tests list it in Azurite, Microsoft's Storage emulator (tests/fakes/a
   &listViewType=ActiveOnly`` (``operations/_model_operations.py`` ``_model_versions_operation.list``
   on the client ``_ml_client.py`` builds with ``ServiceClient082023Preview``), 404 for a name
   never registered;
-- 404 for a workspace that does not exist, 403 where the caller may not read.
+- 404 for a workspace that does not exist, 403 where the caller may not read;
+- 409 ``MissingSubscriptionRegistration`` for every ARM path under a namespace the subscription
+  has not registered, ``POST .../providers/<ns>/register`` and ``GET .../providers/<ns>``, as the
+  fake ARM answers them (``fake.registrations``, :class:`tests.fakes.arm.Registrations`, whose
+  409 is ARM's documented answer: :func:`tests.fakes.arm.missing_registration`).
 
 Every route checks its token's audience and, with ``latency=(lo, hi)``, answers after a random
 delay in that range (the benchmark's realistic service).
@@ -52,6 +56,7 @@ from typing import Any
 from azure.core.credentials import AccessToken
 
 from lab import steps
+from tests.fakes.arm import Registrations
 from tests.fakes.synapse import ARM_TOKEN, FakeCredential, FakeSynapse
 
 LOGS_TOKEN = "fake-token-for-api.loganalytics.io"
@@ -107,6 +112,8 @@ class FakeProgressAzure(FakeSynapse):
         self.forbidden: set[str] = set()
         self.ml: dict[str, MlWorkspace] = {}  # lower-case ML workspace name -> its jobs and models
         self.jobs_page_size = 2
+        # Namespaces a subscription has not registered (tests.fakes.arm.Registrations).
+        self.registrations = Registrations()
 
     # -- test controls
     def add_log_workspace(self, workspace_id: str) -> None:
@@ -226,6 +233,10 @@ class FakeProgressAzure(FakeSynapse):
             if method != "POST":  # the GET form exists; the program only POSTs (stricter)
                 return _error(405, "MethodNotAllowed", method)
             return self._logs_query(m.group(1), body)
+        if path.startswith("/subscriptions/") and token == ARM_TOKEN:
+            answered = self.registrations.answer(method, path)
+            if answered:
+                return answered
         m = _ML_PATH.fullmatch(path)
         if m:
             if token != ARM_TOKEN:
