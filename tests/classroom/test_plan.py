@@ -96,7 +96,7 @@ def test_text_output_says_it_is_a_plan(tmp_path, capsys):
     assert classroom_main(["plan", "--config", str(write_stack(tmp_path)), "--stack", "class"]) == 0
     out = capsys.readouterr().out
     assert "it is not a diff against Azure. `pulumi preview` shows the real changes" in out
-    assert "student alice:" in out and "class of 3:" in out and "USD/hour" in out
+    assert "student alice:" in out and "class of 3 students:" in out and "USD an hour" in out
 
 
 def test_unknown_region_is_a_clear_error(tmp_path, capsys):

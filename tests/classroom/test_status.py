@@ -422,7 +422,22 @@ def test_not_signed_in_stops_before_checking_anyone(azure, tmp_path, capsys):
     )
     assert code == 2
     err = capsys.readouterr().err
-    assert "not signed in to Azure (ClientAuthenticationError" in err and "run `az login`" in err
+    assert err.splitlines() == [
+        "error: not signed in to Azure: run `az login` (or set AZURE_CLIENT_ID, AZURE_TENANT_ID "
+        "and AZURE_CLIENT_SECRET for a service principal); --verbose shows why"
+    ]
+    assert azure.requests == []
+    # With --verbose, the credential's own account of what failed follows the line.
+    code = status.main(
+        _args(
+            outputs=[tmp_path / "outputs.json"], config=[tmp_path / "none.yaml"], verbose=True
+        ),
+        credential=NoLogin(),
+        endpoints=_endpoints(azure),
+    )
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2 and err[0].startswith("error: not signed in to Azure: run `az login`")
+    assert err[1] == "ClientAuthenticationError: DefaultAzureCredential failed to retrieve a token"
     assert azure.requests == []
 
 
