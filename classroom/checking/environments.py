@@ -278,7 +278,8 @@ def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         action="append",
         metavar="FILE",
-        help="`pulumi stack output --json` of the stack instead of asking Pulumi (one per --stack)",
+        help="`pulumi stack output --json` of the stack instead of asking Pulumi (one per --stack; "
+        "default: ask Pulumi)",
     )
     parser.add_argument(
         "--config",

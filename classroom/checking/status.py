@@ -158,22 +158,30 @@ def register(subparsers: Any) -> None:
     add_stack_arguments(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument(
-        "--html", type=Path, help="also write the class page (one self-contained HTML file)"
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help="also write the class page (one self-contained HTML file; default: none)",
     )
     p.add_argument(
-        "--handout", type=Path, help="also write the students' handout (one printable HTML file)"
+        "--handout",
+        type=Path,
+        metavar="FILE",
+        help="also write the students' handout (one printable HTML file; default: none)",
     )
     p.add_argument(
         "--wait",
         type=_duration,
         metavar="DURATION",
-        help="re-check the students not ready until all are or DURATION (e.g. 20m) has passed",
+        help="re-check the students not ready until all are or DURATION (e.g. 20m) has passed "
+        "(default: check once)",
     )
     p.add_argument(
         "--interval",
         type=_duration,
         default=60.0,
-        help="time between rounds with --wait (default 60s)",
+        metavar="DURATION",
+        help="time between rounds with --wait (default: 60s)",
     )
     p.add_argument(
         "--concurrency",
@@ -185,6 +193,7 @@ def register(subparsers: Any) -> None:
         "--timeout",
         type=float,
         default=CheckSettings.timeout,
+        metavar="SECONDS",
         help="seconds to wait for each answer",
     )
     p.add_argument(
@@ -192,13 +201,13 @@ def register(subparsers: Any) -> None:
         type=_duration,
         default=CheckSettings.student_budget,
         metavar="DURATION",
-        help="most time one student's checks may take (default %(default)ss)",
+        help="most time one student's checks may take (default: %(default)ss)",
     )
     p.add_argument(
         "--retries",
         type=int,
         default=CheckSettings.retries,
-        help="retries of a throttled, failing or dropped call (default %(default)s)",
+        help="retries of a throttled, failing or dropped call (default: %(default)s)",
     )
     p.add_argument(
         "--no-spend",

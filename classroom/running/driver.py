@@ -557,9 +557,13 @@ def register(subparsers) -> None:
             help="the class: the stack whose Pulumi.<stack>.yaml holds the roster",
         )
         one = parser.add_mutually_exclusive_group()
-        one.add_argument("--section", help="act on this section stack only")
         one.add_argument(
-            "--student", help="act on this student's environment only (in their section)"
+            "--section", help="act on this section stack only (default: every section)"
+        )
+        one.add_argument(
+            "--student",
+            metavar="ID",
+            help="act on this student's environment only, in their section (default: everyone)",
         )
         parser.add_argument(
             "--retry-failed",

@@ -288,16 +288,21 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--stack", action="append", required=True, help="the class (or a stack)")
     p.add_argument(
-        "--student", action="append", default=[], metavar="ID", help="only these students"
+        "--student",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only this student (repeat for several; default: everyone)",
     )
     p.add_argument(
         "--outputs",
         type=Path,
         action="append",
         metavar="FILE",
-        help="`pulumi stack output --json` of the stack instead of asking Pulumi (one per --stack)",
+        help="`pulumi stack output --json` of the stack instead of asking Pulumi (one per --stack; "
+        "default: ask Pulumi)",
     )
-    p.add_argument("--parallel", type=int, default=8, help="pools paused at once (default 8)")
+    p.add_argument("--parallel", type=int, default=8, help="pools paused at once (default: 8)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     signin.add_verbose_argument(p)
     p.set_defaults(func=main)
