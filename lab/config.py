@@ -229,8 +229,10 @@ class LabSettings:
             )
         if self.expired(today):
             ids = ", ".join(s.id for s in self.students)
-            whose = "environment of 1 student is" if len(self.students) == 1 else (
-                f"environments of {len(self.students)} students are"
+            whose = (
+                "environment of 1 student is"
+                if len(self.students) == 1
+                else (f"environments of {len(self.students)} students are")
             )
             found.append(
                 f"lab:expiresOn ({self.expires_on.isoformat()}) has passed: the {whose} "
@@ -343,7 +345,9 @@ def _students(value: Any, stack_name: str, problems: list[str]) -> tuple[Student
         allowed = ("id", "objectId", "principalType", "subscription")
         unknown = sorted(set(item) - set(allowed))
         if unknown:
-            hints = [f"{key} -> {nearest(key, allowed)}" for key in unknown if nearest(key, allowed)]
+            hints = [
+                f"{key} -> {nearest(key, allowed)}" for key in unknown if nearest(key, allowed)
+            ]
             hint = f" (did you mean {', '.join(hints)}?)" if hints else ""
             problems.append(
                 f"{where} has unknown key(s) {', '.join(unknown)}{hint}; allowed: id, objectId, "

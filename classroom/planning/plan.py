@@ -62,7 +62,9 @@ def load_stack_config(
         document = read_stack_file(path or stack_file(stack))
     except StackFileError as error:
         missing = not (path or stack_file(stack)).is_file()
-        raise PlanError(f"{error} (create the stack, or pass --config)" if missing else str(error))
+        raise PlanError(
+            f"{error} (create the stack, or pass --config)" if missing else str(error)
+        ) from None
     config: dict[str, Any] = {}
     secret_keys: list[str] = []
     for key, value in document.config.items():

@@ -429,9 +429,7 @@ def test_not_signed_in_stops_before_checking_anyone(azure, tmp_path, capsys):
     assert azure.requests == []
     # With --verbose, the credential's own account of what failed follows the line.
     code = status.main(
-        _args(
-            outputs=[tmp_path / "outputs.json"], config=[tmp_path / "none.yaml"], verbose=True
-        ),
+        _args(outputs=[tmp_path / "outputs.json"], config=[tmp_path / "none.yaml"], verbose=True),
         credential=NoLogin(),
         endpoints=_endpoints(azure),
     )
