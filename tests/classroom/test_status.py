@@ -690,3 +690,21 @@ def test_status_reads_spend_unless_no_spend(azure, tmp_path, capsys):
 
     code = status.main(_args(**files), credential=_credential(), endpoints=_endpoints(azure))
     assert "spend since " in capsys.readouterr().out
+
+
+def test_an_object_id_that_is_not_a_guid_stops_before_any_call(azure, tmp_path, capsys):
+    ann = add(azure, "ann")
+    (tmp_path / "outputs.json").write_text(json.dumps({"environments": {"ann": _output(ann)}}))
+    (tmp_path / "Pulumi.dev.yaml").write_text(
+        json.dumps({"config": {"lab:students": [{"id": "ann", "objectId": "ann@example.org"}]}})
+    )
+    code = status.main(
+        _args(outputs=[tmp_path / "outputs.json"], config=[tmp_path / "Pulumi.dev.yaml"]),
+        credential=_credential(),
+        endpoints=_endpoints(azure),
+    )
+    assert code == 2 and azure.requests == []
+    assert capsys.readouterr().err == (
+        "error: lab:students: the objectId of 'ann' ('ann@example.org') is not a GUID (the "
+        "student's Entra ID object id, e.g. 00000000-0000-0000-0000-000000000000)\n"
+    )
