@@ -283,7 +283,11 @@ def render_guard(g: dict[str, Any], cur: str) -> list[str]:
 
 def render_text(data: dict[str, Any]) -> str:
     cur = data["prices"]["currency"]
-    lines = [f"Offline plan for stack '{data['stack']}' in {data['region']}", data["notice"], ""]
+    lines = [
+        f"Offline plan for stack '{data['stack']}' in {data['region']}",
+        *textwrap.wrap(data["notice"], 100, break_on_hyphens=False),
+        "",
+    ]
     for s in data["students"]:
         lines.append(f"student {s['student']}: {len(s['resources'])} resources")
         width = max(len(r["type"]) for r in s["resources"])
@@ -302,9 +306,9 @@ def render_text(data: dict[str, Any]) -> str:
         lines += [f"    idle    {line['amount']:8.3f}/d  {line['item']}" for line in c["idleItems"]]
         lines.append("")
     if data["shared"]:
-        lines.append(
-            "shared by the class: " + ", ".join(f"{r['type']} {r['name']}" for r in data["shared"])
-        )
+        lines.append("shared by the class:")
+        lines += [f"  {r['type']}  {r['name']}" for r in data["shared"]]
+        lines.append("")
     k, a = data["class"], data["assumptions"]
     until = f"until lab:expiresOn {a['expiresOn']}" if a.get("daysUntilExpiry") else "as given"
     if a.get("daysUntilExpiry") and data.get("expired"):
@@ -324,7 +328,7 @@ def render_text(data: dict[str, Any]) -> str:
         *render_quotas(data["quotas"]),
     ]
     if data.get("costGuard"):
-        lines += render_guard(data["costGuard"], cur)
+        lines += ["", *render_guard(data["costGuard"], cur)]
     lines += render_warnings(data.get("warnings") or [])
     return "\n".join(lines)
 

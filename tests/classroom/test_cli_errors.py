@@ -247,3 +247,20 @@ def test_help_shows_the_defaults_as_values():
     assert "(default: until lab:expiresOn)" in help_text
     status_help = " ".join(_commands()["status"].format_help().split())
     assert "--verbose" in status_help and "--timeout SECONDS" in status_help
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(clean_env):
+    """`python -m classroom plan | head`: the reader has gone when the plan is printed."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "classroom", "plan", "--stack", "dev"],
+        cwd=ROOT,
+        env=clean_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # before the plan is printed: every write meets a closed pipe
+    err = process.stderr.read()
+    assert process.wait(timeout=120) == 1
+    assert err == ""
