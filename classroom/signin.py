@@ -48,23 +48,32 @@ def quiet_identity_logging(verbose: bool) -> None:
 
 
 def advice() -> str:
-    from providers.credentials import github_oidc_available
-
-    if github_oidc_available():
-        return (
-            "check the job's `permissions: id-token: write` and the federated credential of "
-            "AZURE_CLIENT_ID"
-        )
     return f"run `az login` (or set {SERVICE_PRINCIPAL_VARIABLES} for a service principal)"
+
+
+def _last_line(error: Exception) -> str:
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    return (lines[-1] if lines else type(error).__name__)[:300]
 
 
 def signed_in(credential: Any, err: Any, verbose: bool = False) -> bool:
     """True when ``credential`` gets an ARM token; else one line on ``err`` (the detail with ``verbose``)."""
+    from providers.credentials import describe, github_oidc_available
+
     try:
         credential.get_token(ARM_SCOPE)
     except Exception as error:
-        hint = "" if verbose else "; --verbose shows why"
-        print(f"error: not signed in to Azure: {advice()}{hint}", file=err)
+        if github_oidc_available():
+            # In CI nobody reruns with --verbose: Entra's own reason (AADSTS...) is on the line.
+            print(
+                f"error: not signed in to Azure ({type(error).__name__}: {_last_line(error)}); "
+                "check the job's `permissions: id-token: write` and the federated credential "
+                f"of AZURE_CLIENT_ID (signing in with {describe()})",
+                file=err,
+            )
+        else:
+            hint = "" if verbose else "; --verbose shows why"
+            print(f"error: not signed in to Azure: {advice()}{hint}", file=err)
         if verbose:
             print(f"{type(error).__name__}: {error}", file=err)
         return False
