@@ -264,3 +264,20 @@ def test_a_reader_that_leaves_early_gets_no_traceback(clean_env):
     err = process.stderr.read()
     assert process.wait(timeout=120) == 1
     assert err == ""
+
+
+@pytest.mark.parametrize("command", ["up", "sections"])
+def test_a_class_config_problem_is_one_line_with_its_line(command, tmp_path, clean_env):
+    (tmp_path / "Pulumi.spring.yaml").write_text(
+        "config:\n"
+        "  azure-native:location: westeurope\n"
+        '  lab:expiresOn: "2099-12-31"\n'
+        "  lab:studnets:\n"
+        "    - id: ann\n"
+    )
+    result = classroom(command, "--stack", "spring", "--root", str(tmp_path), env=clean_env)
+    assert result.returncode == 2
+    assert one_line(result).startswith(
+        f"error: {tmp_path / 'Pulumi.spring.yaml'}:4: lab:studnets is not a setting of this "
+        "project: did you mean lab:students? Known settings: allowedIpRanges,"
+    )
