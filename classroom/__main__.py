@@ -1,14 +1,20 @@
 """python -m classroom <command> [options]: the instructor's tools beside `pulumi`.
 
 Each command lives in its own module, which adds its sub-parser in
-``register(subparsers)`` and sets ``func`` (arguments -> exit code).
+``register(subparsers)`` and sets ``func`` (arguments -> exit code). The parser
+is :class:`classroom.arguments.ArgumentParser`: one-line usage errors (exit code 2)
+and every option's default in its help.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+from classroom.arguments import ArgumentParser
+from classroom.signin import quiet_identity_logging
 
 SUBCOMMANDS = (
     "classroom.planning.plan",
@@ -26,9 +32,7 @@ SUBCOMMANDS = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m classroom", description=__doc__.split("\n\n")[0]
-    )
+    parser = ArgumentParser(prog="python -m classroom", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in SUBCOMMANDS:
         importlib.import_module(name).register(commands)
@@ -37,8 +41,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # azure-identity logs each failed sign-in method of its chain: only with --verbose.
+    quiet_identity_logging(getattr(args, "verbose", False))
     return args.func(args)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        code = main()
+        sys.stdout.flush()  # here, not at exit, where a closed pipe could only be reported
+    except BrokenPipeError:
+        # `python -m classroom plan | head`: the reader left; end quietly, as the Python docs
+        # advise (signal module, "Note on SIGPIPE"), without a traceback at exit either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 1
+    sys.exit(code)

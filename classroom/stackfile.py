@@ -8,6 +8,7 @@ not a mapping is a :class:`StackFileError` naming the file.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,55 @@ class StackFile:
         }
 
 
+def yaml_problem(path: Path, error: yaml.YAMLError) -> str:
+    """One line, ``file:line: the problem``, for a YAML syntax error (the parser's own is 4-8 lines)."""
+    mark = getattr(error, "problem_mark", None)
+    context_mark = getattr(error, "context_mark", None)
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    context = getattr(error, "context", None)
+    if context and context_mark is not None and (mark is None or context_mark.line != mark.line):
+        context += f" that starts at line {context_mark.line + 1}"
+    mark = mark or context_mark
+    where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+    column = f" (column {mark.column + 1})" if mark is not None else ""
+    what = f"{problem}{column} {context}" if context else f"{problem}{column}"
+    return (
+        f"{where}: {what}: fix the YAML (indent with spaces, not tabs; quote a value "
+        "that holds ': ')"
+    )
+
+
+def config_lines(path: Path) -> dict[str, int]:
+    """The line (from 1) of each key under ``config:`` in a stack file that parses."""
+    try:
+        root = yaml.compose(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return {}
+    lines: dict[str, int] = {}
+    for key, value in getattr(root, "value", []) if isinstance(root, yaml.MappingNode) else []:
+        if key.value == "config" and isinstance(value, yaml.MappingNode):
+            for inner, _ in value.value:
+                lines[str(inner.value)] = inner.start_mark.line + 1
+    return lines
+
+
+def locate_problems(path: Path, problems: list[str]) -> list[str]:
+    """Each problem that starts with a key of the file (``lab:students[0].id = ...``) as
+    ``file:line: problem``; the others as they are."""
+    lines = config_lines(path)
+    located = []
+    for problem in problems:
+        key = re.match(r"[A-Za-z-]+:[A-Za-z]+", problem)
+        line = lines.get(key.group(0)) if key else None
+        located.append(f"{path}:{line}: {problem}" if line else problem)
+    return located
+
+
+def config_errors(path: Path, problems: list[str]) -> str:
+    """A ConfigError's problems for the terminal: ``error: file:line: problem``, one line each."""
+    return "\n".join(f"error: {line}" for line in locate_problems(path, problems))
+
+
 def read_stack_file(path: Path, what: str = "stack config") -> StackFile:
     """Read one ``Pulumi.<stack>.yaml``; ``what`` names it in errors ("class config")."""
     if not path.is_file():
@@ -61,7 +111,7 @@ def read_stack_file(path: Path, what: str = "stack config") -> StackFile:
     try:
         document = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as error:
-        raise StackFileError(f"{path.name} is not valid YAML: {error}") from None
+        raise StackFileError(yaml_problem(path, error)) from None
     if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
         raise StackFileError(f"{path.name} is not a Pulumi stack settings file (no config mapping)")
     return StackFile(path, document)

@@ -162,8 +162,11 @@ class ConfigError(Exception):
 
     def __init__(self, problems: list[str]):
         self.problems = problems
+        if len(problems) == 1:
+            super().__init__(f"the stack's lab configuration has a problem: {problems[0]}")
+            return
         lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"the stack's lab configuration has {len(problems)} problem(s):\n{lines}")
+        super().__init__(f"the stack's lab configuration has {len(problems)} problems:\n{lines}")
 
 
 @dataclass(frozen=True)
@@ -229,10 +232,15 @@ class LabSettings:
             )
         if self.expired(today):
             ids = ", ".join(s.id for s in self.students)
+            whose = (
+                "environment of 1 student is"
+                if len(self.students) == 1
+                else (f"environments of {len(self.students)} students are")
+            )
             found.append(
-                f"lab:expiresOn ({self.expires_on.isoformat()}) has passed: the environments of "
-                f"{len(self.students)} student(s) are expired: {ids}. Run `pulumi destroy` to stop "
-                "their costs, or move lab:expiresOn if the class goes on."
+                f"lab:expiresOn ({self.expires_on.isoformat()}) has passed: the {whose} "
+                f"expired: {ids}. Run `pulumi destroy` to stop their costs, or move "
+                "lab:expiresOn if the class goes on."
             )
         if self.sql_admin_password is not None:
             found.append(
@@ -301,6 +309,21 @@ _CONFIG_KEYS = (
 )
 
 
+def nearest(word: str, known: Sequence[str]) -> str | None:
+    """The known word ``word`` is most likely a typo of (any case), or None."""
+    by_lower = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[close[0]] if close else None
+
+
+def unknown_setting(key: str) -> str:
+    """lab:<key> is not ours: the nearest known setting, and all of them sorted."""
+    close = nearest(key, _CONFIG_KEYS)
+    hint = f": did you mean lab:{close}?" if close else " (a typo?)."
+    known = ", ".join(sorted(_CONFIG_KEYS, key=str.lower))
+    return f"lab:{key} is not a setting of this project{hint} Known settings: {known}"
+
+
 def _json_value(key: str, text: str | None, problems: list[str]) -> Any:
     if text is None:
         return None
@@ -329,10 +352,15 @@ def _students(value: Any, stack_name: str, problems: list[str]) -> tuple[Student
         if not isinstance(item, dict):
             problems.append(f"{where} = {json.dumps(item)} must be an object with an 'id'")
             continue
-        unknown = sorted(set(item) - {"id", "objectId", "principalType", "subscription"})
+        allowed = ("id", "objectId", "principalType", "subscription")
+        unknown = sorted(set(item) - set(allowed))
         if unknown:
+            hints = [
+                f"{key} -> {nearest(key, allowed)}" for key in unknown if nearest(key, allowed)
+            ]
+            hint = f" (did you mean {', '.join(hints)}?)" if hints else ""
             problems.append(
-                f"{where} has unknown key(s) {', '.join(unknown)}; allowed: id, objectId, "
+                f"{where} has unknown key(s) {', '.join(unknown)}{hint}; allowed: id, objectId, "
                 "principalType, subscription"
             )
         sid = item.get("id")
@@ -541,11 +569,7 @@ def parse(
     password_in_plain_text: bool = False,
 ) -> LabSettings:
     """Validate raw config strings; raise ConfigError listing every problem."""
-    problems: list[str] = [
-        f"lab:{key} is not a setting of this project (a typo?); known settings: "
-        + ", ".join(_CONFIG_KEYS)
-        for key in unknown_keys
-    ]
+    problems: list[str] = [unknown_setting(key) for key in unknown_keys]
     students = _students(
         _json_value("students", raw.get("students"), problems), stack_name, problems
     )

@@ -337,10 +337,18 @@ def parse_budget(value: Any) -> tuple[Budget | None, list[str]]:
             '{"amountPerStudent": 50, "contactEmails": ["you@example.org"], "thresholds": [50, 80, 100]}'
         ]
     problems: list[str] = []
-    unknown = sorted(set(value) - {"amountPerStudent", "contactEmails", "thresholds"})
+    allowed = ("amountPerStudent", "contactEmails", "thresholds")
+    unknown = sorted(set(value) - set(allowed))
     if unknown:
+        by_lower = {key.lower(): key for key in allowed}
+        hints = [
+            f"{key} -> {by_lower[close[0]]}"
+            for key in unknown
+            if (close := difflib.get_close_matches(key.lower(), list(by_lower), n=1, cutoff=0.6))
+        ]
+        hint = f" (did you mean {', '.join(hints)}?)" if hints else ""
         problems.append(
-            f"lab:budget has unknown key(s) {', '.join(unknown)}; allowed: amountPerStudent, "
+            f"lab:budget has unknown key(s) {', '.join(unknown)}{hint}; allowed: amountPerStudent, "
             "contactEmails, thresholds"
         )
     amount = value.get("amountPerStudent")

@@ -116,7 +116,18 @@ def roster_from_config(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     students = config.get("lab:students") or []
     if isinstance(students, str):
         students = json.loads(students)
-    return {str(s["id"]): dict(s) for s in students if isinstance(s, Mapping) and s.get("id")}
+    roster = {str(s["id"]): dict(s) for s in students if isinstance(s, Mapping) and s.get("id")}
+    from lab.config import GUID_RE
+
+    for student, entry in roster.items():
+        # Checked before any call: the role check puts the objectId into an ARM filter.
+        object_id = entry.get("objectId")
+        if object_id is not None and not GUID_RE.fullmatch(str(object_id)):
+            raise StatusError(
+                f"lab:students: the objectId of '{student}' ({object_id!r}) is not a GUID "
+                "(the student's Entra ID object id, e.g. 00000000-0000-0000-0000-000000000000)"
+            )
+    return roster
 
 
 # What the CLI says when it cannot open a passphrase stack (pkg/secrets/passphrase/manager.go).
@@ -305,7 +316,8 @@ def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         action="append",
         metavar="FILE",
-        help="`pulumi stack output --json` of the stack instead of asking Pulumi (one per --stack)",
+        help="`pulumi stack output --json` of the stack instead of asking Pulumi (one per --stack; "
+        "default: ask Pulumi)",
     )
     parser.add_argument(
         "--config",

@@ -192,9 +192,17 @@ def register(subparsers: Any) -> None:
         description=__doc__.split("\n\n")[0],
     )
     add_stack_arguments(p)
-    p.add_argument("--html", type=Path, help="write one HTML file, one printed page per student")
     p.add_argument(
-        "--text", type=Path, metavar="DIR", help="write <student>.txt per student into DIR"
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help="write one HTML file, one printed page per student (default: none)",
+    )
+    p.add_argument(
+        "--text",
+        type=Path,
+        metavar="DIR",
+        help="write <student>.txt per student into DIR (default: none)",
     )
     p.set_defaults(func=main)
 

@@ -36,12 +36,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from classroom import signin
+from classroom.arguments import guid
 from classroom.planning.costs import SPARK_NODE_VCORES
-from classroom.stackfile import PROJECT_DIR
+from classroom.stackfile import PROJECT_DIR, config_errors
 from components.machine_learning import COMPUTE_MAX_NODES
 from components.synapse import SPARK_MAX_NODES, SPARK_NODE_SIZE, SQL_POOL_SKU
 from lab.azure_namespaces import ALWAYS_REGISTERED, REQUIRED_NAMESPACES, RESOURCE_TYPES
-from lab.config import LabSettings
+from lab.config import GUID_RE, LabSettings
 from lab.naming import LabNames
 
 from .checks import ARM_SCOPE, NOT_READY, READY, WARNING, Finding, azure_core_kwargs
@@ -568,13 +570,24 @@ def _describe(error: BaseException, what: str, subscription: str) -> str:
 
 
 def default_subscription(explicit: str | None, config: Mapping[str, Any]) -> str | None:
-    """The subscription of students not placed by lab:subscriptions, as azure-native finds it."""
-    return (
-        explicit
-        or (str(config.get("azure-native:subscriptionId") or "") or None)
-        or os.environ.get("ARM_SUBSCRIPTION_ID")
-        or os.environ.get("AZURE_SUBSCRIPTION_ID")
-    )
+    """The subscription of students not placed by lab:subscriptions, as azure-native finds it.
+
+    Checked to be a GUID here, before any sign-in or call: a ValueError names where it came from.
+    """
+    for where, value in (
+        ("--subscription", explicit),
+        ("azure-native:subscriptionId", config.get("azure-native:subscriptionId")),
+        ("ARM_SUBSCRIPTION_ID", os.environ.get("ARM_SUBSCRIPTION_ID")),
+        ("AZURE_SUBSCRIPTION_ID", os.environ.get("AZURE_SUBSCRIPTION_ID")),
+    ):
+        if value:
+            if not GUID_RE.fullmatch(str(value).strip()):
+                raise ValueError(
+                    f"{where} = {str(value)!r} is not a subscription id "
+                    "(a GUID like 00000000-0000-0000-0000-000000000000)"
+                )
+            return str(value).strip().lower()
+    return None
 
 
 SUFFIX_TYPE = "random:index/randomString:RandomString"
@@ -730,7 +743,11 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--stack", required=True, help="the class stack (its Pulumi.<stack>.yaml)")
     p.add_argument(
-        "--subscription", help="the default subscription (students not in lab:subscriptions)"
+        "--subscription",
+        type=guid,
+        metavar="ID",
+        help="the default subscription, for students not in lab:subscriptions (default: "
+        "azure-native:subscriptionId, else ARM_SUBSCRIPTION_ID or AZURE_SUBSCRIPTION_ID)",
     )
     p.add_argument(
         "--state",
@@ -738,18 +755,29 @@ def register(subparsers: Any) -> None:
         action="append",
         metavar="FILE",
         help="`pulumi stack export` of the class (repeat per section): check the global names of "
-        "the suffixes already drawn",
+        "the suffixes already drawn (default: none, the suffixes are not checked)",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--timeout", type=float, default=PreflightSettings.timeout)
-    p.add_argument("--retries", type=int, default=PreflightSettings.retries)
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=PreflightSettings.timeout,
+        metavar="SECONDS",
+        help="seconds to wait for each answer from Azure",
+    )
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=PreflightSettings.retries,
+        help="retries of a throttled, failing or dropped call",
+    )
+    signin.add_verbose_argument(p)
     p.set_defaults(func=main)
 
 
-def _credential() -> Any:
-    from azure.identity import DefaultAzureCredential
-
-    return DefaultAzureCredential()
+def _credential(verbose: bool = False) -> Any:
+    # The program's own sign-in, as `status` and `pause` use (providers/credentials.py).
+    return signin.credential(verbose)
 
 
 def main(
@@ -774,18 +802,15 @@ def main(
             if args.state
             else None
         )
-    except (SectionError, ConfigError, ValueError) as error:
+    except ConfigError as error:
+        print(config_errors(root / f"Pulumi.{args.stack}.yaml", error.problems), file=err)
+        return 2
+    except (SectionError, ValueError) as error:
         print(f"error: {error}", file=err)
         return 2
-    credential = credential or _credential()
-    try:
-        credential.get_token(ARM_SCOPE)
-    except Exception as error:
-        print(
-            f"error: not signed in to Azure ({type(error).__name__}); run `az login` (or set the "
-            "AZURE_* service principal variables) and try again",
-            file=err,
-        )
+    verbose = getattr(args, "verbose", False)
+    credential = credential or _credential(verbose)
+    if not signin.signed_in(credential, err, verbose):
         return 2
     reports = preflight(
         loaded.settings,

@@ -312,12 +312,16 @@ def register(subparsers: Any) -> None:
     )
     add_stack_arguments(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--html", type=Path, help="also write the class's progress page (one HTML file)")
+    p.add_argument(
+        "--html",
+        type=Path,
+        help="also write the class's progress page (one HTML file; default: none)",
+    )
     p.add_argument(
         "--watch",
         type=float,
         metavar="SECONDS",
-        help="read again every SECONDS until interrupted (Ctrl-C)",
+        help="read again every SECONDS until interrupted (Ctrl-C; default: read once)",
     )
     p.add_argument(
         "--stuck-after",

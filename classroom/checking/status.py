@@ -44,10 +44,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from classroom import signin
 from classroom.planning.costs import PriceTable
 
 from .checks import (
-    ARM_SCOPE,
     NOT_READY,
     READY,
     WARNING,
@@ -59,7 +59,7 @@ from .checks import (
     cost_by_category,
     wait_until_ready,
 )
-from .environments import add_stack_arguments, environments_or_error, last_line
+from .environments import add_stack_arguments, environments_or_error
 
 # ----------------------------------------------------------------------------- output
 
@@ -166,22 +166,30 @@ def register(subparsers: Any) -> None:
     add_stack_arguments(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument(
-        "--html", type=Path, help="also write the class page (one self-contained HTML file)"
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help="also write the class page (one self-contained HTML file; default: none)",
     )
     p.add_argument(
-        "--handout", type=Path, help="also write the students' handout (one printable HTML file)"
+        "--handout",
+        type=Path,
+        metavar="FILE",
+        help="also write the students' handout (one printable HTML file; default: none)",
     )
     p.add_argument(
         "--wait",
         type=_duration,
         metavar="DURATION",
-        help="re-check the students not ready until all are or DURATION (e.g. 20m) has passed",
+        help="re-check the students not ready until all are or DURATION (e.g. 20m) has passed "
+        "(default: check once)",
     )
     p.add_argument(
         "--interval",
         type=_duration,
         default=60.0,
-        help="time between rounds with --wait (default 60s)",
+        metavar="DURATION",
+        help="time between rounds with --wait (default: 60s)",
     )
     p.add_argument(
         "--concurrency",
@@ -193,6 +201,7 @@ def register(subparsers: Any) -> None:
         "--timeout",
         type=float,
         default=CheckSettings.timeout,
+        metavar="SECONDS",
         help="seconds to wait for each answer",
     )
     p.add_argument(
@@ -200,13 +209,13 @@ def register(subparsers: Any) -> None:
         type=_duration,
         default=CheckSettings.student_budget,
         metavar="DURATION",
-        help="most time one student's checks may take (default %(default)ss)",
+        help="most time one student's checks may take (default: %(default)ss)",
     )
     p.add_argument(
         "--retries",
         type=int,
         default=CheckSettings.retries,
-        help="retries of a throttled, failing or dropped call (default %(default)s)",
+        help="retries of a throttled, failing or dropped call (default: %(default)s)",
     )
     p.add_argument(
         "--progress",
@@ -225,15 +234,14 @@ def register(subparsers: Any) -> None:
         metavar="YYYY-MM-DD",
         help="count spend from this date (default: the first of this month, as the budgets do)",
     )
+    signin.add_verbose_argument(p)
     p.set_defaults(func=main)
 
 
-def _credential() -> Any:
+def _credential(verbose: bool = False) -> Any:
     # The program's own sign-in (providers/credentials.py): GitHub OIDC in CI, else
-    # DefaultAzureCredential.
-    from providers.credentials import make_credential
-
-    return make_credential()
+    # DefaultAzureCredential; its chain's log only with --verbose.
+    return signin.credential(verbose)
 
 
 def main(
@@ -257,23 +265,10 @@ def main(
         retries=max(0, args.retries),
         student_budget=args.budget,
     )
-    credential = credential or _credential()
-    try:  # one sign-in check up front, rather than the same failure on every student's row
-        credential.get_token(ARM_SCOPE)
-    except Exception as error:
-        from providers.credentials import describe, github_oidc_available
-
-        hint = (
-            "check the job's `permissions: id-token: write` and the federated credential "
-            "(README, Classes that outgrow one machine)"
-            if github_oidc_available()
-            else "run `az login` (or set the AZURE_* service principal variables)"
-        )
-        print(
-            f"error: not signed in to Azure ({type(error).__name__}: {last_line(error)}); "
-            f"{hint} and try again (signing in with {describe()})",
-            file=err,
-        )
+    verbose = getattr(args, "verbose", False)
+    credential = credential or _credential(verbose)
+    # One sign-in check up front, rather than the same failure on every student's row.
+    if not signin.signed_in(credential, err, verbose):
         return 2
     progress_bar = _progress(len(envs), err)
 

@@ -1,11 +1,18 @@
 """Offline plan: what the program declares for a stack's roster, and what it will cost.
 
-    python -m classroom plan [--stack dev] [--hours 3] [--days N] [--json]
+    python -m classroom plan [--stack dev] [--hours 3] [--days N] [--class-ends 17:00] [--json]
 
 Runs the real program with the stack's config (Pulumi.<stack>.yaml) under
 Pulumi's mock engine: no Azure credentials, no Pulumi CLI, no network. It is a
 plan of what the program declares, not a diff against Azure: `pulumi preview`
 shows the real changes.
+
+The program's warnings (the ones `pulumi preview` logs) are printed after the
+plan and carried in the JSON's ``warnings``. A class whose lab:expiresOn has
+passed still gets its plan, but the exit code is 1: the daily teardown
+(`python -m classroom expired --all --destroy`) destroys an expired class, so
+deploying it as it stands would be undone the next night. Exit code 2 when the
+config cannot be read or planned, 0 otherwise (other warnings do not fail).
 """
 
 from __future__ import annotations
@@ -14,16 +21,24 @@ import argparse
 import datetime as dt
 import json
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from classroom.stackfile import StackFileError, is_secure, read_stack_file, stack_file
+from classroom.arguments import clock, positive
+from classroom.stackfile import (
+    StackFileError,
+    config_errors,
+    is_secure,
+    read_stack_file,
+    stack_file,
+)
 from lab import cost_guard
 from lab.config import ConfigError
 
 from .costs import PriceError, PriceTable, StudentCost, estimate_student
-from .quotas import class_quotas, render_quotas
+from .quotas import class_quotas, plural, render_quotas
 from .simulate import FAKE_SUBSCRIPTION, Declared, Simulation, run_program
 
 DISCLAIMER = (
@@ -46,7 +61,10 @@ def load_stack_config(
     try:
         document = read_stack_file(path or stack_file(stack))
     except StackFileError as error:
-        raise PlanError(f"{error} (create the stack, or pass --config)") from None
+        missing = not (path or stack_file(stack)).is_file()
+        raise PlanError(
+            f"{error} (create the stack, or pass --config)" if missing else str(error)
+        ) from None
     config: dict[str, Any] = {}
     secret_keys: list[str] = []
     for key, value in document.config.items():
@@ -95,11 +113,18 @@ def _subscription_name(value: Any) -> str:
     return "(default)" if not value or value == FAKE_SUBSCRIPTION else str(value)
 
 
-def _default_days(config_path: Path | None, stack: str) -> float:
-    config, _ = load_stack_config(stack, config_path)
+def _expires_on(config: dict[str, Any]) -> dt.date | None:
     try:
-        expires = dt.date.fromisoformat(str(config.get("lab:expiresOn")))
+        return dt.date.fromisoformat(str(config.get("lab:expiresOn")))
     except ValueError:
+        return None
+
+
+def _default_days(config_path: Path | None, stack: str) -> float:
+    """Days from today to lab:expiresOn, at least 1 (an expired class: 1)."""
+    config, _ = load_stack_config(stack, config_path)
+    expires = _expires_on(config)
+    if expires is None:
         return 1.0
     return float(max(1, (expires - dt.date.today()).days))
 
@@ -177,18 +202,18 @@ def progress_logs(
     }
 
 
-def render_progress_logs(p: dict[str, Any], lab_hours: float, cur: str) -> str:
-    line = (
-        f"  lab-progress logs: ~{p['mbPerStudentPerLabHour']:.2f} MB per student per lab hour, "
-        f"{p['gbForClass']:.3f} GB for the class over {lab_hours:g} lab hours: "
-        f"{p['cost']:.2f} {cur} at {p['pricePerGb']:.2f} {cur}/GB (counted in the in-use figure)"
-    )
+def render_progress_logs(p: dict[str, Any], lab_hours: float, cur: str) -> list[str]:
+    lines = [
+        f"  lab-progress logs: ~{p['mbPerStudentPerLabHour']:.2f} MB per student per lab hour,",
+        f"    {p['gbForClass']:.3f} GB for the class in {plural(lab_hours, 'hour')} in use: "
+        f"{p['cost']:.2f} {cur} at {p['pricePerGb']:.2f} {cur}/GB (in the in-use figure)",
+    ]
     if p.get("freeGbPerMonth") is not None:
-        line += (
-            f"; the first {p['freeGbPerMonth']:g} GB a month per {p['freePer']} are free, "
-            f"shared with everything else it ingests (read {p['freeReadOn']})"
+        lines.append(
+            f"    the first {p['freeGbPerMonth']:g} GB a month per {p['freePer']} are free, "
+            f"shared with all it ingests (read {p['freeReadOn']})"
         )
-    return line
+    return lines
 
 
 def _describe(r: Declared) -> dict[str, str]:
@@ -202,6 +227,9 @@ def report(
     region: str,
     lab_hours: float,
     days: float,
+    *,
+    days_until_expiry: bool = False,
+    expires_on: str | None = None,
 ) -> dict[str, Any]:
     prices = PriceTable.load()
     shared = [
@@ -240,8 +268,19 @@ def report(
             "readOn": prices.provenance(region)[0],
             "source": prices.source,
             "method": prices.provenance(region)[1],
+            # A region refreshed from the Retail Prices API has its own method; else the hand-made table's.
+            "refreshed": "method" in prices.regions.get(region, {}),
         },
-        "assumptions": {"labHours": lab_hours, "days": days},
+        # labHours: the hours in use of the whole course (every session together), not per day;
+        # days: how long the environments exist (idle costs accrue every day).
+        "assumptions": {
+            "labHours": lab_hours,
+            "days": days,
+            "daysUntilExpiry": days_until_expiry,
+            "expiresOn": expires_on,
+        },
+        "warnings": list(simulation.warnings),
+        "expired": bool(expires_on) and dt.date.fromisoformat(str(expires_on)) < dt.date.today(),
         "students": per_student,
         "shared": [_describe(r) for r in shared],
         "quotas": [
@@ -253,6 +292,8 @@ def report(
             "inUsePerHour": round(sum(s.cost.hourly for s in students), 2),
             "idlePerDay": round(sum(s.cost.daily_idle for s in students), 2),
             "total": round(sum(s.cost.total(lab_hours, days) for s in students), 2),
+            "inUseTotal": round(sum(s.cost.hourly for s in students) * lab_hours, 2),
+            "idleTotal": round(sum(s.cost.daily_idle for s in students) * days, 2),
         },
         "progressLogs": progress_logs(students, prices, region, lab_hours),
     }
@@ -267,12 +308,12 @@ def render_guard(g: dict[str, Any], cur: str) -> list[str]:
         f"{g['forgottenPoolUntilExpiryWithout']:.2f} {cur} until it expires",
     ]
     if g.get("forgottenPoolWith") is not None:
-        lines.append(
+        lines += [
             f"  with the schedule ({', '.join(g['pauseAt'])}): {g['forgottenPoolWith']:.2f} {cur} "
             f"when forgotten at the end of a class at {g['classEnds']} "
-            f"({g['forgottenPoolHoursWith']:g} h), at most {g['forgottenPoolWorstCaseWith']:.2f} {cur} "
-            "when resumed right after a pause"
-        )
+            f"({plural(g['forgottenPoolHoursWith'], 'hour')}),",
+            f"    at most {g['forgottenPoolWorstCaseWith']:.2f} {cur} when resumed right after a pause",
+        ]
     else:
         lines.append("  the pause schedule is off (lab:pauseSqlPoolAt: [])")
     if g.get("budgetsTotal") is not None:
@@ -285,7 +326,11 @@ def render_guard(g: dict[str, Any], cur: str) -> list[str]:
 
 def render_text(data: dict[str, Any]) -> str:
     cur = data["prices"]["currency"]
-    lines = [f"Offline plan for stack '{data['stack']}' in {data['region']}", data["notice"], ""]
+    lines = [
+        f"Offline plan for stack '{data['stack']}' in {data['region']}",
+        *textwrap.wrap(data["notice"], 100, break_on_hyphens=False),
+        "",
+    ]
     for s in data["students"]:
         lines.append(f"student {s['student']}: {len(s['resources'])} resources")
         width = max(len(r["type"]) for r in s["resources"])
@@ -304,63 +349,126 @@ def render_text(data: dict[str, Any]) -> str:
         lines += [f"    idle    {line['amount']:8.3f}/d  {line['item']}" for line in c["idleItems"]]
         lines.append("")
     if data["shared"]:
-        lines.append(
-            "shared by the class: " + ", ".join(f"{r['type']} {r['name']}" for r in data["shared"])
-        )
+        lines.append("shared by the class:")
+        lines += [f"  {r['type']}  {r['name']}" for r in data["shared"]]
+        lines.append("")
     k, a = data["class"], data["assumptions"]
+    until = f"until lab:expiresOn {a['expiresOn']}" if a.get("daysUntilExpiry") else "as given"
+    if a.get("daysUntilExpiry") and data.get("expired"):
+        until = f"lab:expiresOn {a['expiresOn']} has passed, so 1 day is counted"
     lines += [
-        f"class of {k['students']}: {k['resources']} resources",
-        f"  in use: {k['inUsePerHour']:.2f} {cur}/hour (Spark pool at its autoscale minimum, SQL pool running, "
-        "AutoML cluster at its maximum)",
-        f"  idle:   {k['idlePerDay']:.2f} {cur}/day (pools paused, cluster at 0 nodes)",
-        f"  for {a['labHours']:g} lab hours over {a['days']:g} days: {k['total']:.2f} {cur}",
-        render_progress_logs(data["progressLogs"], a["labHours"], cur),
-        f"Prices: {data['prices']['source']}; read {data['prices']['readOn']} ({data['prices']['method']}).",
+        f"class of {plural(k['students'], 'student')}: {plural(k['resources'], 'resource')}",
+        f"  in use: {k['inUsePerHour']:.2f} {cur} an hour",
+        "          (Spark pool at its autoscale minimum, SQL pool running, AutoML cluster at its maximum)",
+        f"  idle:   {k['idlePerDay']:.2f} {cur} a day (pools paused, cluster at 0 nodes)",
+        f"  estimate: {k['total']:.2f} {cur} in all =",
+        f"    {k['inUseTotal']:.2f} {cur} for {plural(a['labHours'], 'hour')} in use "
+        "(--hours: all the lab sessions together, not per day)",
+        f"  + {k['idleTotal']:.2f} {cur} for {plural(a['days'], 'day')} idle "
+        f"(--days, how long they exist: {until})",
+        *render_progress_logs(data["progressLogs"], a["labHours"], cur),
+        *render_prices(data["prices"], data["region"]),
         "",
         *render_quotas(data["quotas"]),
     ]
     if data.get("costGuard"):
-        lines += render_guard(data["costGuard"], cur)
+        lines += ["", *render_guard(data["costGuard"], cur)]
+    lines += render_warnings(data.get("warnings") or [])
     return "\n".join(lines)
+
+
+def render_prices(prices: dict[str, Any], region: str) -> list[str]:
+    """Where the prices come from, in short lines (the JSON keeps the whole sentences)."""
+    how = (
+        "read from the Azure Retail Prices API"
+        if prices.get("refreshed")
+        else "approximate figures compiled by hand"
+    )
+    return [
+        f"Prices in {prices['currency']}: {prices['source'].split(', as published')[0]}",
+        f"  {region}: {how}, read {prices['readOn']}",
+        f"  to read today's: python -m classroom prices --region {region}",
+    ]
+
+
+def render_warnings(warnings: list[str], width: int = 100) -> list[str]:
+    """The program's warnings, as `pulumi preview` logs them, each wrapped to ``width``."""
+    if not warnings:
+        return []
+    lines = ["", f"{plural(len(warnings), 'warning')} (`pulumi preview` shows them too):"]
+    for warning in warnings:
+        lines += textwrap.wrap(
+            warning, width, initial_indent="  - ", subsequent_indent="    ", break_on_hyphens=False
+        )
+    return lines
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "plan",
         help="what a stack's roster creates and costs (offline)",
-        description=__doc__.split("\n\n")[0],
+        description=__doc__.split("\n\n", 1)[0] + "\n\n" + __doc__.split("\n\n", 2)[2],
+    )
+    parser.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to read")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="a stack config file to read instead (default: the project's Pulumi.<stack>.yaml)",
     )
     parser.add_argument(
-        "--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to read (default: dev)"
+        "--hours",
+        type=positive,
+        default=3.0,
+        help="hours the class's environments are in use, all lab sessions together (not per day)",
     )
-    parser.add_argument("--config", type=Path, help="a stack config file to read instead")
     parser.add_argument(
-        "--hours", type=float, default=3.0, help="hours the lab is in use (default: 3)"
-    )
-    parser.add_argument(
-        "--days", type=float, help="days the environments exist (default: until lab:expiresOn)"
+        "--days",
+        type=positive,
+        help="days the environments exist, idle when not in use (default: until lab:expiresOn)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON for machines")
     parser.add_argument(
         "--class-ends",
+        type=clock,
         default="17:00",
         metavar="HH:MM",
-        help="when a lab day ends, for the cost guard's figures (default: 17:00)",
+        help="when a lab day ends (24-hour clock), for the cost guard's figures",
     )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
+        config, _ = load_stack_config(args.stack, args.config)
+        expires = _expires_on(config)
         days = args.days if args.days is not None else _default_days(args.config, args.stack)
         simulation, students, region = plan(args.stack, args.config)
-        data = report(args.stack, students, simulation, region, args.hours, days)
-        config, _ = load_stack_config(args.stack, args.config)
+        data = report(
+            args.stack,
+            students,
+            simulation,
+            region,
+            args.hours,
+            days,
+            days_until_expiry=args.days is None,
+            expires_on=expires.isoformat() if expires else None,
+        )
         data["costGuard"] = guard_figures(
             config, region, len(students), days, getattr(args, "class_ends", "17:00")
         )
-    except (PlanError, ConfigError, PriceError) as exc:
+    except ConfigError as exc:
+        print(config_errors(args.config or stack_file(args.stack), exc.problems), file=sys.stderr)
+        return 2
+    except (PlanError, PriceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(data, indent=2) if args.json else render_text(data))
+    if data["expired"]:
+        print(
+            f"error: lab:expiresOn ({data['assumptions']['expiresOn']}) has passed: the daily "
+            "teardown destroys this class; move lab:expiresOn before `pulumi up` (or destroy it)",
+            file=sys.stderr,
+        )
+        return 1
     return 0

@@ -102,11 +102,16 @@ def class_quotas(students: Iterable[tuple[str, Sequence[Any]]]) -> list[Subscrip
     return sorted(found.values(), key=lambda q: q.subscription)
 
 
+def plural(n: float, word: str) -> str:
+    """ "1 day", "2 days", "1.5 days": the count and the word, in the plural unless it is one."""
+    return f"{n:g} {word}" if n == 1 else f"{n:g} {word}s"
+
+
 def render_quotas(quotas: Sequence[dict[str, Any]]) -> list[str]:
     """Text lines of :meth:`SubscriptionQuota.as_dict` values (the plan's JSON ``quotas``)."""
     lines = ["Quotas the class needs (everyone working at once), per subscription:"]
     for q in quotas:
-        lines.append(f"  subscription {q['subscription']}: {q['students']} student(s)")
+        lines.append(f"  subscription {q['subscription']}: {plural(q['students'], 'student')}")
         for size, node in q["amlNodes"].items():
             if node["vCpusPerNode"]:
                 lines.append(

@@ -144,10 +144,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="refresh a region's prices from the Azure Retail Prices API",
         description=__doc__.split("\n\n")[0],
     )
-    parser.add_argument("--region", required=True)
-    parser.add_argument("--vm-size", action="append", dest="vm_sizes")
-    parser.add_argument("--currency", default="USD")
-    parser.add_argument("--file", type=Path, default=PRICES_FILE)
+    parser.add_argument(
+        "--region", required=True, help="the Azure region whose prices to read, e.g. westeurope"
+    )
+    parser.add_argument(
+        "--vm-size",
+        action="append",
+        dest="vm_sizes",
+        metavar="SIZE",
+        help="an Azure ML VM size to price (repeat for several; default: the sizes the table "
+        "already has for the region, and the lab's)",
+    )
+    parser.add_argument(
+        "--currency", default="USD", help="the table's currency (every region is in one)"
+    )
+    parser.add_argument(
+        "--file", type=Path, default=PRICES_FILE, metavar="FILE", help="the price table to rewrite"
+    )
     parser.add_argument("--api", default=API, help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
 

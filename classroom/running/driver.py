@@ -37,6 +37,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from classroom.stackfile import config_errors
 from lab.config import ConfigError
 
 from .sections import PROJECT_DIR, WORK_DIR, ClassConfig, SectionError, load_class
@@ -572,9 +573,13 @@ def register(subparsers) -> None:
             help="the class: the stack whose Pulumi.<stack>.yaml holds the roster",
         )
         one = parser.add_mutually_exclusive_group()
-        one.add_argument("--section", help="act on this section stack only")
         one.add_argument(
-            "--student", help="act on this student's environment only (in their section)"
+            "--section", help="act on this section stack only (default: every section)"
+        )
+        one.add_argument(
+            "--student",
+            metavar="ID",
+            help="act on this student's environment only, in their section (default: everyone)",
         )
         parser.add_argument(
             "--retry-failed",
@@ -610,7 +615,11 @@ def main(args: argparse.Namespace) -> int:
             backend=args.backend,
             console=console,
         )
-    except (SectionError, ConfigError, DriverError) as exc:
+    except ConfigError as exc:
+        where = args.root / f"Pulumi.{args.stack}.yaml"
+        console.print(config_errors(where, exc.problems), markup=False, soft_wrap=True)
+        return 2
+    except (SectionError, DriverError) as exc:
         console.print(f"error: {exc}", markup=False)
         return 2
     if not results:

@@ -224,7 +224,9 @@ def register(subparsers) -> None:
         description=__doc__.split("\n\n")[0],
     )
     which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--stack", action="append", help="a class (repeatable)")
+    which.add_argument(
+        "--stack", action="append", help="a class (repeatable; default: none, give --all instead)"
+    )
     which.add_argument(
         "--all", action="store_true", help="every class config Pulumi.<class>.yaml in the project"
     )
@@ -243,7 +245,10 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
-        "--summary", type=Path, help="append a Markdown report to this file ($GITHUB_STEP_SUMMARY)"
+        "--summary",
+        type=Path,
+        metavar="FILE",
+        help="append a Markdown report to this file, e.g. $GITHUB_STEP_SUMMARY (default: none)",
     )
     parser.add_argument(
         "--parallel", type=int, help="sections at once (default: what memory holds)"

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from classroom import signin
 from classroom.stackfile import PROJECT_DIR
 
 from .driver import default_backend
@@ -288,17 +289,23 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--stack", action="append", required=True, help="the class (or a stack)")
     p.add_argument(
-        "--student", action="append", default=[], metavar="ID", help="only these students"
+        "--student",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only this student (repeat for several; default: everyone)",
     )
     p.add_argument(
         "--outputs",
         type=Path,
         action="append",
         metavar="FILE",
-        help="`pulumi stack output --json` of the stack instead of asking Pulumi (one per --stack)",
+        help="`pulumi stack output --json` of the stack instead of asking Pulumi (one per --stack; "
+        "default: ask Pulumi)",
     )
-    p.add_argument("--parallel", type=int, default=8, help="pools paused at once (default 8)")
+    p.add_argument("--parallel", type=int, default=8, help="pools paused at once (default: 8)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
+    signin.add_verbose_argument(p)
     p.set_defaults(func=main)
 
 
@@ -324,15 +331,11 @@ def main(
             print(f"error: no SQL pool for student(s) {', '.join(unknown)}", file=err)
             return 2
         targets = [t for t in targets if t.student in args.student]
+    verbose = getattr(args, "verbose", False)
     if credential is None:
         # The program's sign-in: GitHub OIDC in CI (a fresh token each time), else Azure's chain.
-        from providers.credentials import make_credential
-
-        credential = make_credential()
-    try:
-        credential.get_token(ARM_SCOPE)
-    except Exception as error:
-        print(f"error: not signed in to Azure ({type(error).__name__}); run `az login`", file=err)
+        credential = signin.credential(verbose)
+    if not signin.signed_in(credential, err, verbose):
         return 2
     done = 0
 

@@ -147,13 +147,13 @@ def register(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="ID",
-        help="a student to repair (repeat for several)",
+        help="a student to repair (repeat for several; default: those of --status)",
     )
     p.add_argument(
         "--status",
         metavar="FILE",
         help="without --student: repair the students this `classroom status --json` "
-        "report found not ready ('-' reads it from standard input)",
+        "report found not ready ('-' reads it from standard input; default: none)",
     )
     p.add_argument(
         "--reset-notebooks",
@@ -162,8 +162,16 @@ def register(subparsers: Any) -> None:
         "(the student's published version is kept as a copy; unpublished edits are not seen)",
     )
     p.add_argument("--yes", action="store_true", help="do not ask before --reset-notebooks")
-    p.add_argument("--parallel", type=int, help="sections at once (as for `classroom up`)")
-    p.add_argument("--backend", help="state backend URL (as for `classroom up`)")
+    p.add_argument(
+        "--parallel",
+        type=int,
+        help="sections at once (default: as for `classroom up`, what memory holds)",
+    )
+    p.add_argument(
+        "--backend",
+        help="state backend URL (default: as for `classroom up`, $PULUMI_BACKEND_URL, else the "
+        "file backend)",
+    )
     p.add_argument("--root", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
     p.set_defaults(func=main)
 

@@ -38,6 +38,7 @@ import yaml
 from classroom.stackfile import (
     PROJECT_DIR,
     StackFileError,
+    config_errors,
     is_secure,
     read_stack_file,
     stack_file,
@@ -342,7 +343,11 @@ def main(args: argparse.Namespace) -> int:
         sections = klass.sections()
         current = klass.lock_is_current()
         written = klass.write_lock() if args.write else False
-    except (SectionError, ConfigError) as exc:
+    except ConfigError as exc:
+        where = args.root / f"Pulumi.{args.stack}.yaml"
+        print(config_errors(where, exc.problems), file=sys.stderr)
+        return 2
+    except SectionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:

@@ -101,8 +101,10 @@ def test_cost_follows_the_declared_resources(tmp_path, capsys):
 def test_text_output_says_it_is_a_plan(tmp_path, capsys):
     assert classroom_main(["plan", "--config", str(write_stack(tmp_path)), "--stack", "class"]) == 0
     out = capsys.readouterr().out
-    assert "it is not a diff against Azure. `pulumi preview` shows the real changes" in out
-    assert "student alice:" in out and "class of 3:" in out and "USD/hour" in out
+    words = " ".join(out.split())  # the notice is wrapped to short lines
+    assert "it is not a diff against Azure. `pulumi preview` shows the real changes" in words
+    assert all(len(line) <= 100 for line in out.splitlines()[:4])
+    assert "student alice:" in out and "class of 3 students:" in out and "USD an hour" in out
 
 
 def test_unknown_region_is_a_clear_error(tmp_path, capsys):
@@ -307,9 +309,9 @@ def test_plan_shows_the_lab_progress_logs_on_their_own_line(tmp_path, capsys):
     assert classroom_main(["plan", "--config", stack, "--stack", "class", "--hours", "3"]) == 0
     out = capsys.readouterr().out
     assert (
-        "  lab-progress logs: ~0.76 MB per student per lab hour, 0.007 GB for the class over "
-        "3 lab hours: 0.02 USD at 2.99 USD/GB (counted in the in-use figure); the first 5 GB "
-        "a month per billing account are free" in out
+        "  lab-progress logs: ~0.76 MB per student per lab hour,\n"
+        "    0.007 GB for the class in 3 hours in use: 0.02 USD at 2.99 USD/GB (in the in-use "
+        "figure)\n    the first 5 GB a month per billing account are free" in out
     )
 
 
@@ -351,3 +353,97 @@ def test_a_category_without_an_assumption_is_never_estimated_at_zero():
     assert progress_log_mb_per_hour(new) == pytest.approx(0.6)  # the largest: ExecRequests
     off = {"logs": [{"category": "ExecRequests", "enabled": False}]}
     assert progress_log_mb_per_hour(off) == 0
+
+
+# --- warnings, plain words and arguments (issue 29) ---
+
+
+def test_the_programs_warnings_are_in_the_plan_and_its_json(tmp_path, capsys):
+    path = write_stack(tmp_path, **{"lab:pauseSqlPoolAt": []})
+    data = run_json(capsys, "--config", str(path), "--stack", "class", "--days", "2")
+    assert [w.split(":")[0] + ":" + w.split(":")[1].split(" ")[0] for w in data["warnings"]] == [
+        "lab:allowedIpRanges",
+        "lab:pauseSqlPoolAt",
+    ]
+    assert data["expired"] is False
+    assert classroom_main(["plan", "--config", str(path), "--stack", "class"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    start = out.index("2 warnings (`pulumi preview` shows them too):")
+    assert out[start + 1].startswith("  - lab:allowedIpRanges is not set: every Synapse workspace")
+    assert all(len(line) <= 100 for line in out[start:])
+
+
+def test_an_expired_class_still_plans_but_exits_1(tmp_path, capsys):
+    path = write_stack(tmp_path, **{"lab:expiresOn": "2020-01-31"})
+    assert classroom_main(["plan", "--config", str(path), "--stack", "class", "--json"]) == 1
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["expired"] is True and data["assumptions"]["days"] == 1
+    assert any(
+        w.startswith("lab:expiresOn (2020-01-31) has passed: the environments of 3 students")
+        for w in data["warnings"]
+    )
+    assert captured.err.startswith("error: lab:expiresOn (2020-01-31) has passed")
+
+
+def test_costs_are_worded_plainly(tmp_path, capsys):
+    path = write_stack(tmp_path, **{"lab:students": [{"id": "ann"}]})
+    args = ["plan", "--config", str(path), "--stack", "class", "--hours", "3", "--days", "1"]
+    assert classroom_main(args) == 0
+    out = capsys.readouterr().out
+    assert "(s)" not in out and "1 days" not in out
+    data = run_json(capsys, *args[1:])
+    k = data["class"]
+    lines = out.splitlines()
+    at = lines.index(f"class of 1 student: {k['resources']} resources")
+    assert lines[at + 4 : at + 7] == [
+        f"  estimate: {k['total']:.2f} USD in all =",
+        f"    {k['inUseTotal']:.2f} USD for 3 hours in use "
+        "(--hours: all the lab sessions together, not per day)",
+        f"  + {k['idleTotal']:.2f} USD for 1 day idle (--days, how long they exist: as given)",
+    ]
+    assert k["inUseTotal"] == pytest.approx(3 * k["inUsePerHour"], abs=0.02)  # both rounded
+    assert k["total"] == pytest.approx(k["inUseTotal"] + k["idleTotal"], abs=0.011)
+    assert "  subscription (default): 1 student" in lines
+    # Where the prices come from: short lines, not one sentence.
+    prices = lines[lines.index(next(x for x in lines if x.startswith("Prices in USD"))) :][:3]
+    assert prices == [
+        "Prices in USD: Azure retail prices (pay-as-you-go list prices, Linux VMs)",
+        f"  westeurope: approximate figures compiled by hand, read {PRICES.read_on}",
+        "  to read today's: python -m classroom prices --region westeurope",
+    ]
+
+
+def test_days_default_to_the_expiry_date_and_say_so(tmp_path, capsys):
+    import datetime as dt
+
+    expires = dt.date.today() + dt.timedelta(days=9)
+    path = write_stack(tmp_path, **{"lab:expiresOn": expires.isoformat()})
+    assert classroom_main(["plan", "--config", str(path), "--stack", "class"]) == 0
+    out = capsys.readouterr().out
+    assert f"for 9 days idle (--days, how long they exist: until lab:expiresOn {expires})" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--class-ends", "9am"], "'9am' is not a time HH:MM"),
+        (["--class-ends", "24:00"], "'24:00' is not a time HH:MM"),
+        (["--hours", "-3"], "'-3' is not a number above 0"),
+        (["--days", "0"], "'0' is not a number above 0"),
+        (["--days", "inf"], "'inf' is not a number above 0"),
+    ],
+)
+def test_wrong_arguments_stop_before_planning(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        classroom_main(["plan", "--config", str(write_stack(tmp_path)), *argv])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and "usage:" not in err
+
+
+def test_a_config_problem_names_its_line(tmp_path, capsys):
+    path = write_stack(tmp_path, **{"lab:sparkVersion": "2.4"})
+    line = path.read_text().splitlines().index("  lab:sparkVersion: '2.4'") + 1
+    assert classroom_main(["plan", "--config", str(path), "--stack", "class"]) == 2
+    assert capsys.readouterr().err.startswith(f'error: {path}:{line}: lab:sparkVersion = "2.4"')

@@ -165,7 +165,8 @@ def test_a_region_without_synapse_or_dw100c_is_not_ready(arm, tmp_path):
     code, data, _ = report(arm, tmp_path, "--subscription", SUB)
     assert code == 1
     region = findings(data, "region", "not ready")
-    assert len(region) == 4  # workspaces, firewall rules, Spark pools, SQL pools
+    # workspaces, firewall rules, Spark pools, SQL pools, the Entra admin
+    assert len(region) == 5
     assert region[0].startswith("Microsoft.Synapse/workspaces is not offered in westeurope")
     (sql,) = findings(data, "dedicated SQL pool", "not ready")
     assert "DW100c) are Disabled in westeurope" in sql and "lab:dedicatedSqlPool false" in sql
@@ -380,3 +381,51 @@ def test_free_global_names_are_ready(arm, tmp_path):
     assert findings(data, "names") == [
         "the global names of 1 student(s) with a drawn suffix are free or theirs"
     ]
+
+
+# --- GUIDs checked before any sign-in (issue 29) ---
+
+
+@pytest.mark.parametrize(
+    "explicit, config, environ, expected",
+    [
+        (SUB.upper(), {}, {}, SUB),
+        (None, {"azure-native:subscriptionId": SUB_B}, {"ARM_SUBSCRIPTION_ID": SUB}, SUB_B),
+        (None, {}, {"AZURE_SUBSCRIPTION_ID": SUB}, SUB),
+        (None, {}, {}, None),
+    ],
+)
+def test_the_default_subscription_and_where_it_comes_from(
+    monkeypatch, explicit, config, environ, expected
+):
+    for name in ("ARM_SUBSCRIPTION_ID", "AZURE_SUBSCRIPTION_ID"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert pf.default_subscription(explicit, config) == expected
+
+
+@pytest.mark.parametrize(
+    "config, environ, where",
+    [
+        ({"azure-native:subscriptionId": "my-sub"}, {}, "azure-native:subscriptionId = 'my-sub'"),
+        ({}, {"AZURE_SUBSCRIPTION_ID": "12345"}, "AZURE_SUBSCRIPTION_ID = '12345'"),
+    ],
+)
+def test_a_default_subscription_that_is_not_a_guid_is_refused(monkeypatch, config, environ, where):
+    monkeypatch.delenv("ARM_SUBSCRIPTION_ID", raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=f"^{where} is not a subscription id"):
+        pf.default_subscription(None, config)
+
+
+def test_subscription_on_the_command_line_must_be_a_guid(capsys):
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(["preflight", "--stack", "spring", "--subscription", "abc"])
+    assert info.value.code == 2
+    assert "argument --subscription: 'abc' is not a GUID" in capsys.readouterr().err
+    args = build_parser().parse_args(
+        ["preflight", "--stack", "spring", "--subscription", SUB.upper()]
+    )
+    assert args.subscription == SUB and args.verbose is False

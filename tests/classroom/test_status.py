@@ -434,7 +434,20 @@ def test_not_signed_in_stops_before_checking_anyone(azure, tmp_path, capsys):
     )
     assert code == 2
     err = capsys.readouterr().err
-    assert "not signed in to Azure (ClientAuthenticationError" in err and "run `az login`" in err
+    assert err.splitlines() == [
+        "error: not signed in to Azure: run `az login` (or set AZURE_CLIENT_ID, AZURE_TENANT_ID "
+        "and AZURE_CLIENT_SECRET for a service principal); --verbose shows why"
+    ]
+    assert azure.requests == []
+    # With --verbose, the credential's own account of what failed follows the line.
+    code = status.main(
+        _args(outputs=[tmp_path / "outputs.json"], config=[tmp_path / "none.yaml"], verbose=True),
+        credential=NoLogin(),
+        endpoints=_endpoints(azure),
+    )
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2 and err[0].startswith("error: not signed in to Azure: run `az login`")
+    assert err[1] == "ClientAuthenticationError: DefaultAzureCredential failed to retrieve a token"
     assert azure.requests == []
 
 
@@ -875,3 +888,21 @@ def test_the_fake_pipeline_runs_query_is_as_strict_as_the_spec(azure):
     assert post({**window, "orderBy": [{"orderBy": "RunStart"}]}).status_code == 400
     assert post(window, version="2019-06-01-preview").status_code == 400
     assert post(window, method="GET").status_code in (404, 405)
+
+
+def test_an_object_id_that_is_not_a_guid_stops_before_any_call(azure, tmp_path, capsys):
+    ann = add(azure, "ann")
+    (tmp_path / "outputs.json").write_text(json.dumps({"environments": {"ann": _output(ann)}}))
+    (tmp_path / "Pulumi.dev.yaml").write_text(
+        json.dumps({"config": {"lab:students": [{"id": "ann", "objectId": "ann@example.org"}]}})
+    )
+    code = status.main(
+        _args(outputs=[tmp_path / "outputs.json"], config=[tmp_path / "Pulumi.dev.yaml"]),
+        credential=_credential(),
+        endpoints=_endpoints(azure),
+    )
+    assert code == 2 and azure.requests == []
+    assert capsys.readouterr().err == (
+        "error: lab:students: the objectId of 'ann' ('ann@example.org') is not a GUID (the "
+        "student's Entra ID object id, e.g. 00000000-0000-0000-0000-000000000000)\n"
+    )

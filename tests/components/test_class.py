@@ -244,7 +244,7 @@ def test_expired_class_is_reported_naming_the_students():
     warnings = settings.warnings(today=dt.date(2026, 11, 28))
     expired = [w for w in warnings if "has passed" in w]
     assert expired == [
-        "lab:expiresOn (2026-11-01) has passed: the environments of 2 student(s) are expired: ann, ben. "
+        "lab:expiresOn (2026-11-01) has passed: the environments of 2 students are expired: ann, ben. "
         "Run `pulumi destroy` to stop their costs, or move lab:expiresOn if the class goes on."
     ]
     assert not any("has passed" in w for w in settings.warnings(today=dt.date(2026, 11, 1)))

@@ -269,6 +269,62 @@ def test_unknown_key_is_reported():
     assert info.value.problems[0].startswith("lab:sparkVerison is not a setting of this project")
 
 
+@pytest.mark.parametrize(
+    "typo, nearest",
+    [
+        ("student", "students"),
+        ("Students", "students"),
+        ("expireson", "expiresOn"),
+        ("sparkVerison", "sparkVersion"),
+        ("allowedIPRange", "allowedIpRanges"),
+    ],
+)
+def test_an_unknown_setting_names_the_nearest_and_every_known_one_sorted(typo, nearest):
+    with pytest.raises(ConfigError) as info:
+        parse(GOOD, location=LOCATION, stack_name="dev", unknown_keys=[typo])
+    (problem,) = info.value.problems
+    head, known = problem.split(" Known settings: ")
+    assert head == f"lab:{typo} is not a setting of this project: did you mean lab:{nearest}?"
+    listed = known.split(", ")
+    assert listed == sorted(listed, key=str.lower) and "students" in listed
+    from lab.config import _CONFIG_KEYS
+
+    assert len(listed) == len(_CONFIG_KEYS)
+    # One problem: the error is one line.
+    assert str(info.value) == f"the stack's lab configuration has a problem: {problem}"
+
+
+def test_an_unknown_setting_unlike_any_is_called_a_typo():
+    with pytest.raises(ConfigError) as info:
+        parse(GOOD, location=LOCATION, stack_name="dev", unknown_keys=["zzzz"])
+    assert info.value.problems[0].startswith(
+        "lab:zzzz is not a setting of this project (a typo?). Known settings: allowedIpRanges,"
+    )
+
+
+def test_several_problems_are_listed_one_a_line():
+    with pytest.raises(ConfigError) as info:
+        settings(sparkVersion="2.4", resourceGroupPrefix="BAD")
+    lines = str(info.value).splitlines()
+    assert lines[0] == "the stack's lab configuration has 2 problems:"
+    assert lines[1].startswith('  - lab:sparkVersion = "2.4"') and len(lines) == 3
+
+
+def test_an_unknown_student_key_names_the_nearest():
+    (problem,) = problems(students='[{"id": "alice", "objectid": "x"}]')
+    assert problem == (
+        "lab:students[0] has unknown key(s) objectid (did you mean objectid -> objectId?); "
+        "allowed: id, objectId, principalType, subscription"
+    )
+
+
+def test_an_expired_class_is_worded_in_the_singular_and_plural():
+    one = settings(expiresOn="2020-01-01", students='[{"id": "ann"}]')
+    two = settings(expiresOn="2020-01-01", students='[{"id": "ann"}, {"id": "bob"}]')
+    assert "the environment of 1 student is expired: ann." in one.warnings()[1]
+    assert "the environments of 2 students are expired: ann, bob." in two.warnings()[1]
+
+
 # --- through the real program: a bad config stops it before anything is declared ---
 
 

@@ -113,7 +113,8 @@ def test_budget_is_read_with_lower_case_emails_and_sorted_thresholds():
         ),
         (
             '{"amountPerStudent": 50, "contactEmail": ["a@b.io"]}',
-            "lab:budget has unknown key(s) contactEmail",
+            "lab:budget has unknown key(s) contactEmail (did you mean contactEmail -> "
+            "contactEmails?); allowed: amountPerStudent, contactEmails, thresholds",
         ),
         ("[50]", "lab:budget must be an object"),
     ],
