@@ -182,3 +182,14 @@ def test_the_readiness_parts_import_only_model_and_base():
             wrong[part] = sorted(reached)
     assert wrong == {}
     assert checking_modules_imported(ROOT / "classroom" / "checking" / "access.py") == set()
+
+
+def test_no_big_class_in_the_tools_and_providers():
+    """No class of 300 lines or more in classroom/ or providers/ (split by what each part does)."""
+    big = {}
+    for folder in ("classroom", "providers"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno >= 300:
+                    big[f"{path.relative_to(ROOT)}:{node.name}"] = node.end_lineno - node.lineno
+    assert big == {}
