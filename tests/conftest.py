@@ -42,7 +42,7 @@ def missing_tool(reason: str) -> None:
 # module-scoped fixture (a local Spark session, the program run under mocks, a browser, a
 # fake Azure) form one group, run by one worker, so the fixture starts once per run, not
 # once per worker. The Spark modules are the long pole: they are sent first
-# (with `--no-loadscopereorder`, groups go out in collection order), so the other worker
+# (with `--no-loadscope-reorder`, groups go out in collection order), so the other worker
 # takes everything else meanwhile.
 
 
