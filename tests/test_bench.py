@@ -17,7 +17,13 @@ SCRIPTS = sorted(p.name for p in (ROOT / "bench").glob("bench_*.py"))
 
 
 def test_every_benchmark_is_listed():
-    assert SCRIPTS == ["bench_deploy.py", "bench_plan.py", "bench_state.py", "bench_status.py"]
+    assert SCRIPTS == [
+        "bench_deploy.py",
+        "bench_plan.py",
+        "bench_state.py",
+        "bench_status.py",
+        "bench_suite.py",
+    ]
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
