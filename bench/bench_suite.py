@@ -8,9 +8,9 @@
     venv/bin/python bench/bench_suite.py -- -m "not spark"   # extra arguments go to pytest
 
 By default the repository's HEAD is cloned into a temporary folder that borrows this
-checkout's virtualenv (and .tools/ when present), and scripts/pytest.sh (what
-scripts/test.sh runs once set up) runs there with PYTEST_WORKERS set: the figure is the
-suite's own time from a fresh clone, without the package installs. ``--end-to-end``
+checkout's virtualenv (and .tools/ and ../shared/, the lab's data, when present), and
+scripts/pytest.sh (what scripts/test.sh runs once set up) runs there with PYTEST_WORKERS
+set: the figure is the suite's own time from a fresh clone, without the package installs. ``--end-to-end``
 runs scripts/test.sh itself in the clone instead (it creates the clone's own venv and
 installs everything: that needs the package index). For each run it prints the wall
 time, pytest's own time, the workers, the test counts, the sum of the tests' own times
@@ -44,6 +44,9 @@ SUMMARY = re.compile(
 def clone(into: Path, end_to_end: bool) -> Path:
     repo = into / "repo"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(repo)], check=True)
+    shared = ROOT.parent / "shared"  # the lab's data files beside the checkout (tests/conftest.py)
+    if shared.is_dir():
+        (into / "shared").symlink_to(shared.resolve())
     if not end_to_end:  # borrow this checkout's environment: the figure is the suite alone
         (repo / "venv").symlink_to((ROOT / "venv").resolve())
         if (ROOT / ".tools").is_dir():

@@ -41,9 +41,10 @@ def missing_tool(reason: str) -> None:
 # goes to whichever worker is free, except that the tests of one module that share a
 # module-scoped fixture (a local Spark session, the program run under mocks, a browser, a
 # fake Azure) form one group, run by one worker, so the fixture starts once per run, not
-# once per worker. The Spark modules are the long pole: they are sent first
-# (with `--no-loadscope-reorder`, groups go out in collection order), so the other worker
-# takes everything else meanwhile.
+# once per worker. The longest units are sent first (with `--no-loadscope-reorder`, work
+# goes out in collection order): the `slow` tests (the 200-student roster, minutes on its
+# own), then the notebook modules on local Spark; the other worker takes the many short
+# tests meanwhile, so neither waits at the end.
 
 
 def _shares_a_module_fixture(item: pytest.Item) -> bool:
@@ -56,6 +57,13 @@ def _runs_spark(item: pytest.Item) -> bool:
     return item.get_closest_marker("spark") is not None
 
 
+def _first(item: pytest.Item, spark: set[str]) -> int:
+    """0 for a slow test, 1 for a module on local Spark, 2 for the rest (sent in this order)."""
+    if item.get_closest_marker("slow") is not None:
+        return 0
+    return 1 if item.nodeid.split("::", 1)[0] in spark else 2
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not hasattr(config, "workerinput"):
         return  # not an xdist worker: the order and marks of a plain run stay as they are
@@ -65,4 +73,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         module = item.nodeid.split("::", 1)[0]
         if module in grouped or module in spark:
             item.add_marker(pytest.mark.xdist_group(module))
-    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in spark)  # stable
+    items.sort(key=lambda item: _first(item, spark))  # stable: a module's tests stay in order
