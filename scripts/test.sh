@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up and run the test suite offline: virtualenv, packages, Java 17 for the
 # notebook tests on local Spark, Debian's chromium for the class page tests, then
-# pytest. Extra arguments go to pytest.
+# pytest on every core (scripts/pytest.sh: pytest-xdist; PYTEST_WORKERS=N sets how
+# many, 0 runs in one process). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 apt_updated=""
@@ -36,4 +37,4 @@ if command -v npm >/dev/null && [ ! -f .tools/node_modules/azurite/package.json 
     echo "warning: could not install Azurite; the progress tests that list a lake will be skipped" >&2
 fi
 scripts/setup-venv.sh requirements-dev.txt
-exec venv/bin/python -m pytest "$@"
+exec scripts/pytest.sh "$@"

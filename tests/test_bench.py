@@ -23,6 +23,7 @@ def test_every_benchmark_is_listed():
         "bench_progress.py",
         "bench_state.py",
         "bench_status.py",
+        "bench_suite.py",
     ]
 
 

@@ -138,3 +138,65 @@ def test_one_reader_of_the_stack_file(tmp_path, monkeypatch):
         ):
             call()
     assert readers == ["Pulumi.broken.yaml"] * 3
+
+
+# The readiness check (classroom/checking/readiness/) by what each part reads. Every part
+# stands on model (what is checked, the verdicts) and base (findings, SDK errors in words);
+# no part imports another, so checks.py alone decides their order, and none imports the
+# rest of checking/ but access.py (the roles the lab needs), which reaches nothing back.
+# Each part may use the read-only client factories (readonly.py: no part builds an SDK client
+# that could register a namespace or write); the data-plane part runs the cost guard's check.
+READINESS_PARTS = {
+    "model": set(),
+    "base": {"model", "readonly"},
+    "provisioning": {"model", "base", "readonly"},
+    "data_plane": {"model", "base", "readonly", "guard"},
+    "roles": {"model", "base", "access", "readonly"},
+    "cost": {"model", "base"},
+}
+
+
+def checking_modules_imported(path: Path) -> set[str]:
+    """The modules of classroom/checking/ (or of its readiness/) that one file imports."""
+    package = path.relative_to(ROOT).parts[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                module = ".".join([*base, *([node.module] if node.module else [])])
+                names = [f"{module}.{alias.name}" for alias in node.names] + [module]
+            else:
+                names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        for name in names:
+            parts = name.replace("/", ".").split(".")
+            if parts[:2] == ["classroom", "checking"] and len(parts) > 2:
+                found.add(parts[3] if parts[2] == "readiness" and len(parts) > 3 else parts[2])
+    return found
+
+
+def test_the_readiness_parts_import_only_model_and_base():
+    where = ROOT / "classroom" / "checking" / "readiness"
+    assert sorted(p.stem for p in where.glob("*.py")) == sorted([*READINESS_PARTS, "__init__"])
+    wrong = {}
+    for part, allowed in READINESS_PARTS.items():
+        reached = checking_modules_imported(where / f"{part}.py") - allowed - {"readiness", part}
+        if reached:
+            wrong[part] = sorted(reached)
+    assert wrong == {}
+    assert checking_modules_imported(ROOT / "classroom" / "checking" / "access.py") == set()
+
+
+def test_no_big_class_in_the_tools_and_providers():
+    """No class of 300 lines or more in classroom/ or providers/ (split by what each part does)."""
+    big = {}
+    for folder in ("classroom", "providers"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno >= 300:
+                    big[f"{path.relative_to(ROOT)}:{node.name}"] = node.end_lineno - node.lineno
+    assert big == {}

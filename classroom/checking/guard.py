@@ -31,7 +31,7 @@ from typing import Any
 
 from lab import cost_guard
 
-from .checks import repair_command
+from .readiness.model import repair_command
 
 ON, OFF, FAILING, NOT_SCHEDULED, UNKNOWN = "on", "off", "failing", "not scheduled", "unknown"
 # States that the class page counts in its banner: the pool may run all night.

@@ -155,8 +155,9 @@ class _Unreadable(Exception):
     """One call failed: its sentence is already a finding; the check that needed it stops."""
 
 
-class _Subscription:
-    """The checks of one subscription, through one ResourceManagementClient pipeline."""
+class _SubscriptionAccess:
+    """What a subscription lets the deployer do: its offer, the identity's rights, the resource
+    providers' registrations and regions, read through one ResourceManagementClient pipeline."""
 
     def __init__(
         self,
@@ -200,11 +201,6 @@ class _Subscription:
             items += body.get("value") or []
             url = body.get("nextLink")
         return {"value": items}
-
-    def run(self) -> None:
-        for step in (self.offer_and_rights, self.namespaces, self.machine_learning, self.synapse):
-            with contextlib.suppress(_Unreadable):
-                step()
 
     # -- checks
     def offer_and_rights(self) -> None:
@@ -316,6 +312,16 @@ class _Subscription:
                     "choose another azure-native:location (e.g. one the lab's setup uses: westeurope, "
                     "northeurope, uksouth, eastus2, ...)",
                 )
+
+
+class _Subscription(_SubscriptionAccess):
+    """The checks of one subscription: its access (above), then the services' quotas and the
+    names the program will take."""
+
+    def run(self) -> None:
+        for step in (self.offer_and_rights, self.namespaces, self.machine_learning, self.synapse):
+            with contextlib.suppress(_Unreadable):
+                step()
 
     def machine_learning(self) -> None:
         size_name = self.settings.aml_compute_vm_size

@@ -28,7 +28,7 @@ Azure login, what is really there for every student:
 Students are checked concurrently (a bounded pool), every call has a timeout, and
 one student's failure never stops the others: whatever goes wrong becomes a
 problem in words on that student's row (the calls and their words are in
-checks.py). The exit code is 0 when every student is ready (warnings such as an
+readiness/, put together by checks.py). The exit code is 0 when every student is ready (warnings such as an
 Online SQL pool do not fail it), 1 when one is not, 2 when the stack cannot be
 read or there is no Azure login.
 """

@@ -478,112 +478,15 @@ def _notebook_source_entry(source: NotebookSource) -> tuple[dict[str, Any], dict
 # ----------------------------------------------------------------------------- provider
 
 
-class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
-    """Uploads / updates / deletes / reads one student's notebooks and SQL scripts.
+class _ArtifactCalls:
+    """One artifact's SDK calls (GET, PUT, DELETE by name, each retried on its own), through one
+    client per operation; :class:`WorkspaceArtifactsProvider` decides which to make."""
 
-    Each artifact is its own idempotent call (PUT, GET or DELETE by name, retried on
-    its own). If one fails for good, the operation raises: the engine then keeps the
-    previous state, and the next ``pulumi up`` re-sends whatever still differs,
-    so a partial run leaves nothing duplicated and nothing the state forgets.
+    retry: RetrySettings
 
-    Drift (``read``, run by ``pulumi refresh``): an artifact deleted in Studio (or a
-    notebook no longer attached to the student's Spark pool) is left out of the
-    refreshed state, so the next ``up`` sees it as new and uploads it (and only
-    it, the student's text kept as a copy if edited); an artifact the student edited is the student's work, not
-    drift: it stays in the state as uploaded and is listed in ``edited``. When
-    every artifact is gone (the workspace was deleted or re-created) the resource
-    is reported gone: refresh drops it and ``up`` creates it again.
-
-    Nothing a student wrote is lost: before a new course version (or a reset, see
-    ``RESET_ENV``) is put over an artifact whose content is not what was uploaded,
-    the student's version is kept beside it as ``<name> (your copy YYYY-MM-DD)``,
-    listed in the output ``kept_copies`` and in a warning of the ``up`` output.
-    """
-
-    serialize_as_secret_always = False  # nothing secret is captured
-
-    def __init__(self, retry: RetrySettings | None = None) -> None:
-        super().__init__()
-        self.retry = retry or RetrySettings()
-
-    # -- helpers
     def _target(self, inputs: Mapping[str, Any]) -> str:
         workspace = inputs["workspace_name"]
         return f"Synapse workspace '{workspace}' ({_client.synapse_endpoint(workspace, inputs.get('endpoint'))})"
-
-    def _bodies(self, inputs: Mapping[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-        bodies: dict[tuple[str, str], dict[str, Any]] = {}
-        for name, entry in (inputs.get("notebooks") or {}).items():
-            try:
-                bodies[("notebook", name)] = notebook_body(entry, inputs)
-            except (OSError, ValueError) as exc:
-                raise ArtifactDefinitionError(
-                    f"notebook '{name}' ({entry.get('path', 'inline JSON')}): {exc}"
-                ) from exc
-        scripts = inputs.get("sql_scripts") or {}
-        for name in upload_order(scripts):
-            entry = scripts[name]
-            try:
-                bodies[("sql script", name)] = sql_script_body(entry, inputs)
-            except (OSError, ValueError) as exc:
-                raise ArtifactDefinitionError(
-                    f"SQL script '{name}' ({entry.get('template')}): {exc}"
-                ) from exc
-        return bodies
-
-    def _outputs(
-        self,
-        inputs: Mapping[str, Any],
-        bodies: Mapping[tuple[str, str], Any],
-        kept: list[str] | None = None,
-    ) -> dict[str, Any]:
-        outs = copy.deepcopy(dict(inputs))
-        hashes: dict[str, dict[str, str]] = {}
-        for collection, kind in COLLECTIONS:
-            if collection in outs:
-                for name, entry in outs[collection].items():
-                    entry["sha256"] = content_sha256(bodies[(kind, name)])
-                    hashes.setdefault(collection, {})[name] = studio_content_sha256(
-                        kind, bodies[(kind, name)]
-                    )
-        outs[STUDIO_HASHES] = hashes
-        outs[EDITED] = []
-        outs[KEPT_COPIES] = list(kept or [])
-        return outs
-
-    @staticmethod
-    def _uploaded_studio_hash(
-        state: Mapping[str, Any], collection: str, kind: str, name: str
-    ) -> str | None:
-        """The studio hash of what was last uploaded, or None when it cannot be known.
-
-        State written before ``studio_sha256`` existed has only the hash of the
-        whole body: the body is rebuilt from the entry, and trusted only if it
-        hashes to what the state says was uploaded (the course file unchanged since).
-        """
-        recorded = ((state.get(STUDIO_HASHES) or {}).get(collection) or {}).get(name)
-        if recorded:
-            return recorded
-        entry = (state.get(collection) or {}).get(name)
-        if not entry or not entry.get("sha256"):
-            return None
-        try:
-            body = (
-                notebook_body(entry, state) if kind == "notebook" else sql_script_body(entry, state)
-            )
-        except (OSError, ValueError, KeyError):
-            return None
-        if content_sha256(body) != entry["sha256"]:
-            return None
-        return studio_content_sha256(kind, body)
-
-    @staticmethod
-    def _attached(kind: str, current: Mapping[str, Any], inputs: Mapping[str, Any]) -> bool:
-        """A notebook is usable only attached to the student's Spark pool (scripts: always)."""
-        if kind != "notebook":
-            return True
-        pool = (current.get("bigDataPool") or {}).get("referenceName")
-        return pool == inputs.get("spark_pool_name")
 
     @staticmethod
     def _operations(client: Any, kind: str) -> tuple[Any, Any]:
@@ -684,6 +587,110 @@ class WorkspaceArtifactsProvider(pulumi.dynamic.ResourceProvider):
                 return work(client)
         finally:
             _client.close_quietly(credential)
+
+
+class WorkspaceArtifactsProvider(_ArtifactCalls, pulumi.dynamic.ResourceProvider):
+    """Uploads / updates / deletes / reads one student's notebooks and SQL scripts.
+
+    Each artifact is its own idempotent call (PUT, GET or DELETE by name, retried on
+    its own). If one fails for good, the operation raises: the engine then keeps the
+    previous state, and the next ``pulumi up`` re-sends whatever still differs,
+    so a partial run leaves nothing duplicated and nothing the state forgets.
+
+    Drift (``read``, run by ``pulumi refresh``): an artifact deleted in Studio (or a
+    notebook no longer attached to the student's Spark pool) is left out of the
+    refreshed state, so the next ``up`` sees it as new and uploads it (and only
+    it, the student's text kept as a copy if edited); an artifact the student edited is the student's work, not
+    drift: it stays in the state as uploaded and is listed in ``edited``. When
+    every artifact is gone (the workspace was deleted or re-created) the resource
+    is reported gone: refresh drops it and ``up`` creates it again.
+
+    Nothing a student wrote is lost: before a new course version (or a reset, see
+    ``RESET_ENV``) is put over an artifact whose content is not what was uploaded,
+    the student's version is kept beside it as ``<name> (your copy YYYY-MM-DD)``,
+    listed in the output ``kept_copies`` and in a warning of the ``up`` output.
+    """
+
+    serialize_as_secret_always = False  # nothing secret is captured
+
+    def __init__(self, retry: RetrySettings | None = None) -> None:
+        super().__init__()
+        self.retry = retry or RetrySettings()
+
+    # -- helpers
+    def _bodies(self, inputs: Mapping[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+        bodies: dict[tuple[str, str], dict[str, Any]] = {}
+        for name, entry in (inputs.get("notebooks") or {}).items():
+            try:
+                bodies[("notebook", name)] = notebook_body(entry, inputs)
+            except (OSError, ValueError) as exc:
+                raise ArtifactDefinitionError(
+                    f"notebook '{name}' ({entry.get('path', 'inline JSON')}): {exc}"
+                ) from exc
+        scripts = inputs.get("sql_scripts") or {}
+        for name in upload_order(scripts):
+            entry = scripts[name]
+            try:
+                bodies[("sql script", name)] = sql_script_body(entry, inputs)
+            except (OSError, ValueError) as exc:
+                raise ArtifactDefinitionError(
+                    f"SQL script '{name}' ({entry.get('template')}): {exc}"
+                ) from exc
+        return bodies
+
+    def _outputs(
+        self,
+        inputs: Mapping[str, Any],
+        bodies: Mapping[tuple[str, str], Any],
+        kept: list[str] | None = None,
+    ) -> dict[str, Any]:
+        outs = copy.deepcopy(dict(inputs))
+        hashes: dict[str, dict[str, str]] = {}
+        for collection, kind in COLLECTIONS:
+            if collection in outs:
+                for name, entry in outs[collection].items():
+                    entry["sha256"] = content_sha256(bodies[(kind, name)])
+                    hashes.setdefault(collection, {})[name] = studio_content_sha256(
+                        kind, bodies[(kind, name)]
+                    )
+        outs[STUDIO_HASHES] = hashes
+        outs[EDITED] = []
+        outs[KEPT_COPIES] = list(kept or [])
+        return outs
+
+    @staticmethod
+    def _uploaded_studio_hash(
+        state: Mapping[str, Any], collection: str, kind: str, name: str
+    ) -> str | None:
+        """The studio hash of what was last uploaded, or None when it cannot be known.
+
+        State written before ``studio_sha256`` existed has only the hash of the
+        whole body: the body is rebuilt from the entry, and trusted only if it
+        hashes to what the state says was uploaded (the course file unchanged since).
+        """
+        recorded = ((state.get(STUDIO_HASHES) or {}).get(collection) or {}).get(name)
+        if recorded:
+            return recorded
+        entry = (state.get(collection) or {}).get(name)
+        if not entry or not entry.get("sha256"):
+            return None
+        try:
+            body = (
+                notebook_body(entry, state) if kind == "notebook" else sql_script_body(entry, state)
+            )
+        except (OSError, ValueError, KeyError):
+            return None
+        if content_sha256(body) != entry["sha256"]:
+            return None
+        return studio_content_sha256(kind, body)
+
+    @staticmethod
+    def _attached(kind: str, current: Mapping[str, Any], inputs: Mapping[str, Any]) -> bool:
+        """A notebook is usable only attached to the student's Spark pool (scripts: always)."""
+        if kind != "notebook":
+            return True
+        pool = (current.get("bigDataPool") or {}).get("referenceName")
+        return pool == inputs.get("spark_pool_name")
 
     # -- CRUD
     def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:

@@ -58,8 +58,16 @@ def keep(path: Path, name: str, docs: bool = False) -> Path:
     """Copy a test's output into the artifacts folder (and, for a ``docs`` screenshot, into docs/ when asked)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     kept = ARTIFACTS / name
-    shutil.copyfile(path, kept)
+    _replace(path, kept)
     if docs and UPDATE_DOCS:
         (ROOT / "docs").mkdir(exist_ok=True)
-        shutil.copyfile(path, ROOT / "docs" / name)
+        _replace(path, ROOT / "docs" / name)
     return kept
+
+
+def _replace(source: Path, target: Path) -> None:
+    """Copy under a name of this process, then rename: the suite runs on several workers
+    (scripts/pytest.sh), and a reader never sees half a file."""
+    partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+    shutil.copyfile(source, partial)
+    os.replace(partial, target)
