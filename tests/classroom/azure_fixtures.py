@@ -41,7 +41,7 @@ def add(
     fake: FakeAzure, student: str, *, with_object_id: bool = True, **kwargs: Any
 ) -> checks.Environment:
     """A complete, ready environment in the fake, and the Environment the check reads from the outputs."""
-    output = environment(student, sql_pool=kwargs.pop("sql_pool", "sqlpool"))
+    output = environment(student, sql_pool=kwargs.pop("sql_pool", ""))
     oid = object_id(student) if with_object_id else None
     fake.add_student(output, object_id=oid, **kwargs)
     return checks.Environment.from_output(student, output, object_id=oid, stack="dev")

@@ -256,12 +256,12 @@ def test_the_fake_follows_the_documented_filter_semantics(azure):
 )
 def test_a_failed_pool_that_reports_paused_is_not_ready(azure, state, words):
     fay = add(azure, "fay")
-    pool = azure.get(synapse_id(fay, "sqlPools", "sqlpool"))["properties"]
+    pool = azure.get(synapse_id(fay, "sqlPools", fay.sql_pool))["properties"]
     pool["provisioningState"], pool["status"] = state, "Paused"
     result = check(azure, [fay])["fay"]
     assert result.state == checks.NOT_READY
     assert result.problems == [
-        f"dedicated SQL pool 'sqlpool' {words}" + result.problems[0].split(words)[1]
+        f"dedicated SQL pool '{fay.sql_pool}' {words}" + result.problems[0].split(words)[1]
     ]
     assert result.sql_pool_status is None  # its status is not taken for the pool's state
 

@@ -58,8 +58,12 @@ def class_report(azure):
     ]
     by = {e.student: e for e in envs}
     del azure.workspaces[by["dan"].synapse_workspace]["notebooks"]["02-train-automl"]
-    azure.get(synapse_id(by["mia"], "sqlPools", "sqlpool"))["properties"]["status"] = "Online"
-    azure.get(synapse_id(by["kim"], "sqlPools", "sqlpool"))["properties"]["status"] = "Online"
+    azure.get(synapse_id(by["mia"], "sqlPools", by["mia"].sql_pool))["properties"]["status"] = (
+        "Online"
+    )
+    azure.get(synapse_id(by["kim"], "sqlPools", by["kim"].sql_pool))["properties"]["status"] = (
+        "Online"
+    )
     azure.remove(ml_id(by["omar"], "computes/automl-cluster"))
     azure.get(synapse_id(by["omar"], "bigDataPools", by["omar"].spark_pool))["properties"][
         "provisioningState"
@@ -200,7 +204,10 @@ def test_the_class_page_shows_every_student_problems_first(browser, class_report
 
         # Nothing was fetched but the page itself (no CDN, no font, no script from elsewhere).
         assert requests == [html.as_uri()]
-        tab.screenshot(path=str(tmp_path / "class-page.png"), full_page=True)
+        tab.screenshot(path=str(tmp_path / "class-page-full.png"), full_page=True)
+        keep(tmp_path / "class-page-full.png", "class-page-full.png")
+        # The README shows the first screen, as an instructor sees the page when it opens.
+        tab.screenshot(path=str(tmp_path / "class-page.png"))
         keep(tmp_path / "class-page.png", "class-page.png", docs=True)
         keep(html, "class-page.html")
     finally:
@@ -292,7 +299,9 @@ def big_report(n: int = 200) -> dict:
             )
         if i % 50 == 9:
             s.findings.append(
-                checks.Finding("SQL pool", checks.WARNING, "dedicated SQL pool 'sqlpool' is Online")
+                checks.Finding(
+                    "SQL pool", checks.WARNING, f"dedicated SQL pool '{env.sql_pool}' is Online"
+                )
             )
         s.cost = StudentCost([CostLine("x", 4.13)], [CostLine("y", 0.04)])
         s.guard = {

@@ -249,8 +249,8 @@ def test_pause_reads_the_class_through_the_automation_api(pulumi_root):  # noqa:
         ["dev"], work_dir=pulumi_root, pulumi_command=_command(pulumi_root)
     )
     assert [(t.student, t.workspace, t.pool) for t in targets] == [
-        ("ann", environment("ann")["synapseWorkspace"], "sqlpool"),
-        ("bob", environment("bob")["synapseWorkspace"], "sqlpool"),
+        ("ann", environment("ann")["synapseWorkspace"], environment("ann")["sqlPool"]),
+        ("bob", environment("bob")["synapseWorkspace"], environment("bob")["sqlPool"]),
     ]
     assert "stack output --json --stack dev" in _calls(pulumi_root)
 

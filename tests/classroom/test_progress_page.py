@@ -168,7 +168,9 @@ def test_the_progress_page_shows_each_step_per_student_and_the_class(browser, tm
         tab.fill("#filter", "")
 
         assert requests == [html.as_uri()] and errors == []
-        tab.screenshot(path=str(tmp_path / "class-progress.png"), full_page=True)
+        tab.screenshot(path=str(tmp_path / "class-progress-full.png"), full_page=True)
+        keep(tmp_path / "class-progress-full.png", "class-progress-full.png")
+        tab.screenshot(path=str(tmp_path / "class-progress.png"))  # the first screen, for docs/
         keep(tmp_path / "class-progress.png", "class-progress.png", docs=True)
         keep(html, "class-progress.html")
     finally:

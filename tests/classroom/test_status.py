@@ -124,7 +124,7 @@ def test_a_class_with_every_kind_of_trouble(azure):
     assert on.ready and on.state == checks.WARNING and on.sql_pool_status == "Online"
     assert on.running_per_hour == pytest.approx(PRICES["sql_dw100c_hour"])
     assert f"is Online, costing {PRICES['sql_dw100c_hour']:.2f} USD an hour" in on.warnings[0]
-    assert "az synapse sql pool pause --name sqlpool" in on.warnings[0]
+    assert f"az synapse sql pool pause --name {on.env.sql_pool} " in on.warnings[0]
     assert "`python -m classroom pause --stack dev --student online`" in on.warnings[0]
 
     assert results["nobook"].problems == [
@@ -493,7 +493,7 @@ def test_wrong_pool_and_wrong_linked_service_are_named(azure):
 
 def test_a_student_whose_every_answer_hangs_is_stopped_by_the_budget(azure):
     ann, bob = add(azure, "ann"), add(azure, "bob")
-    azure.fail("GET", r"mslearn-ml-ann0000", delay=2.0, count=99)  # every ARM call of ann's hangs
+    azure.fail("GET", r"dp000-ann0000", delay=2.0, count=99)  # every ARM call of ann's hangs
     results = check(
         azure, [ann, bob], checks.CheckSettings(timeout=0.5, retries=0, student_budget=0.8)
     )
@@ -504,7 +504,7 @@ def test_a_student_whose_every_answer_hangs_is_stopped_by_the_budget(azure):
     )
     assert problems[-1].startswith("stopped after 0.8 s of slow or failing answers; not checked: ")
     assert "roles" in problems[-1]
-    assert len([r for r in azure.requests if "mslearn-ml-ann0000" in r.path]) < 4
+    assert len([r for r in azure.requests if "dp000-ann0000" in r.path]) < 4
 
 
 def test_on_a_terminal_the_progress_bar_counts_students_and_keeps_the_notes():

@@ -35,6 +35,8 @@ from typing import Any
 from azure.core.credentials import AccessToken
 
 from lab import cost_guard
+from lab.config import DEFAULT_PREFIX
+from lab.naming import LabNames
 from lab.roles import (
     AML_STUDENT,
     READER,
@@ -85,22 +87,25 @@ def environment(
     student: str,
     subscription: str = "11111111-1111-1111-1111-111111111111",
     suffix: str | None = None,
-    sql_pool: str | None = "sqlpool",
+    sql_pool: str | None = "",
 ) -> dict[str, Any]:
-    """One student's `environments` output value, as the program exports it."""
+    """One student's `environments` output value, as the program exports it: the names
+    lab/naming.py makes for the default prefix and a suffix taken from the student's id
+    (``sql_pool=None``: a stack without a dedicated SQL pool; "" the program's name)."""
     s = suffix or re.sub(r"[^a-z0-9]", "", student)[:7].ljust(7, "0")
-    rg = f"mslearn-ml-{s}"
-    ws = f"synapse{s}"
+    names = LabNames(DEFAULT_PREFIX, s)
+    rg, ws = names.resource_group, names.synapse_workspace
+    sql_pool = names.sql_pool if sql_pool == "" else sql_pool
     return {
         "subscription": subscription,
         "resourceGroup": rg,
         "synapseWorkspace": ws,
         "synapseStudioUrl": f"https://web.azuresynapse.net?workspace=%2fsubscriptions%2f{subscription}"
         f"%2fresourceGroups%2f{rg}%2fproviders%2fMicrosoft.Synapse%2fworkspaces%2f{ws}",
-        "sparkPool": f"spark{s}",
+        "sparkPool": names.spark_pool,
         "sqlPool": sql_pool,
-        "dataLake": f"datalake{s}",
-        "amlWorkspace": f"aml{s}",
+        "dataLake": names.data_lake,
+        "amlWorkspace": names.ml_workspace,
         "amlStudioUrl": f"https://ml.azure.com/?wsid=/subscriptions/{subscription}/resourceGroups/{rg}"
         f"/providers/Microsoft.MachineLearningServices/workspaces/aml{s}",
     }
