@@ -187,11 +187,9 @@ def test_access_denied_and_missing_roles_are_named(azure):
     assert results["bob"].problems == [
         f"the student lacks Storage Blob Data Contributor on data lake '{bob.data_lake}' "
         f"(needed to read and write the lab's files): {repair('bob')}",
-        f"the student lacks Synapse Contributor on Synapse workspace '{bob.synapse_workspace}' "
-        f"(needed to run notebooks and scripts in Synapse Studio): {repair('bob')}",
-        f"the student lacks Synapse Credential User on Synapse workspace "
-        f"'{bob.synapse_workspace}' (needed to use the AzureML linked service (Predict with a "
-        f"model)): {repair('bob')}",
+        f"the student lacks Synapse Administrator on Synapse workspace '{bob.synapse_workspace}' "
+        f"(needed to run notebooks, the AzureML linked service and the SQL scripts on the "
+        f"dedicated pool): {repair('bob')}",
     ]
     assert results["cy"].ready and "no objectId for student 'cy'" in results["cy"].warnings[0]
 
