@@ -271,8 +271,8 @@ class Proof:
         reached = self.reach(roles)
         stale = []
         for entry in self.not_prevented:
-            *operation, who = exception_key(entry)
-            need = forbidden.get(tuple(operation))
+            system, kind, operation, scope, who = exception_key(entry)
+            need = forbidden.get((system, kind, operation, scope))
             grants = reached.get(who)
             if (
                 need is None
