@@ -28,7 +28,7 @@ from typing import Any
 
 import pulumi
 
-from lab.roles import SYNAPSE_CONTRIBUTOR, SYNAPSE_CREDENTIAL_USER
+from lab.roles import SYNAPSE_ADMINISTRATOR
 from lab.studio import lab_notebooks
 from providers.synapse import (
     PREDICT_RENTALS_SCRIPT_NAME,
@@ -45,8 +45,14 @@ from providers.synapse import (
 
 from .roles import assign_role
 
-# lab/permissions.yaml `grants` (system synapse-rbac) names the same two roles.
-SYNAPSE_STUDENT_ROLES = (SYNAPSE_CONTRIBUTOR, SYNAPSE_CREDENTIAL_USER)
+# lab/permissions.yaml `grants` (system synapse-rbac) names the same role. Synapse
+# Administrator, not Synapse Contributor + Credential User: the part 2 SQL scripts run on
+# the dedicated SQL pool, and of the Synapse roles only Synapse Administrator has "Full
+# Synapse access to serverless and dedicated SQL pools" (learn.microsoft.com/azure/
+# synapse-analytics/security/synapse-workspace-synapse-rbac-roles); anything smaller needs
+# a database user per student made by hand with T-SQL. Its residual powers are named
+# in the proof's `not_prevented`.
+SYNAPSE_STUDENT_ROLES = (SYNAPSE_ADMINISTRATOR,)
 
 
 @dataclass
@@ -164,8 +170,8 @@ class DataPlane(pulumi.ComponentResource):
     ) -> SynapseRoleAssignments | None:
         if not args.student_object_id:
             return None
-        # The same resource as when it held Synapse Administrator (its name stays): an
-        # update PUTs the new assignments first, then deletes the retired one
+        # One resource for the student's Synapse roles (its name stays): an update PUTs
+        # the new assignments first, then deletes the retired ones
         # (providers/synapse/rbac.py), so the student never loses the workspace.
         return SynapseRoleAssignments(
             f"{name}-student-synapse-admin",

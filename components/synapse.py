@@ -149,9 +149,9 @@ class SynapseWorkspace(pulumi.ComponentResource):
         self, name: str, args: SynapseWorkspaceArgs
     ) -> azure_native.synapse.WorkspaceAadAdmin:
         # The workspace's one Microsoft Entra admin (Microsoft.Synapse/workspaces/
-        # administrators/activeDirectory): dbo of every dedicated SQL pool, so it can create
-        # the students' database users (docs/security.md). Not a student: the admin can also
-        # scale a pool with ALTER DATABASE ... MODIFY (SERVICE_OBJECTIVE = ...).
+        # administrators/activeDirectory): dbo of every dedicated SQL pool. Students reach
+        # their pool through Synapse Administrator instead (docs/security.md). Not a student:
+        # the admin can also scale a pool with ALTER DATABASE ... MODIFY (SERVICE_OBJECTIVE).
         return azure_native.synapse.WorkspaceAadAdmin(
             f"{name}-entra-admin",
             workspace_name=self.workspace.name,

@@ -25,12 +25,12 @@ against each of them.
 
 Synapse RBAC (Synapse Administrator, ...) is a separate system with its own
 action names (which overlap ARM's, e.g. ``Microsoft.Synapse/workspaces/read``):
-a need says which system it is checked in. Access to a dedicated SQL pool's
-data (T-SQL) is neither: the Synapse RBAC role page grants it to Synapse
-Administrator in words ("Full Synapse access to serverless and dedicated SQL
-pools"), so the fixture carries that sentence and a ``synapse-sql`` need is met
-by a role of that system: a database user the proof defines (``sql_roles``),
-which T-SQL creates, not ARM or Synapse RBAC.
+a need says which system it is checked in. Access to a SQL pool's data (T-SQL)
+has no action name: the Synapse RBAC role page grants it in words (Synapse
+Administrator: "Full Synapse access to serverless and dedicated SQL pools";
+Synapse SQL Administrator: serverless only), so the fixture carries that
+sentence (``sqlPools``) and a ``sqlPools`` need or forbidden entry is met by a
+Synapse RBAC role whose sentence names it.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ import yaml
 from .roles import CUSTOM_ROLES, CustomRole
 
 PROOF_PATH = Path(__file__).with_name("permissions.yaml")
-SYSTEMS = ("azure-rbac", "synapse-rbac", "synapse-sql")
+SYSTEMS = ("azure-rbac", "synapse-rbac")
 KINDS = ("action", "dataAction", "sqlPools")
 
 
@@ -127,12 +127,23 @@ class Need:
 class Grant:
     role: str
     scope: str
-    # Who makes it: the program (components/, compared with it by a test) or T-SQL.
-    made_by: str = "program"
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Grant:
-        return cls(raw["role"], raw["scope"], raw.get("made_by", "program"))
+        return cls(raw["role"], raw["scope"])
+
+
+def exception_key(entry: Mapping[str, Any]) -> tuple[str, str, str, str, str]:
+    """A ``not_prevented`` entry's (system, kind, operation, scope, principal): it names
+    its operation as a forbidden entry does (``system``; ``action`` or ``sqlPools``)."""
+    need = Need.parse({k: v for k, v in entry.items() if k in (*KINDS, "system", "scope")})
+    return (
+        need.system,
+        need.kind,
+        need.operation.lower(),
+        need.scope,
+        entry.get("principal", STUDENT),
+    )
 
 
 STUDENT = "student"
@@ -159,8 +170,6 @@ class Proof:
     forbidden: list[Need]
     not_prevented: list[dict[str, Any]] = field(default_factory=list)
     identities: list[Identity] = field(default_factory=list)
-    # Roles the proof itself defines (a database user's T-SQL permissions), by name.
-    sql_roles: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path = PROOF_PATH) -> Proof:
@@ -181,7 +190,6 @@ class Proof:
                 )
                 for name, i in (raw.get("identities") or {}).items()
             ],
-            sql_roles=dict(raw.get("sql_roles") or {}),
         )
 
     def reach(self, roles: Mapping[str, Role]) -> dict[str, list[Grant]]:
@@ -247,26 +255,25 @@ class Proof:
         principal (``principal``, the student when absent), with exactly its role;
         anything else allowed, or allowed by another role too, is excess.
         """
-        known = {
-            (e["action"].lower(), e["scope"], e.get("principal", STUDENT)): [e["role"]]
-            for e in self.not_prevented
-        }
+        known = {exception_key(e): [e["role"]] for e in self.not_prevented}
         found = []
         for who, grants in self.reach(roles).items():
             for need in self.forbidden:
                 granting = self.granting(need, roles, grants)
-                if granting and known.get((need.operation.lower(), need.scope, who)) != granting:
+                key = (need.system, need.kind, need.operation.lower(), need.scope, who)
+                if granting and known.get(key) != granting:
                     found.append((need, who, granting))
         return found
 
     def stale_exceptions(self, roles: Mapping[str, Role]) -> list[dict[str, Any]]:
         """``not_prevented`` entries that are not forbidden, not reached, or no longer allowed by their role."""
-        forbidden = {(f.operation.lower(), f.scope): f for f in self.forbidden}
+        forbidden = {(f.system, f.kind, f.operation.lower(), f.scope): f for f in self.forbidden}
         reached = self.reach(roles)
         stale = []
         for entry in self.not_prevented:
-            need = forbidden.get((entry["action"].lower(), entry["scope"]))
-            grants = reached.get(entry.get("principal", STUDENT))
+            system, kind, operation, scope, who = exception_key(entry)
+            need = forbidden.get((system, kind, operation, scope))
+            grants = reached.get(who)
             if (
                 need is None
                 or grants is None
@@ -280,11 +287,8 @@ class Proof:
         definitions: Mapping[str, Mapping[str, Any]],
         custom: Iterable[CustomRole] = CUSTOM_ROLES,
     ) -> dict[str, Role]:
-        """The roles the proof is evaluated with: ``roles_from`` and the proof's own database roles."""
-        found = roles_from(definitions, custom)
-        for name, definition in self.sql_roles.items():
-            found[name] = Role.from_definition(name, {**definition, "system": "synapse-sql"})
-        return found
+        """The roles the proof is evaluated with (``roles_from``)."""
+        return roles_from(definitions, custom)
 
 
 def roles_from(

@@ -135,17 +135,12 @@ NEEDS: tuple[Need, ...] = (
         lambda env: f"data lake '{env.data_lake}'",
     ),
     Need(
-        "run notebooks and scripts in Synapse Studio",
+        "run notebooks, the AzureML linked service and the SQL scripts on the dedicated pool",
         SYNAPSE,
-        # Synapse Administrator: what stacks granted before (it includes both).
-        (SYNAPSE_CONTRIBUTOR, SYNAPSE_ADMINISTRATOR),
-        lambda env: f"workspaces/{env.synapse_workspace}",
-        lambda env: f"Synapse workspace '{env.synapse_workspace}'",
-    ),
-    Need(
-        "use the AzureML linked service (Predict with a model)",
-        SYNAPSE,
-        (SYNAPSE_CREDENTIAL_USER, SYNAPSE_ADMINISTRATOR),
+        # Only Synapse Administrator has "Full Synapse access to ... dedicated SQL pools"
+        # (synapse-workspace-synapse-rbac-roles): Synapse Contributor and Credential User
+        # leave part 2's SQL scripts without access to the pool (lab/permissions.yaml).
+        (SYNAPSE_ADMINISTRATOR,),
         lambda env: f"workspaces/{env.synapse_workspace}",
         lambda env: f"Synapse workspace '{env.synapse_workspace}'",
     ),

@@ -78,15 +78,14 @@ def test_access_through_a_nested_group_is_ready_and_says_so(azure):
     azure.add_member(team, object_id("ann"))  # ann is in team-a, team-a is in dp-100
     azure.add_member(course, team)
     _grant_lab_roles(azure, ann, control=course, data=team)
-    azure.synapse_roles += [
+    azure.synapse_roles.append(
         {
             "workspace": ann.synapse_workspace,
-            "roleId": role,
+            "roleId": SYNAPSE_ADMINISTRATOR,
             "principalId": course,
             "principalType": "Group",
         }
-        for role in (SYNAPSE_CONTRIBUTOR, SYNAPSE_CREDENTIAL_USER)
-    ]
+    )
     result = check(azure, [ann])["ann"]
     assert result.state == checks.READY, result.findings
     assert result.notes == [
@@ -98,10 +97,8 @@ def test_access_through_a_nested_group_is_ready_and_says_so(azure):
         f"{team}: can resume and pause their SQL pool",
         f"Storage Blob Data Contributor on data lake '{ann.data_lake}' through group {team}: "
         "can read and write the lab's files",
-        f"Synapse Contributor on Synapse workspace '{ann.synapse_workspace}' through group "
-        f"{course}: can run notebooks and scripts in Synapse Studio",
-        f"Synapse Credential User on Synapse workspace '{ann.synapse_workspace}' through group "
-        f"{course}: can use the AzureML linked service (Predict with a model)",
+        f"Synapse Administrator on Synapse workspace '{ann.synapse_workspace}' through group "
+        f"{course}: can run notebooks, the AzureML linked service and the SQL scripts on the dedicated pool",
     ]
 
 
@@ -172,8 +169,7 @@ def test_a_student_without_access_is_not_ready(azure):
         f"the student lacks the Azure ML student role on Azure ML workspace '{dan.aml_workspace}'",
         f"the student lacks the SQL pool operator role on dedicated SQL pool '{dan.sql_pool}'",
         f"the student lacks Storage Blob Data Contributor on data lake '{dan.data_lake}'",
-        f"the student lacks Synapse Contributor on Synapse workspace '{dan.synapse_workspace}'",
-        f"the student lacks Synapse Credential User on Synapse workspace '{dan.synapse_workspace}'",
+        f"the student lacks Synapse Administrator on Synapse workspace '{dan.synapse_workspace}'",
     ]
 
 
@@ -183,10 +179,9 @@ def test_a_group_student_is_listed_without_assigned_to(azure):
     gid = _group("grp")
     azure.add_member(gid, object_id("member"))
     _grant_lab_roles(azure, env, control=gid, data=gid)
-    azure.synapse_roles += [
-        {"workspace": env.synapse_workspace, "roleId": role, "principalId": gid}
-        for role in (SYNAPSE_CONTRIBUTOR, SYNAPSE_CREDENTIAL_USER)
-    ]
+    azure.synapse_roles.append(
+        {"workspace": env.synapse_workspace, "roleId": SYNAPSE_ADMINISTRATOR, "principalId": gid}
+    )
     as_group = checks.Environment(**{**env.__dict__, "object_id": gid, "principal_type": "Group"})
     result = check(azure, [as_group])["grp"]
     assert result.state == checks.READY, result.findings
@@ -323,14 +318,14 @@ def test_the_table_names_the_granted_role_first_and_only_stronger_ones_after():
     operator = custom_role_guid(SQL_POOL_OPERATOR, "dev", "s")
     aml_student = custom_role_guid(AML_STUDENT, "dev", "s")
     # Each granted role, and the roles whose actions include all of its own (AzureML
-    # Data Scientist and Synapse Administrator: what stacks granted before issue 26).
+    # Data Scientist: what stacks granted before issue 26). Synapse Administrator is the
+    # one Synapse role with access to the dedicated SQL pool: nothing smaller will do.
     strength = {
         READER: {CONTRIBUTOR, OWNER},
         aml_student: {AZUREML_DATA_SCIENTIST, CONTRIBUTOR, OWNER},
         operator: {CONTRIBUTOR, OWNER},
         STORAGE_BLOB_DATA_CONTRIBUTOR: {STORAGE_BLOB_DATA_OWNER},
-        SYNAPSE_CONTRIBUTOR: {SYNAPSE_ADMINISTRATOR},
-        SYNAPSE_CREDENTIAL_USER: {SYNAPSE_ADMINISTRATOR},
+        SYNAPSE_ADMINISTRATOR: set(),
     }
     granted = [need.granted_for(env) for need in access.NEEDS]
     assert granted == [
@@ -338,8 +333,7 @@ def test_the_table_names_the_granted_role_first_and_only_stronger_ones_after():
         aml_student,
         operator,
         STORAGE_BLOB_DATA_CONTRIBUTOR,
-        SYNAPSE_CONTRIBUTOR,
-        SYNAPSE_CREDENTIAL_USER,
+        SYNAPSE_ADMINISTRATOR,
     ]
     for need in access.NEEDS:
         roles = need.roles_for(env)
@@ -397,20 +391,24 @@ def test_the_dropped_sdks_are_neither_required_nor_imported():
     assert out.stdout.strip() == "[]"
 
 
-def test_synapse_administrator_from_before_is_more_than_the_lab_needs(azure):
-    """A stack deployed before issue 26 gave Synapse Administrator: still able to do the
-    lab, but it can also grant Synapse roles, so the check says so."""
+def test_synapse_contributor_and_credential_user_are_not_enough(azure):
+    """Without Synapse Administrator the part 2 SQL scripts have no access to the dedicated
+    pool (only it has "Full Synapse access to ... dedicated SQL pools"): Synapse
+    Contributor and Credential User, which include everything else, leave the student
+    not ready, and the check names the role to grant."""
     dan = add(azure, "dan")
     oid = object_id("dan")
     azure.synapse_roles = [r for r in azure.synapse_roles if r["principalId"] != oid]
-    azure.synapse_roles.append(
-        {"workspace": dan.synapse_workspace, "roleId": SYNAPSE_ADMINISTRATOR, "principalId": oid}
-    )
+    azure.synapse_roles += [
+        {"workspace": dan.synapse_workspace, "roleId": role, "principalId": oid}
+        for role in (SYNAPSE_CONTRIBUTOR, SYNAPSE_CREDENTIAL_USER)
+    ]
     result = check(azure, [dan])["dan"]
-    assert result.state == checks.WARNING, result.findings
-    text = " ".join(f.message for f in result.findings)
-    assert "more access than the lab grants (Synapse Contributor" in text
-    assert "Synapse Administrator on Synapse workspace" in text
+    assert result.state == checks.NOT_READY, result.findings
+    assert [p.split(" (needed")[0] for p in result.problems] == [
+        f"the student lacks Synapse Administrator on Synapse workspace '{dan.synapse_workspace}'"
+    ]
+    assert "the SQL scripts on the dedicated pool" in result.problems[0]
 
 
 def test_without_a_stack_the_azure_ml_need_names_the_built_in_role():

@@ -14,7 +14,7 @@ import pytest
 from classroom.checking import checks
 from components.data_plane import SYNAPSE_STUDENT_ROLES
 from lab import cost_guard
-from lab.roles import SYNAPSE_CONTRIBUTOR
+from lab.roles import SYNAPSE_ADMINISTRATOR
 from providers import client as _client
 from providers.synapse import (
     PREDICT_RENTALS_SCRIPT_NAME,
@@ -143,7 +143,7 @@ def test_a_student_who_deleted_four_things_is_ready_after_refresh_and_up(azure, 
     del studio.artifacts["notebooks"]["02-train-automl"]
     del studio.artifacts["sqlScripts"][PREDICT_RENTALS_SCRIPT_NAME]
     del studio.artifacts["linkedservices"]["AzureML"]
-    role = role_assignment_id(output["synapseWorkspace"], SYNAPSE_CONTRIBUTOR, oid)
+    role = role_assignment_id(output["synapseWorkspace"], SYNAPSE_ADMINISTRATOR, oid)
     del studio.role_assignments[role]
     studio.studio_save("notebooks", "01-prepare-data", cell=0, text="# my notes\n")
     studio.artifacts["triggers"][TRIGGER]["properties"]["runtimeState"] = "Stopped"

@@ -187,11 +187,9 @@ def test_access_denied_and_missing_roles_are_named(azure):
     assert results["bob"].problems == [
         f"the student lacks Storage Blob Data Contributor on data lake '{bob.data_lake}' "
         f"(needed to read and write the lab's files): {repair('bob')}",
-        f"the student lacks Synapse Contributor on Synapse workspace '{bob.synapse_workspace}' "
-        f"(needed to run notebooks and scripts in Synapse Studio): {repair('bob')}",
-        f"the student lacks Synapse Credential User on Synapse workspace "
-        f"'{bob.synapse_workspace}' (needed to use the AzureML linked service (Predict with a "
-        f"model)): {repair('bob')}",
+        f"the student lacks Synapse Administrator on Synapse workspace '{bob.synapse_workspace}' "
+        f"(needed to run notebooks, the AzureML linked service and the SQL scripts on the "
+        f"dedicated pool): {repair('bob')}",
     ]
     assert results["cy"].ready and "no objectId for student 'cy'" in results["cy"].warnings[0]
 
@@ -906,3 +904,28 @@ def test_an_object_id_that_is_not_a_guid_stops_before_any_call(azure, tmp_path, 
         "error: lab:students: the objectId of 'ann' ('ann@example.org') is not a GUID (the "
         "student's Entra ID object id, e.g. 00000000-0000-0000-0000-000000000000)\n"
     )
+
+
+def test_a_pool_scaled_away_from_the_lab_sku_is_a_problem_with_its_cost(azure):
+    """Defence in depth: nobody a student can act as scales the pool through ARM, but
+    whether Synapse Administrator can through T-SQL (ALTER DATABASE ... SERVICE_OBJECTIVE)
+    is not documented. A pool at another SKU bills at it from its next resume, so it is a
+    problem even while Paused, with its hourly cost and the command that scales it back."""
+    ann, bob = add(azure, "ann"), add(azure, "bob")
+    pool = azure.get(synapse_id(bob, "sqlPools", bob.sql_pool))
+    pool["sku"] = {"name": "DW1000c"}
+    results = check(azure, [ann, bob])
+    assert results["ann"].state == checks.READY, results["ann"].findings
+    assert results["bob"].state == checks.NOT_READY
+    assert results["bob"].problems == [
+        f"dedicated SQL pool '{bob.sql_pool}' is DW1000c, not the lab's DW100c: it costs "
+        f"{10 * PRICES['sql_dw100c_hour']:.2f} USD an hour while Online; scale it back with "
+        f"`az synapse sql pool update --name {bob.sql_pool} --workspace-name "
+        f"{bob.synapse_workspace} --resource-group {bob.resource_group} "
+        "--performance-level DW100c`"
+    ]
+    # Online at that SKU, it runs at that price too.
+    pool["properties"]["status"] = "Online"
+    (online,) = check(azure, [bob]).values()
+    assert online.running_per_hour == pytest.approx(10 * PRICES["sql_dw100c_hour"])
+    assert online.problems[0].startswith(f"dedicated SQL pool '{bob.sql_pool}' is DW1000c")

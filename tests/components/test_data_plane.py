@@ -122,18 +122,23 @@ def test_sql_script_and_pause_follow_the_sql_pool(sim):
     assert pool.urn in pause.dependencies
 
 
-def test_student_is_synapse_contributor_and_credential_user_of_their_workspace_only(sim):
+def test_student_is_synapse_administrator_of_their_workspace_only(sim):
     res = of(sim, "alice")
     rbac = one(res, f"{DYN}SynapseRoleAssignments")
     assert (
         rbac.inputs["workspace_name"] == one(res, f"{T}synapse:Workspace").inputs["workspaceName"]
     )
-    # Synapse Contributor and Synapse Credential User (ids as Synapse lists them), not
-    # Synapse Administrator (6e4bf58a-...), which also assigns Synapse roles.
+    # Synapse Administrator (its id as Synapse lists it), the one Synapse role with access
+    # to the dedicated SQL pool; its residual powers are in lab/permissions.yaml.
     assert rbac.inputs["assignments"] == [
-        {"roleId": role, "principalId": STUDENT_OID, "principalType": "User"}
-        for role in ("7572bffe-f453-4b66-912a-46cc5ef38fda", "5eb298b4-692c-4241-9cf0-f58a3b42bb25")
+        {
+            "roleId": "6e4bf58a-b8e1-4cc3-bbf9-d73143322b78",
+            "principalId": STUDENT_OID,
+            "principalType": "User",
+        }
     ]
+    # The resource of stacks deployed before issue 26 (same name): an update, no replace.
+    assert rbac.name == "alice-studio-student-synapse-admin"
     assert [r for r in of(sim, "bob") if r.type == f"{DYN}SynapseRoleAssignments"] == []
 
 

@@ -42,8 +42,7 @@ from lab.roles import (
     READER,
     SQL_POOL_OPERATOR,
     STORAGE_BLOB_DATA_CONTRIBUTOR,
-    SYNAPSE_CONTRIBUTOR,
-    SYNAPSE_CREDENTIAL_USER,
+    SYNAPSE_ADMINISTRATOR,
     custom_role_guid,
 )
 from lab.studio import SQL_SCRIPT_NAMES, lab_notebooks
@@ -287,11 +286,10 @@ class FakeAzure(FakeSynapse):
                 if env.get("sqlPool"):
                     operator = custom_role_guid(SQL_POOL_OPERATOR, stack, sub)
                     self.grant(f"{syn}/sqlPools/{env['sqlPool']}", operator, object_id)
-                # ... and components/data_plane.py's Synapse roles.
-                self.synapse_roles += [
-                    {"workspace": ws, "roleId": role, "principalId": object_id}
-                    for role in (SYNAPSE_CONTRIBUTOR, SYNAPSE_CREDENTIAL_USER)
-                ]
+                # ... and components/data_plane.py's Synapse role.
+                self.synapse_roles.append(
+                    {"workspace": ws, "roleId": SYNAPSE_ADMINISTRATOR, "principalId": object_id}
+                )
 
     def deploy_guard(
         self, ws: str, pool_id: str, times: tuple[tuple[int, int], ...], zone: str

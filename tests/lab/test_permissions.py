@@ -62,27 +62,136 @@ def test_every_lab_step_is_covered_by_the_granted_roles(proof):
         "Notebook 01",
         "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
     ) == ["Storage Blob Data Contributor"]
+    # The role page's "Full Synapse access to serverless and dedicated SQL pools".
     assert granting(proof, "Run the SQL scripts", "dedicated SQL pools") == [
-        "synapse-ml-lab database user"
+        "Synapse Administrator"
     ]
+    assert granting(proof, "Notebook 03", "dedicated SQL pools") == ["Synapse Administrator"]
     assert granting(
         proof, "Notebook 01", "Microsoft.Synapse/workspaces/bigDataPools/useCompute/action"
-    ) == ["Synapse Contributor"]
+    ) == ["Synapse Administrator"]
     assert granting(
         proof, "The optional", "Microsoft.Synapse/workspaces/credentials/useSecret/action"
-    ) == ["Synapse Credential User"]
+    ) == ["Synapse Administrator"]
     assert granting(
         proof, "See the lab's", "Microsoft.Resources/subscriptions/resourceGroups/read"
     ) == ["Reader"]
 
 
+def test_the_predict_with_a_model_wizard_is_covered(proof):
+    """The optional wizard: the AzureML linked service through the workspace identity's
+    credential, the model list, the generated SQL script on the pool."""
+    (wizard,) = [s for s in proof.steps if "Predict with a model" in s["step"]]
+    by = {n.operation: proof.granting(n, all_roles()) for n in wizard["needs"]}
+    assert by == {
+        "Microsoft.Synapse/workspaces/linkedServices/useSecret/action": ["Synapse Administrator"],
+        "Microsoft.Synapse/workspaces/credentials/useSecret/action": ["Synapse Administrator"],
+        "Microsoft.Synapse/workspaces/sqlScripts/write": ["Synapse Administrator"],
+        "Microsoft.MachineLearningServices/workspaces/models/read": [
+            "Reader",
+            roles.AML_STUDENT.role_name,
+        ],
+        "dedicated SQL pools": ["Synapse Administrator"],
+    }
+
+
+RESIDUAL = {
+    "Microsoft.Synapse/workspaces/roleAssignments/write",
+    "Microsoft.Synapse/workspaces/roleAssignments/delete",
+    "Microsoft.Synapse/workspaces/managedPrivateEndpoint/write",
+    "Microsoft.Synapse/workspaces/triggers/write",
+    "Microsoft.Synapse/workspaces/triggers/delete",
+    "Microsoft.Synapse/workspaces/pipelines/write",
+    "Microsoft.Synapse/workspaces/pipelines/delete",
+    "serverless",
+    "dedicated SQL pools",
+}
+
+
+def residual_operation(entry):
+    return entry.get("action") or entry["sqlPools"]
+
+
 def test_no_forbidden_operation_is_granted_beyond_the_listed_exceptions(proof):
     assert proof.excess(all_roles()) == []
     assert proof.stale_exceptions(all_roles()) == []
-    # No exception left: the custom Azure ML roles closed AzureML Data Scientist's
-    # compute (read literally) and endpoint writes, Synapse Contributor closed
-    # Synapse Administrator's role assignments.
-    assert proof.not_prevented == []
+    # The residual powers are Synapse Administrator's, the student's own, each with
+    # what it means and its source; none is the workspace identity's.
+    assert {residual_operation(e) for e in proof.not_prevented} == RESIDUAL
+    for entry in proof.not_prevented:
+        assert entry["role"] == "Synapse Administrator", entry
+        assert entry["system"] == "synapse-rbac" and "principal" not in entry, entry
+        assert entry["status"].split(":")[0] in {
+            "accepted",
+            "inert",
+            "seen and backed up",
+            "needed, and more than needed",
+        }, entry
+        assert entry["doc"].startswith("https://learn.microsoft.com/"), entry
+    (scaling,) = [e for e in proof.not_prevented if e.get("sqlPools") == "dedicated SQL pools"]
+    assert "NOT DOCUMENTED" in scaling["status"] and "SERVICE_OBJECTIVE" in scaling["status"]
+    guard = [e for e in proof.not_prevented if "/triggers/" in residual_operation(e)]
+    assert all("classroom status" in e["status"] and "pause.yml" in e["status"] for e in guard)
+
+
+@pytest.mark.parametrize("operation", sorted(RESIDUAL))
+def test_a_residual_power_not_named_fails_the_proof(proof, operation):
+    """Each residual power is allowed only because it is named: take its entry away and
+    the proof reports it, by the role that allows it."""
+    proof.not_prevented = [e for e in proof.not_prevented if residual_operation(e) != operation]
+    assert [(n.operation, who, by) for n, who, by in proof.excess(all_roles())] == [
+        (operation, STUDENT, ["Synapse Administrator"])
+    ]
+
+
+def test_a_residual_power_another_role_also_gives_fails_the_proof(proof):
+    """A residual entry covers exactly its role: Synapse Contributor beside Synapse
+    Administrator also writes triggers and pipelines, and the proof reports it."""
+    proof.grants = [*proof.grants, Grant("Synapse Contributor", "synapse-workspace")]
+    excess = {(n.operation, tuple(by)) for n, _, by in proof.excess(all_roles())}
+    assert excess == {
+        (f"Microsoft.Synapse/workspaces/{what}", ("Synapse Administrator", "Synapse Contributor"))
+        for what in ("triggers/write", "triggers/delete", "pipelines/write", "pipelines/delete")
+    }
+
+
+def test_smaller_synapse_roles_lose_the_sql_steps_and_leave_the_residuals_stale(proof):
+    """Why Synapse Administrator: Synapse Contributor + Credential User (the smallest set
+    for notebooks and the linked service) have no SQL pool access on the role page, so
+    the part 2 scripts, notebook 03's load and the wizard are lost; and the residual
+    entries they do not explain are stale, which fails the proof too."""
+    proof.grants = [g for g in proof.grants if g.role != "Synapse Administrator"] + [
+        Grant("Synapse Contributor", "synapse-workspace"),
+        Grant("Synapse Credential User", "synapse-workspace"),
+    ]
+    lost = {(step.split(" ")[0], n.operation) for step, n in proof.uncovered(all_roles())}
+    assert lost == {
+        ("Notebook", "dedicated SQL pools"),
+        ("Run", "dedicated SQL pools"),
+        ("The", "dedicated SQL pools"),
+    }
+    stale = {residual_operation(e) for e in proof.stale_exceptions(all_roles())}
+    assert stale == RESIDUAL  # Contributor's trigger and pipeline writes are not the named role's
+    # The workspace identity is still reached, through the Credential User role.
+    assert "synapse-workspace-identity" in proof.reach(all_roles())
+
+
+def test_the_workspace_identity_has_no_forbidden_power(proof):
+    """What the student reaches through Synapse Administrator's credential use: the
+    workspace identity (AML_FOR_SYNAPSE, the lake, the SQL pool operator on its pool)
+    can do none of the forbidden things, not even the student's residual ones."""
+    proof.not_prevented = []
+    whose = {who for _, who, _ in proof.excess(all_roles())}
+    assert whose == {STUDENT}
+    assert proof.granting(
+        Need(
+            "synapse-rbac",
+            "action",
+            "Microsoft.Synapse/workspaces/credentials/useSecret/action",
+            "synapse-workspace",
+        ),
+        all_roles(),
+    ) == ["Synapse Administrator"]
 
 
 def test_a_student_reaches_the_synapse_and_compute_identities(proof):
@@ -98,14 +207,16 @@ def test_a_student_reaches_the_synapse_and_compute_identities(proof):
 
 
 def test_without_credential_use_the_synapse_identity_is_out_of_reach(proof):
-    proof.grants = [g for g in proof.grants if g.role != "Synapse Credential User"]
+    proof.grants = [g for g in proof.grants if g.role != "Synapse Administrator"]
     reached = proof.reach(all_roles())
     assert "synapse-workspace-identity" not in reached
     # The compute identity is still reached, through the student's own jobs.
     assert "ml-compute-identity" in reached
-    # ... and the optional wizard step is lost, which the proof says.
+    # ... and the steps in Synapse are lost, the wizard among them, which the proof says.
     lost = {n.operation for _, n in proof.uncovered(all_roles())}
     assert "Microsoft.Synapse/workspaces/credentials/useSecret/action" in lost
+    assert "dedicated SQL pools" in lost
+    assert "Microsoft.Synapse/workspaces/bigDataPools/useCompute/action" in lost
 
 
 def test_contributor_for_the_synapse_identity_breaks_the_proof_through_reach(proof):
@@ -158,11 +269,6 @@ def test_an_identity_reached_through_another_counts(proof):
                 "Microsoft.MachineLearningServices/workspaces/batchEndpoints/write",
                 "Microsoft.MachineLearningServices/workspaces/batchEndpoints/deployments/write",
             },
-        ),
-        (
-            "Synapse Administrator",
-            "synapse-workspace",
-            {"Microsoft.Synapse/workspaces/roleAssignments/write"},
         ),
     ],
 )
@@ -385,8 +491,7 @@ def scope_kind(scope: str) -> str:
 
 
 def test_the_proofs_grants_are_what_the_program_declares_for_a_student(proof):
-    """The student's grants and each identity's, as the program declares them (the
-    database user is made by T-SQL, not by the program: docs/security.md)."""
+    """The student's grants and each identity's, as the program declares them."""
     from tests.conftest import BASE_CONFIG
 
     student = "0a1b2c3d-0000-4000-8000-000000000042"
@@ -406,19 +511,11 @@ def test_the_proofs_grants_are_what_the_program_declares_for_a_student(proof):
 
     declared = held_by(student)
     (synapse,) = sim.of_type("pulumi-python:dynamic/synapse-ml-lab:SynapseRoleAssignments")
-    synapse_names = {
-        roles.SYNAPSE_CONTRIBUTOR: "Synapse Contributor",
-        roles.SYNAPSE_CREDENTIAL_USER: "Synapse Credential User",
-    }
+    synapse_names = {roles.SYNAPSE_ADMINISTRATOR: "Synapse Administrator"}
     for item in synapse.inputs["assignments"]:
         assert item["principalId"] == student and item["principalType"] == "User"
         declared.append((synapse_names[item["roleId"]], "synapse-workspace"))
-    assert sorted(declared) == sorted(
-        (g.role, g.scope) for g in proof.grants if g.made_by == "program"
-    )
-    assert [g.role for g in proof.grants if g.made_by != "program"] == [
-        "synapse-ml-lab database user"
-    ]
+    assert sorted(declared) == sorted((g.role, g.scope) for g in proof.grants)
     # The identities a student reaches hold what the proof says they hold.
     (workspace,) = sim.of_type("azure-native:synapse:Workspace")
     (compute,) = sim.of_type("azure-native:machinelearningservices:Compute")

@@ -8,6 +8,7 @@ import contextlib
 import datetime as dt
 
 from classroom.planning.costs import PriceError
+from components.synapse import SQL_POOL_SKU
 
 from .base import _Skip, _StudentBase, provisioning_advice
 from .model import AUTOML, EXPIRES_TAG, ML_COMPUTE, SQL_POOL, repair_command, up_command
@@ -102,10 +103,12 @@ class _Provisioning(_StudentBase):
         pool = self.provisioned(
             "SQL pool", words, f"{env.synapse_workspace_id}/sqlPools/{env.sql_pool}"
         )
-        sku = pool.get("_sku") or "DW100c"
+        sku = pool.get("_sku") or SQL_POOL_SKU
         status = pool.get("status")
         self.priced["sql"] = {"sqlPoolName": env.sql_pool, "sku": {"name": sku}}
         self.status.sql_pool_status = status
+        if sku.upper() != SQL_POOL_SKU.upper():
+            self._sql_pool_scaled(words, sku)
         if status == "Paused":
             return
         if status == "Online":
@@ -132,6 +135,26 @@ class _Provisioning(_StudentBase):
                 f"{words} is {status}: Pulumi cannot change a pool's status: check it in the "
                 "portal (the workspace > SQL pools)",
             )
+
+    def _sql_pool_scaled(self, words: str, sku: str) -> None:
+        # Defence in depth: students cannot scale the pool through ARM (lab/permissions.yaml),
+        # but whether Synapse Administrator reaches ALTER DATABASE ... MODIFY
+        # (SERVICE_OBJECTIVE = ...) is not documented; a scaled pool bills at its new level
+        # from its next resume on, so it is a problem even while Paused.
+        env = self.env
+        per_hour = self._sql_hourly(sku)
+        cost = (
+            f" costs {per_hour:.2f} {self.prices.currency} an hour while Online"
+            if per_hour and self.prices
+            else " costs more an hour while Online"
+        )
+        self.problem(
+            "SQL pool",
+            f"{words} is {sku}, not the lab's {SQL_POOL_SKU}: it{cost}; scale it back with "
+            f"`az synapse sql pool update --name {env.sql_pool} --workspace-name "
+            f"{env.synapse_workspace} --resource-group {env.resource_group} "
+            f"--performance-level {SQL_POOL_SKU}`",
+        )
 
     def _sql_hourly(self, sku: str) -> float | None:
         if self.prices is None or not self.status.region:
