@@ -80,8 +80,9 @@ def _owners() -> dict[str, str]:
     """Installed file (relative to its site-packages) -> the package that installed it."""
     owners = {}
     for dist in metadata.distributions():
+        name = canonicalize_name(dist.metadata["Name"])  # parsed once, not once per file
         for file in dist.files or ():
-            owners[Path(file).as_posix()] = canonicalize_name(dist.metadata["Name"])
+            owners[Path(file).as_posix()] = name
     return owners
 
 
@@ -95,6 +96,14 @@ def distribution_of(module: str) -> str | None:
         return None
     if top in SYNAPSE_ONLY:
         return SYNAPSE_ONLY[top]
+    # By the installed files first: find_spec would import every parent package (azure.ai.ml,
+    # mlflow: tens of seconds); the longest dotted prefix that is a file decides.
+    parts = module.split(".")
+    for n in range(len(parts), 0, -1):
+        stem = "/".join(parts[:n])
+        for candidate in (f"{stem}/__init__.py", f"{stem}.py"):
+            if candidate in _owners():
+                return _owners()[candidate]
     spec = importlib.util.find_spec(module)
     assert spec is not None, (
         f"'{module}' is not installed: add its package to requirements-notebooks.txt"
