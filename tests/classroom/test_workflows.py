@@ -272,7 +272,7 @@ def test_the_state_backend_gets_a_sas_that_outlives_the_job(path):
         minutes = int(re.search(r"\+(\d+) minutes", text).group(1))
         assert minutes > job["timeout-minutes"]
         assert job["env"]["PULUMI_STATE_CONTAINER"] == "${{ secrets.PULUMI_STATE_CONTAINER }}"
-    # The role that can make the key behind the SAS, at the scope it must have (README).
+    # The role that can make the key behind the SAS, at the scope it must have (docs/ci-and-big-classes.md).
     assert "Storage Blob Delegator on the account" in path.read_text()
 
 

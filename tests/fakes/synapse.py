@@ -409,7 +409,7 @@ class FakeSynapse:
         """The workspace is deleted and re-created empty: every artifact and role answers 404.
 
         What the address of a deleted workspace that is not re-created answers (a 404,
-        or no DNS name at all) is not documented; README says so.
+        or no DNS name at all) is not documented; docs/pilot-checklist.md says so.
         """
         with self.lock:
             for store in self.artifacts.values():

@@ -128,7 +128,7 @@ def test_runtime_list_is_the_shared_one():
 
 
 def test_runtime_list_reads_as_published(runtime):
-    # The facts the notebooks rely on (README "The lab's notebooks").
+    # The facts the notebooks rely on (docs/lab-notebooks.md).
     assert runtime["python"].startswith("3.11")
     assert runtime["azure-ai-ml"] == "1.28.1"
     assert runtime["mlflow-skinny"] == "2.18.0"
