@@ -11,6 +11,7 @@ import pytest
 
 from classroom.planning.simulate import run_program
 from lab import diagnostics
+from tests.components.test_teardown_wiring import of, one
 
 T = "azure-native:"
 SETTING = f"{T}monitor:DiagnosticSetting"
@@ -22,16 +23,6 @@ def sim():
     from tests.conftest import BASE_CONFIG
 
     return run_program({**BASE_CONFIG, "lab:students": [{"id": "ann"}, {"id": "bo"}]})
-
-
-def of(sim, student):
-    return sim.descendants_of(sim.one("synapse-ml-lab:lab:LabEnvironment", student))
-
-
-def one(resources, typ, contains=""):
-    found = [r for r in resources if r.type == typ and contains in r.name]
-    assert len(found) == 1, (typ, contains, [r.name for r in found])
-    return found[0]
 
 
 def categories(setting):
