@@ -27,7 +27,7 @@ from lab.config import is_valid_student_id
 
 from .checks import ML_COMPUTE, Environment, lab_notebooks, lab_sql_scripts
 from .environments import add_stack_arguments, environments_or_error
-from .page import code_html, content_security_policy, link_html
+from .page import code_html, document_head, link_html
 
 NOTEBOOK_STEPS = {
     "01-prepare-data": "loads the bike rentals from your data lake into the table `bike_data` and profiles them",
@@ -150,12 +150,8 @@ def render_html(
   <ol>{items}</ol>
   <p class="urls">Links in full (for a printed copy): Synapse Studio {_e(env.synapse_studio_url)}</p>
 </section>""")
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{content_security_policy(None, HANDOUT_CSS)}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Lab handout</title>
-<style>{HANDOUT_CSS}</style></head><body>
+    # No script at all: its CSP allows none.
+    return f"""{document_head("Lab handout", None, HANDOUT_CSS)}<body>
 {"".join(sections)}
 </body></html>
 """

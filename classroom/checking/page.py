@@ -89,6 +89,22 @@ def content_security_policy(script: str | None, style: str) -> str:
     )
 
 
+def document_head(title: str, script: str | None, style: str, refresh: int | None = None) -> str:
+    """A page's start up to <body>: its CSP naming ``script`` and ``style`` by hash, the
+    optional reload (``--wait``/``--watch``), the title (escaped) and the inline style."""
+    refresh_meta = f'<meta http-equiv="refresh" content="{int(refresh)}">\n' if refresh else ""
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{content_security_policy(script, style)}">
+{refresh_meta}<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(title)}</title>
+<style>{style}</style>
+</head>
+"""
+
+
 def _money(amount: Any, currency: str, digits: int = 2) -> str:
     return "–" if amount is None else f"{float(amount):,.{digits}f} {currency}"
 
@@ -409,10 +425,8 @@ def render_class_page(
     problems = counts["not ready"] + counts["warning"]
     when = _e(checked.replace("T", " ").replace("+00:00", " UTC"))
     waiting = ""
-    refresh_meta = ""
     if refresh:
-        # Only while `status --wait` runs: the last round writes the page without it.
-        refresh_meta = f'<meta http-equiv="refresh" content="{int(refresh)}">\n'
+        # Only while `status --wait` runs: the last round writes the page without the reload.
         waiting = (
             f'<p class="waiting" id="waiting">Still checking{f" (round {int(rounds)})" if rounds else ""}: '
             f"this page reloads itself every {int(refresh)} s until every student is ready "
@@ -430,16 +444,8 @@ def render_class_page(
         for key, label, cls in COLUMNS
     )
     head_cells = progress.head(head_cells)
-    return f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{content_security_policy(SCRIPT, CSS + progress.css)}">
-{refresh_meta}<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Class status: {_e(stacks)}</title>
-<style>{CSS + progress.css}</style>
-</head>
-<body>
+    head = document_head(f"Class status: {stacks}", SCRIPT, CSS + progress.css, refresh)
+    return f"""{head}<body>
 <header>
   <h1>Is every student ready?</h1>
   <p class="meta">Stack{"s" if len(report.get("stacks") or []) != 1 else ""} <b>{_e(stacks)}</b> · checked <time id="checked">{when}</time>

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .page import _e, code_html, content_security_policy, link_html
+from .page import _e, code_html, document_head, link_html
 
 STATE_WORDS = {
     "done": "done",
@@ -171,18 +171,9 @@ def render_progress_page(report: Mapping[str, Any], refresh: int | None = None) 
         for s, w in STATE_WORDS.items()
     )
     numbered = "".join(f"<li>{_e(s['title'])}</li>" for s in step_list)
-    refresh_meta = f'<meta http-equiv="refresh" content="{int(refresh)}">\n' if refresh else ""
     stacks = ", ".join(report.get("stacks") or [])
-    return f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{content_security_policy(SCRIPT, CSS)}">
-{refresh_meta}<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Class progress: {_e(stacks)}</title>
-<style>{CSS}</style>
-</head>
-<body>
+    head = document_head(f"Class progress: {stacks}", SCRIPT, CSS, refresh)
+    return f"""{head}<body>
 <header>
   <h1>Where is each student?</h1>
   <p class="meta">Stack <b>{_e(stacks)}</b> · data as of <time id="as-of">{_e(_when(report.get("dataAsOf")))}</time>
