@@ -4,8 +4,9 @@ Pickler guard: pulumi 3.272's ``serialize_provider`` (run by every
 ``pulumi.dynamic.Resource`` constructor) replaces ``pickle._Pickler._batch_setitems``
 and ``save_dict`` with wrappers of the current ones and never puts them back, so
 each dynamic resource adds a stack frame to every later dict pickling; after
-roughly 300-480 of them the next constructor raises RecursionError. A class of
-200 students has more than that, so :class:`LabDynamicResource` saves the pickler
+roughly 300-480 of them the next constructor raises RecursionError. A section of
+40 to 60 students reaches that (8 per student; ``lab:sectionSize`` allows up to
+1,000), so :class:`LabDynamicResource` saves the pickler
 attributes before ``super().__init__`` and restores them afterwards: the depth
 stays at one wrapper, however many resources the program declares.
 

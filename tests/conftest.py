@@ -42,9 +42,9 @@ def missing_tool(reason: str) -> None:
 # module-scoped fixture (a local Spark session, the program run under mocks, a browser, a
 # fake Azure) form one group, run by one worker, so the fixture starts once per run, not
 # once per worker. The longest units are sent first (with `--no-loadscope-reorder`, work
-# goes out in collection order): the `slow` tests (the 200-student roster, minutes on its
-# own), then the notebook modules on local Spark; the other worker takes the many short
-# tests meanwhile, so neither waits at the end.
+# goes out in collection order): the `slow` tests (a full section stack under mocks), then
+# the notebook modules on local Spark; the other worker takes the many short tests
+# meanwhile, so neither waits at the end.
 
 
 def _shares_a_module_fixture(item: pytest.Item) -> bool:
