@@ -13,6 +13,7 @@ import json
 import socket
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -29,22 +30,26 @@ NOT_SIGNED_IN = (
 )
 
 
-@pytest.fixture
-def clean_env(tmp_path):
+def _no_sign_in(folder: Path) -> dict[str, str]:
     """No way to sign in: PATH without az/pwsh/azd, no AZURE_*/ARM_*/GitHub OIDC variables, empty HOME."""
-    (tmp_path / "bin").mkdir()
-    (tmp_path / "home").mkdir()
+    (folder / "bin").mkdir()
+    (folder / "home").mkdir()
     # The managed-identity probe goes to a closed port on loopback instead of the instance
     # metadata address (azure-identity's ImdsCredential takes its host from this variable).
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{s.getsockname()[1]}"
     return {
-        "PATH": str(tmp_path / "bin"),
-        "HOME": str(tmp_path / "home"),
+        "PATH": str(folder / "bin"),
+        "HOME": str(folder / "home"),
         "LANG": "C.UTF-8",
         "AZURE_POD_IDENTITY_AUTHORITY_HOST": closed,
     }
+
+
+@pytest.fixture
+def clean_env(tmp_path):
+    return _no_sign_in(tmp_path)
 
 
 def classroom(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -120,17 +125,36 @@ def _signing_in_commands(tmp_path: Path) -> dict[str, list[str]]:
     }
 
 
-@pytest.mark.parametrize("command", ["status", "preflight", "pause"])
-def test_without_a_sign_in_the_error_is_one_line_and_verbose_tells_why(
-    command, clean_env, tmp_path
-):
-    argv = _signing_in_commands(tmp_path)[command]
-    quiet = classroom(*argv, env=clean_env)
+SIGNING_IN = ("status", "preflight", "pause")
+
+
+@pytest.fixture(scope="module")
+def without_a_sign_in(tmp_path_factory) -> dict[tuple[str, bool], subprocess.CompletedProcess]:
+    """(command, --verbose) -> the run, each with no way to sign in.
+
+    The six run at once: each spends about five seconds in azure-identity's retries of the
+    managed-identity endpoint (refused on loopback), waiting, not computing.
+    """
+    folder = tmp_path_factory.mktemp("no-sign-in")
+    env = _no_sign_in(folder)
+    commands = _signing_in_commands(folder)
+    runs = [(command, verbose) for command in SIGNING_IN for verbose in (False, True)]
+    with ThreadPoolExecutor(len(runs)) as pool:
+        results = pool.map(
+            lambda run: classroom(*commands[run[0]], *(["--verbose"] if run[1] else []), env=env),
+            runs,
+        )
+        return dict(zip(runs, results, strict=True))
+
+
+@pytest.mark.parametrize("command", SIGNING_IN)
+def test_without_a_sign_in_the_error_is_one_line_and_verbose_tells_why(command, without_a_sign_in):
+    quiet = without_a_sign_in[command, False]
     assert quiet.returncode == 2, quiet.stderr
     assert one_line(quiet) == NOT_SIGNED_IN
     assert "DefaultAzureCredential failed" not in quiet.stderr and quiet.stdout == ""
 
-    loud = classroom(*argv, "--verbose", env=clean_env)
+    loud = without_a_sign_in[command, True]
     assert loud.returncode == 2
     assert loud.stderr.count("error: not signed in to Azure: run `az login`") == 1
     # azure-identity's own account of its chain, which only --verbose shows.
