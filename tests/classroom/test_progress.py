@@ -14,7 +14,7 @@ import json
 
 from classroom.__main__ import build_parser
 from classroom.checking import progress
-from classroom.checking.checks import Environment
+from classroom.checking.checks import OUTPUT_KEYS, Environment
 from lab import steps
 from tests.classroom.progress_fixtures import NOW, SUFFIX, env_of, law_id
 from tests.fakes.progress import JOBS_API_VERSION, MODEL_API_VERSION
@@ -22,6 +22,15 @@ from tests.fakes.progress import JOBS_API_VERSION, MODEL_API_VERSION
 LAST_NIGHT = NOW - dt.timedelta(hours=5)
 EXPERIMENT = steps.experiment_name()
 MODEL = steps.model_name()
+
+
+def outputs_of(e: Environment, **override: str) -> dict:
+    """A student's entry in the stack's `environments` output, as the program exports it
+    (an environment deployed before the Log Analytics output has none)."""
+    out = {key: getattr(e, attr) for key, attr in OUTPUT_KEYS.items()} | override
+    if not out["logAnalyticsWorkspaceId"]:
+        del out["logAnalyticsWorkspaceId"]
+    return out
 
 
 def a_class(world) -> list[Environment]:
@@ -161,23 +170,7 @@ def test_unreadable_sources_are_rows_with_reasons_and_exit_1(world, tmp_path):
     old = env_of("dan", with_logs=False)  # deployed before the output existed
     outputs = {
         "environments": {
-            e.student: {
-                "subscription": e.subscription,
-                "resourceGroup": e.resource_group,
-                "synapseWorkspace": e.synapse_workspace,
-                "synapseStudioUrl": e.synapse_studio_url,
-                "sparkPool": e.spark_pool,
-                "sqlPool": e.sql_pool,
-                "dataLake": e.data_lake,
-                "amlWorkspace": e.aml_workspace,
-                "amlStudioUrl": e.aml_studio_url,
-                **(
-                    {"logAnalyticsWorkspaceId": e.log_analytics_workspace_id}
-                    if e.log_analytics_workspace_id
-                    else {}
-                ),
-            }
-            for e in [*(x for x in envs if x.student != "dan"), old]
+            e.student: outputs_of(e) for e in [*(x for x in envs if x.student != "dan"), old]
         }
     }
     path = tmp_path / "outputs.json"
@@ -292,27 +285,7 @@ def test_without_a_dedicated_sql_pool_part_2_in_the_pool_does_not_apply(world):
 def test_watch_reads_again_and_a_stack_without_outputs_is_exit_2(world, tmp_path, monkeypatch):
     envs = a_class(world)
     path = tmp_path / "outputs.json"
-    path.write_text(
-        json.dumps(
-            {
-                "environments": {
-                    e.student: {
-                        "subscription": e.subscription,
-                        "resourceGroup": e.resource_group,
-                        "synapseWorkspace": e.synapse_workspace,
-                        "synapseStudioUrl": e.synapse_studio_url,
-                        "sparkPool": e.spark_pool,
-                        "sqlPool": e.sql_pool,
-                        "dataLake": e.data_lake,
-                        "amlWorkspace": e.aml_workspace,
-                        "amlStudioUrl": e.aml_studio_url,
-                        "logAnalyticsWorkspaceId": e.log_analytics_workspace_id,
-                    }
-                    for e in envs
-                }
-            }
-        )
-    )
+    path.write_text(json.dumps({"environments": {e.student: outputs_of(e) for e in envs}}))
     monkeypatch.setattr(progress.time, "sleep", lambda s: None)
     html = tmp_path / "progress.html"
     base = ["progress", "--stack", "dev", "--config", str(tmp_path / "none.yaml")]
@@ -352,19 +325,7 @@ def test_status_progress_puts_each_students_progress_in_the_report_and_page(azur
     world.fake.add_job("amlann0000", EXPERIMENT, "Running", NOW - dt.timedelta(minutes=4))
     outputs = {
         "environments": {
-            s: {
-                "subscription": e.subscription,
-                "resourceGroup": e.resource_group,
-                "synapseWorkspace": e.synapse_workspace,
-                "synapseStudioUrl": e.synapse_studio_url,
-                "sparkPool": e.spark_pool,
-                "sqlPool": e.sql_pool,
-                "dataLake": e.data_lake,
-                "amlWorkspace": e.aml_workspace,
-                "amlStudioUrl": e.aml_studio_url,
-                "logAnalyticsWorkspaceId": law_id(s),
-            }
-            for s, e in envs.items()
+            s: outputs_of(e, logAnalyticsWorkspaceId=law_id(s)) for s, e in envs.items()
         }
     }
     (tmp_path / "outputs.json").write_text(json.dumps(outputs))
